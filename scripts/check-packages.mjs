@@ -1,0 +1,28 @@
+// Packaging gate for every published package: `publint --strict` and `attw --pack` (types
+// resolve for node10, node16 CJS and ESM, and bundler). Run after `npm run build`.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { inDependencyOrder } from './workspaces.mjs';
+
+const failed = [];
+for (const { dir, manifest } of inDependencyOrder()) {
+  if (manifest.private) continue;
+  if (!existsSync(join(dir, 'dist'))) {
+    process.stderr.write(`${manifest.name}: no dist/ (run npm run build first)\n`);
+    failed.push(manifest.name);
+    continue;
+  }
+  process.stderr.write(`\n== check ${manifest.name}\n`);
+  for (const [command, args] of [
+    ['publint', ['--strict']],
+    ['attw', ['--pack', '.', '--format', 'table-flipped']],
+  ]) {
+    const result = spawnSync('npx', ['--no-install', command, ...args], { cwd: dir, stdio: 'inherit' });
+    if (result.status !== 0) failed.push(`${manifest.name} (${command})`);
+  }
+}
+if (failed.length > 0) {
+  process.stderr.write(`\npackaging checks failed: ${failed.join(', ')}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,158 @@
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readManifest } from './manifest.ts';
+import { isRunning } from './process.ts';
+import { startTopology, stopTopologyDir, type TopologyOptions } from './topology.ts';
+
+const USAGE = `usage: npm run infra -- <command> [options]
+
+commands:
+  up       start Postgres and Redis detached, print connection info as JSON on stdout, exit
+  down     stop exactly what 'up' started and remove its temp dir
+  status   print the connection info of what is up (exit 1 when nothing is)
+
+options for up:
+  --replicas N          replicas for both Postgres and Redis (default 2)
+  --pg-replicas N       Postgres streaming replicas (overrides --replicas)
+  --redis-replicas N    Redis replicas (overrides --replicas)
+  --sentinels N         Redis Sentinels (default 3)
+  --lag-ms MS           recovery_min_apply_delay of the last Postgres replica (default 0)
+  --no-postgres         start no Postgres
+  --no-redis            start no Redis
+
+options for all:
+  --state FILE          state file (default .infra/state.json, or SWITCHBOARD_INFRA_STATE)`;
+
+interface State {
+  dir: string;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      replicas: { type: 'string' },
+      'pg-replicas': { type: 'string' },
+      'redis-replicas': { type: 'string' },
+      sentinels: { type: 'string' },
+      'lag-ms': { type: 'string' },
+      'no-postgres': { type: 'boolean' },
+      'no-redis': { type: 'boolean' },
+      state: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    process.stderr.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  const stateFile = resolve(values.state ?? process.env.SWITCHBOARD_INFRA_STATE ?? '.infra/state.json');
+
+  switch (command) {
+    case 'up': {
+      const existing = readState(stateFile);
+      if (existing && isUp(existing)) {
+        fail(`already up (state file ${stateFile}); run 'npm run infra -- down' first`);
+        return 1;
+      }
+      if (existing) await stopTopologyDir(existing.dir);
+      const replicas = count('--replicas', values.replicas, 2);
+      const pgReplicas = count('--pg-replicas', values['pg-replicas'], replicas);
+      const lagMs = count('--lag-ms', values['lag-ms'], 0);
+      const options: TopologyOptions = {
+        detached: true,
+        postgres: values['no-postgres']
+          ? false
+          : {
+              replicas: Array.from({ length: pgReplicas }, (_, index) =>
+                index === pgReplicas - 1 && lagMs > 0 ? { applyDelayMs: lagMs } : {},
+              ),
+            },
+        redis: values['no-redis']
+          ? false
+          : {
+              replicas: count('--redis-replicas', values['redis-replicas'], replicas),
+              sentinels: count('--sentinels', values.sentinels, 3),
+            },
+      };
+      const topology = await startTopology(options);
+      mkdirSync(dirname(stateFile), { recursive: true });
+      writeFileSync(stateFile, `${JSON.stringify({ dir: topology.dir } satisfies State)}\n`);
+      process.stderr.write(`[infra] up; logs and data in ${topology.dir}; stop with 'npm run infra -- down'\n`);
+      process.stdout.write(`${JSON.stringify(topology.info, null, 2)}\n`);
+      return 0;
+    }
+    case 'down': {
+      const state = readState(stateFile);
+      if (!state) {
+        process.stderr.write(`[infra] nothing is up (no state file ${stateFile})\n`);
+        return 0;
+      }
+      await stopTopologyDir(state.dir);
+      rmSync(stateFile, { force: true });
+      try {
+        rmdirSync(dirname(stateFile));
+      } catch {
+        // Not empty, or not ours to remove.
+      }
+      process.stderr.write('[infra] down\n');
+      return 0;
+    }
+    case 'status': {
+      const state = readState(stateFile);
+      const manifest = state && readManifest(state.dir);
+      if (!state || !manifest || !isUp(state)) {
+        process.stderr.write('[infra] nothing is up\n');
+        return 1;
+      }
+      process.stdout.write(`${JSON.stringify(manifest.info, null, 2)}\n`);
+      return 0;
+    }
+    default:
+      fail(`unknown command '${command}'\n${USAGE}`);
+      return 2;
+  }
+}
+
+function readState(file: string): State | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    const state = JSON.parse(readFileSync(file, 'utf8')) as State;
+    return typeof state.dir === 'string' ? state : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isUp(state: State): boolean {
+  const manifest = readManifest(state.dir);
+  return manifest?.processes.some((record) => isRunning(record)) ?? false;
+}
+
+function count(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new UsageError(`${flag} must be a whole number >= 0, got '${raw}'`);
+  }
+  return value;
+}
+
+class UsageError extends Error {}
+
+function fail(message: string): void {
+  process.stderr.write(`[infra] ${message}\n`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    fail(error instanceof Error ? error.message : String(error));
+    process.exitCode = error instanceof UsageError ? 2 : 1;
+  },
+);

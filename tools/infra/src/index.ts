@@ -1,0 +1,21 @@
+/**
+ * Dev/test infrastructure: real PostgreSQL (primary + streaming replicas) and Redis (master +
+ * replicas + Sentinels) on 127.0.0.1, on free ports, stopped by pid. Used by the tests, the
+ * benchmarks and the chat server's cluster mode. Not published.
+ */
+export { ensurePostgres, ensureRedis } from './binaries.ts';
+export { InfraError } from './errors.ts';
+export {
+  PostgresCluster,
+  type PostgresClusterOptions,
+  PostgresNode,
+  type PostgresReplicaOptions,
+  queryOne,
+  startPostgres,
+} from './postgres.ts';
+export { DEFAULT_MASTER_NAME, RedisGroup, type RedisGroupOptions, RedisNode, startRedis } from './redis.ts';
+export { sentinelClientOptions } from './redis-client.ts';
+export { redisCommand } from './resp.ts';
+export { createTestDatabase, startTestTopology, testKeyPrefix } from './testing.ts';
+export { reapOrphans, startTopology, stopTopologyDir, type Topology, type TopologyOptions } from './topology.ts';
+export type { PostgresInfo, RedisInfo, TopologyInfo } from './types.ts';

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { queryOne } from './postgres.ts';
+import { pollUntil } from './process.ts';
+import { startTopology, type Topology, type TopologyOptions } from './topology.ts';
+import type { PostgresInfo, TopologyInfo } from './types.ts';
+
+/**
+ * A database of its own on the shared primary (visible on every replica), so that test files
+ * running in parallel never see each other's tables. Returns URLs for primary and replicas.
+ *
+ * @example
+ * const db = await createTestDatabase(inject('infra'), 'ratelimit');
+ * const pool = new pg.Pool({ connectionString: db.primary });
+ */
+export async function createTestDatabase(info: TopologyInfo, label: string): Promise<PostgresInfo> {
+  if (!info.postgres) throw new Error('the topology has no Postgres');
+  const name = uniqueName(label);
+  await queryOne(info.postgres.primary, `CREATE DATABASE "${name}"`);
+  const database: PostgresInfo = {
+    primary: withDatabase(info.postgres.primary, name),
+    replicas: info.postgres.replicas.map((url) => withDatabase(url, name)),
+  };
+  // Replication is asynchronous: hand the database out once every replica has it.
+  await Promise.all(
+    database.replicas.map((url) =>
+      pollUntil(`database ${name} to reach replica ${url}`, () => queryOne(url, 'SELECT 1 AS ok').then(() => true), {
+        timeoutMs: 15_000,
+      }),
+    ),
+  );
+  return database;
+}
+
+/** A Redis key prefix no other test file uses, e.g. `test:cache:k3j9x2:`. */
+export function testKeyPrefix(label: string): string {
+  return `test:${uniqueName(label)}:`;
+}
+
+/**
+ * A topology of the test's own, for tests that kill, pause or delay servers. Stop it in
+ * `afterAll`; it is also killed if the test process dies.
+ */
+export function startTestTopology(options: TopologyOptions): Promise<Topology> {
+  return startTopology({ ...options, detached: false });
+}
+
+function uniqueName(label: string): string {
+  const safe = label
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .slice(0, 40);
+  return `t_${safe}_${randomBytes(4).toString('hex')}`;
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}

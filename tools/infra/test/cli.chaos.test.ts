@@ -1,0 +1,79 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, describe, expect, test } from 'vitest';
+import { readManifest } from '../src/manifest.ts';
+import { isRunning } from '../src/process.ts';
+import { redisCommand } from '../src/resp.ts';
+import type { TopologyInfo } from '../src/types.ts';
+
+const run = promisify(execFile);
+const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), 'switchboard-cli-test-'));
+const stateFile = join(scratch, 'state', 'state.json');
+
+/** Runs the CLI the way `npm run infra --` does (tsx), with a state file of this test's own. */
+function infra(...args: string[]) {
+  // execFile resolves only when stdout and stderr close: a server that kept our pipe open
+  // would make this time out.
+  return run(process.execPath, ['--import', 'tsx', cli, ...args, '--state', stateFile], { timeout: 60_000 });
+}
+
+function topologyDirs(): string[] {
+  return readdirSync(tmpdir()).filter((entry) => entry.startsWith('switchboard-infra-'));
+}
+
+describe('infra CLI', () => {
+  afterAll(async () => {
+    await infra('down').catch(() => undefined);
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  test('up starts detached servers and prints only their connection info; down stops exactly them', async () => {
+    const dirsBefore = topologyDirs();
+    const up = await infra('up', '--replicas', '1', '--sentinels', '3');
+    const info = JSON.parse(up.stdout) as TopologyInfo;
+    expect(info.postgres?.replicas).toHaveLength(1);
+    expect(info.redis?.replicas).toHaveLength(1);
+    expect(info.redis?.sentinels).toHaveLength(3);
+    expect(info.redis?.masterName).toBe('mymaster');
+
+    // The CLI has exited; the servers still answer.
+    const client = new pg.Client({ connectionString: info.postgres?.replicas[0] });
+    await client.connect();
+    expect((await client.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r).toBe(true);
+    await client.end();
+    const sentinel = info.redis?.sentinels[0];
+    expect(await redisCommand(sentinel?.port ?? 0, ['PING'])).toBe('PONG');
+
+    const newDirs = topologyDirs().filter((dir) => !dirsBefore.includes(dir));
+    expect(newDirs).toHaveLength(1);
+    const dir = join(tmpdir(), newDirs[0] ?? '');
+    const processes = readManifest(dir)?.processes ?? [];
+    expect(processes).toHaveLength(2 + 2 + 3);
+    expect(processes.every((record) => isRunning(record))).toBe(true);
+
+    await expect(infra('up')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('already up') });
+
+    await infra('down');
+    expect(processes.filter((record) => isRunning(record))).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(stateFile)).toBe(false);
+  });
+
+  test('down with nothing up says so and succeeds', async () => {
+    const down = await infra('down');
+    expect(down.stderr).toContain('nothing is up');
+  });
+
+  test('bad arguments fail with one line and exit code 2', async () => {
+    await expect(infra('up', '--replicas', 'two')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("--replicas must be a whole number >= 0, got 'two'"),
+    });
+  });
+});

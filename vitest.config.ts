@@ -1,0 +1,53 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// Sibling packages resolve to their TypeScript sources (the `@switchboard/source` export
+// condition), so tests never need a build first. `ssr` because Node tests resolve as SSR.
+const sourceConditions = {
+  ssr: { resolve: { conditions: ['@switchboard/source', 'module', 'node', 'development|production'] } },
+};
+
+const testFiles = [
+  'packages/*/{src,test}/**/*.test.ts',
+  'examples/*/{src,test}/**/*.test.ts',
+  'tools/*/{src,test}/**/*.test.ts',
+  'test/**/*.test.ts',
+];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        ...sourceConditions,
+        test: {
+          name: 'unit',
+          include: testFiles,
+          exclude: ['**/node_modules/**', '**/*.int.test.ts', '**/*.chaos.test.ts'],
+        },
+      },
+      {
+        // Real Postgres replicas and Redis Sentinel, one shared topology started once.
+        ...sourceConditions,
+        test: {
+          name: 'integration',
+          include: testFiles.map((glob) => glob.replace('*.test.ts', '*.int.test.ts')),
+          globalSetup: [fileURLToPath(new URL('./tools/infra/src/vitest-setup.ts', import.meta.url))],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // Tests that kill, pause or delay servers: each starts its own topology, one file at a
+        // time, so they never disturb the shared one or each other.
+        ...sourceConditions,
+        test: {
+          name: 'chaos',
+          include: testFiles.map((glob) => glob.replace('*.test.ts', '*.chaos.test.ts')),
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
