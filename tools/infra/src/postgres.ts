@@ -219,6 +219,9 @@ function configurePrimary(primary: PostgresNode, maxConnections: number): void {
       'wal_level = replica',
       'max_wal_senders = 10',
       'max_replication_slots = 10',
+      // Replicas are cloned in parallel, each forcing a checkpoint: without kept WAL, one clone's
+      // checkpoint can recycle a segment another still needs before its slot exists.
+      "wal_keep_size = '128MB'",
       'hot_standby = on',
       // Throwaway data: skip durability work. synchronous_commit stays on, because with it off WAL
       // reaches replicas only when the WAL writer flushes (up to ~400 ms of artificial lag).
