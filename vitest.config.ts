@@ -16,6 +16,8 @@ const testFiles = [
 
 export default defineConfig({
   test: {
+    // In CI also a JSON report, from which .ci/run prints a plain 'N passed, N failed' line.
+    reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci/test-results.json' }]] : ['default'],
     projects: [
       {
         ...sourceConditions,

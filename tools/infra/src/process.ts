@@ -204,6 +204,22 @@ export async function waitUntilGone(record: ProcessRecord, timeoutMs: number): P
 }
 
 /**
+ * Waits until the process has left the process table, zombie included (an orphan is reaped by
+ * PID 1, which may take a moment); false on timeout. Only cosmetic: a zombie holds nothing.
+ */
+export async function waitUntilReaped(
+  record: Pick<ProcessRecord, 'pid' | 'startTime'>,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (readStat(record.pid) && (record.startTime === '' || readStartTime(record.pid) === record.startTime)) {
+    if (Date.now() > deadline) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+/**
  * Stops a server: SIGCONT (it may be paused), the server's own graceful signal, then SIGKILL to
  * the whole group if it has not exited within `graceMs`.
  */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { InfraError } from './errors.ts';
 import { type Manifest, readManifest, writeManifest } from './manifest.ts';
 import { type PostgresCluster, type PostgresReplicaOptions, startPostgres } from './postgres.ts';
-import { isRunning, type ProcessRecord, readStartTime, signalTree, stopProcess } from './process.ts';
+import { isRunning, type ProcessRecord, readStartTime, signalTree, stopProcess, waitUntilReaped } from './process.ts';
 import { type RedisGroup, startRedis } from './redis.ts';
 import type { TopologyInfo } from './types.ts';
 
@@ -158,6 +158,8 @@ export async function stopTopologyDir(dir: string): Promise<void> {
         `still running after stop: ${survivors.map((record) => `${record.name} (pid ${record.pid})`).join(', ')}`,
       );
     }
+    // So that `ps` right after `down` shows nothing, not even zombies waiting for PID 1.
+    await Promise.all(manifest.processes.map((record) => waitUntilReaped(record, 3_000)));
   }
   liveTopologies.delete(dir);
   rmSync(dir, { recursive: true, force: true, maxRetries: 5 });

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, test } from 'vitest';
 import { readManifest } from '../src/manifest.ts';
-import { isRunning } from '../src/process.ts';
+import { isRunning, readStartTime } from '../src/process.ts';
 import { redisCommand } from '../src/resp.ts';
 import type { TopologyInfo } from '../src/types.ts';
 
@@ -61,6 +61,8 @@ describe('infra CLI', () => {
 
     await infra('down');
     expect(processes.filter((record) => isRunning(record))).toEqual([]);
+    // Not even a zombie is left in the process table.
+    expect(processes.filter((record) => readStartTime(record.pid) === record.startTime)).toEqual([]);
     expect(existsSync(dir)).toBe(false);
     expect(existsSync(stateFile)).toBe(false);
   });
