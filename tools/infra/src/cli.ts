@@ -29,21 +29,7 @@ interface State {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      replicas: { type: 'string' },
-      'pg-replicas': { type: 'string' },
-      'redis-replicas': { type: 'string' },
-      sentinels: { type: 'string' },
-      'lag-ms': { type: 'string' },
-      'no-postgres': { type: 'boolean' },
-      'no-redis': { type: 'boolean' },
-      state: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parseOptions(argv);
   const command = positionals[0];
   if (values.help || !command) {
     process.stderr.write(`${USAGE}\n`);
@@ -64,6 +50,12 @@ async function main(argv: string[]): Promise<number> {
       const lagMs = count('--lag-ms', values['lag-ms'], 0);
       const options: TopologyOptions = {
         detached: true,
+        // Recorded before any server starts, so 'down' finds even a half-started topology.
+        onDir: (dir) => {
+          startingDir = dir;
+          mkdirSync(dirname(stateFile), { recursive: true });
+          writeFileSync(stateFile, `${JSON.stringify({ dir } satisfies State)}\n`);
+        },
         postgres: values['no-postgres']
           ? false
           : {
@@ -78,9 +70,9 @@ async function main(argv: string[]): Promise<number> {
               sentinels: count('--sentinels', values.sentinels, 3),
             },
       };
+      stopOnSignal(stateFile);
       const topology = await startTopology(options);
-      mkdirSync(dirname(stateFile), { recursive: true });
-      writeFileSync(stateFile, `${JSON.stringify({ dir: topology.dir } satisfies State)}\n`);
+      startingDir = undefined;
       process.stderr.write(`[infra] up; logs and data in ${topology.dir}; stop with 'npm run infra -- down'\n`);
       process.stdout.write(`${JSON.stringify(topology.info, null, 2)}\n`);
       return 0;
@@ -92,12 +84,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       await stopTopologyDir(state.dir);
-      rmSync(stateFile, { force: true });
-      try {
-        rmdirSync(dirname(stateFile));
-      } catch {
-        // Not empty, or not ours to remove.
-      }
+      removeState(stateFile);
       process.stderr.write('[infra] down\n');
       return 0;
     }
@@ -114,6 +101,56 @@ async function main(argv: string[]): Promise<number> {
     default:
       fail(`unknown command '${command}'\n${USAGE}`);
       return 2;
+  }
+}
+
+// The dir of a topology 'up' is starting, until it is fully up.
+let startingDir: string | undefined;
+
+/** Ctrl-C (or a closed terminal) during 'up' stops what has started instead of orphaning it. */
+function stopOnSignal(stateFile: string): void {
+  const handler = (signal: NodeJS.Signals) => {
+    const dir = startingDir;
+    if (!dir) process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15));
+    process.stderr.write(`[infra] ${signal}: stopping what was started\n`);
+    void stopTopologyDir(dir)
+      .catch((error: unknown) => fail(`cleanup failed: ${String(error)}; run 'npm run infra -- down'`))
+      .finally(() => {
+        removeState(stateFile);
+        process.exit(130);
+      });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, handler);
+}
+
+function removeState(stateFile: string): void {
+  rmSync(stateFile, { force: true });
+  try {
+    rmdirSync(dirname(stateFile));
+  } catch {
+    // Not empty, or not ours to remove.
+  }
+}
+
+function parseOptions(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        replicas: { type: 'string' },
+        'pg-replicas': { type: 'string' },
+        'redis-replicas': { type: 'string' },
+        sentinels: { type: 'string' },
+        'lag-ms': { type: 'string' },
+        'no-postgres': { type: 'boolean' },
+        'no-redis': { type: 'boolean' },
+        state: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
   }
 }
 
@@ -135,7 +172,7 @@ function isUp(state: State): boolean {
 function count(flag: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) {
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value)) {
     throw new UsageError(`${flag} must be a whole number >= 0, got '${raw}'`);
   }
   return value;

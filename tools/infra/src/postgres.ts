@@ -4,7 +4,7 @@ import pg from 'pg';
 import { ensurePostgres, type PostgresBinaries } from './binaries.ts';
 import { InfraError } from './errors.ts';
 import { freePort } from './ports.ts';
-import { pollUntil, runCommand } from './process.ts';
+import { allSettledOrThrow, pollUntil, runCommand } from './process.ts';
 import { type ClusterStartOptions, type NodeContext, nodeContext, ServerNode } from './server-node.ts';
 import type { PostgresInfo } from './types.ts';
 
@@ -135,7 +135,7 @@ export async function startPostgres(options: PostgresClusterOptions): Promise<Po
   configurePrimary(primary, options.maxConnections ?? 200);
   await primary.start();
 
-  const replicas = await Promise.all(
+  const replicas = await allSettledOrThrow(
     replicaOptions.map(async (replicaOption, index) => {
       const name = `postgres-replica${index + 1}`;
       const replica = new PostgresNode(

@@ -75,7 +75,11 @@ export async function spawnServer(options: SpawnServerOptions): Promise<SpawnedS
       resolve({ code, signal });
     });
   });
-  const startTime = readStartTime(pid) ?? '';
+  const startTime = readStartTime(pid);
+  if (startTime === undefined) {
+    // Without a start time the record could later match an unrelated process that reuses the pid.
+    throw new InfraError(`${options.name} exited immediately`, logTail(options.logFile));
+  }
   return {
     record: { name: options.name, pid, startTime, logFile: options.logFile, stopSignal: options.stopSignal },
     exited,
@@ -144,7 +148,7 @@ export function isRunning(record: Pick<ProcessRecord, 'pid' | 'startTime'>): boo
   if (!stat) return false;
   const state = stat[0];
   if (state === 'Z' || state === 'X') return false;
-  return record.startTime === '' || stat[19] === record.startTime;
+  return stat[19] === record.startTime;
 }
 
 /**
@@ -153,13 +157,24 @@ export function isRunning(record: Pick<ProcessRecord, 'pid' | 'startTime'>): boo
  */
 export function signalTree(record: Pick<ProcessRecord, 'pid' | 'startTime'>, signal: NodeJS.Signals): void {
   if (!isRunning(record)) return;
-  for (const pid of [record.pid, ...descendants(record.pid)]) {
+  const send = (pid: number, sig: NodeJS.Signals) => {
     try {
-      process.kill(pid, signal);
+      process.kill(pid, sig);
     } catch {
       // Exited between the listing and the signal.
     }
-  }
+  };
+  // Freeze the root first, so it cannot fork a child between our listing and our signal.
+  if (signal !== 'SIGCONT') send(record.pid, 'SIGSTOP');
+  const tree = processTree(record.pid);
+  for (const pid of tree) send(pid, signal);
+  // A root that was only frozen for the listing goes on (SIGKILL/SIGSTOP need no thaw).
+  if (signal !== 'SIGCONT' && signal !== 'SIGSTOP' && signal !== 'SIGKILL') send(record.pid, 'SIGCONT');
+}
+
+/** `root` and the pids of all its live descendants, read from /proc. */
+export function processTree(root: number): number[] {
+  return [root, ...descendants(root)];
 }
 
 /** Pids of every live descendant of `root`, read from /proc. */
@@ -212,7 +227,7 @@ export async function waitUntilReaped(
   timeoutMs: number,
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (readStat(record.pid) && (record.startTime === '' || readStartTime(record.pid) === record.startTime)) {
+  while (readStartTime(record.pid) === record.startTime) {
     if (Date.now() > deadline) return false;
     await sleep(20);
   }
@@ -273,4 +288,15 @@ export async function pollUntil<T>(
     }
     await sleep(options.intervalMs ?? 25);
   }
+}
+
+/**
+ * Like Promise.all, but waits for every promise to settle before rejecting with the first
+ * failure: a cleanup that runs after it then sees every process that was started.
+ */
+export async function allSettledOrThrow<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) throw failure.reason;
+  return results.map((result) => (result as PromiseFulfilledResult<T>).value);
 }

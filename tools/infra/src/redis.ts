@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ensureRedis, type RedisBinaries } from './binaries.ts';
 import { InfraError } from './errors.ts';
 import { freePort } from './ports.ts';
-import { pollUntil } from './process.ts';
+import { allSettledOrThrow, pollUntil } from './process.ts';
 import { pairsToRecord, parseInfo, redisCommand } from './resp.ts';
 import { type ClusterStartOptions, type NodeContext, nodeContext, ServerNode } from './server-node.ts';
 import type { RedisInfo } from './types.ts';
@@ -71,9 +71,12 @@ export class RedisNode extends ServerNode {
       },
       this.context.tracker,
       {
-        what: 'to answer PING',
+        what: 'to answer as our process',
         timeoutMs: this.context.startTimeoutMs,
-        isReady: async () => (await redisCommand(this.port, ['PING'], 500)) === 'PONG',
+        // The answer must come from our process: a port picked free can be taken by another
+        // server before ours binds it.
+        isReady: async () =>
+          Number(parseInfo(await redisCommand(this.port, ['INFO', 'server'], 500)).process_id) === this.pid,
       },
     );
   }
@@ -243,7 +246,7 @@ export async function startRedis(options: RedisGroupOptions): Promise<RedisGroup
   }
 
   await master.start();
-  await Promise.all(replicas.map((replica) => replica.start()));
+  await allSettledOrThrow(replicas.map((replica) => replica.start()));
   await pollUntil(
     `${replicaCount} replica(s) to sync with the master`,
     async () => {
@@ -274,7 +277,7 @@ export async function startRedis(options: RedisGroupOptions): Promise<RedisGroup
       ].join('\n'),
     );
   }
-  await Promise.all(sentinels.map((sentinel) => sentinel.start()));
+  await allSettledOrThrow(sentinels.map((sentinel) => sentinel.start()));
   const group = new RedisGroup(masterName, [master, ...replicas], sentinels, downAfterMs);
   if (sentinelCount > 0) await group.waitUntilWatched(context.startTimeoutMs);
   return group;

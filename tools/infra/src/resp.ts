@@ -1,7 +1,7 @@
 import { createConnection } from 'node:net';
 import { InfraError } from './errors.ts';
 
-export type RespValue = string | number | null | RespValue[];
+export type RespValue = string | number | null | RespError | RespValue[];
 
 /** An error reply from Redis (`-ERR ...`). */
 export class RespError extends Error {
@@ -17,20 +17,26 @@ export function redisCommand(port: number, args: string[], timeoutMs = 2_000): P
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`redis 127.0.0.1:${port} did not answer ${args[0]} within ${timeoutMs} ms`));
-    }, timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`redis 127.0.0.1:${port} did not answer ${args[0]} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    let done = false;
     const finish = (error: Error | undefined, value?: RespValue) => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
       socket.destroy();
       if (error) reject(error);
       else resolve(value ?? null);
     };
     socket.once('error', (error) => finish(error));
+    socket.once('close', () =>
+      finish(new Error(`redis 127.0.0.1:${port} closed the connection before a full reply to ${args[0]}`)),
+    );
     socket.on('data', (chunk: Buffer) => {
       buffer = Buffer.concat([buffer, chunk]);
-      let parsed: { value: RespValue | RespError; next: number } | undefined;
+      let parsed: { value: RespValue; next: number } | undefined;
       try {
         parsed = parseReply(buffer, 0);
       } catch (error) {
@@ -50,7 +56,7 @@ function encodeCommand(args: string[]): string {
 }
 
 /** Parses one reply starting at `offset`; undefined when the buffer does not hold all of it yet. */
-function parseReply(buffer: Buffer, offset: number): { value: RespValue | RespError; next: number } | undefined {
+export function parseReply(buffer: Buffer, offset: number): { value: RespValue; next: number } | undefined {
   const lineEnd = buffer.indexOf('\r\n', offset);
   if (lineEnd === -1) return undefined;
   const type = String.fromCharCode(buffer[offset] ?? 0);
@@ -77,7 +83,7 @@ function parseReply(buffer: Buffer, offset: number): { value: RespValue | RespEr
       for (let i = 0; i < count; i++) {
         const item = parseReply(buffer, next);
         if (!item) return undefined;
-        if (item.value instanceof RespError) return item;
+        // An error inside an array (EXEC, some SENTINEL replies) is an element, not a failure.
         items.push(item.value);
         next = item.next;
       }

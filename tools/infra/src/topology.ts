@@ -37,6 +37,8 @@ export interface TopologyOptions {
   detached?: boolean;
   /** Where the topology's temp dir is made. @default os.tmpdir() */
   baseDir?: string;
+  /** Called once the temp dir exists, before any server starts (the CLI records it there). */
+  onDir?: (dir: string) => void;
 }
 
 /** Servers started together in one temp dir; `stop()` stops them all and removes the dir. */
@@ -60,6 +62,9 @@ export const TOPOLOGY_DIR_PREFIX = 'switchboard-infra-';
  * await topology.stop();
  */
 export async function startTopology(options: TopologyOptions = {}): Promise<Topology> {
+  if (!existsSync('/proc/self/stat')) {
+    throw new InfraError('tools/infra needs Linux (/proc) to track the servers it starts');
+  }
   const baseDir = options.baseDir ?? tmpdir();
   await reapOrphans(baseDir);
   const detached = options.detached ?? false;
@@ -74,6 +79,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
     processes: [],
   };
   writeManifest(dir, manifest);
+  options.onDir?.(dir);
   const tracker = {
     track(record: ProcessRecord) {
       // A restarted node replaces its old record (same name).
@@ -109,7 +115,13 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
   ]);
   const failure = results.find((result) => result.status === 'rejected');
   if (failure) {
-    await stopTopologyDir(dir);
+    try {
+      await stopTopologyDir(dir);
+    } catch (cleanupError) {
+      throw new InfraError(`start failed, and so did cleaning up: ${String(cleanupError)}`, undefined, {
+        cause: failure.reason,
+      });
+    }
     throw failure.reason;
   }
   const [postgres, redis] = results.map((result) => (result.status === 'fulfilled' ? result.value : undefined)) as [

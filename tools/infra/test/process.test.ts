@@ -7,12 +7,22 @@ import { isRunning, readStartTime, signalTree, spawnServer, stopProcess, waitUnt
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-process-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The pid a test shell script echoes first into its log. */
+async function firstLine(file: string): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const pid = Number(readFileSync(file, 'utf8').trim().split('\n')[0]);
+    if (pid > 0) return pid;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`no pid in ${file}`);
+}
+
 describe('process records', () => {
   test('name one process: a matching pid with another start time is not it', () => {
     const startTime = readStartTime(process.pid) ?? '';
     expect(isRunning({ pid: process.pid, startTime })).toBe(true);
     expect(isRunning({ pid: process.pid, startTime: `${startTime}1` })).toBe(false);
-    expect(isRunning({ pid: 2 ** 22 + 1, startTime: '' })).toBe(false);
+    expect(isRunning({ pid: 2 ** 22 + 1, startTime })).toBe(false);
   });
 
   test('stopProcess sends the graceful signal and waits until the process is gone', async () => {
@@ -29,17 +39,23 @@ describe('process records', () => {
     expect((await server.exited).signal).toBe('SIGTERM');
   });
 
-  test('stopProcess escalates to SIGKILL when the graceful signal is ignored', async () => {
+  test('stopProcess escalates to SIGKILL, for the whole tree, when the graceful signal is ignored', async () => {
     const server = await spawnServer({
       name: 'stubborn',
       command: 'sh',
-      args: ['-c', "trap '' TERM; sleep 60 & wait"],
+      args: ['-c', "trap '' TERM; sleep 60 & echo $!; wait"],
       logFile: join(dir, 'stubborn.log'),
       stopSignal: 'SIGTERM',
     });
+    const child = await firstLine(join(dir, 'stubborn.log'));
+    const childRecord = { pid: child, startTime: readStartTime(child) ?? 'unknown' };
+    expect(isRunning(childRecord)).toBe(true);
     await stopProcess(server.record, 300);
     expect(isRunning(server.record)).toBe(false);
     expect((await server.exited).signal).toBe('SIGKILL');
+    expect(await waitUntilGone({ ...childRecord, name: 'sleep', logFile: '', stopSignal: 'SIGTERM' }, 5_000)).toBe(
+      true,
+    );
   });
 
   test('signalTree reaches grandchildren that left the process group', async () => {
@@ -51,11 +67,7 @@ describe('process records', () => {
       logFile: join(dir, 'tree.log'),
       stopSignal: 'SIGTERM',
     });
-    let grandchild = 0;
-    for (let i = 0; i < 100 && !grandchild; i++) {
-      grandchild = Number(readFileSync(join(dir, 'tree.log'), 'utf8').trim().split('\n')[0]) || 0;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    const grandchild = await firstLine(join(dir, 'tree.log'));
     const record = { pid: grandchild, startTime: readStartTime(grandchild) ?? '' };
     expect(isRunning(record)).toBe(true);
     signalTree(server.record, 'SIGKILL');

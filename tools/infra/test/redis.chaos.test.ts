@@ -51,15 +51,21 @@ describe('Redis Sentinel failover', () => {
       }
     })();
 
-    await waitFor(async () => (acknowledged >= 50 ? true : undefined), { timeoutMs: 5_000 });
-    await oldMaster.kill();
-    const killedAt = Date.now();
-    const newMaster = await group.waitForFailover(oldMaster, 30_000);
-    failoverDone = true;
-    const failoverMs = Date.now() - killedAt;
-    await waitFor(async () => (acknowledgedAfterFailover >= 50 ? true : undefined), { timeoutMs: 15_000 });
-    writing = false;
-    await writer;
+    let newMaster: Awaited<ReturnType<typeof group.waitForFailover>>;
+    let failoverMs: number;
+    try {
+      await waitFor(async () => (acknowledged >= 50 ? true : undefined), { timeoutMs: 5_000 });
+      await oldMaster.kill();
+      const killedAt = Date.now();
+      newMaster = await group.waitForFailover(oldMaster, 30_000);
+      failoverDone = true;
+      failoverMs = Date.now() - killedAt;
+      await waitFor(async () => (acknowledgedAfterFailover >= 50 ? true : undefined), { timeoutMs: 15_000 });
+    } finally {
+      // Never leave the writer spinning (it would loop on a disconnected client forever).
+      writing = false;
+      await writer;
+    }
 
     expect(newMaster).not.toBe(oldMaster);
     expect(group.dataNodes).toContain(newMaster);
