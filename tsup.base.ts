@@ -14,7 +14,8 @@ export function packageBuild(options: { entry: Record<string, string> }): Option
     dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
     sourcemap: true,
     clean: true,
-    splitting: false,
+    // Shared chunks: subpath entries (e.g. ./yoga) use the same module instances as the root.
+    splitting: true,
     treeshake: true,
   };
 }

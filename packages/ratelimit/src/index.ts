@@ -1,7 +1,44 @@
 /**
- * @switchboard/ratelimit: atomic Redis and memory rate limiting: several algorithms, multi-key all-or-nothing checks.
- *
- * Nothing is exported yet: the implementation lands with issue #4.
+ * @switchboard/ratelimit: exact, atomic rate limiting over memory and Redis (one round trip per
+ * check, multi-limit checks all or nothing). Redis store: `@switchboard/ratelimit/redis`;
+ * graphql-yoga plugin: `@switchboard/ratelimit/yoga`; store contract suite: `@switchboard/ratelimit/testing`.
  * @packageDocumentation
  */
-export {};
+export { type FixedWindowOptions, fixedWindow } from './algorithms/fixed-window.ts';
+export { type GcraOptions, gcra } from './algorithms/gcra.ts';
+export { type SlidingWindowCounterOptions, slidingWindowCounter } from './algorithms/sliding-window-counter.ts';
+export { type SlidingWindowLogOptions, slidingWindowLog } from './algorithms/sliding-window-log.ts';
+export { type TokenBucketOptions, tokenBucket } from './algorithms/token-bucket.ts';
+export {
+  isRateLimitedError,
+  isRateLimitError,
+  RateLimitedError,
+  RateLimitError,
+  type RateLimitErrorCode,
+  StoreTimeoutError,
+  StoreUnavailableError,
+} from './errors.ts';
+export { type RateLimitHeaderOptions, rateLimitHeaders } from './headers.ts';
+export { encodeKey } from './keys.ts';
+export {
+  type ConsumeAllEntry,
+  type ConsumeAllResult,
+  type ConsumeOptions,
+  consumeAll,
+  createRateLimiter,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitLogger,
+  type StoreErrorPolicy,
+} from './rate-limiter.ts';
+export { createMemoryStore, type MemoryStoreOptions } from './stores/memory.ts';
+export type {
+  Algorithm,
+  AlgorithmKind,
+  Decision,
+  EvaluateMode,
+  RateLimitResult,
+  RateLimitStore,
+  Step,
+  StoreEntry,
+} from './types.ts';

@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import type { AlgorithmKind } from '../types.ts';
+import { FIXED_WINDOW_LUA } from './fixed-window.ts';
+import { GCRA_LUA } from './gcra.ts';
+import { SLIDING_WINDOW_COUNTER_LUA } from './sliding-window-counter.ts';
+import { SLIDING_WINDOW_LOG_LUA } from './sliding-window-log.ts';
+import { TOKEN_BUCKET_LUA } from './token-bucket.ts';
+
+/** Algorithm numbers in ARGV (the log is special: its state is a list). */
+export const KIND_CODE: Record<AlgorithmKind, number> = {
+  'fixed-window': 1,
+  'sliding-window-log': 2,
+  'sliding-window-counter': 3,
+  'token-bucket': 4,
+  gcra: 5,
+};
+
+/** ARGV values per entry after the mode: kind, cost, blockMs, p1, p2, p3. */
+export const ARGS_PER_ENTRY = 6;
+
+/**
+ * One script for every check: KEYS are (state, block) pairs, one pair per entry; ARGV[1] is
+ * the mode, then ARGS_PER_ENTRY values per entry. Phase 1 decides every entry from the stored
+ * state and the server's clock (TIME); phase 2 writes only if the mode says so (consume: all
+ * allowed; force: always). So a multi-limit check is all-or-nothing, in one round trip.
+ */
+export const RATE_LIMIT_LUA = `
+local function parse(raw)
+  local state = {}
+  for field in string.gmatch(raw, '%S+') do state[#state + 1] = tonumber(field) end
+  return state
+end
+local function pack(state)
+  local fields = {}
+  for i = 1, #state do fields[i] = string.format('%.17g', state[i]) end
+  return table.concat(fields, ' ')
+end
+${FIXED_WINDOW_LUA}
+${SLIDING_WINDOW_COUNTER_LUA}
+${TOKEN_BUCKET_LUA}
+${GCRA_LUA}
+${SLIDING_WINDOW_LOG_LUA}
+local STEPS = { [1] = fixed_window, [3] = sliding_window_counter, [4] = token_bucket, [5] = gcra }
+
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
+local mode = ARGV[1]
+local n = #KEYS / 2
+local results, plans = {}, {}
+local all_allowed = true
+
+local function decide(kind, state_key, cost, p1, p2, p3)
+  if kind == 2 then return sliding_window_log(state_key, now, cost, p1, p2) end
+  local raw = redis.call('GET', state_key)
+  local state = nil
+  if raw then state = parse(raw) end
+  return STEPS[kind](state, now, cost, p1, p2, p3)
+end
+
+for i = 1, n do
+  local state_key, block_key = KEYS[2 * i - 1], KEYS[2 * i]
+  local a = 1 + (i - 1) * ${ARGS_PER_ENTRY}
+  local kind, cost, block_ms = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local p1, p2, p3 = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+  local blocked = redis.call('PTTL', block_key)
+  local allowed, remaining, reset, retry, next_state, ttl
+  if blocked > 0 and mode ~= 'force' then
+    allowed, remaining, reset, retry = false, 0, blocked, blocked
+  elseif mode == 'peek' then
+    -- What is left now (cost 0), and whether one more would pass (cost 1).
+    local _a, _r
+    _a, remaining, reset = decide(kind, state_key, 0, p1, p2, p3)
+    allowed, _r, _a, retry = decide(kind, state_key, 1, p1, p2, p3)
+  else
+    allowed, remaining, reset, retry, next_state, ttl = decide(kind, state_key, cost, p1, p2, p3)
+  end
+  if not allowed then all_allowed = false end
+  local flag = 0
+  if allowed then flag = 1 end
+  results[i] = { flag, remaining, math.ceil(reset), math.ceil(retry) }
+  plans[i] = { kind, state_key, block_key, cost, block_ms, p2, next_state, ttl, allowed }
+end
+
+local function pay(plan)
+  local kind, state_key, cost, window, next_state, ttl = plan[1], plan[2], plan[4], plan[6], plan[7], plan[8]
+  if kind == 2 then
+    local stamp = string.format('%.3f', now)
+    for _ = 1, cost do redis.call('RPUSH', state_key, stamp) end
+    redis.call('PEXPIRE', state_key, math.ceil(window))
+  else
+    redis.call('SET', state_key, pack(next_state), 'PX', math.max(1, math.ceil(ttl)))
+  end
+end
+
+if mode == 'force' or (mode == 'consume' and all_allowed) then
+  for i = 1, n do pay(plans[i]) end
+elseif mode == 'consume' then
+  for i = 1, n do
+    local plan = plans[i]
+    if not plan[9] and plan[5] > 0 and redis.call('PTTL', plan[3]) <= 0 then
+      redis.call('SET', plan[3], '1', 'PX', plan[5])
+    end
+  end
+end
+return results
+`;
+
+export const RATE_LIMIT_LUA_SHA1 = createHash('sha1').update(RATE_LIMIT_LUA).digest('hex');

@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+
+// Kept as they are; anything else is percent-encoded, so an encoded key never contains the
+// separator '|' and user input cannot forge another key ("alice|x" stays one key).
+const SAFE = /^[A-Za-z0-9_.@:-]*$/;
+const MAX_KEY_LENGTH = 200;
+
+/**
+ * Turns any user-supplied key (IP, username, "user:chat" pair) into a bounded, unambiguous
+ * storage key: safe characters kept, others percent-encoded, long keys replaced by a SHA-256
+ * digest so one client cannot make Redis store megabyte keys.
+ */
+export function encodeKey(key: string): string {
+  const encoded = SAFE.test(key) ? key : encodeUnsafe(key);
+  if (encoded.length <= MAX_KEY_LENGTH) return encoded;
+  // '#' never appears in an encoded key, so a digest cannot equal a short key.
+  return `#${createHash('sha256').update(key).digest('base64url')}`;
+}
+
+function encodeUnsafe(key: string): string {
+  let out = '';
+  for (const char of key) {
+    out += SAFE.test(char) ? char : Array.from(Buffer.from(char, 'utf8'), (byte) => `%${byte.toString(16).padStart(2, '0')}`).join('');
+  }
+  return out;
+}
+
+/** Prefixes name a limiter in storage; they may not contain the separator or whitespace. */
+export function validatePrefix(prefix: string): string {
+  if (!/^[A-Za-z0-9_.:@-]{1,100}$/.test(prefix)) {
+    throw new TypeError(`prefix must be 1-100 characters of A-Z a-z 0-9 _ . : @ -, got ${JSON.stringify(prefix)}`);
+  }
+  return prefix;
+}
+
+/** The key a store sees: `<prefix>|<encoded key>`. */
+export function storageKey(prefix: string, key: string): string {
+  return `${prefix}|${encodeKey(key)}`;
+}

@@ -1,0 +1,382 @@
+import { RateLimitedError, StoreTimeoutError, StoreUnavailableError } from './errors.ts';
+import { storageKey, validatePrefix } from './keys.ts';
+import { createMemoryStore } from './stores/memory.ts';
+import type { Algorithm, Decision, EvaluateMode, RateLimitResult, RateLimitStore, StoreEntry } from './types.ts';
+
+/** Where warnings go (pino, console, ...); called once per outage, not per request. */
+export interface RateLimitLogger {
+  warn(message: string, details?: Record<string, unknown>): void;
+}
+
+/**
+ * What a check does when the store fails or times out:
+ * - `'closed'` (default): refuse. Safe for login and signup limits.
+ * - `'open'`: admit. For limits that protect capacity, where an outage must not lock users out.
+ * - `{ insurance: { instances } }`: an in-memory limiter per process takes over, with the limit
+ *   divided by `instances` (N processes each admitting limit/N add up to the limit), and hands
+ *   back to the store by itself once it answers again.
+ */
+export type StoreErrorPolicy = 'open' | 'closed' | { insurance: { instances: number; store?: RateLimitStore } };
+
+export interface RateLimiterOptions {
+  /** Where counts live: `createMemoryStore()` or `createRedisStore({ client })`. */
+  store: RateLimitStore;
+  /** `fixedWindow(...)`, `slidingWindowLog(...)`, `slidingWindowCounter(...)`, `tokenBucket(...)` or `gcra(...)`. */
+  algorithm: Algorithm;
+  /** Names this limiter in the store; limiters sharing a store need distinct prefixes. @default 'rl' */
+  prefix?: string;
+  /** @default 'closed' */
+  onStoreError?: StoreErrorPolicy;
+  /** A check never waits longer than this for the store, then the policy decides. @default 500 */
+  timeoutMs?: number;
+  /** After a store failure, skip the store for this long (the policy answers at once), then try again. @default 1000 */
+  retryStoreAfterMs?: number;
+  /** When a `consume` is refused, block the key for this long (e.g. 15 min after too many failed logins). @default 0 */
+  blockDurationMs?: number;
+  /** @default console */
+  logger?: RateLimitLogger;
+}
+
+export interface ConsumeOptions {
+  /** Units this request costs. @default 1 */
+  cost?: number;
+}
+
+/** A named limit over one store and one algorithm. */
+export interface RateLimiter {
+  readonly prefix: string;
+  readonly algorithm: Algorithm;
+  readonly store: RateLimitStore;
+  /** Pays `cost` if the limit allows it; a refusal is a result (`allowed: false`), not an error. */
+  consume(key: string, options?: ConsumeOptions): Promise<RateLimitResult>;
+  /** Like `consume`, but a refusal throws `RateLimitedError` (code `RATE_LIMITED`). */
+  consumeOrThrow(key: string, options?: ConsumeOptions): Promise<RateLimitResult>;
+  /** What is left now and whether one more request would pass; changes nothing. */
+  peek(key: string): Promise<RateLimitResult>;
+  /** Pays `cost` even past the limit (penalties, e.g. a failed login costs 5). */
+  penalize(key: string, options?: ConsumeOptions): Promise<RateLimitResult>;
+  /** Refuses every request on `key` for `durationMs`. */
+  block(key: string, durationMs: number): Promise<void>;
+  /** Forgets the key's count and any block (e.g. after a successful login). */
+  reset(key: string): Promise<void>;
+}
+
+/** Internal view of a limiter that `consumeAll` and the yoga plugin use. */
+interface LimiterInternals {
+  settings: ResolvedSettings;
+}
+
+interface ResolvedSettings {
+  store: RateLimitStore;
+  algorithm: Algorithm;
+  prefix: string;
+  policy: StoreErrorPolicy;
+  insurance: { store: RateLimitStore; algorithm: Algorithm } | undefined;
+  timeoutMs: number;
+  retryStoreAfterMs: number;
+  blockDurationMs: number;
+  logger: RateLimitLogger;
+}
+
+// A registered symbol, not a module-level WeakMap: limiters stay recognisable when the caller
+// and this code come from different bundles or duplicate installs of the package.
+const INTERNALS = Symbol.for('@switchboard/ratelimit/limiter');
+
+function internalsOf(limiter: RateLimiter): LimiterInternals | undefined {
+  return (limiter as unknown as Record<symbol, LimiterInternals | undefined>)[INTERNALS];
+}
+
+/**
+ * @example
+ * const limiter = createRateLimiter({
+ *   store: createRedisStore({ client: redis }),
+ *   algorithm: slidingWindowLog({ limit: 20, windowMs: 10_000 }),
+ *   prefix: 'send-message',
+ * });
+ * const result = await limiter.consume(userId);
+ * if (!result.allowed) throw new RateLimitedError(result);
+ */
+export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
+  const settings = resolveSettings(options);
+  const limiter: RateLimiter = {
+    prefix: settings.prefix,
+    algorithm: settings.algorithm,
+    store: settings.store,
+    async consume(key, consumeOptions) {
+      const [result] = await check('consume', [{ limiter, key, cost: consumeOptions?.cost }]);
+      return result as RateLimitResult;
+    },
+    async consumeOrThrow(key, consumeOptions) {
+      const result = await limiter.consume(key, consumeOptions);
+      if (!result.allowed) throw new RateLimitedError(result);
+      return result;
+    },
+    async peek(key) {
+      const [result] = await check('peek', [{ limiter, key }]);
+      return result as RateLimitResult;
+    },
+    async penalize(key, consumeOptions) {
+      const [result] = await check('force', [{ limiter, key, cost: consumeOptions?.cost }]);
+      return result as RateLimitResult;
+    },
+    async block(key, durationMs) {
+      if (!(Number.isFinite(durationMs) && durationMs > 0)) throw new TypeError(`durationMs must be > 0, got ${durationMs}`);
+      const stored = storageKey(settings.prefix, validateKey(key));
+      await guarded(settings, () => settings.store.block(stored, durationMs));
+    },
+    async reset(key) {
+      const stored = storageKey(settings.prefix, validateKey(key));
+      await guarded(settings, () => settings.store.reset([stored]));
+      await settings.insurance?.store.reset([stored]);
+    },
+  };
+  Object.defineProperty(limiter, INTERNALS, { value: { settings } satisfies LimiterInternals, enumerable: false });
+  return limiter;
+}
+
+export interface ConsumeAllEntry {
+  limiter: RateLimiter;
+  key: string;
+  /** @default 1 */
+  cost?: number;
+}
+
+export interface ConsumeAllResult {
+  /** True only if every entry allowed; then every entry was paid, else none was. */
+  allowed: boolean;
+  /** The longest wait among the refusing entries; 0 when allowed. */
+  retryAfterMs: number;
+  /** One result per entry, in order. */
+  results: RateLimitResult[];
+}
+
+/**
+ * Checks several limits at once, all or nothing, in one store round trip: e.g. a user's global
+ * limit, their per-chat limit and their IP's limit. If any refuses, none is paid. All limiters
+ * must share one store.
+ *
+ * @example
+ * const { allowed, retryAfterMs } = await consumeAll([
+ *   { limiter: perUser, key: userId },
+ *   { limiter: perChat, key: `${userId}:${chatId}` },
+ * ]);
+ */
+export async function consumeAll(entries: readonly ConsumeAllEntry[]): Promise<ConsumeAllResult> {
+  if (!Array.isArray(entries) || entries.length === 0) throw new TypeError('consumeAll needs at least one entry');
+  const results = await check('consume', entries);
+  const allowed = results.every((result) => result.allowed);
+  const retryAfterMs = allowed ? 0 : Math.max(...results.filter((result) => !result.allowed).map((result) => result.retryAfterMs));
+  return { allowed, retryAfterMs, results };
+}
+
+interface CheckEntry {
+  limiter: RateLimiter;
+  key: string;
+  cost?: number | undefined;
+}
+
+async function check(mode: EvaluateMode, entries: readonly CheckEntry[]): Promise<RateLimitResult[]> {
+  const prepared = entries.map((entry, index) => {
+    const limiterInternals = entry.limiter ? internalsOf(entry.limiter) : undefined;
+    if (!limiterInternals) throw new TypeError(`entry ${index}: limiter must come from createRateLimiter()`);
+    const { settings } = limiterInternals;
+    const cost = validateCost(entry.cost ?? 1, settings.algorithm);
+    const storeEntry: StoreEntry = {
+      key: storageKey(settings.prefix, validateKey(entry.key)),
+      algorithm: settings.algorithm,
+      cost,
+      blockDurationMs: settings.blockDurationMs,
+    };
+    return { settings, storeEntry };
+  });
+  const first = prepared[0]?.settings;
+  if (!first) return [];
+  if (prepared.some(({ settings }) => settings.store !== first.store)) {
+    throw new TypeError('consumeAll: every limiter must use the same store (one atomic round trip needs one store)');
+  }
+  const seen = new Set<string>();
+  for (const { storeEntry } of prepared) {
+    if (seen.has(storeEntry.key)) throw new TypeError(`consumeAll: the same limiter and key appear twice (${storeEntry.key})`);
+    seen.add(storeEntry.key);
+  }
+
+  const timeoutMs = Math.min(...prepared.map(({ settings }) => settings.timeoutMs));
+  const health = healthOf(first.store);
+  if (Date.now() >= health.retryAt) {
+    try {
+      const decisions = await withTimeout(first.store.evaluate(mode, prepared.map(({ storeEntry }) => storeEntry)), timeoutMs);
+      markHealthy(health, first);
+      return decisions.map((decision, index) => toResult(decision, prepared[index]?.settings.algorithm as Algorithm));
+    } catch (error) {
+      markFailed(health, first, error);
+    }
+  }
+  return fallback(mode, prepared);
+}
+
+/** Answers by each entry's policy while the store is failing. */
+async function fallback(
+  mode: EvaluateMode,
+  prepared: { settings: ResolvedSettings; storeEntry: StoreEntry }[],
+): Promise<RateLimitResult[]> {
+  const anyClosed = prepared.some(({ settings }) => settings.policy === 'closed');
+  const insured = prepared.filter(({ settings }) => settings.insurance);
+  const insuranceResults = new Map<StoreEntry, RateLimitResult>();
+  // Insurance limiters of one call share one memory store only if their limiters share one.
+  const byStore = new Map<RateLimitStore, typeof insured>();
+  for (const entry of insured) {
+    const store = entry.settings.insurance?.store as RateLimitStore;
+    byStore.set(store, [...(byStore.get(store) ?? []), entry]);
+  }
+  for (const [store, group] of byStore) {
+    // A refusing 'closed' entry means the whole call is refused: do not pay the insurance.
+    const insuranceMode: EvaluateMode = anyClosed && mode === 'consume' ? 'peek' : mode;
+    const decisions = await store.evaluate(
+      insuranceMode,
+      group.map(({ settings, storeEntry }) => ({ ...storeEntry, algorithm: settings.insurance?.algorithm as Algorithm })),
+    );
+    group.forEach((entry, index) => {
+      const algorithm = entry.settings.insurance?.algorithm as Algorithm;
+      insuranceResults.set(entry.storeEntry, { ...toResult(decisions[index] as Decision, algorithm), degraded: 'insurance' });
+    });
+  }
+  return prepared.map(({ settings, storeEntry }) => {
+    const insuredResult = insuranceResults.get(storeEntry);
+    if (insuredResult) return insuredResult;
+    const { limit } = settings.algorithm;
+    if (settings.policy === 'open') {
+      return { allowed: true, limit, remaining: limit, resetMs: 0, retryAfterMs: 0, degraded: 'open' };
+    }
+    const wait = Math.max(1, healthOf(settings.store).retryAt - Date.now());
+    return { allowed: false, limit, remaining: 0, resetMs: wait, retryAfterMs: wait, degraded: 'closed' };
+  });
+}
+
+function toResult(decision: Decision, algorithm: Algorithm): RateLimitResult {
+  return {
+    allowed: decision.allowed,
+    limit: algorithm.limit,
+    remaining: decision.remaining,
+    resetMs: decision.resetMs,
+    retryAfterMs: decision.retryAfterMs,
+  };
+}
+
+/** Block and reset go to the store too; while it is down they fail with a typed error. */
+async function guarded(settings: ResolvedSettings, run: () => Promise<void>): Promise<void> {
+  const health = healthOf(settings.store);
+  try {
+    await withTimeout(run(), settings.timeoutMs);
+    markHealthy(health, settings);
+  } catch (error) {
+    markFailed(health, settings, error);
+    if (error instanceof StoreTimeoutError) throw error;
+    throw new StoreUnavailableError(`rate-limit store failed: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+interface StoreHealth {
+  /** Until then, checks skip the store and the policy answers. */
+  retryAt: number;
+  failing: boolean;
+}
+
+const healthByStore = new WeakMap<RateLimitStore, StoreHealth>();
+
+function healthOf(store: RateLimitStore): StoreHealth {
+  let health = healthByStore.get(store);
+  if (!health) {
+    health = { retryAt: 0, failing: false };
+    healthByStore.set(store, health);
+  }
+  return health;
+}
+
+function markFailed(health: StoreHealth, settings: ResolvedSettings, error: unknown): void {
+  health.retryAt = Date.now() + settings.retryStoreAfterMs;
+  if (!health.failing) {
+    health.failing = true;
+    settings.logger.warn('rate-limit store failed; answering by the onStoreError policy', {
+      prefix: settings.prefix,
+      policy: typeof settings.policy === 'string' ? settings.policy : 'insurance',
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+function markHealthy(health: StoreHealth, settings: ResolvedSettings): void {
+  if (health.failing) {
+    health.failing = false;
+    settings.logger.warn('rate-limit store answers again', { prefix: settings.prefix });
+  }
+  health.retryAt = 0;
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new StoreTimeoutError(timeoutMs)), timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+function validateKey(key: string): string {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new TypeError(`rate-limit key must be a non-empty string, got ${key === '' ? 'an empty string' : typeof key}`);
+  }
+  return key;
+}
+
+function validateCost(cost: number, algorithm: Algorithm): number {
+  if (!Number.isInteger(cost) || cost < 1) throw new TypeError(`cost must be a whole number >= 1, got ${String(cost)}`);
+  if (cost > algorithm.limit) {
+    throw new TypeError(`cost ${cost} exceeds the limit ${algorithm.limit}: such a request could never be allowed`);
+  }
+  return cost;
+}
+
+function resolveSettings(options: RateLimiterOptions): ResolvedSettings {
+  if (!options || typeof options !== 'object') throw new TypeError('createRateLimiter needs an options object');
+  const { store, algorithm } = options;
+  if (!store || typeof store.evaluate !== 'function') {
+    throw new TypeError('createRateLimiter: `store` must be a rate-limit store (createMemoryStore() or createRedisStore())');
+  }
+  if (!algorithm || typeof algorithm.step !== 'function') {
+    throw new TypeError('createRateLimiter: `algorithm` must come from fixedWindow(), slidingWindowLog(), slidingWindowCounter(), tokenBucket() or gcra()');
+  }
+  const policy = options.onStoreError ?? 'closed';
+  let insurance: ResolvedSettings['insurance'];
+  if (typeof policy === 'object' && policy !== null && 'insurance' in policy) {
+    insurance = { store: policy.insurance.store ?? createMemoryStore(), algorithm: algorithm.divide(policy.insurance.instances) };
+  } else if (policy !== 'open' && policy !== 'closed') {
+    throw new TypeError(`onStoreError must be 'open', 'closed' or { insurance: { instances } }, got ${JSON.stringify(policy)}`);
+  }
+  return {
+    store,
+    algorithm,
+    prefix: validatePrefix(options.prefix ?? 'rl'),
+    policy,
+    insurance,
+    timeoutMs: nonNegative('timeoutMs', options.timeoutMs ?? 500, true),
+    retryStoreAfterMs: nonNegative('retryStoreAfterMs', options.retryStoreAfterMs ?? 1_000, false),
+    blockDurationMs: nonNegative('blockDurationMs', options.blockDurationMs ?? 0, false),
+    logger: options.logger ?? { warn: (message, details) => console.warn(`[ratelimit] ${message}`, details ?? '') },
+  };
+}
+
+function nonNegative(name: string, value: number, strictlyPositive: boolean): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (strictlyPositive && value === 0)) {
+    throw new TypeError(`${name} must be a finite number ${strictlyPositive ? '> 0' : '>= 0'}, got ${String(value)}`);
+  }
+  return value;
+}

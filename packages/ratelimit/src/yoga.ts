@@ -1,0 +1,106 @@
+import { defaultFieldResolver, GraphQLError, type GraphQLFieldResolver, type GraphQLResolveInfo, type GraphQLSchema, isObjectType } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { consumeAll, type RateLimiter } from './rate-limiter.ts';
+
+/** What a rule's `key` function sees. */
+export interface RateLimitRuleContext<Context> {
+  args: Record<string, unknown>;
+  context: Context;
+  info: GraphQLResolveInfo;
+}
+
+/** One limit on one field. */
+export interface RateLimitCheck<Context> {
+  limiter: RateLimiter;
+  /**
+   * The key this request counts against, e.g. the user id, or `${ip}:${username}` for login.
+   * Return `null` to skip this limit (e.g. no user: authentication refuses elsewhere).
+   */
+  key: (ctx: RateLimitRuleContext<Context>) => string | null | Promise<string | null>;
+  /** @default 1 */
+  cost?: number | ((ctx: RateLimitRuleContext<Context>) => number);
+}
+
+export interface UseRateLimitOptions<Context> {
+  /**
+   * Limits per field, keyed `Type.field`. Several limits on one field are checked all or nothing
+   * in one store round trip (their limiters must share a store).
+   *
+   * @example { 'Mutation.sendMessage': [{ limiter: perUser, key: ({ context }) => context.userId }] }
+   */
+  rules: Record<string, RateLimitCheck<Context> | RateLimitCheck<Context>[]>;
+  /** The message of the GraphQL error. @default 'Too many requests, please retry later.' */
+  message?: string;
+}
+
+const wrapped = new WeakSet<GraphQLSchema>();
+
+/**
+ * graphql-yoga / envelop plugin: checks the configured limits before a field resolves. A
+ * refusal becomes a GraphQL error with `extensions.code: 'RATE_LIMITED'`, `extensions.retryAfterMs`
+ * and, over HTTP, status 429 with a `Retry-After` header; the field's resolver does not run.
+ */
+export function useRateLimit<Context = Record<string, unknown>>(options: UseRateLimitOptions<Context>): Plugin {
+  const rules = new Map(
+    Object.entries(options.rules).map(([coordinate, checks]) => {
+      if (!/^[_A-Za-z][_0-9A-Za-z]*\.[_A-Za-z][_0-9A-Za-z]*$/.test(coordinate)) {
+        throw new TypeError(`useRateLimit: rule keys look like 'Type.field', got '${coordinate}'`);
+      }
+      return [coordinate, Array.isArray(checks) ? checks : [checks]] as const;
+    }),
+  );
+  const message = options.message ?? 'Too many requests, please retry later.';
+
+  return {
+    onSchemaChange({ schema }) {
+      if (wrapped.has(schema)) return;
+      wrapped.add(schema);
+      const missing = new Set(rules.keys());
+      for (const type of Object.values(schema.getTypeMap())) {
+        if (!isObjectType(type) || type.name.startsWith('__')) continue;
+        for (const field of Object.values(type.getFields())) {
+          const coordinate = `${type.name}.${field.name}`;
+          const checks = rules.get(coordinate);
+          if (!checks) continue;
+          missing.delete(coordinate);
+          field.resolve = limitResolver(field.resolve ?? defaultFieldResolver, checks, message);
+        }
+      }
+      if (missing.size > 0) {
+        // A typo in a rule would silently leave a field unprotected.
+        throw new TypeError(`useRateLimit: no such field in the schema: ${[...missing].join(', ')}`);
+      }
+    },
+  };
+}
+
+function limitResolver<Context>(
+  resolve: GraphQLFieldResolver<unknown, Context>,
+  checks: RateLimitCheck<Context>[],
+  message: string,
+): GraphQLFieldResolver<unknown, Context> {
+  return async (source, args, context, info) => {
+    const ctx: RateLimitRuleContext<Context> = { args, context, info };
+    const entries = [];
+    for (const check of checks) {
+      const key = await check.key(ctx);
+      if (key === null) continue;
+      const cost = typeof check.cost === 'function' ? check.cost(ctx) : (check.cost ?? 1);
+      entries.push({ limiter: check.limiter, key, cost });
+    }
+    if (entries.length > 0) {
+      const outcome = await consumeAll(entries);
+      if (!outcome.allowed) {
+        const retryAfterMs = outcome.retryAfterMs;
+        throw new GraphQLError(message, {
+          extensions: {
+            code: 'RATE_LIMITED',
+            retryAfterMs,
+            http: { status: 429, headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } },
+          },
+        });
+      }
+    }
+    return resolve(source, args, context, info);
+  };
+}
