@@ -46,7 +46,9 @@ export class StoreTimeoutError extends RateLimitError {
 /** True for any error of this package, also across duplicate installs (checks `code`). */
 export function isRateLimitError(error: unknown): error is RateLimitError {
   const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof Error && (code === 'RATE_LIMITED' || code === 'STORE_UNAVAILABLE' || code === 'STORE_TIMEOUT');
+  return (
+    error instanceof Error && (code === 'RATE_LIMITED' || code === 'STORE_UNAVAILABLE' || code === 'STORE_TIMEOUT')
+  );
 }
 
 /** True when `error` is a refusal (a `RateLimitedError`, from any copy of this package). */

@@ -27,6 +27,7 @@ export function rateLimitHeaders(result: RateLimitResult, options: RateLimitHead
 
 function quote(name: string): string {
   // A structured-field string: only printable ASCII, with '"' and '\\' escaped.
-  if (!/^[\x20-\x7e]*$/.test(name)) throw new TypeError(`policy name must be printable ASCII, got ${JSON.stringify(name)}`);
+  if (!/^[\x20-\x7e]*$/.test(name))
+    throw new TypeError(`policy name must be printable ASCII, got ${JSON.stringify(name)}`);
   return `"${name.replace(/[\\"]/g, (char) => `\\${char}`)}"`;
 }

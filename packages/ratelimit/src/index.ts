@@ -10,11 +10,11 @@ export { type SlidingWindowCounterOptions, slidingWindowCounter } from './algori
 export { type SlidingWindowLogOptions, slidingWindowLog } from './algorithms/sliding-window-log.ts';
 export { type TokenBucketOptions, tokenBucket } from './algorithms/token-bucket.ts';
 export {
-  isRateLimitedError,
   isRateLimitError,
-  RateLimitedError,
+  isRateLimitedError,
   RateLimitError,
   type RateLimitErrorCode,
+  RateLimitedError,
   StoreTimeoutError,
   StoreUnavailableError,
 } from './errors.ts';

@@ -20,7 +20,9 @@ export function encodeKey(key: string): string {
 function encodeUnsafe(key: string): string {
   let out = '';
   for (const char of key) {
-    out += SAFE.test(char) ? char : Array.from(Buffer.from(char, 'utf8'), (byte) => `%${byte.toString(16).padStart(2, '0')}`).join('');
+    out += SAFE.test(char)
+      ? char
+      : Array.from(Buffer.from(char, 'utf8'), (byte) => `%${byte.toString(16).padStart(2, '0')}`).join('');
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { withDeadline } from './deadlines.ts';
 import { RateLimitedError, StoreTimeoutError, StoreUnavailableError } from './errors.ts';
 import { storageKey, validatePrefix } from './keys.ts';
 import { createMemoryStore } from './stores/memory.ts';
@@ -76,6 +77,8 @@ interface ResolvedSettings {
   retryStoreAfterMs: number;
   blockDurationMs: number;
   logger: RateLimitLogger;
+  /** Shared by every limiter on the same store. */
+  health: StoreHealth;
 }
 
 // A registered symbol, not a module-level WeakMap: limiters stay recognisable when the caller
@@ -102,25 +105,17 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     prefix: settings.prefix,
     algorithm: settings.algorithm,
     store: settings.store,
-    async consume(key, consumeOptions) {
-      const [result] = await check('consume', [{ limiter, key, cost: consumeOptions?.cost }]);
-      return result as RateLimitResult;
-    },
+    consume: (key, consumeOptions) => single('consume', settings, key, consumeOptions?.cost),
     async consumeOrThrow(key, consumeOptions) {
       const result = await limiter.consume(key, consumeOptions);
       if (!result.allowed) throw new RateLimitedError(result);
       return result;
     },
-    async peek(key) {
-      const [result] = await check('peek', [{ limiter, key }]);
-      return result as RateLimitResult;
-    },
-    async penalize(key, consumeOptions) {
-      const [result] = await check('force', [{ limiter, key, cost: consumeOptions?.cost }]);
-      return result as RateLimitResult;
-    },
+    peek: (key) => single('peek', settings, key, undefined),
+    penalize: (key, consumeOptions) => single('force', settings, key, consumeOptions?.cost),
     async block(key, durationMs) {
-      if (!(Number.isFinite(durationMs) && durationMs > 0)) throw new TypeError(`durationMs must be > 0, got ${durationMs}`);
+      if (!(Number.isFinite(durationMs) && durationMs > 0))
+        throw new TypeError(`durationMs must be > 0, got ${durationMs}`);
       const stored = storageKey(settings.prefix, validateKey(key));
       await guarded(settings, () => settings.store.block(stored, durationMs));
     },
@@ -165,7 +160,9 @@ export async function consumeAll(entries: readonly ConsumeAllEntry[]): Promise<C
   if (!Array.isArray(entries) || entries.length === 0) throw new TypeError('consumeAll needs at least one entry');
   const results = await check('consume', entries);
   const allowed = results.every((result) => result.allowed);
-  const retryAfterMs = allowed ? 0 : Math.max(...results.filter((result) => !result.allowed).map((result) => result.retryAfterMs));
+  const retryAfterMs = allowed
+    ? 0
+    : Math.max(...results.filter((result) => !result.allowed).map((result) => result.retryAfterMs));
   return { allowed, retryAfterMs, results };
 }
 
@@ -175,19 +172,63 @@ interface CheckEntry {
   cost?: number | undefined;
 }
 
+interface Prepared {
+  settings: ResolvedSettings;
+  storeEntry: StoreEntry;
+}
+
+function storeEntryFor(settings: ResolvedSettings, key: string, cost: number | undefined): StoreEntry {
+  return {
+    key: storageKey(settings.prefix, validateKey(key)),
+    algorithm: settings.algorithm,
+    cost: validateCost(cost ?? 1, settings.algorithm),
+    blockDurationMs: settings.blockDurationMs,
+  };
+}
+
+/** One limiter, one key: the hot path, without the batch bookkeeping of `consumeAll`. */
+function single(
+  mode: EvaluateMode,
+  settings: ResolvedSettings,
+  key: string,
+  cost: number | undefined,
+): Promise<RateLimitResult> {
+  let storeEntry: StoreEntry;
+  try {
+    storeEntry = storeEntryFor(settings, key, cost);
+    const { evaluateSync } = settings.store;
+    if (evaluateSync) {
+      return Promise.resolve(toResult(evaluateSync(mode, [storeEntry])[0] as Decision, settings.algorithm));
+    }
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const { health } = settings;
+  if (health.retryAt !== 0 && Date.now() < health.retryAt) {
+    return fallback(mode, [{ settings, storeEntry }]).then(firstResult);
+  }
+  return withDeadline(settings.store.evaluate(mode, [storeEntry]), settings.timeoutMs).then(
+    (decisions) => {
+      if (health.retryAt !== 0) markHealthy(health, settings);
+      return toResult(decisions[0] as Decision, settings.algorithm);
+    },
+    (error: unknown) => {
+      markFailed(health, settings, error);
+      return fallback(mode, [{ settings, storeEntry }]).then(firstResult);
+    },
+  );
+}
+
+const firstResult = (results: RateLimitResult[]) => results[0] as RateLimitResult;
+
 async function check(mode: EvaluateMode, entries: readonly CheckEntry[]): Promise<RateLimitResult[]> {
-  const prepared = entries.map((entry, index) => {
+  const prepared: Prepared[] = entries.map((entry, index) => {
     const limiterInternals = entry.limiter ? internalsOf(entry.limiter) : undefined;
     if (!limiterInternals) throw new TypeError(`entry ${index}: limiter must come from createRateLimiter()`);
-    const { settings } = limiterInternals;
-    const cost = validateCost(entry.cost ?? 1, settings.algorithm);
-    const storeEntry: StoreEntry = {
-      key: storageKey(settings.prefix, validateKey(entry.key)),
-      algorithm: settings.algorithm,
-      cost,
-      blockDurationMs: settings.blockDurationMs,
+    return {
+      settings: limiterInternals.settings,
+      storeEntry: storeEntryFor(limiterInternals.settings, entry.key, entry.cost),
     };
-    return { settings, storeEntry };
   });
   const first = prepared[0]?.settings;
   if (!first) return [];
@@ -196,17 +237,38 @@ async function check(mode: EvaluateMode, entries: readonly CheckEntry[]): Promis
   }
   const seen = new Set<string>();
   for (const { storeEntry } of prepared) {
-    if (seen.has(storeEntry.key)) throw new TypeError(`consumeAll: the same limiter and key appear twice (${storeEntry.key})`);
+    if (seen.has(storeEntry.key))
+      throw new TypeError(`consumeAll: the same limiter and key appear twice (${storeEntry.key})`);
     seen.add(storeEntry.key);
   }
+  const { evaluateSync } = first.store;
+  if (evaluateSync) {
+    const decisions = evaluateSync(
+      mode,
+      prepared.map(({ storeEntry }) => storeEntry),
+    );
+    return decisions.map((decision, index) => toResult(decision, (prepared[index] as Prepared).settings.algorithm));
+  }
+  return remote(mode, prepared);
+}
 
-  const timeoutMs = Math.min(...prepared.map(({ settings }) => settings.timeoutMs));
-  const health = healthOf(first.store);
-  if (Date.now() >= health.retryAt) {
+/** A store that does I/O: bounded by the timeout, skipped while failing, answered by policy then. */
+async function remote(mode: EvaluateMode, prepared: Prepared[]): Promise<RateLimitResult[]> {
+  const first = (prepared[0] as Prepared).settings;
+  let timeoutMs = first.timeoutMs;
+  for (const { settings } of prepared) timeoutMs = Math.min(timeoutMs, settings.timeoutMs);
+  const { health } = first;
+  if (health.retryAt === 0 || Date.now() >= health.retryAt) {
     try {
-      const decisions = await withTimeout(first.store.evaluate(mode, prepared.map(({ storeEntry }) => storeEntry)), timeoutMs);
-      markHealthy(health, first);
-      return decisions.map((decision, index) => toResult(decision, prepared[index]?.settings.algorithm as Algorithm));
+      const decisions = await withDeadline(
+        first.store.evaluate(
+          mode,
+          prepared.map(({ storeEntry }) => storeEntry),
+        ),
+        timeoutMs,
+      );
+      if (health.retryAt !== 0) markHealthy(health, first);
+      return decisions.map((decision, index) => toResult(decision, (prepared[index] as Prepared).settings.algorithm));
     } catch (error) {
       markFailed(health, first, error);
     }
@@ -215,10 +277,7 @@ async function check(mode: EvaluateMode, entries: readonly CheckEntry[]): Promis
 }
 
 /** Answers by each entry's policy while the store is failing. */
-async function fallback(
-  mode: EvaluateMode,
-  prepared: { settings: ResolvedSettings; storeEntry: StoreEntry }[],
-): Promise<RateLimitResult[]> {
+async function fallback(mode: EvaluateMode, prepared: Prepared[]): Promise<RateLimitResult[]> {
   const anyClosed = prepared.some(({ settings }) => settings.policy === 'closed');
   const insured = prepared.filter(({ settings }) => settings.insurance);
   const insuranceResults = new Map<StoreEntry, RateLimitResult>();
@@ -233,11 +292,17 @@ async function fallback(
     const insuranceMode: EvaluateMode = anyClosed && mode === 'consume' ? 'peek' : mode;
     const decisions = await store.evaluate(
       insuranceMode,
-      group.map(({ settings, storeEntry }) => ({ ...storeEntry, algorithm: settings.insurance?.algorithm as Algorithm })),
+      group.map(({ settings, storeEntry }) => ({
+        ...storeEntry,
+        algorithm: settings.insurance?.algorithm as Algorithm,
+      })),
     );
     group.forEach((entry, index) => {
       const algorithm = entry.settings.insurance?.algorithm as Algorithm;
-      insuranceResults.set(entry.storeEntry, { ...toResult(decisions[index] as Decision, algorithm), degraded: 'insurance' });
+      insuranceResults.set(entry.storeEntry, {
+        ...toResult(decisions[index] as Decision, algorithm),
+        degraded: 'insurance',
+      });
     });
   }
   return prepared.map(({ settings, storeEntry }) => {
@@ -247,7 +312,7 @@ async function fallback(
     if (settings.policy === 'open') {
       return { allowed: true, limit, remaining: limit, resetMs: 0, retryAfterMs: 0, degraded: 'open' };
     }
-    const wait = Math.max(1, healthOf(settings.store).retryAt - Date.now());
+    const wait = Math.max(1, settings.health.retryAt - Date.now());
     return { allowed: false, limit, remaining: 0, resetMs: wait, retryAfterMs: wait, degraded: 'closed' };
   });
 }
@@ -264,16 +329,19 @@ function toResult(decision: Decision, algorithm: Algorithm): RateLimitResult {
 
 /** Block and reset go to the store too; while it is down they fail with a typed error. */
 async function guarded(settings: ResolvedSettings, run: () => Promise<void>): Promise<void> {
-  const health = healthOf(settings.store);
+  const { health } = settings;
   try {
-    await withTimeout(run(), settings.timeoutMs);
+    await withDeadline(run(), settings.timeoutMs);
     markHealthy(health, settings);
   } catch (error) {
     markFailed(health, settings, error);
     if (error instanceof StoreTimeoutError) throw error;
-    throw new StoreUnavailableError(`rate-limit store failed: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+    throw new StoreUnavailableError(
+      `rate-limit store failed: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -314,25 +382,11 @@ function markHealthy(health: StoreHealth, settings: ResolvedSettings): void {
   health.retryAt = 0;
 }
 
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new StoreTimeoutError(timeoutMs)), timeoutMs);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
-
 function validateKey(key: string): string {
   if (typeof key !== 'string' || key.length === 0) {
-    throw new TypeError(`rate-limit key must be a non-empty string, got ${key === '' ? 'an empty string' : typeof key}`);
+    throw new TypeError(
+      `rate-limit key must be a non-empty string, got ${key === '' ? 'an empty string' : typeof key}`,
+    );
   }
   return key;
 }
@@ -349,17 +403,26 @@ function resolveSettings(options: RateLimiterOptions): ResolvedSettings {
   if (!options || typeof options !== 'object') throw new TypeError('createRateLimiter needs an options object');
   const { store, algorithm } = options;
   if (!store || typeof store.evaluate !== 'function') {
-    throw new TypeError('createRateLimiter: `store` must be a rate-limit store (createMemoryStore() or createRedisStore())');
+    throw new TypeError(
+      'createRateLimiter: `store` must be a rate-limit store (createMemoryStore() or createRedisStore())',
+    );
   }
   if (!algorithm || typeof algorithm.step !== 'function') {
-    throw new TypeError('createRateLimiter: `algorithm` must come from fixedWindow(), slidingWindowLog(), slidingWindowCounter(), tokenBucket() or gcra()');
+    throw new TypeError(
+      'createRateLimiter: `algorithm` must come from fixedWindow(), slidingWindowLog(), slidingWindowCounter(), tokenBucket() or gcra()',
+    );
   }
   const policy = options.onStoreError ?? 'closed';
   let insurance: ResolvedSettings['insurance'];
   if (typeof policy === 'object' && policy !== null && 'insurance' in policy) {
-    insurance = { store: policy.insurance.store ?? createMemoryStore(), algorithm: algorithm.divide(policy.insurance.instances) };
+    insurance = {
+      store: policy.insurance.store ?? createMemoryStore(),
+      algorithm: algorithm.divide(policy.insurance.instances),
+    };
   } else if (policy !== 'open' && policy !== 'closed') {
-    throw new TypeError(`onStoreError must be 'open', 'closed' or { insurance: { instances } }, got ${JSON.stringify(policy)}`);
+    throw new TypeError(
+      `onStoreError must be 'open', 'closed' or { insurance: { instances } }, got ${JSON.stringify(policy)}`,
+    );
   }
   return {
     store,
@@ -371,6 +434,7 @@ function resolveSettings(options: RateLimiterOptions): ResolvedSettings {
     retryStoreAfterMs: nonNegative('retryStoreAfterMs', options.retryStoreAfterMs ?? 1_000, false),
     blockDurationMs: nonNegative('blockDurationMs', options.blockDurationMs ?? 0, false),
     logger: options.logger ?? { warn: (message, details) => console.warn(`[ratelimit] ${message}`, details ?? '') },
+    health: healthOf(store),
   };
 }
 

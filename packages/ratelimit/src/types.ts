@@ -81,4 +81,9 @@ export interface RateLimitStore {
   reset(keys: readonly string[]): Promise<void>;
   /** Refuse every request on this key for `durationMs`. */
   block(key: string, durationMs: number): Promise<void>;
+  /**
+   * Present on in-process stores: the same as `evaluate`, synchronously. The limiter then skips
+   * timeouts and failure policies, which guard I/O this store does not do.
+   */
+  evaluateSync?(mode: EvaluateMode, entries: readonly StoreEntry[]): Decision[];
 }

@@ -1,5 +1,13 @@
-import { defaultFieldResolver, GraphQLError, type GraphQLFieldResolver, type GraphQLResolveInfo, type GraphQLSchema, isObjectType } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import {
+  defaultFieldResolver,
+  type GraphQLFieldResolver,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+} from 'graphql';
+// Through yoga, so the error belongs to the graphql instance yoga checks it against.
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { consumeAll, type RateLimiter } from './rate-limiter.ts';
 
 /** What a rule's `key` function sees. */
@@ -52,7 +60,8 @@ export function useRateLimit<Context = Record<string, unknown>>(options: UseRate
   const message = options.message ?? 'Too many requests, please retry later.';
 
   return {
-    onSchemaChange({ schema }) {
+    onSchemaChange(payload) {
+      const schema = payload.schema as GraphQLSchema;
       if (wrapped.has(schema)) return;
       wrapped.add(schema);
       const missing = new Set(rules.keys());
@@ -74,6 +83,11 @@ export function useRateLimit<Context = Record<string, unknown>>(options: UseRate
   };
 }
 
+// By tag, not instanceof: the schema may come from another copy of graphql than ours.
+function isObjectType(type: GraphQLNamedType): type is GraphQLObjectType {
+  return (type as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === 'GraphQLObjectType';
+}
+
 function limitResolver<Context>(
   resolve: GraphQLFieldResolver<unknown, Context>,
   checks: RateLimitCheck<Context>[],
@@ -92,7 +106,7 @@ function limitResolver<Context>(
       const outcome = await consumeAll(entries);
       if (!outcome.allowed) {
         const retryAfterMs = outcome.retryAfterMs;
-        throw new GraphQLError(message, {
+        throw createGraphQLError(message, {
           extensions: {
             code: 'RATE_LIMITED',
             retryAfterMs,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AlgorithmKind } from '../types.ts';
-import { FIXED_WINDOW_LUA } from './fixed-window.ts';
+import { FIXED_WINDOW_CONSUME_LUA, FIXED_WINDOW_LUA } from './fixed-window.ts';
 import { GCRA_LUA } from './gcra.ts';
 import { SLIDING_WINDOW_COUNTER_LUA } from './sliding-window-counter.ts';
 import { SLIDING_WINDOW_LOG_LUA } from './sliding-window-log.ts';
@@ -40,18 +40,19 @@ ${SLIDING_WINDOW_COUNTER_LUA}
 ${TOKEN_BUCKET_LUA}
 ${GCRA_LUA}
 ${SLIDING_WINDOW_LOG_LUA}
-local STEPS = { [1] = fixed_window, [3] = sliding_window_counter, [4] = token_bucket, [5] = gcra }
+local STEPS = { [3] = sliding_window_counter, [4] = token_bucket, [5] = gcra }
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
 local mode = ARGV[1]
+
 local n = #KEYS / 2
 local results, plans = {}, {}
 local all_allowed = true
 
-local function decide(kind, state_key, cost, p1, p2, p3)
+local function decide(kind, state_key, raw, cost, p1, p2, p3)
+  if kind == 1 then return fixed_window(state_key, raw, cost, p1, p2) end
   if kind == 2 then return sliding_window_log(state_key, now, cost, p1, p2) end
-  local raw = redis.call('GET', state_key)
   local state = nil
   if raw then state = parse(raw) end
   return STEPS[kind](state, now, cost, p1, p2, p3)
@@ -62,28 +63,38 @@ for i = 1, n do
   local a = 1 + (i - 1) * ${ARGS_PER_ENTRY}
   local kind, cost, block_ms = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   local p1, p2, p3 = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
-  local blocked = redis.call('PTTL', block_key)
+  local raw, block_until = false, false
+  -- One read for state and block (the log's state is a list, read by its own step).
+  if kind == 2 then block_until = redis.call('GET', block_key)
+  else
+    local values = redis.call('MGET', state_key, block_key)
+    raw, block_until = values[1], values[2]
+  end
+  -- A block is a key that expires when the block ends.
+  local blocked = 0
+  if block_until then blocked = redis.call('PTTL', block_key) end
   local allowed, remaining, reset, retry, next_state, ttl
   if blocked > 0 and mode ~= 'force' then
     allowed, remaining, reset, retry = false, 0, blocked, blocked
   elseif mode == 'peek' then
     -- What is left now (cost 0), and whether one more would pass (cost 1).
     local _a, _r
-    _a, remaining, reset = decide(kind, state_key, 0, p1, p2, p3)
-    allowed, _r, _a, retry = decide(kind, state_key, 1, p1, p2, p3)
+    _a, remaining, reset = decide(kind, state_key, raw, 0, p1, p2, p3)
+    allowed, _r, _a, retry = decide(kind, state_key, raw, 1, p1, p2, p3)
   else
-    allowed, remaining, reset, retry, next_state, ttl = decide(kind, state_key, cost, p1, p2, p3)
+    allowed, remaining, reset, retry, next_state, ttl = decide(kind, state_key, raw, cost, p1, p2, p3)
   end
   if not allowed then all_allowed = false end
   local flag = 0
   if allowed then flag = 1 end
   results[i] = { flag, remaining, math.ceil(reset), math.ceil(retry) }
-  plans[i] = { kind, state_key, block_key, cost, block_ms, p2, next_state, ttl, allowed }
+  plans[i] = { kind, state_key, block_key, cost, block_ms, p2, next_state, ttl, allowed, blocked, raw }
 end
 
 local function pay(plan)
   local kind, state_key, cost, window, next_state, ttl = plan[1], plan[2], plan[4], plan[6], plan[7], plan[8]
-  if kind == 2 then
+  if kind == 1 then fixed_window_pay(state_key, plan[11], cost, window)
+  elseif kind == 2 then
     local stamp = string.format('%.3f', now)
     for _ = 1, cost do redis.call('RPUSH', state_key, stamp) end
     redis.call('PEXPIRE', state_key, math.ceil(window))
@@ -97,7 +108,7 @@ if mode == 'force' or (mode == 'consume' and all_allowed) then
 elseif mode == 'consume' then
   for i = 1, n do
     local plan = plans[i]
-    if not plan[9] and plan[5] > 0 and redis.call('PTTL', plan[3]) <= 0 then
+    if not plan[9] and plan[5] > 0 and plan[10] <= 0 then
       redis.call('SET', plan[3], '1', 'PX', plan[5])
     end
   end
@@ -105,4 +116,15 @@ end
 return results
 `;
 
-export const RATE_LIMIT_LUA_SHA1 = createHash('sha1').update(RATE_LIMIT_LUA).digest('hex');
+/** A script with its SHA1, for EVALSHA. */
+export interface LuaScript {
+  source: string;
+  sha1: string;
+}
+
+export function luaScript(source: string): LuaScript {
+  return { source, sha1: createHash('sha1').update(source).digest('hex') };
+}
+
+export const GENERAL_SCRIPT = luaScript(RATE_LIMIT_LUA);
+export const FIXED_WINDOW_CONSUME_SCRIPT = luaScript(FIXED_WINDOW_CONSUME_LUA);

@@ -22,7 +22,9 @@ export function tokenBucket(options: TokenBucketOptions): Algorithm {
     windowMs: Math.ceil(capacity / perMs),
     params: [capacity, perMs, 0],
     step(state, now, cost): Step {
-      const tokens = state ? Math.min(capacity, (state[0] ?? 0) + Math.max(0, now - (state[1] ?? now)) * perMs) : capacity;
+      const tokens = state
+        ? Math.min(capacity, (state[0] ?? 0) + Math.max(0, now - (state[1] ?? now)) * perMs)
+        : capacity;
       const allowed = tokens >= cost;
       const left = allowed ? tokens - cost : tokens;
       return {
@@ -35,7 +37,10 @@ export function tokenBucket(options: TokenBucketOptions): Algorithm {
       };
     },
     divide: (instances) =>
-      tokenBucket({ capacity: share(capacity, instances, true), refillPerSecond: share(refillPerSecond, instances, false) }),
+      tokenBucket({
+        capacity: share(capacity, instances, true),
+        refillPerSecond: share(refillPerSecond, instances, false),
+      }),
   };
 }
 

@@ -1,6 +1,11 @@
 /** Throws a TypeError naming the option unless `value` is a finite number > 0 (integer if asked). */
 export function positive(name: string, value: number, options: { integer?: boolean } = {}): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (options.integer && !Number.isInteger(value))) {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value <= 0 ||
+    (options.integer && !Number.isInteger(value))
+  ) {
     const kind = options.integer ? 'a whole number > 0' : 'a finite number > 0';
     throw new TypeError(`${name} must be ${kind}, got ${String(value)}`);
   }

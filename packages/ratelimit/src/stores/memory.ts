@@ -13,6 +13,8 @@ export interface MemoryStoreOptions {
 interface Slot {
   state: number[];
   expiresAt: number;
+  /** Written since eviction last passed it (CLOCK: a second chance before being dropped). */
+  referenced: boolean;
 }
 
 /**
@@ -21,9 +23,12 @@ interface Slot {
  * written key goes when `maxKeys` is reached). Use it alone for a single instance, or as the
  * insurance store behind Redis.
  */
-export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitStore & { readonly size: number } {
+export function createMemoryStore(
+  options: MemoryStoreOptions = {},
+): RateLimitStore & { readonly size: number; evaluateSync: NonNullable<RateLimitStore['evaluateSync']> } {
   const maxKeys = options.maxKeys ?? 100_000;
-  if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new TypeError(`maxKeys must be a whole number >= 1, got ${maxKeys}`);
+  if (!Number.isInteger(maxKeys) || maxKeys < 1)
+    throw new TypeError(`maxKeys must be a whole number >= 1, got ${maxKeys}`);
   const now = options.now ?? Date.now;
   const slots = new Map<string, Slot>();
   const blocks = new Map<string, number>();
@@ -50,13 +55,31 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
   };
 
   const write = (key: string, step: Step, at: number) => {
-    // Re-insert so that Map order is least-recently-written first.
-    slots.delete(key);
-    slots.set(key, { state: step.next, expiresAt: at + step.ttlMs });
+    const slot = slots.get(key);
+    if (slot) {
+      // Updated in place: no Map reordering on the hot path (eviction gives it a second chance).
+      slot.state = step.next;
+      slot.expiresAt = at + step.ttlMs;
+      slot.referenced = true;
+    } else {
+      slots.set(key, { state: step.next, expiresAt: at + step.ttlMs, referenced: false });
+      if (slots.size > maxKeys) evictOne(at);
+    }
     sweep(at);
-    if (slots.size > maxKeys) {
-      const oldest = slots.keys().next();
-      if (!oldest.done) slots.delete(oldest.value);
+  };
+
+  // CLOCK eviction (approximate LRU): from the oldest insertion, a key written since it was
+  // last passed goes to the back once; the first expired or unreferenced key is dropped.
+  const evictOne = (at: number) => {
+    for (const [key, slot] of slots) {
+      if (slot.referenced && slot.expiresAt > at) {
+        slot.referenced = false;
+        slots.delete(key);
+        slots.set(key, slot);
+        continue;
+      }
+      slots.delete(key);
+      return;
     }
   };
 
@@ -69,30 +92,55 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
     for (const [key, until] of blocks) if (until <= at) blocks.delete(key);
   };
 
+  const evaluateOne = (mode: EvaluateMode, entry: StoreEntry, at: number): Decision & { step?: Step } => {
+    const blocked = mode === 'force' ? 0 : blockedFor(entry.key, at);
+    if (blocked > 0) {
+      return { allowed: false, remaining: 0, resetMs: Math.ceil(blocked), retryAfterMs: Math.ceil(blocked) };
+    }
+    const state = read(entry.key, at);
+    if (mode === 'peek') {
+      const left = entry.algorithm.step(state, at, 0);
+      const one = entry.algorithm.step(state, at, 1);
+      return {
+        allowed: one.allowed,
+        remaining: left.remaining,
+        resetMs: Math.ceil(left.resetMs),
+        retryAfterMs: one.retryAfterMs,
+      };
+    }
+    const step = entry.algorithm.step(state, at, entry.cost);
+    return {
+      allowed: step.allowed,
+      remaining: step.remaining,
+      resetMs: Math.ceil(step.resetMs),
+      retryAfterMs: Math.ceil(step.retryAfterMs),
+      step,
+    };
+  };
+
   const evaluateSync = (mode: EvaluateMode, entries: readonly StoreEntry[]): Decision[] => {
     const at = now();
-    const steps: (Step | undefined)[] = [];
-    const decisions: Decision[] = [];
-    let allAllowed = true;
-    for (const entry of entries) {
-      const blocked = mode === 'force' ? 0 : blockedFor(entry.key, at);
-      let decision: Decision;
-      let step: Step | undefined;
-      if (blocked > 0) {
-        decision = { allowed: false, remaining: 0, resetMs: Math.ceil(blocked), retryAfterMs: Math.ceil(blocked) };
-      } else if (mode === 'peek') {
-        const state = read(entry.key, at);
-        const left = entry.algorithm.step(state, at, 0);
-        const one = entry.algorithm.step(state, at, 1);
-        decision = { allowed: one.allowed, remaining: left.remaining, resetMs: Math.ceil(left.resetMs), retryAfterMs: one.retryAfterMs };
-      } else {
-        step = entry.algorithm.step(read(entry.key, at), at, entry.cost);
-        decision = { allowed: step.allowed, remaining: step.remaining, resetMs: Math.ceil(step.resetMs), retryAfterMs: Math.ceil(step.retryAfterMs) };
+    if (entries.length === 1) {
+      const entry = entries[0] as StoreEntry;
+      const decision = evaluateOne(mode, entry, at);
+      if (decision.step && (mode === 'force' || decision.allowed)) write(entry.key, decision.step, at);
+      else if (
+        mode === 'consume' &&
+        !decision.allowed &&
+        entry.blockDurationMs > 0 &&
+        blockedFor(entry.key, at) === 0
+      ) {
+        blocks.set(entry.key, at + entry.blockDurationMs);
       }
-      if (!decision.allowed) allAllowed = false;
-      steps.push(step);
-      decisions.push(decision);
+      return [decision];
     }
+    return evaluateMany(mode, entries, at);
+  };
+
+  const evaluateMany = (mode: EvaluateMode, entries: readonly StoreEntry[], at: number): Decision[] => {
+    const decisions = entries.map((entry) => evaluateOne(mode, entry, at));
+    const allAllowed = decisions.every((decision) => decision.allowed);
+    const steps = decisions.map((decision) => (decision as { step?: Step }).step);
     if (mode === 'force' || (mode === 'consume' && allAllowed)) {
       entries.forEach((entry, i) => {
         const step = steps[i];
@@ -109,6 +157,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
   };
 
   return {
+    evaluateSync,
     evaluate: (mode, entries) => {
       try {
         return Promise.resolve(evaluateSync(mode, entries));

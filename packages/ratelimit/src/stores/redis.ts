@@ -1,12 +1,20 @@
-import { ARGS_PER_ENTRY, KIND_CODE, RATE_LIMIT_LUA, RATE_LIMIT_LUA_SHA1 } from '../algorithms/lua-script.ts';
+import {
+  ARGS_PER_ENTRY,
+  FIXED_WINDOW_CONSUME_SCRIPT,
+  GENERAL_SCRIPT,
+  KIND_CODE,
+  type LuaScript,
+} from '../algorithms/lua-script.ts';
 import type { Decision, EvaluateMode, RateLimitStore, StoreEntry } from '../types.ts';
 
 /**
- * The one method we need of a Redis client. An ioredis instance (plain, Sentinel or Cluster)
- * has it; no ioredis code is imported at run time.
+ * The one method we need of a Redis client. An ioredis instance (plain or Sentinel) has it; no
+ * ioredis code is imported at run time.
  */
 export interface RedisCommandClient {
   call(command: string, ...args: (string | number)[]): Promise<unknown>;
+  /** ioredis' own EVALSHA: a little cheaper per call than the generic `call`; used when present. */
+  evalsha?(sha1: string, numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
 }
 
 export interface RedisStoreOptions {
@@ -15,9 +23,9 @@ export interface RedisStoreOptions {
 }
 
 /**
- * A Redis store: every check, single or multi-key, is one EVALSHA of one Lua script: atomic,
- * timed by the Redis server's clock (TIME), keys expiring by themselves. The script is sent
- * with EVAL only when the server does not know it yet (first use, restart, failover).
+ * A Redis store: every check, single or multi-key, is one EVALSHA of a Lua script: atomic,
+ * timed by the Redis server's clock (TIME, or key TTLs), keys expiring by themselves. A script
+ * is sent with EVAL only when the server does not know it yet (first use, restart, failover).
  */
 export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   const { client } = options;
@@ -25,18 +33,41 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     throw new TypeError('createRedisStore: `client` must be an ioredis instance (it needs a `call` method)');
   }
 
-  const run = async (keys: string[], args: (string | number)[]): Promise<unknown> => {
-    try {
-      return await client.call('EVALSHA', RATE_LIMIT_LUA_SHA1, keys.length, ...keys, ...args);
-    } catch (error) {
+  // One `.then` from the reply to the decoded result: at 100k checks/s every promise hop shows.
+  const run = <T>(
+    script: LuaScript,
+    keys: string[],
+    args: (string | number)[],
+    decode: (reply: unknown) => T,
+  ): Promise<T> =>
+    client.call('EVALSHA', script.sha1, keys.length, ...keys, ...args).then(decode, (error: unknown) => {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       // EVAL also caches the script, so the next EVALSHA succeeds.
-      return client.call('EVAL', RATE_LIMIT_LUA, keys.length, ...keys, ...args);
-    }
+      return client.call('EVAL', script.source, keys.length, ...keys, ...args).then(decode);
+    });
+
+  const evalsha = typeof client.evalsha === 'function' ? client.evalsha.bind(client) : undefined;
+  // The hot path, written out: no argument arrays to build and spread.
+  const consumeFixedWindow = (entry: StoreEntry): Promise<Decision[]> => {
+    const state = `${entry.key}|s`;
+    const block = `${entry.key}|b`;
+    const packed = packedArguments(entry);
+    const { sha1, source } = FIXED_WINDOW_CONSUME_SCRIPT;
+    const sent = evalsha
+      ? evalsha(sha1, 2, state, block, packed)
+      : client.call('EVALSHA', sha1, 2, state, block, packed);
+    return sent.then(decodeOne, (error: unknown) => {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return client.call('EVAL', source, 2, state, block, packed).then(decodeOne);
+    });
   };
 
   return {
-    async evaluate(mode: EvaluateMode, entries: readonly StoreEntry[]): Promise<Decision[]> {
+    evaluate(mode: EvaluateMode, entries: readonly StoreEntry[]): Promise<Decision[]> {
+      const only = entries[0];
+      if (entries.length === 1 && only && mode === 'consume' && only.algorithm.kind === 'fixed-window') {
+        return consumeFixedWindow(only);
+      }
       const keys: string[] = [];
       const args: (string | number)[] = [mode];
       for (const entry of entries) {
@@ -44,19 +75,14 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
         const [p1, p2, p3] = entry.algorithm.params;
         args.push(KIND_CODE[entry.algorithm.kind], entry.cost, entry.blockDurationMs, p1, p2, p3);
       }
-      if (args.length !== 1 + entries.length * ARGS_PER_ENTRY) throw new Error('rate-limit script arguments out of shape');
-      const reply = await run(keys, args);
-      if (!Array.isArray(reply) || reply.length !== entries.length) {
-        throw new Error(`unexpected reply from the rate-limit script: ${JSON.stringify(reply)}`);
+      if (args.length !== 1 + entries.length * ARGS_PER_ENTRY) {
+        return Promise.reject(new Error('rate-limit script arguments out of shape'));
       }
-      return reply.map((row) => {
-        const [allowed, remaining, resetMs, retryAfterMs] = (row as unknown[]).map(Number);
-        return {
-          allowed: allowed === 1,
-          remaining: remaining ?? 0,
-          resetMs: Math.max(0, resetMs ?? 0),
-          retryAfterMs: Math.max(0, retryAfterMs ?? 0),
-        };
+      return run(GENERAL_SCRIPT, keys, args, (reply) => {
+        if (!Array.isArray(reply) || reply.length !== entries.length) {
+          throw new Error(`unexpected reply from the rate-limit script: ${JSON.stringify(reply)}`);
+        }
+        return reply.map(toDecision);
       });
     },
     async reset(keys) {
@@ -64,8 +90,42 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
       await client.call('DEL', ...keys.flatMap((key) => [stateKey(key), blockKey(key)]));
     },
     async block(key, durationMs) {
+      // A block is a key that expires when the block ends.
       await client.call('SET', blockKey(key), '1', 'PX', Math.max(1, Math.ceil(durationMs)));
     },
+  };
+}
+
+const decodeOne = (reply: unknown): Decision[] => [toDecision(reply)];
+
+// "cost limit windowMs blockMs" for the fixed-window script, cached for the usual cost of 1.
+const packedForCostOne = new WeakMap<StoreEntry['algorithm'], Map<number, string>>();
+
+function packedArguments(entry: StoreEntry): string {
+  const [limit, windowMs] = entry.algorithm.params;
+  const tail = () => `${Math.floor(limit)} ${Math.ceil(windowMs)} ${Math.ceil(entry.blockDurationMs)}`;
+  if (entry.cost !== 1) return `${entry.cost} ${tail()}`;
+  let byBlock = packedForCostOne.get(entry.algorithm);
+  if (!byBlock) {
+    byBlock = new Map();
+    packedForCostOne.set(entry.algorithm, byBlock);
+  }
+  let packed = byBlock.get(entry.blockDurationMs);
+  if (packed === undefined) {
+    packed = `1 ${tail()}`;
+    byBlock.set(entry.blockDurationMs, packed);
+  }
+  return packed;
+}
+
+function toDecision(row: unknown): Decision {
+  if (!Array.isArray(row) || row.length !== 4)
+    throw new Error(`unexpected reply from the rate-limit script: ${JSON.stringify(row)}`);
+  return {
+    allowed: row[0] === 1,
+    remaining: Math.max(0, Number(row[1])),
+    resetMs: Math.max(0, Number(row[2])),
+    retryAfterMs: Math.max(0, Number(row[3])),
   };
 }
 

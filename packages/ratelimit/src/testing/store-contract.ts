@@ -52,25 +52,31 @@ export function storeContract(options: StoreContractOptions): void {
   ];
 
   describe(`rate-limit store contract: ${options.name}`, () => {
-    test.each(exactness)('%s admits exactly its limit out of %#: concurrent checks on a fresh key', async (_name, make, expected) => {
-      const rl = limiter(make());
-      const results = await Promise.all(Array.from({ length: concurrency }, () => rl.consume('hot')));
-      expect(results.filter((result) => result.allowed)).toHaveLength(expected);
-      const refused = results.find((result) => !result.allowed);
-      expect(refused?.remaining).toBe(0);
-      expect(refused?.retryAfterMs).toBeGreaterThan(0);
-    });
+    test.each(exactness)(
+      '%s admits exactly its limit out of %#: concurrent checks on a fresh key',
+      async (_name, make, expected) => {
+        const rl = limiter(make());
+        const results = await Promise.all(Array.from({ length: concurrency }, () => rl.consume('hot')));
+        expect(results.filter((result) => result.allowed)).toHaveLength(expected);
+        const refused = results.find((result) => !result.allowed);
+        expect(refused?.remaining).toBe(0);
+        expect(refused?.retryAfterMs).toBeGreaterThan(0);
+      },
+    );
 
-    test.each(exactness)('%s stays exact across two limiter instances sharing the store', async (_name, make, expected) => {
-      const prefix = unique('shared');
-      const algorithm = make();
-      const first = createRateLimiter({ store: options.store(), algorithm, prefix, timeoutMs });
-      const second = createRateLimiter({ store: peer(), algorithm, prefix, timeoutMs });
-      const results = await Promise.all(
-        Array.from({ length: concurrency }, (_, i) => (i % 2 === 0 ? first : second).consume('hot')),
-      );
-      expect(results.filter((result) => result.allowed)).toHaveLength(expected);
-    });
+    test.each(exactness)(
+      '%s stays exact across two limiter instances sharing the store',
+      async (_name, make, expected) => {
+        const prefix = unique('shared');
+        const algorithm = make();
+        const first = createRateLimiter({ store: options.store(), algorithm, prefix, timeoutMs });
+        const second = createRateLimiter({ store: peer(), algorithm, prefix, timeoutMs });
+        const results = await Promise.all(
+          Array.from({ length: concurrency }, (_, i) => (i % 2 === 0 ? first : second).consume('hot')),
+        );
+        expect(results.filter((result) => result.allowed)).toHaveLength(expected);
+      },
+    );
 
     test('consumeAll pays every limit or none', async () => {
       const store = options.store();
@@ -95,7 +101,12 @@ export function storeContract(options: StoreContractOptions): void {
       const wide = limiter(fixedWindow({ limit: 50, windowMs: 3_600_000 }), {}, store);
       const narrow = limiter(fixedWindow({ limit: 20, windowMs: 3_600_000 }), {}, store);
       const outcomes = await Promise.all(
-        Array.from({ length: 200 }, () => consumeAll([{ limiter: wide, key: 'k' }, { limiter: narrow, key: 'k' }])),
+        Array.from({ length: 200 }, () =>
+          consumeAll([
+            { limiter: wide, key: 'k' },
+            { limiter: narrow, key: 'k' },
+          ]),
+        ),
       );
       expect(outcomes.filter((outcome) => outcome.allowed)).toHaveLength(20);
       expect((await wide.peek('k')).remaining).toBe(30);

@@ -1,0 +1,49 @@
+/** A closed-loop load: `concurrency` workers each await `run` back to back for `durationMs`. */
+export interface Measurement {
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export async function measure(
+  run: (i: number) => Promise<unknown>,
+  options: { concurrency: number; durationMs: number },
+): Promise<Measurement> {
+  const latencies: number[] = [];
+  let counter = 0;
+  const startedAt = performance.now();
+  const deadline = startedAt + options.durationMs;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const begin = performance.now();
+      await run(counter++);
+      latencies.push(performance.now() - begin);
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  const elapsed = performance.now() - startedAt;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { opsPerSec: (latencies.length / elapsed) * 1000, p50Ms: at(0.5), p99Ms: at(0.99) };
+}
+
+/** Runs every contender `rounds` times, interleaved (A B C A B C ...), and keeps each one's median round. */
+export async function compare(
+  contenders: Record<string, (i: number) => Promise<unknown>>,
+  options: { concurrency: number; durationMs: number; rounds: number },
+): Promise<Record<string, Measurement>> {
+  const runs: Record<string, Measurement[]> = {};
+  for (let round = 0; round < options.rounds; round++) {
+    for (const [name, run] of Object.entries(contenders)) {
+      const list = runs[name] ?? [];
+      list.push(await measure(run, options));
+      runs[name] = list;
+    }
+  }
+  const medians: Record<string, Measurement> = {};
+  for (const [name, list] of Object.entries(runs)) {
+    const sorted = [...list].sort((a, b) => a.opsPerSec - b.opsPerSec);
+    medians[name] = sorted[Math.floor(sorted.length / 2)] as Measurement;
+  }
+  return medians;
+}

@@ -1,0 +1,146 @@
+/**
+ * Side by side, in one process: @switchboard/ratelimit against rate-limiter-flexible (the
+ * library users would otherwise pick) and the raw ioredis EVALSHA floor, 50 checks in flight,
+ * one hot key and 10k distinct keys. Prints a markdown table for the README.
+ *
+ * Run: npm run bench -w @switchboard/ratelimit   (starts its own Redis on loopback)
+ */
+import os from 'node:os';
+import { startTopology } from '@switchboard/infra';
+import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+import { createMemoryStore, createRateLimiter, fixedWindow } from '../src/index.ts';
+import { createRedisStore } from '../src/redis.ts';
+import { compare, type Measurement } from './harness.ts';
+
+const CONCURRENCY = 50;
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 1_500);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// Limits far above the load (both libraries take their "allowed" path on every check), except
+// in the "over its limit" scenarios.
+const LIMIT = 1_000_000_000;
+const WINDOW_MS = 3_600_000;
+const DISTINCT_KEYS = 10_000;
+
+const topology = await startTopology({ postgres: false, redis: { replicas: 0, sentinels: 0 } });
+const client = new Redis(topology.info.redis?.master ?? '');
+const rows: string[] = [];
+
+try {
+  const redisStore = createRedisStore({ client });
+  let prefix = 0;
+  const ours = () =>
+    createRateLimiter({
+      store: redisStore,
+      algorithm: fixedWindow({ limit: LIMIT, windowMs: WINDOW_MS }),
+      prefix: `ours${++prefix}`,
+    });
+  const theirs = () =>
+    new RateLimiterRedis({
+      storeClient: client,
+      points: LIMIT,
+      duration: WINDOW_MS / 1000,
+      keyPrefix: `rlf${++prefix}`,
+    });
+  const floorSha = (await client.script('LOAD', 'return 1')) as string;
+  const floor = () => client.evalsha(floorSha, 1, 'floor');
+
+  for (const [label, key] of [
+    ['one hot key', () => 'hot'],
+    [`${DISTINCT_KEYS / 1000}k distinct keys`, (i: number) => `user-${i % DISTINCT_KEYS}`],
+  ] as const) {
+    const oursLimiter = ours();
+    const theirsLimiter = theirs();
+    const results = await compare(
+      {
+        '@switchboard/ratelimit': (i) => oursLimiter.consume(key(i)),
+        'rate-limiter-flexible': (i) => theirsLimiter.consume(key(i)),
+        'raw EVALSHA floor': () => floor(),
+      },
+      { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+    );
+    addRows(`Redis, fixed window, ${label}`, results, 'rate-limiter-flexible', 'raw EVALSHA floor');
+  }
+
+  {
+    // Under attack: one key far over its limit, nearly every check refused.
+    const oursLimiter = createRateLimiter({
+      store: redisStore,
+      algorithm: fixedWindow({ limit: 100, windowMs: WINDOW_MS }),
+      prefix: `ours${++prefix}`,
+    });
+    const theirsLimiter = new RateLimiterRedis({
+      storeClient: client,
+      points: 100,
+      duration: WINDOW_MS / 1000,
+      keyPrefix: `rlf${++prefix}`,
+    });
+    const results = await compare(
+      {
+        '@switchboard/ratelimit': () => oursLimiter.consume('attacker'),
+        // rate-limiter-flexible rejects its promise on refusal.
+        'rate-limiter-flexible': () => theirsLimiter.consume('attacker').catch(() => undefined),
+      },
+      { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+    );
+    addRows('Redis, fixed window, one key over its limit (refusals)', results, 'rate-limiter-flexible');
+  }
+
+  for (const [label, key] of [
+    ['one hot key', () => 'hot'],
+    [`${DISTINCT_KEYS / 1000}k distinct keys`, (i: number) => `user-${i % DISTINCT_KEYS}`],
+  ] as const) {
+    const oursLimiter = createRateLimiter({
+      store: createMemoryStore(),
+      algorithm: fixedWindow({ limit: LIMIT, windowMs: WINDOW_MS }),
+    });
+    const theirsLimiter = new RateLimiterMemory({ points: LIMIT, duration: WINDOW_MS / 1000 });
+    const results = await compare(
+      {
+        '@switchboard/ratelimit': (i) => oursLimiter.consume(key(i)),
+        'rate-limiter-flexible': (i) => theirsLimiter.consume(key(i)),
+      },
+      { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+    );
+    addRows(`Memory, fixed window, ${label}`, results, 'rate-limiter-flexible');
+  }
+
+  {
+    const oursLimiter = createRateLimiter({
+      store: createMemoryStore(),
+      algorithm: fixedWindow({ limit: 100, windowMs: WINDOW_MS }),
+    });
+    const theirsLimiter = new RateLimiterMemory({ points: 100, duration: WINDOW_MS / 1000 });
+    const results = await compare(
+      {
+        '@switchboard/ratelimit': () => oursLimiter.consume('attacker'),
+        'rate-limiter-flexible': () => theirsLimiter.consume('attacker').catch(() => undefined),
+      },
+      { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+    );
+    addRows('Memory, fixed window, one key over its limit (refusals)', results, 'rate-limiter-flexible');
+  }
+
+  const header = [
+    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${CONCURRENCY} checks in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds`,
+    '',
+    '| scenario | implementation | checks/s | p50 ms | p99 ms | ours ÷ this |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+  ];
+  process.stdout.write(`${[...header, ...rows].join('\n')}\n`);
+} finally {
+  client.disconnect();
+  await topology.stop();
+}
+
+function addRows(scenario: string, results: Record<string, Measurement>, ...others: string[]): void {
+  const ours = results['@switchboard/ratelimit'];
+  if (!ours) return;
+  const row = (name: string, m: Measurement, ratio: string) =>
+    `| ${scenario} | ${name} | ${Math.round(m.opsPerSec).toLocaleString('en-US')} | ${m.p50Ms.toFixed(2)} | ${m.p99Ms.toFixed(2)} | ${ratio} |`;
+  rows.push(row('**@switchboard/ratelimit**', ours, ''));
+  for (const name of others) {
+    const m = results[name];
+    if (m) rows.push(row(name, m, `${(ours.opsPerSec / m.opsPerSec).toFixed(2)}×`));
+  }
+}
