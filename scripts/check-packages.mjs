@@ -1,5 +1,6 @@
-// Packaging gate for every published package: `publint --strict` and `attw --pack` (types
-// resolve for node10, node16 CJS and ESM, and bundler). Run after `npm run build`.
+// Packaging gate for every published package: `publint --strict` and `attw --pack` with the
+// node16 profile (types and code resolve from ESM, from CJS, and under TypeScript's node16 and
+// bundler resolution; node10 predates `exports` and cannot see subpaths). Run after `npm run build`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ for (const { dir, manifest } of inDependencyOrder()) {
   process.stderr.write(`\n== check ${manifest.name}\n`);
   for (const [command, args] of [
     ['publint', ['--strict']],
-    ['attw', ['--pack', '.', '--format', 'table-flipped']],
+    ['attw', ['--pack', '.', '--profile', 'node16', '--format', 'table-flipped']],
   ]) {
     const result = spawnSync('npx', ['--no-install', command, ...args], { cwd: dir, stdio: 'inherit' });
     if (result.status !== 0) failed.push(`${manifest.name} (${command})`);
