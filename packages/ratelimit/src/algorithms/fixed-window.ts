@@ -1,5 +1,5 @@
 import type { Algorithm, Step } from '../types.ts';
-import { positive, share } from './validate.ts';
+import { share, windowLimit } from './validate.ts';
 
 export interface FixedWindowOptions {
   /** Requests (cost units) per window. */
@@ -14,8 +14,7 @@ export interface FixedWindowOptions {
  * State: `[count, windowStart]`.
  */
 export function fixedWindow(options: FixedWindowOptions): Algorithm {
-  const limit = positive('fixedWindow limit', options.limit, { integer: true });
-  const windowMs = positive('fixedWindow windowMs', options.windowMs);
+  const { limit, windowMs } = windowLimit('fixedWindow', options);
   return {
     kind: 'fixed-window',
     limit,

@@ -1,5 +1,5 @@
 import type { Algorithm, Step } from '../types.ts';
-import { positive, share } from './validate.ts';
+import { share, windowLimit } from './validate.ts';
 
 export interface SlidingWindowCounterOptions {
   /** Requests (cost units) per sliding window. */
@@ -13,8 +13,7 @@ export interface SlidingWindowCounterOptions {
  * assumes the previous window's requests were evenly spread). State: `[windowIndex, current, previous]`.
  */
 export function slidingWindowCounter(options: SlidingWindowCounterOptions): Algorithm {
-  const limit = positive('slidingWindowCounter limit', options.limit, { integer: true });
-  const windowMs = positive('slidingWindowCounter windowMs', options.windowMs);
+  const { limit, windowMs } = windowLimit('slidingWindowCounter', options);
   return {
     kind: 'sliding-window-counter',
     limit,

@@ -1,5 +1,5 @@
 import type { Algorithm, Step } from '../types.ts';
-import { positive, share } from './validate.ts';
+import { share, windowLimit } from './validate.ts';
 
 export interface SlidingWindowLogOptions {
   /** Requests (cost units) in any window of `windowMs`. */
@@ -13,8 +13,7 @@ export interface SlidingWindowLogOptions {
  * with `limit` per key (Redis: a list). State: admitted timestamps, oldest first.
  */
 export function slidingWindowLog(options: SlidingWindowLogOptions): Algorithm {
-  const limit = positive('slidingWindowLog limit', options.limit, { integer: true });
-  const windowMs = positive('slidingWindowLog windowMs', options.windowMs);
+  const { limit, windowMs } = windowLimit('slidingWindowLog', options);
   return {
     kind: 'sliding-window-log',
     limit,

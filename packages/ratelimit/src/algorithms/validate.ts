@@ -17,3 +17,14 @@ export function share(value: number, instances: number, integer: boolean): numbe
   const part = value / positive('instances', instances, { integer: true });
   return integer ? Math.max(1, Math.floor(part)) : part;
 }
+
+/** The `{ limit, windowMs }` pair the window algorithms share, validated. */
+export function windowLimit(
+  algorithm: string,
+  options: { limit: number; windowMs: number },
+): { limit: number; windowMs: number } {
+  return {
+    limit: positive(`${algorithm} limit`, options.limit, { integer: true }),
+    windowMs: positive(`${algorithm} windowMs`, options.windowMs),
+  };
+}
