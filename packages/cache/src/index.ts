@@ -1,7 +1,30 @@
 /**
- * @switchboard/cache: two-tier cache (memory + Redis) with stampede protection, tags and cross-instance invalidation.
- *
- * Nothing is exported yet: the implementation lands with issue #5.
+ * @switchboard/cache: a two-tier cache (in-process L1, optional Redis L2) with single-flight
+ * fetches, tags invalidated in O(1), grace / fail-safe, and cross-instance L1 invalidation with
+ * a bounded staleness guarantee. Redis tier and bus: `@switchboard/cache/redis`.
  * @packageDocumentation
  */
-export {};
+export {
+  type Cache,
+  type CacheEvent,
+  type CacheEventName,
+  type CacheOptions,
+  type CacheStats,
+  createCache,
+  type GetOrSetOptions,
+  type SetOptions,
+} from './cache.ts';
+export { CacheError, type CacheErrorCode, FetchTimeoutError, isCacheError } from './errors.ts';
+export { createMemoryBus } from './memory-bus.ts';
+export { createMemoryTier, type MemoryTierOptions } from './memory-tier.ts';
+export { jsonSerializer } from './serializer.ts';
+export type {
+  BusMessage,
+  CacheBus,
+  CacheEntry,
+  LocalHit,
+  LocalTier,
+  Serializer,
+  SharedRead,
+  SharedTier,
+} from './types.ts';

@@ -1,0 +1,728 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
+import { FetchTimeoutError } from './errors.ts';
+import { createMemoryTier } from './memory-tier.ts';
+import { jsonSerializer } from './serializer.ts';
+import type { BusMessage, CacheBus, CacheEntry, LocalHit, LocalTier, Serializer, SharedTier } from './types.ts';
+
+export interface CacheOptions {
+  /** The in-process tier; `false` for none. @default createMemoryTier() */
+  l1?: LocalTier | false;
+  /** The shared tier, e.g. `createRedisTier({ client })`. @default none */
+  l2?: SharedTier;
+  /** Carries invalidations to other instances' L1, e.g. `createRedisBus(...)`. @default none */
+  bus?: CacheBus;
+  /** How long a value is fresh. @default 60000 */
+  ttlMs?: number;
+  /** How long after that an expired value may still be served if the fetcher fails. @default 0 */
+  graceMs?: number;
+  /** Freshness of a cached `null` / `undefined` ("not found"). @default ttlMs */
+  nullTtlMs?: number;
+  /** Random spread of each TTL, as a fraction (0.1 = ±10%), so keys written together do not expire together. @default 0 */
+  jitter?: number;
+  /** Prepended to every key and tag. @default '' */
+  prefix?: string;
+  /** With a stale value at hand, a fetcher slower than this answers with the stale value and refreshes in the background. @default none */
+  softTimeoutMs?: number;
+  /** A fetcher slower than this fails (`FETCH_TIMEOUT`), or the stale value is served. @default none */
+  hardTimeoutMs?: number;
+  /**
+   * Longest an L1 copy is served without being confirmed against L2: bounds how long a missed
+   * bus message can keep another instance's invalidation from taking effect.
+   * @default 5000 with an L2, unbounded without
+   */
+  l1MaxStalenessMs?: number;
+  /** An L2 call never takes longer than this; then L2 counts as down. @default 250 */
+  l2TimeoutMs?: number;
+  /** After an L2 failure, skip L2 this long before trying again. @default 1000 */
+  l2RetryAfterMs?: number;
+  /**
+   * Single-flight across instances: on an L2 miss, one instance takes a short Redis lock and
+   * fetches; the others wait for its value in L2. `true` for the defaults.
+   */
+  lock?: boolean | { ttlMs?: number; waitMs?: number };
+  /** @default jsonSerializer (keeps Date, BigInt and undefined) */
+  serializer?: Serializer;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+export interface GetOrSetOptions {
+  ttlMs?: number;
+  graceMs?: number;
+  nullTtlMs?: number;
+  /** Tags this value depends on: `deleteByTag(tag)` invalidates it. */
+  tags?: readonly string[];
+  softTimeoutMs?: number;
+  hardTimeoutMs?: number;
+}
+
+export type SetOptions = Pick<GetOrSetOptions, 'ttlMs' | 'graceMs' | 'nullTtlMs' | 'tags'>;
+
+/** Counters since the cache was created. */
+export interface CacheStats {
+  l1Hits: number;
+  l2Hits: number;
+  misses: number;
+  /** Expired values served because the fetcher failed or was slow. */
+  staleServed: number;
+  fetches: number;
+  errors: number;
+}
+
+/** What listeners receive; `cache.on('hit' | 'miss' | 'stale' | 'error' | 'invalidate', listener)`. */
+export interface CacheEvent {
+  key?: string;
+  tag?: string;
+  tier?: 'l1' | 'l2';
+  reason?: string;
+  error?: unknown;
+}
+
+export type CacheEventName = 'hit' | 'miss' | 'stale' | 'error' | 'invalidate';
+
+export interface Cache {
+  /**
+   * The cached value, or the fetcher's (run once per key at a time in this process, and once in
+   * the cluster with `lock`). `null` and `undefined` are values: "not found" is cached too.
+   */
+  getOrSet<T>(key: string, fetcher: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T>;
+  /** The cached value, or `undefined` on a miss (use `getOrSet` to tell a cached `undefined` apart). */
+  get<T>(key: string): Promise<T | undefined>;
+  /** Stores a value and removes other instances' L1 copies. */
+  set<T>(key: string, value: T, options?: SetOptions): Promise<void>;
+  /** Removes a key on every tier and instance. */
+  delete(key: string): Promise<void>;
+  /** Invalidates every value stored with this tag: one counter bump, no key scan. */
+  deleteByTag(tag: string): Promise<void>;
+  /** Invalidates everything in this cache (and its namespaces): one counter bump. */
+  clear(): Promise<void>;
+  /** A view whose keys and tags live under `name:`, with its own `clear()`. */
+  namespace(name: string): Cache;
+  on(event: CacheEventName, listener: (event: CacheEvent) => void): Cache;
+  off(event: CacheEventName, listener: (event: CacheEvent) => void): Cache;
+  stats(): CacheStats;
+  /** Stops listening to the bus. Tiers and clients you passed in stay open. */
+  close(): Promise<void>;
+}
+
+interface Flight {
+  /** What callers get (may resolve early with a stale value while the fetch goes on). */
+  promise: Promise<unknown>;
+  /** Set by a delete of this key during the fetch: the result must not be cached. */
+  invalidated: boolean;
+}
+
+interface Snapshot {
+  tags: string[];
+  gens: number[];
+  keyGen: number;
+  /** Read from L2: the write may then go to L2 (compare-and-set against these generations). */
+  fromL2: boolean;
+}
+
+const ALL_TAG = '#all';
+
+/** Options with their defaults applied, once. */
+interface ResolvedOptions {
+  ttlMs: number;
+  graceMs: number;
+  nullTtlMs: number | undefined;
+  jitter: number;
+  prefix: string;
+  softTimeoutMs: number | undefined;
+  hardTimeoutMs: number | undefined;
+  l1MaxStalenessMs: number;
+  l2TimeoutMs: number;
+  l2RetryAfterMs: number;
+  lock: { ttlMs: number; waitMs: number } | undefined;
+  serializer: Serializer;
+  now: () => number;
+}
+
+/** Everything the views of one cache share. */
+class CacheCore {
+  readonly l1: LocalTier | undefined;
+  readonly l2: SharedTier | undefined;
+  readonly bus: CacheBus | undefined;
+  readonly events = new EventEmitter();
+  readonly counters: CacheStats = { l1Hits: 0, l2Hits: 0, misses: 0, staleServed: 0, fetches: 0, errors: 0 };
+  readonly instanceId = randomBytes(8).toString('hex');
+  /** Tag → highest generation seen here. An entry older than it is invalid. */
+  readonly gens = new Map<string, number>();
+  readonly flights = new Map<string, Flight>();
+  /** L2 writes of invalidations that failed: replayed once L2 answers again. */
+  readonly pendingInvalidations: (() => Promise<void>)[] = [];
+  l2RetryAt = 0;
+  listening = { hit: false, miss: false, stale: false, error: false, invalidate: false };
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    readonly options: ResolvedOptions,
+    tiers: { l1: LocalTier | undefined; l2: SharedTier | undefined; bus: CacheBus | undefined },
+  ) {
+    this.l1 = tiers.l1;
+    this.l2 = tiers.l2;
+    this.bus = tiers.bus;
+    this.unsubscribe = this.bus?.subscribe((message) => this.onBusMessage(message));
+  }
+
+  close(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  emit(name: CacheEventName, event: CacheEvent): void {
+    if (this.listening[name]) this.events.emit(name, event);
+  }
+
+  generation(tag: string): number {
+    return this.gens.get(tag) ?? 0;
+  }
+
+  /** Remembers generations learnt from L2 or the bus (they only ever grow). */
+  learn(tag: string, gen: number): void {
+    if (gen > this.generation(tag)) this.gens.set(tag, gen);
+  }
+
+  /** Valid unless a tag was bumped after the entry was fetched. */
+  tagsValid(entry: CacheEntry): boolean {
+    for (const [tag, gen] of entry.tags) if (this.generation(tag) > gen) return false;
+    return true;
+  }
+
+  /** Runs an L2 call with the timeout and the outage breaker; undefined when L2 is down. */
+  async shared<T>(run: (l2: SharedTier) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
+    const { l2 } = this;
+    if (!l2) return { ok: false };
+    if (this.l2RetryAt !== 0 && this.options.now() < this.l2RetryAt) return { ok: false };
+    try {
+      const value = await withTimeout(run(l2), this.options.l2TimeoutMs);
+      if (this.l2RetryAt !== 0) {
+        this.l2RetryAt = 0;
+        void this.replayInvalidations();
+      }
+      return { ok: true, value };
+    } catch (error) {
+      this.l2RetryAt = this.options.now() + this.options.l2RetryAfterMs;
+      this.counters.errors++;
+      this.emit('error', { tier: 'l2', error, reason: 'l2 unavailable' });
+      return { ok: false };
+    }
+  }
+
+  /** An invalidation L2 must learn of: done now, or queued until L2 is back. */
+  async invalidateShared(run: (l2: SharedTier) => Promise<unknown>): Promise<void> {
+    if (!this.l2) return;
+    const outcome = await this.shared(run);
+    if (outcome.ok) return;
+    // Bounded: a very long outage keeps the newest invalidations (older ones are superseded by TTLs).
+    if (this.pendingInvalidations.length >= 10_000) this.pendingInvalidations.shift();
+    this.pendingInvalidations.push(async () => {
+      const retried = await this.shared(run);
+      if (!retried.ok) throw new Error('l2 still unavailable');
+    });
+  }
+
+  private async replayInvalidations(): Promise<void> {
+    while (this.pendingInvalidations.length > 0) {
+      const next = this.pendingInvalidations[0];
+      try {
+        await next?.();
+        this.pendingInvalidations.shift();
+      } catch {
+        return;
+      }
+    }
+  }
+
+  async publish(message: BusMessage): Promise<void> {
+    if (!this.bus) return;
+    try {
+      await this.bus.publish({ ...message, from: this.instanceId });
+    } catch (error) {
+      this.counters.errors++;
+      this.emit('error', { error, reason: 'bus publish failed' });
+    }
+  }
+
+  private onBusMessage(message: BusMessage & { from: string }): void {
+    if (message.from === this.instanceId) return;
+    if (message.type === 'tag') {
+      if (message.gen === undefined) this.gens.set(message.tag, this.generation(message.tag) + 1);
+      else this.learn(message.tag, message.gen);
+      this.emit('invalidate', { tag: message.tag, reason: 'bus' });
+      return;
+    }
+    for (const key of message.keys) {
+      this.l1?.delete(key);
+      const flight = this.flights.get(key);
+      if (flight) flight.invalidated = true;
+      this.emit('invalidate', { key, reason: 'bus' });
+    }
+  }
+}
+
+/**
+ * A two-tier cache: an in-process L1, an optional shared L2 (Redis), a bus that keeps other
+ * instances' L1 in step. Every option is optional: `createCache({ ttlMs })` is an in-process
+ * cache.
+ *
+ * Guarantee: a value invalidated on one instance (delete, set, deleteByTag, clear) is no longer
+ * served by any instance once the bus message arrives, and even if it is lost, no later than
+ * `l1MaxStalenessMs` after the invalidation (while L2 is reachable).
+ *
+ * @example
+ * const cache = createCache({ l2: createRedisTier({ client }), bus: createRedisBus({ publisher, subscriber }), ttlMs: 30_000 });
+ * const user = await cache.getOrSet(`user:${id}`, () => db.findUser(id), { tags: [`user:${id}`] });
+ */
+export function createCache(options: CacheOptions = {}): Cache {
+  const ttlMs = positive('ttlMs', options.ttlMs ?? 60_000);
+  const l2 = options.l2;
+  const core = new CacheCore(
+    {
+      ttlMs,
+      graceMs: nonNegative('graceMs', options.graceMs ?? 0),
+      nullTtlMs: options.nullTtlMs === undefined ? undefined : positive('nullTtlMs', options.nullTtlMs),
+      jitter: fraction('jitter', options.jitter ?? 0),
+      prefix: options.prefix ?? '',
+      softTimeoutMs: options.softTimeoutMs === undefined ? undefined : positive('softTimeoutMs', options.softTimeoutMs),
+      hardTimeoutMs: options.hardTimeoutMs === undefined ? undefined : positive('hardTimeoutMs', options.hardTimeoutMs),
+      l1MaxStalenessMs: positive(
+        'l1MaxStalenessMs',
+        options.l1MaxStalenessMs ?? (l2 ? 5_000 : Number.POSITIVE_INFINITY),
+      ),
+      l2TimeoutMs: positive('l2TimeoutMs', options.l2TimeoutMs ?? 250),
+      l2RetryAfterMs: nonNegative('l2RetryAfterMs', options.l2RetryAfterMs ?? 1_000),
+      lock: resolveLock(options.lock),
+      serializer: options.serializer ?? jsonSerializer,
+      now: options.now ?? Date.now,
+    },
+    {
+      // The default L1 shares the cache's clock, so grace periods agree.
+      l1: options.l1 === false ? undefined : (options.l1 ?? createMemoryTier(options.now ? { now: options.now } : {})),
+      l2,
+      bus: options.bus,
+    },
+  );
+  return new CacheView(core, options.prefix ?? '', [`${options.prefix ?? ''}${ALL_TAG}`]);
+}
+
+class CacheView implements Cache {
+  constructor(
+    private readonly core: CacheCore,
+    private readonly keyPrefix: string,
+    /** Tags every entry of this view carries (clear of this view, and of its parents). */
+    private readonly scopeTags: readonly string[],
+  ) {}
+
+  getOrSet<T>(key: string, fetcher: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
+    const core = this.core;
+    const fullKey = this.keyPrefix + validateKey(key);
+    const hit = core.l1?.get(fullKey);
+    if (hit !== undefined) {
+      const at = core.options.now();
+      const { entry } = hit;
+      if (at < entry.freshUntil && at - hit.verifiedAt < core.options.l1MaxStalenessMs && core.tagsValid(entry)) {
+        core.counters.l1Hits++;
+        if (core.listening.hit) core.emit('hit', { key: fullKey, tier: 'l1' });
+        return Promise.resolve(entry.value as T);
+      }
+    }
+    if (typeof fetcher !== 'function') return Promise.reject(new TypeError('getOrSet needs a fetcher function'));
+    const flight = core.flights.get(fullKey);
+    if (flight) return flight.promise as Promise<T>;
+    return this.startFlight(fullKey, fetcher, options ?? {}, hit);
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const core = this.core;
+    const fullKey = this.keyPrefix + validateKey(key);
+    const at = core.options.now();
+    const hit = core.l1?.get(fullKey);
+    if (
+      hit &&
+      at < hit.entry.freshUntil &&
+      at - hit.verifiedAt < core.options.l1MaxStalenessMs &&
+      core.tagsValid(hit.entry)
+    ) {
+      core.counters.l1Hits++;
+      return hit.entry.value as T;
+    }
+    const shared = await this.readShared(fullKey, []);
+    if (shared?.entry && at < shared.entry.freshUntil) {
+      core.counters.l2Hits++;
+      core.l1?.set(fullKey, shared.entry, core.options.now());
+      return shared.entry.value as T;
+    }
+    core.counters.misses++;
+    return undefined;
+  }
+
+  async set<T>(key: string, value: T, options: SetOptions = {}): Promise<void> {
+    const core = this.core;
+    const fullKey = this.keyPrefix + validateKey(key);
+    const tags = this.tagsFor(options.tags);
+    const flight = core.flights.get(fullKey);
+    if (flight) flight.invalidated = true;
+    const entry = this.makeEntry(
+      value,
+      tags,
+      tags.map((tag) => core.generation(tag)),
+      options,
+    );
+    if (core.l2) {
+      const raw = encodeEnvelope(entry, core.options.serializer);
+      await core.invalidateShared((l2) => l2.set(fullKey, raw, entry.graceUntil - core.options.now()));
+    }
+    core.l1?.set(fullKey, entry, core.options.now());
+    await core.publish({ type: 'set', keys: [fullKey] });
+  }
+
+  async delete(key: string): Promise<void> {
+    const core = this.core;
+    const fullKey = this.keyPrefix + validateKey(key);
+    core.l1?.delete(fullKey);
+    const flight = core.flights.get(fullKey);
+    if (flight) flight.invalidated = true;
+    await core.invalidateShared((l2) => l2.delete([fullKey]));
+    await core.publish({ type: 'delete', keys: [fullKey] });
+  }
+
+  async deleteByTag(tag: string): Promise<void> {
+    await this.bumpTag(this.keyPrefix + validateTag(tag));
+  }
+
+  async clear(): Promise<void> {
+    await this.bumpTag(this.scopeTags[this.scopeTags.length - 1] as string);
+  }
+
+  namespace(name: string): Cache {
+    const prefix = `${this.keyPrefix}${validateKey(name)}:`;
+    return new CacheView(this.core, prefix, [...this.scopeTags, `${prefix}${ALL_TAG}`]);
+  }
+
+  on(event: CacheEventName, listener: (event: CacheEvent) => void): Cache {
+    this.core.events.on(event, listener);
+    this.core.listening[event] = true;
+    return this;
+  }
+
+  off(event: CacheEventName, listener: (event: CacheEvent) => void): Cache {
+    this.core.events.off(event, listener);
+    this.core.listening[event] = this.core.events.listenerCount(event) > 0;
+    return this;
+  }
+
+  stats(): CacheStats {
+    return { ...this.core.counters };
+  }
+
+  async close(): Promise<void> {
+    this.core.close();
+  }
+
+  private async bumpTag(fullTag: string): Promise<void> {
+    const core = this.core;
+    let gen: number | undefined;
+    if (core.l2) {
+      const bumped = await core.shared((l2) => l2.bumpTag(fullTag));
+      if (bumped.ok) gen = bumped.value;
+      else await core.invalidateShared((l2) => l2.bumpTag(fullTag));
+    }
+    // Locally at once, whatever L2 says: this instance never serves the old values again.
+    const local = core.generation(fullTag) + 1;
+    core.gens.set(fullTag, Math.max(local, gen ?? 0));
+    core.emit('invalidate', { tag: fullTag, reason: 'local' });
+    await core.publish(gen === undefined ? { type: 'tag', tag: fullTag } : { type: 'tag', tag: fullTag, gen });
+  }
+
+  private tagsFor(tags: readonly string[] | undefined): string[] {
+    const own = (tags ?? []).map((tag) => this.keyPrefix + validateTag(tag));
+    return [...this.scopeTags, ...own];
+  }
+
+  private makeEntry(value: unknown, tags: readonly string[], gens: readonly number[], options: SetOptions): CacheEntry {
+    const { options: defaults } = this.core;
+    const base =
+      value === null || value === undefined
+        ? (options.nullTtlMs ?? defaults.nullTtlMs ?? options.ttlMs ?? defaults.ttlMs)
+        : (options.ttlMs ?? defaults.ttlMs);
+    const ttl = defaults.jitter > 0 ? base * (1 + (Math.random() * 2 - 1) * defaults.jitter) : base;
+    const at = defaults.now();
+    return {
+      id: randomBytes(6).toString('base64url'),
+      value,
+      freshUntil: at + ttl,
+      graceUntil: at + ttl + (options.graceMs ?? defaults.graceMs),
+      tags: tags.map((tag, i) => [tag, gens[i] ?? 0] as const),
+    };
+  }
+
+  /** Reads L2 (if any and reachable): the entry when valid, and the generations a fetch must snapshot. */
+  private async readShared(
+    fullKey: string,
+    tags: readonly string[],
+  ): Promise<{ entry: CacheEntry | undefined; snapshot: Snapshot } | undefined> {
+    const core = this.core;
+    const read = await core.shared((l2) => l2.read(fullKey, tags));
+    if (!read.ok) return undefined;
+    tags.forEach((tag, i) => core.learn(tag, read.value.gens[i] ?? 0));
+    let entry: CacheEntry | undefined;
+    if (read.value.raw !== null) {
+      try {
+        entry = decodeEnvelope(read.value.raw, core.options.serializer);
+        for (const [tag, gen] of entry.tags) core.learn(tag, gen);
+        if (!core.tagsValid(entry)) entry = undefined;
+      } catch (error) {
+        core.counters.errors++;
+        core.emit('error', { key: fullKey, tier: 'l2', error, reason: 'undecodable entry' });
+        entry = undefined;
+      }
+    }
+    return { entry, snapshot: { tags: [...tags], gens: read.value.gens, keyGen: read.value.keyGen, fromL2: true } };
+  }
+
+  private startFlight<T>(
+    fullKey: string,
+    fetcher: () => T | Promise<T>,
+    options: GetOrSetOptions,
+    hit: LocalHit | undefined,
+  ): Promise<T> {
+    const core = this.core;
+    const flight: Flight = { promise: Promise.resolve(), invalidated: false };
+    let finished!: () => void;
+    const done = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    // The flight stays registered until the fetch itself ends, even when callers got a stale
+    // value early: later callers join it instead of starting another fetch.
+    void done.then(() => {
+      if (core.flights.get(fullKey) === flight) core.flights.delete(fullKey);
+    });
+    flight.promise = this.fill(fullKey, fetcher, options, hit, flight, finished);
+    core.flights.set(fullKey, flight);
+    return flight.promise as Promise<T>;
+  }
+
+  private async fill<T>(
+    fullKey: string,
+    fetcher: () => T | Promise<T>,
+    options: GetOrSetOptions,
+    hit: LocalHit | undefined,
+    flight: Flight,
+    finished: () => void,
+  ): Promise<T> {
+    const core = this.core;
+    const tags = this.tagsFor(options.tags);
+    const at = core.options.now();
+    const background = { running: false, finished };
+    let stale = hit && at < hit.entry.graceUntil && core.tagsValid(hit.entry) ? hit.entry : undefined;
+    let snapshot: Snapshot | undefined;
+
+    try {
+      if (core.l2) {
+        const shared = await this.readShared(fullKey, tags);
+        if (shared) {
+          snapshot = shared.snapshot;
+          const { entry } = shared;
+          if (entry && core.options.now() < entry.freshUntil) {
+            core.counters.l2Hits++;
+            core.emit('hit', { key: fullKey, tier: 'l2' });
+            core.l1?.set(fullKey, entry, core.options.now());
+            return entry.value as T;
+          }
+          if (entry && core.options.now() < entry.graceUntil && (!stale || entry.freshUntil > stale.freshUntil))
+            stale = entry;
+        } else if (hit && at < hit.entry.freshUntil && core.tagsValid(hit.entry)) {
+          // L2 is down and our copy is within its TTL: serve it rather than load the origin.
+          core.counters.l1Hits++;
+          core.emit('hit', { key: fullKey, tier: 'l1', reason: 'l2 unavailable' });
+          return hit.entry.value as T;
+        }
+      }
+      snapshot ??= { tags, gens: tags.map((tag) => core.generation(tag)), keyGen: 0, fromL2: false };
+      core.counters.misses++;
+      core.emit('miss', { key: fullKey });
+
+      const waited = await this.waitForClusterFill<T>(fullKey, tags, snapshot);
+      if (waited.found) return waited.value;
+
+      try {
+        return await this.fetchAndStore(fullKey, fetcher, options, flight, snapshot, stale, background);
+      } finally {
+        if (waited.locked) void core.shared((l2) => l2.unlock(fullKey));
+      }
+    } finally {
+      // A refresh left running in the background ends the flight itself when it lands.
+      if (!background.running) finished();
+    }
+  }
+
+  /** With `lock`: take the cluster lock, or wait for whoever holds it to fill L2. */
+  private async waitForClusterFill<T>(
+    fullKey: string,
+    tags: readonly string[],
+    snapshot: Snapshot,
+  ): Promise<{ found: true; value: T } | { found: false; locked: boolean }> {
+    const core = this.core;
+    const lock = core.options.lock;
+    if (!lock || !snapshot.fromL2) return { found: false, locked: false };
+    const acquired = await core.shared((l2) => l2.lock(fullKey, lock.ttlMs));
+    if (!acquired.ok) return { found: false, locked: false };
+    if (acquired.value) return { found: false, locked: true };
+    const deadline = core.options.now() + lock.waitMs;
+    while (core.options.now() < deadline) {
+      await sleep(20);
+      const shared = await this.readShared(fullKey, tags);
+      if (!shared) break;
+      if (shared.entry && core.options.now() < shared.entry.freshUntil) {
+        core.counters.l2Hits++;
+        core.l1?.set(fullKey, shared.entry, core.options.now());
+        return { found: true, value: shared.entry.value as T };
+      }
+    }
+    return { found: false, locked: false };
+  }
+
+  private async fetchAndStore<T>(
+    fullKey: string,
+    fetcher: () => T | Promise<T>,
+    options: GetOrSetOptions,
+    flight: Flight,
+    snapshot: Snapshot,
+    stale: CacheEntry | undefined,
+    background: { running: boolean; finished: () => void },
+  ): Promise<T> {
+    const core = this.core;
+    core.counters.fetches++;
+    const hardTimeoutMs = options.hardTimeoutMs ?? core.options.hardTimeoutMs;
+    const softTimeoutMs = options.softTimeoutMs ?? core.options.softTimeoutMs;
+    const fetched = withTimeout(
+      Promise.resolve().then(fetcher),
+      hardTimeoutMs,
+      () => new FetchTimeoutError(fullKey, hardTimeoutMs ?? 0),
+    );
+    const stored = fetched.then((value) => this.store(fullKey, value, options, flight, snapshot));
+
+    const serveStale = (reason: string, error?: unknown): T => {
+      core.counters.staleServed++;
+      core.emit('stale', { key: fullKey, reason, error });
+      return (stale as CacheEntry).value as T;
+    };
+
+    if (stale && softTimeoutMs !== undefined) {
+      const early = await Promise.race([
+        stored.then(
+          () => 'fetched' as const,
+          () => 'failed' as const,
+        ),
+        sleep(softTimeoutMs, 'slow' as const),
+      ]);
+      if (early === 'slow') {
+        // Answer now; the refresh goes on and stores its value when it lands.
+        background.running = true;
+        void stored
+          .catch((error: unknown) => {
+            core.counters.errors++;
+            core.emit('error', { key: fullKey, error, reason: 'background refresh failed' });
+          })
+          .finally(background.finished);
+        return serveStale('soft timeout');
+      }
+    }
+    try {
+      return await stored;
+    } catch (error) {
+      if (!stale) throw error;
+      core.counters.errors++;
+      core.emit('error', { key: fullKey, error, reason: 'fetcher failed' });
+      return serveStale(error instanceof FetchTimeoutError ? 'hard timeout' : 'fetcher failed', error);
+    }
+  }
+
+  private async store<T>(
+    fullKey: string,
+    value: T,
+    options: GetOrSetOptions,
+    flight: Flight,
+    snapshot: Snapshot,
+  ): Promise<T> {
+    const core = this.core;
+    // Deleted (here or, via the bus, elsewhere) while we fetched: the value may predate that.
+    if (flight.invalidated) return value;
+    const entry = this.makeEntry(value, snapshot.tags, snapshot.gens, options);
+    if (snapshot.fromL2) {
+      const raw = encodeEnvelope(entry, core.options.serializer);
+      const written = await core.shared((l2) =>
+        l2.write(fullKey, raw, entry.graceUntil - core.options.now(), {
+          keyGen: snapshot.keyGen,
+          tags: snapshot.tags,
+          gens: snapshot.gens,
+        }),
+      );
+      // An invalidation landed in L2 during the fetch: hand the value out, keep it nowhere.
+      if (written.ok && !written.value) return value;
+    }
+    if (!flight.invalidated && core.tagsValid(entry)) core.l1?.set(fullKey, entry, core.options.now());
+    return value;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined, error?: () => Error): Promise<T> {
+  if (timeoutMs === undefined || !Number.isFinite(timeoutMs)) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(error ? error() : new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (reason: unknown) => {
+        clearTimeout(timer);
+        reject(reason);
+      },
+    );
+  });
+}
+
+function resolveLock(lock: CacheOptions['lock']): { ttlMs: number; waitMs: number } | undefined {
+  if (!lock) return undefined;
+  const settings = lock === true ? {} : lock;
+  return {
+    ttlMs: positive('lock.ttlMs', settings.ttlMs ?? 5_000),
+    waitMs: positive('lock.waitMs', settings.waitMs ?? 5_000),
+  };
+}
+
+function validateKey(key: string): string {
+  if (typeof key !== 'string' || key.length === 0) throw new TypeError('cache keys must be non-empty strings');
+  return key;
+}
+
+function validateTag(tag: string): string {
+  if (typeof tag !== 'string' || tag.length === 0 || tag.startsWith('#')) {
+    throw new TypeError(`tags must be non-empty strings not starting with '#', got ${JSON.stringify(tag)}`);
+  }
+  return tag;
+}
+
+function positive(name: string, value: number): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0)
+    throw new TypeError(`${name} must be a number > 0, got ${String(value)}`);
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new TypeError(`${name} must be a finite number >= 0, got ${String(value)}`);
+  return value;
+}
+
+function fraction(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0 && value < 1))
+    throw new TypeError(`${name} must be a fraction from 0 to below 1, got ${String(value)}`);
+  return value;
+}
