@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import type { SharedRead, SharedTier } from './types.ts';
+
+/**
+ * What we need of a Redis client: an ioredis instance (plain or Sentinel) has it. No ioredis
+ * code is imported at run time.
+ */
+export interface RedisClientLike {
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
+}
+
+export interface RedisTierOptions {
+  /** An ioredis client you created; the tier never closes it. Not for Redis Cluster. */
+  client: RedisClientLike;
+  /** Prefix of every Redis key this tier writes. @default 'cache' */
+  prefix?: string;
+  /**
+   * How long a key's delete generation is kept: a fetch that started before a delete and ends
+   * later than this could still store its value. @default 3600000
+   */
+  keyGenerationTtlMs?: number;
+}
+
+// Entries are "<header JSON>\n<value>"; the header's `t` lists [tag, generation] pairs. An entry
+// is valid while none of its tags has a higher generation now. KEYS: entry, key generation,
+// then the tags whose generations the caller wants (to snapshot before fetching). ARGV[1]: the
+// prefix of tag keys (an entry's own tags are not known before it is read).
+const READ_LUA = `
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local newline = string.find(raw, '\\n', 1, true)
+  local ok, header = false, nil
+  if newline then ok, header = pcall(cjson.decode, string.sub(raw, 1, newline - 1)) end
+  if not ok or type(header) ~= 'table' or type(header.t) ~= 'table' then
+    raw = false
+  else
+    for _, pair in ipairs(header.t) do
+      if tonumber(redis.call('GET', ARGV[1] .. pair[1]) or '0') > pair[2] then
+        raw = false
+        break
+      end
+    end
+  end
+end
+local reply = { raw or false, tonumber(redis.call('GET', KEYS[2]) or '0') }
+for i = 3, #KEYS do reply[#reply + 1] = tonumber(redis.call('GET', KEYS[i]) or '0') end
+return reply
+`;
+
+// Compare-and-set: store only if the key and the tags still have the generations the writer
+// read before fetching. KEYS: entry, key generation, tags. ARGV: value, pttl, key generation,
+// tag generations.
+const WRITE_LUA = `
+if tonumber(redis.call('GET', KEYS[2]) or '0') ~= tonumber(ARGV[3]) then return 0 end
+for i = 3, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') ~= tonumber(ARGV[i + 1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+
+// Explicit set: store, and bump the key generation so that a fetch in flight elsewhere
+// cannot overwrite this newer value. KEYS: entry, key generation. ARGV: value, pttl, gen ttl.
+const SET_LUA = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+`;
+
+// KEYS: (entry, key generation) pairs. ARGV[1]: generation ttl.
+const DELETE_LUA = `
+for i = 1, #KEYS, 2 do
+  redis.call('DEL', KEYS[i])
+  redis.call('INCR', KEYS[i + 1])
+  redis.call('PEXPIRE', KEYS[i + 1], ARGV[1])
+end
+return 1
+`;
+
+interface Script {
+  source: string;
+  sha1: string;
+}
+
+const script = (source: string): Script => ({ source, sha1: createHash('sha1').update(source).digest('hex') });
+const READ = script(READ_LUA);
+const WRITE = script(WRITE_LUA);
+const SET = script(SET_LUA);
+const DELETE = script(DELETE_LUA);
+
+/**
+ * The shared tier over Redis: entries validated against tag generations inside Redis (one
+ * round trip per read), compare-and-set writes, O(1) tag invalidation (one INCR), and a short
+ * lock for cluster-wide single-flight. Works with a Sentinel-managed ioredis client.
+ */
+export function createRedisTier(options: RedisTierOptions): SharedTier {
+  const { client } = options;
+  if (!client || typeof client.call !== 'function') {
+    throw new TypeError('createRedisTier: `client` must be an ioredis instance (it needs a `call` method)');
+  }
+  const prefix = options.prefix ?? 'cache';
+  if (typeof prefix !== 'string' || prefix.length === 0 || /\s/.test(prefix)) {
+    throw new TypeError(
+      `createRedisTier: prefix must be a non-empty string without spaces, got ${JSON.stringify(prefix)}`,
+    );
+  }
+  const keyGenerationTtlMs = options.keyGenerationTtlMs ?? 3_600_000;
+  const entryKey = (key: string) => `${prefix}|e|${key}`;
+  const keyGenKey = (key: string) => `${prefix}|k|${key}`;
+  const tagPrefix = `${prefix}|t|`;
+  const lockKey = (key: string) => `${prefix}|l|${key}`;
+
+  const run = async (lua: Script, keys: string[], args: (string | number)[]): Promise<unknown> => {
+    try {
+      return await client.call('EVALSHA', lua.sha1, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return client.call('EVAL', lua.source, keys.length, ...keys, ...args);
+    }
+  };
+
+  return {
+    async read(key, tags): Promise<SharedRead> {
+      const reply = (await run(
+        READ,
+        [entryKey(key), keyGenKey(key), ...tags.map((tag) => tagPrefix + tag)],
+        [tagPrefix],
+      )) as unknown[];
+      const [raw, keyGen, ...gens] = reply;
+      return {
+        raw: typeof raw === 'string' ? raw : raw instanceof Buffer ? raw.toString('utf8') : null,
+        keyGen: Number(keyGen ?? 0),
+        gens: gens.map(Number),
+      };
+    },
+    async write(key, raw, ttlMs, expect) {
+      const reply = await run(
+        WRITE,
+        [entryKey(key), keyGenKey(key), ...expect.tags.map((tag) => tagPrefix + tag)],
+        [raw, Math.max(1, Math.ceil(ttlMs)), expect.keyGen, ...expect.gens],
+      );
+      return Number(reply) === 1;
+    },
+    async set(key, raw, ttlMs) {
+      await run(SET, [entryKey(key), keyGenKey(key)], [raw, Math.max(1, Math.ceil(ttlMs)), keyGenerationTtlMs]);
+    },
+    async delete(keys) {
+      if (keys.length === 0) return;
+      await run(
+        DELETE,
+        keys.flatMap((key) => [entryKey(key), keyGenKey(key)]),
+        [keyGenerationTtlMs],
+      );
+    },
+    async bumpTag(tag) {
+      return Number(await client.call('INCR', tagPrefix + tag));
+    },
+    async lock(key, ttlMs) {
+      return (await client.call('SET', lockKey(key), '1', 'NX', 'PX', Math.max(1, Math.ceil(ttlMs)))) === 'OK';
+    },
+    async unlock(key) {
+      await client.call('DEL', lockKey(key));
+    },
+  };
+}

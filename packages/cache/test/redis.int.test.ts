@@ -1,0 +1,162 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sentinelClientOptions, testKeyPrefix } from '@switchboard/infra';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, inject, test, vi } from 'vitest';
+import { type CacheOptions, createCache } from '../src/index.ts';
+import { createRedisBus, createRedisTier } from '../src/redis.ts';
+
+const info = inject('infra').redis;
+if (!info) throw new Error('the shared topology has no Redis');
+const clients: Redis[] = [];
+const client = () => {
+  const created = new Redis(sentinelClientOptions(info));
+  clients.push(created);
+  return created;
+};
+afterAll(() => {
+  for (const created of clients) created.disconnect();
+});
+
+/** One "instance": its own L1 and connections, sharing Redis (and a channel) with its peers. */
+function instance(namespace: string, options: Partial<CacheOptions> & { subscriber?: Redis } = {}) {
+  const subscriber = options.subscriber ?? client();
+  return createCache({
+    l2: createRedisTier({ client: client(), prefix: namespace }),
+    bus: createRedisBus({ publisher: client(), subscriber, channel: `${namespace}:bus` }),
+    ttlMs: 60_000,
+    ...options,
+  });
+}
+
+const fresh = () => testKeyPrefix('cache').replace(/:$/, '');
+
+/** Polls a read until it returns `expected`; resolves with how long that took. */
+async function timeUntil(read: () => Promise<unknown>, expected: unknown, timeoutMs: number): Promise<number> {
+  const startedAt = Date.now();
+  while (Date.now() - startedAt < timeoutMs) {
+    if ((await read()) === expected) return Date.now() - startedAt;
+    await sleep(5);
+  }
+  throw new Error(`did not read ${String(expected)} within ${timeoutMs} ms`);
+}
+
+describe('createCache over Redis (L1 + L2 + bus)', () => {
+  test('with the cluster lock, 1,000 concurrent misses across two instances run a 50 ms fetcher once', async () => {
+    const namespace = fresh();
+    const [a, b] = [instance(namespace, { lock: true }), instance(namespace, { lock: true })];
+    let calls = 0;
+    const fetcher = async () => {
+      calls++;
+      await sleep(50);
+      return { id: 7 };
+    };
+    const values = await Promise.all(
+      Array.from({ length: 1_000 }, (_, i) => (i % 2 ? a : b).getOrSet('cold', fetcher)),
+    );
+    expect(calls).toBe(1);
+    expect(values.every((value) => value.id === 7)).toBe(true);
+  });
+
+  test("a second instance reads the first one's value from L2, null included, without fetching", async () => {
+    const namespace = fresh();
+    const [a, b] = [instance(namespace), instance(namespace)];
+    await a.getOrSet('user:1', async () => ({ name: 'Ada', at: new Date('2026-01-01T00:00:00Z') }));
+    await a.getOrSet('user:404', async () => null);
+    const fetcher = vi.fn(async () => 'should not run');
+    expect(await b.getOrSet('user:1', fetcher)).toEqual({ name: 'Ada', at: new Date('2026-01-01T00:00:00Z') });
+    expect(await b.getOrSet('user:404', fetcher)).toBeNull();
+    expect(fetcher).not.toHaveBeenCalled();
+    expect(b.stats().l2Hits).toBe(2);
+  });
+
+  test("delete and deleteByTag on A reach B's L1 through the bus within 200 ms", async () => {
+    const namespace = fresh();
+    const [a, b] = [instance(namespace), instance(namespace)];
+    await sleep(50); // subscriptions in place
+    await b.getOrSet('k1', async () => 'old');
+    await b.getOrSet('k2', async () => 'old', { tags: ['chat:1'] });
+    let version = 'new';
+    await a.delete('k1');
+    expect(await timeUntil(() => b.getOrSet('k1', async () => version), 'new', 1_000)).toBeLessThanOrEqual(200);
+    await a.deleteByTag('chat:1');
+    version = 'newer';
+    expect(
+      await timeUntil(() => b.getOrSet('k2', async () => version, { tags: ['chat:1'] }), 'newer', 1_000),
+    ).toBeLessThanOrEqual(200);
+  });
+
+  test('with its bus connection dropped, B serves a deleted value at most l1MaxStalenessMs', async () => {
+    const namespace = fresh();
+    const subscriber = client();
+    const a = instance(namespace);
+    const b = instance(namespace, { subscriber, l1MaxStalenessMs: 400 });
+    await sleep(50);
+    await b.getOrSet('k', async () => 'old');
+    // B hears nothing from now on: its subscriber connection is gone.
+    subscriber.disconnect();
+    const deletedAt = Date.now();
+    await a.delete('k');
+    // The message was lost: B still answers from its L1 ...
+    expect(await b.getOrSet('k', async () => 'new')).toBe('old');
+    // ... but no longer than the bound.
+    await timeUntil(() => b.getOrSet('k', async () => 'new'), 'new', 2_000);
+    expect(Date.now() - deletedAt).toBeLessThanOrEqual(400 + 100);
+  });
+
+  test('tag invalidation is checked inside Redis: an instance with no L1 never reads an invalidated value', async () => {
+    const namespace = fresh();
+    const a = instance(namespace);
+    const noL1 = instance(namespace, { l1: false });
+    await a.getOrSet('k', async () => 'tagged', { tags: ['t'] });
+    expect(await noL1.getOrSet('k', async () => 'fetched', { tags: ['t'] })).toBe('tagged');
+    await a.deleteByTag('t');
+    expect(await noL1.getOrSet('k', async () => 'fetched', { tags: ['t'] })).toBe('fetched');
+  });
+
+  test('a fetch that overlaps a delete on another instance is not stored in L2', async () => {
+    const namespace = fresh();
+    const [a, b] = [instance(namespace), instance(namespace, { l1: false })];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = a.getOrSet('k', async () => {
+      await gate;
+      return 'read before the delete';
+    });
+    await sleep(20);
+    await b.delete('k');
+    release();
+    expect(await slow).toBe('read before the delete');
+    expect(await b.getOrSet('k', async () => 'fresh')).toBe('fresh');
+  });
+
+  test('explicit set wins over an overlapping fetch, on every instance', async () => {
+    const namespace = fresh();
+    const [a, b] = [instance(namespace), instance(namespace, { l1: false })];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = a.getOrSet('k', async () => {
+      await gate;
+      return 'stale';
+    });
+    await sleep(20);
+    await b.set('k', 'explicit');
+    release();
+    await slow;
+    expect(await b.get('k')).toBe('explicit');
+  });
+
+  test('keys are namespaced by the tier prefix: no KEYS or SCAN is ever needed', async () => {
+    const namespace = fresh();
+    const a = instance(namespace);
+    await a.getOrSet('k', async () => 1, { tags: ['t'] });
+    await a.deleteByTag('t');
+    const redis = client();
+    const keys = (await redis.keys(`${namespace}|*`)).sort();
+    expect(keys).toEqual([`${namespace}|e|k`, `${namespace}|t|t`]);
+    expect(Number(await redis.get(`${namespace}|t|t`))).toBe(1);
+  });
+});
