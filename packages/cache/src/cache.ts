@@ -469,7 +469,9 @@ class CacheView implements Cache {
     const core = this.core;
     const read = await core.shared((l2) => l2.read(fullKey, tags));
     if (!read.ok) return undefined;
-    tags.forEach((tag, i) => core.learn(tag, read.value.gens[i] ?? 0));
+    tags.forEach((tag, i) => {
+      core.learn(tag, read.value.gens[i] ?? 0);
+    });
     let entry: CacheEntry | undefined;
     if (read.value.raw !== null) {
       try {
