@@ -351,7 +351,8 @@ class CacheView implements Cache {
       core.counters.l1Hits++;
       return hit.entry.value as T;
     }
-    const shared = await this.readShared(fullKey, []);
+    // Asking with the scope tags lets L2 validate most entries with one plain MGET.
+    const shared = await this.readShared(fullKey, this.tagsFor(undefined));
     if (shared?.entry && at < shared.entry.freshUntil) {
       core.counters.l2Hits++;
       core.l1?.set(fullKey, shared.entry, core.options.now());
@@ -440,8 +441,8 @@ class CacheView implements Cache {
   }
 
   private tagsFor(tags: readonly string[] | undefined): string[] {
-    const own = (tags ?? []).map((tag) => this.keyPrefix + validateTag(tag));
-    return [...this.scopeTags, ...own];
+    if (!tags || tags.length === 0) return this.scopeTags as string[];
+    return [...this.scopeTags, ...tags.map((tag) => this.keyPrefix + validateTag(tag))];
   }
 
   private makeEntry(value: unknown, tags: readonly string[], gens: readonly number[], options: SetOptions): CacheEntry {
@@ -467,24 +468,31 @@ class CacheView implements Cache {
     tags: readonly string[],
   ): Promise<{ entry: CacheEntry | undefined; snapshot: Snapshot } | undefined> {
     const core = this.core;
-    const read = await core.shared((l2) => l2.read(fullKey, tags));
-    if (!read.ok) return undefined;
-    tags.forEach((tag, i) => {
-      core.learn(tag, read.value.gens[i] ?? 0);
-    });
+    const first = await core.shared((l2) => l2.read(fullKey, tags));
+    if (!first.ok) return undefined;
+    let read = first.value;
+    for (let i = 0; i < tags.length; i++) core.learn(tags[i] as string, read.gens[i] ?? 0);
     let entry: CacheEntry | undefined;
-    if (read.value.raw !== null) {
+    if (read.raw !== null) {
       try {
-        entry = decodeEnvelope(read.value.raw, core.options.serializer);
-        for (const [tag, gen] of entry.tags) core.learn(tag, gen);
-        if (!core.tagsValid(entry)) entry = undefined;
+        entry = decodeEnvelope(read.raw, core.options.serializer);
+        // Generations just read from L2 are exact for the tags we asked about; an entry with
+        // other tags is validated inside L2 instead.
+        if (entry.tags.some(([tag]) => !tags.includes(tag))) {
+          const validated = await core.shared((l2) => l2.readValidated(fullKey, tags));
+          if (!validated.ok) return undefined;
+          read = validated.value;
+          entry = read.raw === null ? undefined : decodeEnvelope(read.raw, core.options.serializer);
+        }
+        if (entry) for (const [tag, gen] of entry.tags) core.learn(tag, gen);
+        if (entry && !core.tagsValid(entry)) entry = undefined;
       } catch (error) {
         core.counters.errors++;
         core.emit('error', { key: fullKey, tier: 'l2', error, reason: 'undecodable entry' });
         entry = undefined;
       }
     }
-    return { entry, snapshot: { tags: [...tags], gens: read.value.gens, keyGen: read.value.keyGen, fromL2: true } };
+    return { entry, snapshot: { tags: [...tags], gens: read.gens, keyGen: read.keyGen, fromL2: true } };
   }
 
   private startFlight<T>(

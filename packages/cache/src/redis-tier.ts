@@ -90,8 +90,9 @@ const SET = script(SET_LUA);
 const DELETE = script(DELETE_LUA);
 
 /**
- * The shared tier over Redis: entries validated against tag generations inside Redis (one
- * round trip per read), compare-and-set writes, O(1) tag invalidation (one INCR), and a short
+ * The shared tier over Redis: one MGET per read (entry and the generations to validate it),
+ * a server-side validated read for entries with tags the caller did not name, compare-and-set
+ * writes, O(1) tag invalidation (one INCR), and a short
  * lock for cluster-wide single-flight. Works with a Sentinel-managed ioredis client.
  */
 export function createRedisTier(options: RedisTierOptions): SharedTier {
@@ -120,19 +121,29 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
     }
   };
 
+  const fromReply = (reply: unknown[]): SharedRead => {
+    const [raw, keyGen, ...gens] = reply;
+    return {
+      raw: typeof raw === 'string' ? raw : raw instanceof Buffer ? raw.toString('utf8') : null,
+      keyGen: Number(keyGen ?? 0),
+      gens: gens.map((gen) => Number(gen ?? 0)),
+    };
+  };
+
   return {
-    async read(key, tags): Promise<SharedRead> {
-      const reply = (await run(
-        READ,
-        [entryKey(key), keyGenKey(key), ...tags.map((tag) => tagPrefix + tag)],
-        [tagPrefix],
-      )) as unknown[];
-      const [raw, keyGen, ...gens] = reply;
-      return {
-        raw: typeof raw === 'string' ? raw : raw instanceof Buffer ? raw.toString('utf8') : null,
-        keyGen: Number(keyGen ?? 0),
-        gens: gens.map(Number),
-      };
+    async read(key, tags) {
+      return fromReply(
+        (await client.call('MGET', entryKey(key), keyGenKey(key), ...tags.map((tag) => tagPrefix + tag))) as unknown[],
+      );
+    },
+    async readValidated(key, tags) {
+      return fromReply(
+        (await run(
+          READ,
+          [entryKey(key), keyGenKey(key), ...tags.map((tag) => tagPrefix + tag)],
+          [tagPrefix],
+        )) as unknown[],
+      );
     },
     async write(key, raw, ttlMs, expect) {
       const reply = await run(

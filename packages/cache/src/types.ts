@@ -27,9 +27,12 @@ export interface LocalTier {
   readonly size: number;
 }
 
-/** What the shared tier (L2) answers for a read: the entry if still valid, and generations. */
+/** What the shared tier (L2) answers for a read: the stored entry and current generations. */
 export interface SharedRead {
-  /** The stored envelope, or null when missing or invalidated by a tag. */
+  /**
+   * The stored envelope, or null when missing. From `read` it is not yet validated: the caller
+   * checks its tags against `gens` (and uses `readValidated` for tags it did not ask about).
+   */
   raw: string | null;
   /** Current generations of the tags asked for, in order (0 for a tag never bumped). */
   gens: number[];
@@ -39,8 +42,10 @@ export interface SharedRead {
 
 /** A tier shared by every instance (L2), e.g. Redis. */
 export interface SharedTier {
-  /** Reads an entry (validated against its tags' current generations) and the generations of `tags`. */
+  /** Reads an entry and the current generations of `tags` (one round trip, no validation). */
   read(key: string, tags: readonly string[]): Promise<SharedRead>;
+  /** Like `read`, but the entry comes back only if none of its own tags was bumped since. */
+  readValidated(key: string, tags: readonly string[]): Promise<SharedRead>;
   /**
    * Stores `raw` only if the key and `tags` still have the generations read before the fetch
    * (else an invalidation happened meanwhile and the value may be stale): true if stored.

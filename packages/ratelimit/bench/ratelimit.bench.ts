@@ -6,12 +6,12 @@
  * Run: npm run bench -w @switchboard/ratelimit   (starts its own Redis on loopback)
  */
 import os from 'node:os';
+import { compare, type Measurement } from '@switchboard/bench';
 import { startTopology } from '@switchboard/infra';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { createMemoryStore, createRateLimiter, fixedWindow } from '../src/index.ts';
 import { createRedisStore } from '../src/redis.ts';
-import { compare, type Measurement } from './harness.ts';
 
 const CONCURRENCY = 50;
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 1_500);

@@ -1,3 +1,7 @@
+/**
+ * Side-by-side benchmarks: contenders run in one process, interleaved round by round, each
+ * reported by its median round (these machines are shared and noisy).
+ */
 /** A closed-loop load: `concurrency` workers each await `run` back to back for `durationMs`. */
 export interface Measurement {
   opsPerSec: number;

@@ -1,0 +1,197 @@
+/**
+ * Side by side, in one process: @switchboard/cache against bentocache and cache-manager (keyv),
+ * same tiers, 50 calls in flight: an L1 hot hit, an L1 workload over 100k keys, and L2 only
+ * (Redis). Prints a markdown table for the README.
+ *
+ * Run: npm run bench -w @switchboard/cache   (starts its own Redis on loopback)
+ */
+import os from 'node:os';
+import KeyvRedis from '@keyv/redis';
+import { compare, type Measurement } from '@switchboard/bench';
+import { startTopology } from '@switchboard/infra';
+import { BentoCache, bentostore } from 'bentocache';
+import { memoryDriver } from 'bentocache/drivers/memory';
+import { redisDriver } from 'bentocache/drivers/redis';
+import { createCache as createCacheManager } from 'cache-manager';
+import { Redis } from 'ioredis';
+import { Keyv } from 'keyv';
+import { createCache, createMemoryTier } from '../src/index.ts';
+import { createRedisTier } from '../src/redis.ts';
+
+const CONCURRENCY = 50;
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 1_500);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const KEYS = 100_000;
+const TTL_MS = 3_600_000;
+const value = { id: 42, name: 'Ada Lovelace', roles: ['admin', 'member'], updatedAt: '2026-11-24T10:00:00.000Z' };
+const factory = async () => value;
+
+const topology = await startTopology({ postgres: false, redis: { replicas: 0, sentinels: 0 } });
+const redisUrl = topology.info.redis?.master ?? '';
+const clients: Redis[] = [];
+// ioredis' auto-pipelining (recommended for this cache, and given to bentocache too): commands
+// issued in the same tick share a socket write, as node-redis (under cache-manager) does by default.
+const client = () => {
+  const created = new Redis(redisUrl, { enableAutoPipelining: true });
+  clients.push(created);
+  return created;
+};
+const rows: string[] = [];
+const closers: (() => Promise<unknown>)[] = [];
+
+try {
+  const l1Contenders = () => {
+    const ours = createCache({ l1: createMemoryTier({ maxEntries: 2 * KEYS }), ttlMs: TTL_MS });
+    const bento = new BentoCache({
+      default: 'c',
+      stores: { c: bentostore().useL1Layer(memoryDriver({ maxItems: 2 * KEYS })) },
+    });
+    const manager = createCacheManager({ stores: [new Keyv()] });
+    closers.push(
+      () => bento.disconnectAll(),
+      () => manager.disconnect(),
+    );
+    return { ours, bento, manager };
+  };
+
+  {
+    const { ours, bento, manager } = l1Contenders();
+    await ours.getOrSet('hot', factory);
+    await bento.getOrSet({ key: 'hot', factory, ttl: TTL_MS });
+    await manager.wrap('hot', factory, TTL_MS);
+    addRows(
+      'L1 (memory), one hot key',
+      await compare(
+        {
+          '@switchboard/cache': () => ours.getOrSet('hot', factory),
+          bentocache: () => bento.getOrSet({ key: 'hot', factory, ttl: TTL_MS }),
+          'cache-manager': () => manager.wrap('hot', factory, TTL_MS),
+        },
+        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+      ),
+    );
+  }
+
+  {
+    const { ours, bento, manager } = l1Contenders();
+    for (let i = 0; i < KEYS; i++) {
+      const key = `user:${i}`;
+      await ours.getOrSet(key, factory);
+      await bento.getOrSet({ key, factory, ttl: TTL_MS });
+      await manager.wrap(key, factory, TTL_MS);
+    }
+    const randomKey = () => `user:${Math.floor(Math.random() * KEYS)}`;
+    addRows(
+      `L1 (memory), ${KEYS / 1000}k warm keys, random reads`,
+      await compare(
+        {
+          '@switchboard/cache': () => ours.getOrSet(randomKey(), factory),
+          bentocache: () => bento.getOrSet({ key: randomKey(), factory, ttl: TTL_MS }),
+          'cache-manager': () => manager.wrap(randomKey(), factory, TTL_MS),
+        },
+        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+      ),
+    );
+  }
+
+  {
+    const ours = createCache({
+      l1: false,
+      l2: createRedisTier({ client: client(), prefix: 'bench-ours' }),
+      ttlMs: TTL_MS,
+    });
+    const bento = new BentoCache({
+      default: 'c',
+      prefix: 'bench-bento',
+      stores: { c: bentostore().useL2Layer(redisDriver({ connection: client() })) },
+    });
+    const manager = createCacheManager({
+      stores: [new Keyv({ store: new KeyvRedis(redisUrl), namespace: 'bench-cm' })],
+    });
+    closers.push(
+      () => bento.disconnectAll(),
+      () => manager.disconnect(),
+    );
+    await ours.getOrSet('hot', factory);
+    await bento.getOrSet({ key: 'hot', factory, ttl: TTL_MS });
+    await manager.wrap('hot', factory, TTL_MS);
+    addRows(
+      'L2 only (Redis), one hot key (concurrent calls coalesce)',
+      await compare(
+        {
+          '@switchboard/cache': () => ours.getOrSet('hot', factory),
+          bentocache: () => bento.getOrSet({ key: 'hot', factory, ttl: TTL_MS }),
+          'cache-manager': () => manager.wrap('hot', factory, TTL_MS),
+        },
+        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+      ),
+    );
+  }
+
+  {
+    // Distinct keys: every call is its own Redis read, nothing to coalesce.
+    const L2_KEYS = 10_000;
+    const ours = createCache({
+      l1: false,
+      l2: createRedisTier({ client: client(), prefix: 'bench-ours-many' }),
+      ttlMs: TTL_MS,
+    });
+    const bento = new BentoCache({
+      default: 'c',
+      prefix: 'bench-bento-many',
+      stores: { c: bentostore().useL2Layer(redisDriver({ connection: client() })) },
+    });
+    const manager = createCacheManager({
+      stores: [new Keyv({ store: new KeyvRedis(redisUrl), namespace: 'bench-cm-many' })],
+    });
+    closers.push(
+      () => bento.disconnectAll(),
+      () => manager.disconnect(),
+    );
+    for (let i = 0; i < L2_KEYS; i++) {
+      const key = `user:${i}`;
+      await Promise.all([
+        ours.getOrSet(key, factory),
+        bento.getOrSet({ key, factory, ttl: TTL_MS }),
+        manager.wrap(key, factory, TTL_MS),
+      ]);
+    }
+    let next = 0;
+    const nextKey = () => `user:${next++ % L2_KEYS}`;
+    addRows(
+      `L2 only (Redis), ${L2_KEYS / 1000}k warm keys in turn`,
+      await compare(
+        {
+          '@switchboard/cache': () => ours.getOrSet(nextKey(), factory),
+          bentocache: () => bento.getOrSet({ key: nextKey(), factory, ttl: TTL_MS }),
+          'cache-manager': () => manager.wrap(nextKey(), factory, TTL_MS),
+        },
+        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+      ),
+    );
+  }
+
+  const header = [
+    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${CONCURRENCY} calls in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds`,
+    '',
+    '| scenario | implementation | getOrSet/s | p50 ms | p99 ms | ours ÷ this |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+  ];
+  process.stdout.write(`${[...header, ...rows].join('\n')}\n`);
+} finally {
+  for (const close of closers) await close().catch(() => undefined);
+  for (const created of clients) created.disconnect();
+  await topology.stop();
+}
+
+function addRows(scenario: string, results: Record<string, Measurement>): void {
+  const ours = results['@switchboard/cache'];
+  if (!ours) return;
+  const row = (name: string, m: Measurement, ratio: string) =>
+    `| ${scenario} | ${name} | ${Math.round(m.opsPerSec).toLocaleString('en-US')} | ${m.p50Ms.toFixed(3)} | ${m.p99Ms.toFixed(3)} | ${ratio} |`;
+  rows.push(row('**@switchboard/cache**', ours, ''));
+  for (const name of ['bentocache', 'cache-manager']) {
+    const m = results[name];
+    if (m) rows.push(row(name, m, `${(ours.opsPerSec / m.opsPerSec).toFixed(2)}×`));
+  }
+}
