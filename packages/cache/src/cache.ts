@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { withinDeadline } from './deadline.ts';
 import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
 import { FetchTimeoutError } from './errors.ts';
 import { createMemoryTier } from './memory-tier.ts';
@@ -116,7 +117,7 @@ interface Flight {
 }
 
 interface Snapshot {
-  tags: string[];
+  tags: readonly string[];
   gens: number[];
   keyGen: number;
   /** Read from L2: the write may then go to L2 (compare-and-set against these generations). */
@@ -199,7 +200,7 @@ class CacheCore {
     if (!l2) return { ok: false };
     if (this.l2RetryAt !== 0 && this.options.now() < this.l2RetryAt) return { ok: false };
     try {
-      const value = await withTimeout(run(l2), this.options.l2TimeoutMs);
+      const value = await withinDeadline(run(l2), this.options.l2TimeoutMs);
       if (this.l2RetryAt !== 0) {
         this.l2RetryAt = 0;
         void this.replayInvalidations();
@@ -478,7 +479,7 @@ class CacheView implements Cache {
         entry = decodeEnvelope(read.raw, core.options.serializer);
         // Generations just read from L2 are exact for the tags we asked about; an entry with
         // other tags is validated inside L2 instead.
-        if (entry.tags.some(([tag]) => !tags.includes(tag))) {
+        if (hasUnnamedTag(entry, tags)) {
           const validated = await core.shared((l2) => l2.readValidated(fullKey, tags));
           if (!validated.ok) return undefined;
           read = validated.value;
@@ -492,7 +493,7 @@ class CacheView implements Cache {
         entry = undefined;
       }
     }
-    return { entry, snapshot: { tags: [...tags], gens: read.gens, keyGen: read.keyGen, fromL2: true } };
+    return { entry, snapshot: { tags, gens: read.gens, keyGen: read.keyGen, fromL2: true } };
   }
 
   private startFlight<T>(
@@ -503,17 +504,14 @@ class CacheView implements Cache {
   ): Promise<T> {
     const core = this.core;
     const flight: Flight = { promise: Promise.resolve(), invalidated: false };
-    let finished!: () => void;
-    const done = new Promise<void>((resolve) => {
-      finished = resolve;
-    });
     // The flight stays registered until the fetch itself ends, even when callers got a stale
-    // value early: later callers join it instead of starting another fetch.
-    void done.then(() => {
+    // value early: later callers join it instead of starting another fetch. Registered before
+    // `fill` starts, since `fill` may end it.
+    const finished = () => {
       if (core.flights.get(fullKey) === flight) core.flights.delete(fullKey);
-    });
-    flight.promise = this.fill(fullKey, fetcher, options, hit, flight, finished);
+    };
     core.flights.set(fullKey, flight);
+    flight.promise = this.fill(fullKey, fetcher, options, hit, flight, finished);
     return flight.promise as Promise<T>;
   }
 
@@ -696,6 +694,12 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined, erro
       },
     );
   });
+}
+
+/** Whether the entry carries a tag the read did not ask generations for. */
+function hasUnnamedTag(entry: CacheEntry, tags: readonly string[]): boolean {
+  for (const pair of entry.tags) if (!tags.includes(pair[0])) return true;
+  return false;
 }
 
 function resolveLock(lock: CacheOptions['lock']): { ttlMs: number; waitMs: number } | undefined {

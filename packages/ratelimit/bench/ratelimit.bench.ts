@@ -8,10 +8,12 @@
 import os from 'node:os';
 import { compare, type Measurement } from '@switchboard/bench';
 import { startTopology } from '@switchboard/infra';
+// By package name: the built dist/ that users install (tsx's transform of the sources adds
+// per-closure overhead that no user pays).
+import { createMemoryStore, createRateLimiter, fixedWindow } from '@switchboard/ratelimit';
+import { createRedisStore } from '@switchboard/ratelimit/redis';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
-import { createMemoryStore, createRateLimiter, fixedWindow } from '../src/index.ts';
-import { createRedisStore } from '../src/redis.ts';
 
 const CONCURRENCY = 50;
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 1_500);
