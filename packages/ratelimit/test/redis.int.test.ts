@@ -37,6 +37,23 @@ function countingClient(client: Redis): RedisCommandClient & { commands: string[
 }
 
 describe('createRedisStore', () => {
+  test("changing a limiter's algorithm under the same prefix (a rolling deploy) never breaks checks", async () => {
+    const prefix = `switch-${Date.now()}`;
+    const before = createRateLimiter({ store, algorithm: slidingWindowLog({ limit: 5, windowMs: 60_000 }), prefix });
+    const after = createRateLimiter({
+      store,
+      algorithm: fixedWindow({ limit: 5, windowMs: 60_000 }),
+      prefix,
+      logger: { warn: () => {} },
+    });
+    await before.consume('k');
+    const result = await after.consume('k');
+    expect(result.degraded).toBeUndefined();
+    expect(result.allowed).toBe(true);
+    await after.reset('k');
+    expect(await before.peek('k')).toMatchObject({ remaining: 5 });
+  });
+
   test('a check and a three-limit consumeAll are each one EVALSHA', async () => {
     const counting = countingClient(mainClient);
     const countingStore = createRedisStore({ client: counting });
@@ -70,7 +87,7 @@ describe('createRedisStore', () => {
     const prefix = `ttl-${Date.now()}`;
     const limiter = createRateLimiter({ store, algorithm: fixedWindow({ limit: 3, windowMs: 5_000 }), prefix });
     await limiter.consume('k');
-    const ttl = await mainClient.pttl(`${prefix}|k|s`);
+    const ttl = await mainClient.pttl(`${prefix}|k|fw`);
     expect(ttl).toBeGreaterThan(4_000);
     expect(ttl).toBeLessThanOrEqual(5_000);
   });
@@ -79,10 +96,10 @@ describe('createRedisStore', () => {
     const prefix = `enc-${Date.now()}`;
     const limiter = createRateLimiter({ store, algorithm: fixedWindow({ limit: 1, windowMs: 60_000 }), prefix });
     await limiter.consume('alice');
-    // "alice|s" would collide with the state key of "alice" if '|' passed through.
-    expect((await limiter.consume('alice|s')).allowed).toBe(true);
+    // "alice|fw" would collide with the state key of "alice" if '|' passed through.
+    expect((await limiter.consume('alice|fw')).allowed).toBe(true);
     expect((await limiter.consume('alice')).allowed).toBe(false);
     const keys = await mainClient.keys(`${prefix}|*`);
-    expect(keys.sort()).toEqual([`${prefix}|alice%7cs|s`, `${prefix}|alice|s`]);
+    expect(keys.sort()).toEqual([`${prefix}|alice%7cfw|fw`, `${prefix}|alice|fw`]);
   });
 });

@@ -5,7 +5,7 @@ import {
   KIND_CODE,
   type LuaScript,
 } from '../algorithms/lua-script.ts';
-import type { Decision, EvaluateMode, RateLimitStore, StoreEntry } from '../types.ts';
+import type { AlgorithmKind, Decision, EvaluateMode, RateLimitStore, StoreEntry } from '../types.ts';
 
 /**
  * The one method we need of a Redis client. An ioredis instance (plain or Sentinel) has it; no
@@ -49,7 +49,7 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   const evalsha = typeof client.evalsha === 'function' ? client.evalsha.bind(client) : undefined;
   // The hot path, written out: no argument arrays to build and spread.
   const consumeFixedWindow = (entry: StoreEntry): Promise<Decision[]> => {
-    const state = `${entry.key}|s`;
+    const state = stateKey(entry.key, 'fixed-window');
     const block = `${entry.key}|b`;
     const packed = packedArguments(entry);
     const { sha1, source } = FIXED_WINDOW_CONSUME_SCRIPT;
@@ -71,7 +71,7 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
       const keys: string[] = [];
       const args: (string | number)[] = [mode];
       for (const entry of entries) {
-        keys.push(stateKey(entry.key), blockKey(entry.key));
+        keys.push(stateKey(entry.key, entry.algorithm.kind), blockKey(entry.key));
         const [p1, p2, p3] = entry.algorithm.params;
         args.push(KIND_CODE[entry.algorithm.kind], entry.cost, entry.blockDurationMs, p1, p2, p3);
       }
@@ -87,7 +87,10 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     },
     async reset(keys) {
       if (keys.length === 0) return;
-      await client.call('DEL', ...keys.flatMap((key) => [stateKey(key), blockKey(key)]));
+      await client.call(
+        'DEL',
+        ...keys.flatMap((key) => [...ALL_STATE_SUFFIXES.map((suffix) => `${key}|${suffix}`), blockKey(key)]),
+      );
     },
     async block(key, durationMs) {
       // A block is a key that expires when the block ends.
@@ -129,5 +132,15 @@ function toDecision(row: unknown): Decision {
   };
 }
 
-const stateKey = (key: string) => `${key}|s`;
+// The algorithm is part of the state key: limiters of different algorithms (a rolling deploy
+// that changes one) never read each other's state in the wrong format.
+const STATE_SUFFIX: Record<AlgorithmKind, string> = {
+  'fixed-window': 'fw',
+  'sliding-window-log': 'swl',
+  'sliding-window-counter': 'swc',
+  'token-bucket': 'tb',
+  gcra: 'gcra',
+};
+const ALL_STATE_SUFFIXES = Object.values(STATE_SUFFIX);
+const stateKey = (key: string, kind: AlgorithmKind) => `${key}|${STATE_SUFFIX[kind]}`;
 const blockKey = (key: string) => `${key}|b`;
