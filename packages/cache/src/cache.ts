@@ -112,9 +112,16 @@ export interface Cache {
 interface Flight {
   /** What callers get (may resolve early with a stale value while the fetch goes on). */
   promise: Promise<unknown>;
-  /** Set by a delete of this key during the fetch: the result must not be cached. */
+  /** Set by an invalidation of this key or one of its tags: the result must not be cached. */
   invalidated: boolean;
+  /** The tags the fetched value will carry. */
+  tags: readonly string[];
 }
+
+// Recent invalidations remembered per key and per tag, to know whether one landed while an L2
+// read was in flight. Bounded: past it, the oldest are forgotten and `forgottenUpTo` makes
+// every read older than them count as invalidated (safe, only costs an L1 fill).
+const RECENT_INVALIDATIONS = 10_000;
 
 interface Snapshot {
   tags: readonly string[];
@@ -157,6 +164,11 @@ class CacheCore {
   /** L2 writes of invalidations that failed: replayed once L2 answers again. */
   readonly pendingInvalidations: (() => Promise<void>)[] = [];
   l2RetryAt = 0;
+  private replaying = false;
+  /** Grows with every invalidation this instance applies (its own or from the bus). */
+  epoch = 0;
+  private readonly recentInvalidations = new Map<string, number>();
+  private forgottenUpTo = 0;
   listening = { hit: false, miss: false, stale: false, error: false, invalidate: false };
   private unsubscribe: (() => void) | undefined;
 
@@ -176,7 +188,52 @@ class CacheCore {
   }
 
   emit(name: CacheEventName, event: CacheEvent): void {
-    if (this.listening[name]) this.events.emit(name, event);
+    if (!this.listening[name]) return;
+    try {
+      this.events.emit(name, event);
+    } catch {
+      // A listener's bug must not break a read, nor surface as an unhandled rejection.
+    }
+  }
+
+  /**
+   * Applies an invalidation of a key (`k:`) or tag (`t:`) to what is in flight: the flight's
+   * result is not cached, and the flight leaves the map so that later callers do not join it.
+   */
+  invalidated(marker: string, matchesFlight: (key: string, flight: Flight) => boolean): void {
+    this.epoch++;
+    this.recentInvalidations.delete(marker);
+    this.recentInvalidations.set(marker, this.epoch);
+    if (this.recentInvalidations.size > RECENT_INVALIDATIONS) {
+      const oldest = this.recentInvalidations.entries().next();
+      if (!oldest.done) {
+        this.recentInvalidations.delete(oldest.value[0]);
+        this.forgottenUpTo = oldest.value[1];
+      }
+    }
+    for (const [key, flight] of this.flights) {
+      if (!matchesFlight(key, flight)) continue;
+      flight.invalidated = true;
+      this.flights.delete(key);
+    }
+  }
+
+  invalidateKey(key: string): void {
+    this.l1?.delete(key);
+    this.invalidated(`k:${key}`, (flightKey) => flightKey === key);
+  }
+
+  invalidateTag(tag: string): void {
+    this.invalidated(`t:${tag}`, (_key, flight) => flight.tags.includes(tag));
+  }
+
+  /** Whether the key or one of the tags was invalidated after `epoch` (conservative). */
+  invalidatedSince(epoch: number, key: string, tags: readonly string[]): boolean {
+    if (this.epoch === epoch) return false;
+    if (epoch < this.forgottenUpTo) return true;
+    if ((this.recentInvalidations.get(`k:${key}`) ?? 0) > epoch) return true;
+    for (const tag of tags) if ((this.recentInvalidations.get(`t:${tag}`) ?? 0) > epoch) return true;
+    return false;
   }
 
   generation(tag: string): number {
@@ -228,21 +285,30 @@ class CacheCore {
   }
 
   private async replayInvalidations(): Promise<void> {
-    while (this.pendingInvalidations.length > 0) {
-      const next = this.pendingInvalidations[0];
-      try {
-        await next?.();
-        this.pendingInvalidations.shift();
-      } catch {
-        return;
+    // One replay at a time, removing exactly the item that succeeded.
+    if (this.replaying) return;
+    this.replaying = true;
+    try {
+      for (let next = this.pendingInvalidations[0]; next; next = this.pendingInvalidations[0]) {
+        try {
+          await next();
+        } catch {
+          return;
+        }
+        const index = this.pendingInvalidations.indexOf(next);
+        if (index >= 0) this.pendingInvalidations.splice(index, 1);
       }
+    } finally {
+      this.replaying = false;
     }
   }
 
   async publish(message: BusMessage): Promise<void> {
     if (!this.bus) return;
     try {
-      await this.bus.publish({ ...message, from: this.instanceId });
+      // Bounded like any L2 call: with Redis down the client would otherwise hold the publish
+      // (and the caller's delete) in its offline queue until the failover is over.
+      await withinDeadline(this.bus.publish({ ...message, from: this.instanceId }), this.options.l2TimeoutMs);
     } catch (error) {
       this.counters.errors++;
       this.emit('error', { error, reason: 'bus publish failed' });
@@ -250,17 +316,21 @@ class CacheCore {
   }
 
   private onBusMessage(message: BusMessage & { from: string }): void {
-    if (message.from === this.instanceId) return;
+    // Whatever arrives on the channel is checked: a malformed message must not throw inside
+    // the Redis client's event handler.
+    if (!message || typeof message !== 'object' || message.from === this.instanceId) return;
     if (message.type === 'tag') {
-      if (message.gen === undefined) this.gens.set(message.tag, this.generation(message.tag) + 1);
-      else this.learn(message.tag, message.gen);
+      if (typeof message.tag !== 'string') return;
+      if (typeof message.gen === 'number') this.learn(message.tag, message.gen);
+      else this.gens.set(message.tag, this.generation(message.tag) + 1);
+      this.invalidateTag(message.tag);
       this.emit('invalidate', { tag: message.tag, reason: 'bus' });
       return;
     }
+    if ((message.type !== 'delete' && message.type !== 'set') || !Array.isArray(message.keys)) return;
     for (const key of message.keys) {
-      this.l1?.delete(key);
-      const flight = this.flights.get(key);
-      if (flight) flight.invalidated = true;
+      if (typeof key !== 'string') continue;
+      this.invalidateKey(key);
       this.emit('invalidate', { key, reason: 'bus' });
     }
   }
@@ -291,7 +361,8 @@ export function createCache(options: CacheOptions = {}): Cache {
       prefix: options.prefix ?? '',
       softTimeoutMs: options.softTimeoutMs === undefined ? undefined : positive('softTimeoutMs', options.softTimeoutMs),
       hardTimeoutMs: options.hardTimeoutMs === undefined ? undefined : positive('hardTimeoutMs', options.hardTimeoutMs),
-      l1MaxStalenessMs: positive(
+      // Unbounded is allowed (and the default without L2: there is nothing to re-check against).
+      l1MaxStalenessMs: unboundedOrPositive(
         'l1MaxStalenessMs',
         options.l1MaxStalenessMs ?? (l2 ? 5_000 : Number.POSITIVE_INFINITY),
       ),
@@ -320,6 +391,14 @@ class CacheView implements Cache {
   ) {}
 
   getOrSet<T>(key: string, fetcher: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
+    try {
+      return this.getOrSetUnsafe(key, fetcher, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private getOrSetUnsafe<T>(key: string, fetcher: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
     const core = this.core;
     const fullKey = this.keyPrefix + validateKey(key);
     const hit = core.l1?.get(fullKey);
@@ -335,7 +414,7 @@ class CacheView implements Cache {
     if (typeof fetcher !== 'function') return Promise.reject(new TypeError('getOrSet needs a fetcher function'));
     const flight = core.flights.get(fullKey);
     if (flight) return flight.promise as Promise<T>;
-    return this.startFlight(fullKey, fetcher, options ?? {}, hit);
+    return this.startFlight(fullKey, fetcher, validateCallOptions(options ?? {}), hit);
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -353,10 +432,13 @@ class CacheView implements Cache {
       return hit.entry.value as T;
     }
     // Asking with the scope tags lets L2 validate most entries with one plain MGET.
+    const epoch = core.epoch;
     const shared = await this.readShared(fullKey, this.tagsFor(undefined));
     if (shared?.entry && at < shared.entry.freshUntil) {
       core.counters.l2Hits++;
-      core.l1?.set(fullKey, shared.entry, core.options.now());
+      // Not kept if an invalidation of it arrived while we read.
+      const tags = shared.entry.tags.map(([tag]) => tag);
+      if (!core.invalidatedSince(epoch, fullKey, tags)) core.l1?.set(fullKey, shared.entry, core.options.now());
       return shared.entry.value as T;
     }
     core.counters.misses++;
@@ -366,9 +448,11 @@ class CacheView implements Cache {
   async set<T>(key: string, value: T, options: SetOptions = {}): Promise<void> {
     const core = this.core;
     const fullKey = this.keyPrefix + validateKey(key);
+    validateCallOptions(options);
     const tags = this.tagsFor(options.tags);
-    const flight = core.flights.get(fullKey);
-    if (flight) flight.invalidated = true;
+    // In-flight fetches of this key predate this value: they must not be stored or joined.
+    core.invalidated(`k:${fullKey}`, (flightKey) => flightKey === fullKey);
+    const epoch = core.epoch;
     const entry = this.makeEntry(
       value,
       tags,
@@ -377,18 +461,19 @@ class CacheView implements Cache {
     );
     if (core.l2) {
       const raw = encodeEnvelope(entry, core.options.serializer);
-      await core.invalidateShared((l2) => l2.set(fullKey, raw, entry.graceUntil - core.options.now()));
+      const written = await core.shared((l2) => l2.set(fullKey, raw, entry.graceUntil - core.options.now()));
+      // If L2 cannot take it now, it must at least forget the old value once it is back: a
+      // replayed SET could overwrite a newer value written meanwhile by another instance.
+      if (!written.ok) await core.invalidateShared((l2) => l2.delete([fullKey]));
     }
-    core.l1?.set(fullKey, entry, core.options.now());
+    if (!core.invalidatedSince(epoch, fullKey, tags)) core.l1?.set(fullKey, entry, core.options.now());
     await core.publish({ type: 'set', keys: [fullKey] });
   }
 
   async delete(key: string): Promise<void> {
     const core = this.core;
     const fullKey = this.keyPrefix + validateKey(key);
-    core.l1?.delete(fullKey);
-    const flight = core.flights.get(fullKey);
-    if (flight) flight.invalidated = true;
+    core.invalidateKey(fullKey);
     await core.invalidateShared((l2) => l2.delete([fullKey]));
     await core.publish({ type: 'delete', keys: [fullKey] });
   }
@@ -437,6 +522,7 @@ class CacheView implements Cache {
     // Locally at once, whatever L2 says: this instance never serves the old values again.
     const local = core.generation(fullTag) + 1;
     core.gens.set(fullTag, Math.max(local, gen ?? 0));
+    core.invalidateTag(fullTag);
     core.emit('invalidate', { tag: fullTag, reason: 'local' });
     await core.publish(gen === undefined ? { type: 'tag', tag: fullTag } : { type: 'tag', tag: fullTag, gen });
   }
@@ -503,7 +589,7 @@ class CacheView implements Cache {
     hit: LocalHit | undefined,
   ): Promise<T> {
     const core = this.core;
-    const flight: Flight = { promise: Promise.resolve(), invalidated: false };
+    const flight: Flight = { promise: Promise.resolve(), invalidated: false, tags: this.tagsFor(options.tags) };
     // The flight stays registered until the fetch itself ends, even when callers got a stale
     // value early: later callers join it instead of starting another fetch. Registered before
     // `fill` starts, since `fill` may end it.
@@ -539,11 +625,12 @@ class CacheView implements Cache {
           if (entry && core.options.now() < entry.freshUntil) {
             core.counters.l2Hits++;
             core.emit('hit', { key: fullKey, tier: 'l2' });
-            core.l1?.set(fullKey, entry, core.options.now());
+            if (!flight.invalidated) core.l1?.set(fullKey, entry, core.options.now());
             return entry.value as T;
           }
-          if (entry && core.options.now() < entry.graceUntil && (!stale || entry.freshUntil > stale.freshUntil))
-            stale = entry;
+          // L2 answered: it alone decides what may stand in. An L1 copy it no longer holds was
+          // invalidated (a lost bus message) and must not be served, not even as stale.
+          stale = entry && core.options.now() < entry.graceUntil ? entry : undefined;
         } else if (hit && at < hit.entry.freshUntil && core.tagsValid(hit.entry)) {
           // L2 is down and our copy is within its TTL: serve it rather than load the origin.
           core.counters.l1Hits++;
@@ -561,7 +648,9 @@ class CacheView implements Cache {
       try {
         return await this.fetchAndStore(fullKey, fetcher, options, flight, snapshot, stale, background);
       } finally {
-        if (waited.locked) void core.shared((l2) => l2.unlock(fullKey));
+        const { token } = waited;
+        // Released only if still ours: a fetch that outlived the lock must not free another's.
+        if (waited.locked && token) void core.shared((l2) => l2.unlock(fullKey, token));
       }
     } finally {
       // A refresh left running in the background ends the flight itself when it lands.
@@ -574,13 +663,14 @@ class CacheView implements Cache {
     fullKey: string,
     tags: readonly string[],
     snapshot: Snapshot,
-  ): Promise<{ found: true; value: T } | { found: false; locked: boolean }> {
+  ): Promise<{ found: true; value: T } | { found: false; locked: boolean; token?: string }> {
     const core = this.core;
     const lock = core.options.lock;
     if (!lock || !snapshot.fromL2) return { found: false, locked: false };
-    const acquired = await core.shared((l2) => l2.lock(fullKey, lock.ttlMs));
+    const token = randomBytes(9).toString('base64url');
+    const acquired = await core.shared((l2) => l2.lock(fullKey, token, lock.ttlMs));
     if (!acquired.ok) return { found: false, locked: false };
-    if (acquired.value) return { found: false, locked: true };
+    if (acquired.value) return { found: false, locked: true, token };
     const deadline = core.options.now() + lock.waitMs;
     while (core.options.now() < deadline) {
       await sleep(20);
@@ -696,6 +786,19 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined, erro
   });
 }
 
+/** Per-call options get the same checks as the cache's (a NaN TTL would reach Redis). */
+function validateCallOptions<O extends GetOrSetOptions | SetOptions>(options: O): O {
+  if (options.ttlMs !== undefined) positive('ttlMs', options.ttlMs);
+  if (options.nullTtlMs !== undefined) positive('nullTtlMs', options.nullTtlMs);
+  if (options.graceMs !== undefined) nonNegative('graceMs', options.graceMs);
+  const timeouts = options as GetOrSetOptions;
+  if (timeouts.softTimeoutMs !== undefined) positive('softTimeoutMs', timeouts.softTimeoutMs);
+  if (timeouts.hardTimeoutMs !== undefined) positive('hardTimeoutMs', timeouts.hardTimeoutMs);
+  if (options.tags !== undefined && !Array.isArray(options.tags))
+    throw new TypeError('tags must be an array of strings');
+  return options;
+}
+
 /** Whether the entry carries a tag the read did not ask generations for. */
 function hasUnnamedTag(entry: CacheEntry, tags: readonly string[]): boolean {
   for (const pair of entry.tags) if (!tags.includes(pair[0])) return true;
@@ -724,9 +827,14 @@ function validateTag(tag: string): string {
 }
 
 function positive(name: string, value: number): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0)
-    throw new TypeError(`${name} must be a number > 0, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`${name} must be a finite number > 0, got ${String(value)}`);
+  }
   return value;
+}
+
+function unboundedOrPositive(name: string, value: number): number {
+  return value === Number.POSITIVE_INFINITY ? value : positive(name, value);
 }
 
 function nonNegative(name: string, value: number): number {

@@ -78,6 +78,12 @@ end
 return 1
 `;
 
+// Compare-and-delete: a lock that expired and was taken by another instance stays theirs.
+const UNLOCK_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 interface Script {
   source: string;
   sha1: string;
@@ -88,6 +94,7 @@ const READ = script(READ_LUA);
 const WRITE = script(WRITE_LUA);
 const SET = script(SET_LUA);
 const DELETE = script(DELETE_LUA);
+const UNLOCK = script(UNLOCK_LUA);
 
 /**
  * The shared tier over Redis: one MGET per read (entry and the generations to validate it),
@@ -167,11 +174,11 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
     async bumpTag(tag) {
       return Number(await client.call('INCR', tagPrefix + tag));
     },
-    async lock(key, ttlMs) {
-      return (await client.call('SET', lockKey(key), '1', 'NX', 'PX', Math.max(1, Math.ceil(ttlMs)))) === 'OK';
+    async lock(key, token, ttlMs) {
+      return (await client.call('SET', lockKey(key), token, 'NX', 'PX', Math.max(1, Math.ceil(ttlMs)))) === 'OK';
     },
-    async unlock(key) {
-      await client.call('DEL', lockKey(key));
+    async unlock(key, token) {
+      await run(UNLOCK, [lockKey(key)], [token]);
     },
   };
 }

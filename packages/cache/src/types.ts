@@ -63,8 +63,9 @@ export interface SharedTier {
   /** Bumps a tag's generation; returns the new one. */
   bumpTag(tag: string): Promise<number>;
   /** A short cluster-wide lock for stampede protection across instances; true if acquired. */
-  lock(key: string, ttlMs: number): Promise<boolean>;
-  unlock(key: string): Promise<void>;
+  lock(key: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Releases the lock only if it still holds `token` (it may have expired and been retaken). */
+  unlock(key: string, token: string): Promise<void>;
 }
 
 /** Cross-instance invalidation messages. */

@@ -154,6 +154,46 @@ describe('createCache (in-process)', () => {
     expect(refresh).toHaveBeenCalledTimes(1);
   });
 
+  test('after a delete, callers do not join a background refresh of the old value', async () => {
+    const time = clock();
+    const cache = createCache({ ttlMs: 1_000, graceMs: 60_000, softTimeoutMs: 10, now: time.now });
+    await cache.getOrSet('k', async () => 'v1');
+    time.advance(2_000);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    expect(
+      await cache.getOrSet('k', async () => {
+        await gate;
+        return 'refreshed before the delete';
+      }),
+    ).toBe('v1');
+    await cache.delete('k');
+    expect(await cache.getOrSet('k', async () => 'after the delete')).toBe('after the delete');
+    release();
+    await sleep(5);
+    expect(await cache.getOrSet('k', async () => 'unused')).toBe('after the delete');
+  });
+
+  test('a deleted value is never served as stale, even when the fetcher fails', async () => {
+    const time = clock();
+    const cache = createCache({ ttlMs: 1_000, graceMs: 60_000, now: time.now });
+    await cache.getOrSet('k', async () => 'v1');
+    await cache.delete('k');
+    time.advance(2_000);
+    await expect(cache.getOrSet('k', async () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
+  });
+
+  test('a throwing event listener does not break reads', async () => {
+    const cache = createCache();
+    cache.on('hit', () => {
+      throw new Error('listener bug');
+    });
+    await cache.getOrSet('k', async () => 1);
+    expect(await cache.getOrSet('k', async () => 2)).toBe(1);
+  });
+
   test('hard timeout: with no stale value, a hung fetcher fails with FETCH_TIMEOUT instead of hanging', async () => {
     const cache = createCache({ hardTimeoutMs: 30 });
     const error = await cache.getOrSet('k', () => new Promise(() => {})).catch((caught: unknown) => caught);
@@ -170,7 +210,13 @@ describe('createCache (in-process)', () => {
     for (let i = 0; i < 50; i++) await cache.set(`k${i}`, i);
     time.advance(790);
     for (let i = 0; i < 50; i++) expect(await cache.get(`k${i}`)).toBe(i);
-    time.advance(420);
+    time.advance(110);
+    // At 900 ms some TTLs (800..1200) have run out and others not: they are spread.
+    let alive = 0;
+    for (let i = 0; i < 50; i++) if ((await cache.get(`k${i}`)) !== undefined) alive++;
+    expect(alive).toBeGreaterThan(0);
+    expect(alive).toBeLessThan(50);
+    time.advance(310);
     for (let i = 0; i < 50; i++) expect(await cache.get(`k${i}`)).toBeUndefined();
   });
 
@@ -187,11 +233,15 @@ describe('createCache (in-process)', () => {
   });
 
   test('bad options and arguments are TypeErrors that name the problem', async () => {
-    expect(() => createCache({ ttlMs: 0 })).toThrow(/ttlMs must be a number > 0/);
+    expect(() => createCache({ ttlMs: 0 })).toThrow(/ttlMs must be a finite number > 0/);
+    expect(() => createCache({ ttlMs: Number.POSITIVE_INFINITY })).toThrow(/ttlMs/);
     expect(() => createCache({ jitter: 1 })).toThrow(/jitter/);
     expect(() => createMemoryTier({ maxEntries: 0 })).toThrow(/maxEntries/);
     const cache = createCache();
-    expect(() => cache.getOrSet('', async () => 1)).toThrow(/non-empty/);
+    // Never a synchronous throw from a function that returns a promise.
+    await expect(cache.getOrSet('', async () => 1)).rejects.toThrow(/non-empty/);
+    await expect(cache.getOrSet('k', async () => 1, { ttlMs: Number.NaN })).rejects.toThrow(/ttlMs/);
+    await expect(cache.set('k', 1, { ttlMs: Number.POSITIVE_INFINITY })).rejects.toThrow(/ttlMs/);
     await expect(cache.deleteByTag('#all')).rejects.toThrow(/tags must be/);
     await expect(cache.getOrSet('k', 'not a function' as never)).rejects.toThrow(/fetcher/);
   });

@@ -113,9 +113,11 @@ describe('createCache over Redis (L1 + L2 + bus)', () => {
     expect(await noL1.getOrSet('k', async () => 'fetched', { tags: ['t'] })).toBe('fetched');
   });
 
-  test('a fetch that overlaps a delete on another instance is not stored in L2', async () => {
+  test('a fetch that overlaps a delete on another instance is not stored in L2 (compare-and-set, no bus)', async () => {
     const namespace = fresh();
-    const [a, b] = [instance(namespace), instance(namespace, { l1: false })];
+    const busless = (options: Partial<CacheOptions> = {}) =>
+      createCache({ l2: createRedisTier({ client: client(), prefix: namespace }), ttlMs: 60_000, ...options });
+    const [a, b] = [busless(), busless({ l1: false })];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {
       release = resolve;
@@ -131,9 +133,11 @@ describe('createCache over Redis (L1 + L2 + bus)', () => {
     expect(await b.getOrSet('k', async () => 'fresh')).toBe('fresh');
   });
 
-  test('explicit set wins over an overlapping fetch, on every instance', async () => {
+  test('explicit set wins over an overlapping fetch, on every instance (compare-and-set, no bus)', async () => {
     const namespace = fresh();
-    const [a, b] = [instance(namespace), instance(namespace, { l1: false })];
+    const busless = (options: Partial<CacheOptions> = {}) =>
+      createCache({ l2: createRedisTier({ client: client(), prefix: namespace }), ttlMs: 60_000, ...options });
+    const [a, b] = [busless(), busless({ l1: false })];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {
       release = resolve;
@@ -147,6 +151,30 @@ describe('createCache over Redis (L1 + L2 + bus)', () => {
     release();
     await slow;
     expect(await b.get('k')).toBe('explicit');
+  });
+
+  test('an entry read without naming its tags is validated inside Redis', async () => {
+    const namespace = fresh();
+    const a = instance(namespace);
+    const reader = instance(namespace, { l1: false });
+    await a.getOrSet('k', async () => 'tagged', { tags: ['t'] });
+    // `get` names no tags of its own: the MGET cannot validate tag `t`, the script does.
+    expect(await reader.get('k')).toBe('tagged');
+    await a.deleteByTag('t');
+    expect(await reader.get('k')).toBeUndefined();
+  });
+
+  test('with its bus dropped, B does not fall back to its invalidated copy when the fetcher fails', async () => {
+    const namespace = fresh();
+    const subscriber = client();
+    const a = instance(namespace);
+    const b = instance(namespace, { subscriber, l1MaxStalenessMs: 100, graceMs: 60_000 });
+    await sleep(50);
+    await b.getOrSet('k', async () => 'old');
+    subscriber.disconnect();
+    await a.delete('k');
+    await sleep(150);
+    await expect(b.getOrSet('k', async () => Promise.reject(new Error('origin down')))).rejects.toThrow('origin down');
   });
 
   test('keys are namespaced by the tier prefix: no KEYS or SCAN is ever needed', async () => {
