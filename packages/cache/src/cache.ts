@@ -122,6 +122,8 @@ interface Flight {
 // read was in flight. Bounded: past it, the oldest are forgotten and `forgottenUpTo` makes
 // every read older than them count as invalidated (safe, only costs an L1 fill).
 const RECENT_INVALIDATIONS = 10_000;
+// Tag generations remembered by one instance.
+const MAX_KNOWN_TAGS = 100_000;
 
 interface Snapshot {
   tags: readonly string[];
@@ -159,7 +161,13 @@ class CacheCore {
   readonly counters: CacheStats = { l1Hits: 0, l2Hits: 0, misses: 0, staleServed: 0, fetches: 0, errors: 0 };
   readonly instanceId = randomBytes(8).toString('hex');
   /** Tag → highest generation seen here. An entry older than it is invalid. */
-  readonly gens = new Map<string, number>();
+  private readonly gens = new Map<string, number>();
+  /**
+   * L1 copies confirmed before this moment are not trusted: set when tag generations had to be
+   * forgotten (the map is bounded), since a forgotten bump could otherwise make an invalidated
+   * copy look valid again.
+   */
+  l1TrustedFrom = 0;
   readonly flights = new Map<string, Flight>();
   /** L2 writes of invalidations that failed: replayed once L2 answers again. */
   readonly pendingInvalidations: (() => Promise<void>)[] = [];
@@ -241,8 +249,23 @@ class CacheCore {
   }
 
   /** Remembers generations learnt from L2 or the bus (they only ever grow). */
+  /** Records a tag's generation; the map is bounded (tags can be per user, bumped for ever). */
+  setGeneration(tag: string, gen: number): void {
+    this.gens.delete(tag);
+    this.gens.set(tag, gen);
+    if (this.gens.size <= MAX_KNOWN_TAGS) return;
+    // Forget the least recently bumped tenth, and stop trusting every L1 copy confirmed before
+    // now: each is re-checked (against L2, or refetched) before it is served again.
+    let drop = Math.ceil(MAX_KNOWN_TAGS / 10);
+    for (const known of this.gens.keys()) {
+      if (drop-- <= 0) break;
+      this.gens.delete(known);
+    }
+    this.l1TrustedFrom = this.options.now();
+  }
+
   learn(tag: string, gen: number): void {
-    if (gen > this.generation(tag)) this.gens.set(tag, gen);
+    if (gen > this.generation(tag)) this.setGeneration(tag, gen);
   }
 
   /** Valid unless a tag was bumped after the entry was fetched. */
@@ -322,7 +345,7 @@ class CacheCore {
     if (message.type === 'tag') {
       if (typeof message.tag !== 'string') return;
       if (typeof message.gen === 'number') this.learn(message.tag, message.gen);
-      else this.gens.set(message.tag, this.generation(message.tag) + 1);
+      else this.setGeneration(message.tag, this.generation(message.tag) + 1);
       this.invalidateTag(message.tag);
       this.emit('invalidate', { tag: message.tag, reason: 'bus' });
       return;
@@ -405,7 +428,13 @@ class CacheView implements Cache {
     if (hit !== undefined) {
       const at = core.options.now();
       const { entry } = hit;
-      if (at < entry.freshUntil && at - hit.verifiedAt < core.options.l1MaxStalenessMs && core.tagsValid(entry)) {
+      if (
+        at < entry.freshUntil &&
+        at - hit.verifiedAt < core.options.l1MaxStalenessMs &&
+        hit.verifiedAt > core.l1TrustedFrom &&
+        hit.verifiedAt > core.l1TrustedFrom &&
+        core.tagsValid(entry)
+      ) {
         core.counters.l1Hits++;
         if (core.listening.hit) core.emit('hit', { key: fullKey, tier: 'l1' });
         return Promise.resolve(entry.value as T);
@@ -521,7 +550,7 @@ class CacheView implements Cache {
     }
     // Locally at once, whatever L2 says: this instance never serves the old values again.
     const local = core.generation(fullTag) + 1;
-    core.gens.set(fullTag, Math.max(local, gen ?? 0));
+    core.setGeneration(fullTag, Math.max(local, gen ?? 0));
     core.invalidateTag(fullTag);
     core.emit('invalidate', { tag: fullTag, reason: 'local' });
     await core.publish(gen === undefined ? { type: 'tag', tag: fullTag } : { type: 'tag', tag: fullTag, gen });

@@ -19,6 +19,12 @@ export interface RedisTierOptions {
    * later than this could still store its value. @default 3600000
    */
   keyGenerationTtlMs?: number;
+  /**
+   * How long a tag's generation is kept after its last bump. Entries never live longer than
+   * this (TTL + grace is capped to it): an entry must not outlive the counter that invalidates it.
+   * @default 2592000000 (30 days)
+   */
+  tagGenerationTtlMs?: number;
 }
 
 // Entries are "<header JSON>\n<value>"; the header's `t` lists [tag, generation] pairs. An entry
@@ -78,6 +84,13 @@ end
 return 1
 `;
 
+// A tag generation lives tagGenerationTtlMs after its last bump (entries are capped below that).
+const BUMP_TAG_LUA = `
+local gen = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return gen
+`;
+
 // Compare-and-delete: a lock that expired and was taken by another instance stays theirs.
 const UNLOCK_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -95,6 +108,7 @@ const WRITE = script(WRITE_LUA);
 const SET = script(SET_LUA);
 const DELETE = script(DELETE_LUA);
 const UNLOCK = script(UNLOCK_LUA);
+const BUMP_TAG = script(BUMP_TAG_LUA);
 
 /**
  * The shared tier over Redis: one MGET per read (entry and the generations to validate it),
@@ -114,6 +128,8 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
     );
   }
   const keyGenerationTtlMs = options.keyGenerationTtlMs ?? 3_600_000;
+  const tagGenerationTtlMs = options.tagGenerationTtlMs ?? 30 * 24 * 3_600_000;
+  const entryTtl = (ttlMs: number) => Math.max(1, Math.ceil(Math.min(ttlMs, tagGenerationTtlMs)));
   const entryKey = (key: string) => `${prefix}|e|${key}`;
   const keyGenKey = (key: string) => `${prefix}|k|${key}`;
   const tagPrefix = `${prefix}|t|`;
@@ -156,12 +172,12 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
       const reply = await run(
         WRITE,
         [entryKey(key), keyGenKey(key), ...expect.tags.map((tag) => tagPrefix + tag)],
-        [raw, Math.max(1, Math.ceil(ttlMs)), expect.keyGen, ...expect.gens],
+        [raw, entryTtl(ttlMs), expect.keyGen, ...expect.gens],
       );
       return Number(reply) === 1;
     },
     async set(key, raw, ttlMs) {
-      await run(SET, [entryKey(key), keyGenKey(key)], [raw, Math.max(1, Math.ceil(ttlMs)), keyGenerationTtlMs]);
+      await run(SET, [entryKey(key), keyGenKey(key)], [raw, entryTtl(ttlMs), keyGenerationTtlMs]);
     },
     async delete(keys) {
       if (keys.length === 0) return;
@@ -172,7 +188,7 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
       );
     },
     async bumpTag(tag) {
-      return Number(await client.call('INCR', tagPrefix + tag));
+      return Number(await run(BUMP_TAG, [tagPrefix + tag], [tagGenerationTtlMs]));
     },
     async lock(key, token, ttlMs) {
       return (await client.call('SET', lockKey(key), token, 'NX', 'PX', Math.max(1, Math.ceil(ttlMs)))) === 'OK';

@@ -185,6 +185,18 @@ describe('createCache (in-process)', () => {
     await expect(cache.getOrSet('k', async () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
   });
 
+  test('bounded tag memory: forgetting old tag generations never revives an invalidated copy', async () => {
+    const time = clock();
+    const cache = createCache({ now: time.now });
+    await cache.getOrSet('k', async () => 'v1', { tags: ['x'] });
+    await cache.deleteByTag('x');
+    time.advance(1);
+    // Enough other tags to push 'x' (the least recently bumped) out of the bounded map.
+    for (let i = 0; i < 100_001; i++) await cache.deleteByTag(`other:${i}`);
+    time.advance(1);
+    expect(await cache.getOrSet('k', async () => 'v2', { tags: ['x'] })).toBe('v2');
+  });
+
   test('a throwing event listener does not break reads', async () => {
     const cache = createCache();
     cache.on('hit', () => {

@@ -177,6 +177,23 @@ describe('createCache over Redis (L1 + L2 + bus)', () => {
     await expect(b.getOrSet('k', async () => Promise.reject(new Error('origin down')))).rejects.toThrow('origin down');
   });
 
+  test('no entry outlives the tag generation that can invalidate it', async () => {
+    const namespace = fresh();
+    const cache = createCache({
+      l2: createRedisTier({ client: client(), prefix: namespace, tagGenerationTtlMs: 60_000 }),
+      ttlMs: 3_600_000,
+    });
+    await cache.getOrSet('k', async () => 1, { tags: ['t'] });
+    await cache.deleteByTag('t');
+    await cache.getOrSet('k', async () => 2, { tags: ['t'] });
+    const redis = client();
+    const entryTtl = await redis.pttl(`${namespace}|e|k`);
+    const tagTtl = await redis.pttl(`${namespace}|t|t`);
+    expect(entryTtl).toBeGreaterThan(0);
+    expect(entryTtl).toBeLessThanOrEqual(60_000);
+    expect(tagTtl).toBeGreaterThan(59_000);
+  });
+
   test('keys are namespaced by the tier prefix: no KEYS or SCAN is ever needed', async () => {
     const namespace = fresh();
     const a = instance(namespace);
