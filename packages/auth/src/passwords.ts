@@ -1,0 +1,99 @@
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+
+/** argon2id cost parameters (OWASP password storage cheat sheet: m = 19 MiB, t = 2, p = 1). */
+export interface PasswordParams {
+  /** Memory in KiB. @default 19456 */
+  memoryCost: number;
+  /** Iterations. @default 2 */
+  timeCost: number;
+  /** Lanes. @default 1 */
+  parallelism: number;
+}
+
+export const OWASP_ARGON2ID: PasswordParams = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+
+/** The two argon2 functions used; injectable so tests can count work instead of timing it. */
+export interface Argon2Functions {
+  hash(password: string, options: PasswordParams): Promise<string>;
+  verify(hash: string, password: string): Promise<boolean>;
+}
+
+export interface PasswordHasherOptions {
+  params?: Partial<PasswordParams>;
+  argon2?: Argon2Functions;
+}
+
+export interface PasswordCheck {
+  ok: boolean;
+  /** The hash was made with other parameters than today's: store a new one (login is the moment). */
+  needsRehash: boolean;
+}
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /**
+   * Checks a password. `hash` may be `null` for an unknown user: the password is then checked
+   * against a dummy hash made with the same parameters, so both paths cost the same and give
+   * the same `{ ok: false }` (no user enumeration through timing or answers).
+   */
+  verify(hash: string | null, password: string): Promise<PasswordCheck>;
+}
+
+const MAX_PASSWORD_LENGTH = 4_096;
+
+/** argon2id hashing with OWASP parameters by default (configurable), and `needsRehash`. */
+export function createPasswordHasher(options: PasswordHasherOptions = {}): PasswordHasher {
+  const params: PasswordParams = { ...OWASP_ARGON2ID, ...options.params };
+  for (const [name, value] of Object.entries(params)) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new TypeError(`argon2 ${name} must be a whole number >= 1, got ${value}`);
+  }
+  const argon2: Argon2Functions = options.argon2 ?? {
+    // argon2id is the library's default algorithm (its enum is type-only under verbatimModuleSyntax).
+    hash: (password, p) => argon2Hash(password, p),
+    verify: (stored, password) => argon2Verify(stored, password),
+  };
+  // Made once, lazily, with today's parameters: verifying against it costs what a real check costs.
+  let dummy: Promise<string> | undefined;
+
+  const checkInput = (password: string) => {
+    if (typeof password !== 'string') throw new TypeError('password must be a string');
+    // Bound the work an attacker can request with a huge "password".
+    if (password.length > MAX_PASSWORD_LENGTH)
+      throw new TypeError(`password longer than ${MAX_PASSWORD_LENGTH} characters`);
+  };
+
+  return {
+    async hash(password) {
+      checkInput(password);
+      return argon2.hash(password, params);
+    },
+    async verify(stored, password) {
+      checkInput(password);
+      if (stored === null) {
+        dummy ??= argon2.hash('switchboard dummy password, never valid', params);
+        await argon2.verify(await dummy, password);
+        return { ok: false, needsRehash: false };
+      }
+      let ok: boolean;
+      try {
+        ok = await argon2.verify(stored, password);
+      } catch {
+        // A corrupt stored hash is a failed login, not a crash.
+        return { ok: false, needsRehash: false };
+      }
+      return { ok, needsRehash: ok && !sameParams(stored, params) };
+    },
+  };
+}
+
+/** Whether a PHC string `$argon2id$v=19$m=..,t=..,p=..$...` was made with `params`. */
+function sameParams(stored: string, params: PasswordParams): boolean {
+  const match = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
+  if (!match) return false;
+  return (
+    Number(match[1]) === params.memoryCost &&
+    Number(match[2]) === params.timeCost &&
+    Number(match[3]) === params.parallelism
+  );
+}

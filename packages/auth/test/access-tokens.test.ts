@@ -1,0 +1,162 @@
+import { createHmac, createPublicKey } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { beforeAll, describe, expect, test } from 'vitest';
+import {
+  type AccessTokenService,
+  createAccessTokenService,
+  generateSigningKey,
+  type KeySet,
+  loadKeySet,
+  type PrivateSigningJwk,
+} from '../src/index.ts';
+
+const settings = { issuer: 'https://auth.switchboard.test', audience: 'switchboard-api' };
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+async function expectRejected(service: AccessTokenService, token: string, code = 'INVALID_TOKEN') {
+  await expect(service.verify(token)).rejects.toMatchObject({ name: 'AuthError', code });
+}
+
+describe('access tokens', () => {
+  let key: PrivateSigningJwk;
+  let keys: KeySet;
+  let service: AccessTokenService;
+  let valid: string;
+
+  beforeAll(async () => {
+    key = await generateSigningKey();
+    keys = await loadKeySet([key]);
+    service = createAccessTokenService(keys, settings);
+    ({ token: valid } = await service.sign({ userId: 'u1', sessionId: 's1', claims: { role: 'member' } }));
+  });
+
+  test('a token it signed verifies to its principal, with kid and typ in the header', async () => {
+    const principal = await service.verify(valid);
+    expect(principal).toMatchObject({
+      userId: 'u1',
+      sessionId: 's1',
+      claims: { role: 'member', iss: settings.issuer, aud: settings.audience },
+    });
+    const header = JSON.parse(Buffer.from(valid.split('.')[0] as string, 'base64url').toString());
+    expect(header).toEqual({ alg: 'EdDSA', kid: key.kid, typ: 'at+jwt' });
+    expect((principal.claims.exp as number) - (principal.claims.iat as number)).toBe(900);
+  });
+
+  test('attack: alg "none" (unsigned token) is refused', async () => {
+    const [, payload] = valid.split('.');
+    await expectRejected(service, `${b64({ alg: 'none', typ: 'at+jwt', kid: key.kid })}.${payload}.`);
+    await expectRejected(service, `${b64({ alg: 'none', typ: 'at+jwt' })}.${payload}.`);
+  });
+
+  test('attack: HS256 signed with the public key (algorithm confusion) is refused', async () => {
+    const [, payload] = valid.split('.');
+    const publicPem = createPublicKey({ key: keys.jwks().keys[0] as never, format: 'jwk' }).export({
+      type: 'spki',
+      format: 'pem',
+    });
+    for (const secret of [publicPem, JSON.stringify(keys.jwks().keys[0]), String(keys.jwks().keys[0]?.x)]) {
+      const header = b64({ alg: 'HS256', typ: 'at+jwt', kid: key.kid });
+      const signature = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url');
+      await expectRejected(service, `${header}.${payload}.${signature}`);
+    }
+  });
+
+  test('attack: a tampered payload (escalated role, other user) is refused', async () => {
+    const [header, payload, signature] = valid.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    await expectRejected(service, `${header}.${b64({ ...claims, role: 'admin' })}.${signature}`);
+    await expectRejected(service, `${header}.${b64({ ...claims, sub: 'u2' })}.${signature}`);
+  });
+
+  test('attack: a token for another issuer or audience is refused', async () => {
+    const other = createAccessTokenService(keys, { issuer: 'https://evil.test', audience: settings.audience });
+    const otherAudience = createAccessTokenService(keys, { issuer: settings.issuer, audience: 'other-api' });
+    await expectRejected(service, (await other.sign({ userId: 'u1', sessionId: 's1' })).token);
+    await expectRejected(service, (await otherAudience.sign({ userId: 'u1', sessionId: 's1' })).token);
+  });
+
+  test('expired tokens are TOKEN_EXPIRED; not-yet-valid ones are refused', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const craft = (edit: (jwt: SignJWT) => SignJWT) =>
+      edit(
+        new SignJWT({ sid: 's1' })
+          .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'at+jwt' })
+          .setIssuer(settings.issuer)
+          .setAudience(settings.audience)
+          .setSubject('u1'),
+      ).sign(keys.signing.privateKey);
+    await expectRejected(
+      service,
+      await craft((jwt) => jwt.setIssuedAt(now - 3_600).setExpirationTime(now - 60)),
+      'TOKEN_EXPIRED',
+    );
+    await expectRejected(
+      service,
+      await craft((jwt) =>
+        jwt
+          .setIssuedAt(now)
+          .setExpirationTime(now + 600)
+          .setNotBefore(now + 300),
+      ),
+    );
+    // Within the 5 s clock tolerance is fine.
+    expect((await service.verify(await craft((jwt) => jwt.setIssuedAt(now).setExpirationTime(now - 2)))).userId).toBe(
+      'u1',
+    );
+  });
+
+  test('attack: unknown kid, missing kid, or a kid with another algorithm is refused', async () => {
+    const stranger = await loadKeySet([await generateSigningKey()]);
+    const strangerService = createAccessTokenService(stranger, settings);
+    await expectRejected(service, (await strangerService.sign({ userId: 'u1', sessionId: 's1' })).token);
+    const [, payload, signature] = valid.split('.');
+    await expectRejected(service, `${b64({ alg: 'EdDSA', typ: 'at+jwt' })}.${payload}.${signature}`);
+    await expectRejected(service, `${b64({ alg: 'ES256', typ: 'at+jwt', kid: key.kid })}.${payload}.${signature}`);
+  });
+
+  test('malformed input is INVALID_TOKEN, never a crash', async () => {
+    for (const junk of [
+      '',
+      'a.b',
+      'a.b.c',
+      '...',
+      'x'.repeat(10_000),
+      undefined as unknown as string,
+      42 as unknown as string,
+    ]) {
+      await expectRejected(service, junk);
+    }
+  });
+
+  test('rotation: tokens of the previous key verify while it stays in the set, and stop once it is dropped', async () => {
+    const next = await generateSigningKey({ alg: 'ES256' });
+    const rotated = createAccessTokenService(await loadKeySet([next, key]), settings);
+    const fresh = await rotated.sign({ userId: 'u1', sessionId: 's1' });
+    expect(JSON.parse(Buffer.from(fresh.token.split('.')[0] as string, 'base64url').toString()).kid).toBe(next.kid);
+    expect((await rotated.verify(valid)).userId).toBe('u1');
+    const afterGrace = createAccessTokenService(await loadKeySet([next]), settings);
+    await expectRejected(afterGrace, valid);
+    expect((await afterGrace.verify(fresh.token)).userId).toBe('u1');
+  });
+
+  test('jwks publishes public halves only', async () => {
+    const set = await loadKeySet([key, await generateSigningKey({ alg: 'ES256' })]);
+    const { keys: published } = set.jwks();
+    expect(published).toHaveLength(2);
+    for (const jwk of published) {
+      expect(jwk).not.toHaveProperty('d');
+      expect(jwk.use).toBe('sig');
+    }
+  });
+
+  test('bad keys and reserved claims are refused clearly', async () => {
+    const { d: _d, ...publicOnly } = key;
+    await expect(loadKeySet([publicOnly as PrivateSigningJwk])).rejects.toMatchObject({ code: 'INVALID_KEY' });
+    await expect(loadKeySet([{ ...key, alg: 'HS256' as never }])).rejects.toThrow(/EdDSA or ES256/);
+    await expect(loadKeySet([key, key])).rejects.toThrow(/appears twice/);
+    await expect(loadKeySet([])).rejects.toMatchObject({ code: 'INVALID_KEY' });
+    await expect(service.sign({ userId: 'u1', sessionId: 's1', claims: { sub: 'admin' } })).rejects.toThrow(
+      /cannot be overridden/,
+    );
+  });
+});
