@@ -1,5 +1,5 @@
 /**
- * @switchboard/auth: argon2id passwords, asymmetric access tokens with key rotation, and (next)
+ * @switchboard/auth: argon2id passwords, asymmetric access tokens with key rotation, and
  * rotating refresh-token families with reuse detection. See the README for what is done.
  * @packageDocumentation
  */
@@ -9,6 +9,7 @@ export {
   createAccessTokenService,
   type Principal,
 } from './access-tokens.ts';
+export { type Auth, type AuthOptions, type AuthUser, createAuth, type TokenPair } from './auth.ts';
 export { AuthError, type AuthErrorCode, isAuthError } from './errors.ts';
 export {
   generateSigningKey,
@@ -28,3 +29,11 @@ export {
   type PasswordHasherOptions,
   type PasswordParams,
 } from './passwords.ts';
+export {
+  createMemorySessionStore,
+  type NewSession,
+  type RotateOutcome,
+  type SessionInfo,
+  type SessionMeta,
+  type SessionStore,
+} from './sessions.ts';
