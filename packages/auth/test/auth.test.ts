@@ -117,7 +117,13 @@ describe('createAuth: tokens and sessions', () => {
   test('refresh tokens are stored only as hashes', async () => {
     const inner = createMemorySessionStore();
     const created: NewSession[] = [];
-    const spying: SessionStore = { ...inner, create: (session) => (created.push(session), inner.create(session)) };
+    const spying: SessionStore = {
+      ...inner,
+      create: (session) => {
+        created.push(session);
+        return inner.create(session);
+      },
+    };
     const auth = await setup({ stores: { sessions: spying } });
     const pair = await auth.issueTokens({ id: 'u1' });
     expect(created[0]?.tokenHash).toMatch(/^[0-9a-f]{64}$/);
