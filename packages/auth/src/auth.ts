@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type AccessTokenService, createAccessTokenService, type Principal } from './access-tokens.ts';
+import { bearerToken, type RequestLike } from './authenticate.ts';
 import { AuthError } from './errors.ts';
 import { generateSigningKey, loadKeySet, type PrivateSigningJwk, type PublicJwk } from './keys.ts';
 import { createPasswordHasher, type PasswordCheck, type PasswordParams } from './passwords.ts';
@@ -62,6 +63,11 @@ export interface Auth {
   listSessions(userId: string): Promise<SessionInfo[]>;
   /** Public keys, for `/.well-known/jwks.json`. */
   jwks(): { keys: PublicJwk[] };
+  /**
+   * The principal of a request's `Authorization: Bearer` header. No header: `UNAUTHENTICATED`;
+   * a malformed header or token: `INVALID_TOKEN`; an expired one: `TOKEN_EXPIRED`.
+   */
+  authenticate(request: RequestLike): Promise<Principal>;
 }
 
 const REFRESH_PREFIX = 'rt_';
@@ -159,6 +165,12 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     revokeAllSessions: (userId) => sessions.revokeAllForUser(userId, new Date()),
     listSessions: (userId) => sessions.listSessions(userId, new Date()),
     jwks: () => keys.jwks(),
+
+    async authenticate(request) {
+      const token = bearerToken(request);
+      if (token === undefined) throw new AuthError('UNAUTHENTICATED', 'no access token');
+      return access.verify(token);
+    },
   };
 }
 

@@ -10,6 +10,7 @@ export {
   type Principal,
 } from './access-tokens.ts';
 export { type Auth, type AuthOptions, type AuthUser, createAuth, type TokenPair } from './auth.ts';
+export { bearerToken, type RequestLike } from './authenticate.ts';
 export { AuthError, type AuthErrorCode, isAuthError } from './errors.ts';
 export {
   generateSigningKey,

@@ -97,7 +97,9 @@ export function createMemorySessionStore(): SessionStore {
       const family = families.get(token.sessionId);
       if (!family || family.revokedAt || token.expiresAt <= now) return { outcome: 'invalid' };
       if (token.consumedAt) {
-        const withinLeeway = now.getTime() - token.consumedAt.getTime() < reuseLeewayMs;
+        // Only with a leeway at all: clocks of two instances (or two calls) can make the
+        // elapsed time negative, which must not pass for a retry when the leeway is 0.
+        const withinLeeway = reuseLeewayMs > 0 && now.getTime() - token.consumedAt.getTime() < reuseLeewayMs;
         if (!withinLeeway) {
           revokeFamily(token.sessionId, now);
           return { outcome: 'reused', sessionId: token.sessionId, userId: family.info.userId };

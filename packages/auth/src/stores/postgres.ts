@@ -164,7 +164,8 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
       }>(CLASSIFY_SQL, [tokenHash]);
       const token = found.rows[0];
       if (!token || token.revoked_at || token.expires_at <= now || !token.consumed_at) return { outcome: 'invalid' };
-      if (now.getTime() - token.consumed_at.getTime() < reuseLeewayMs) {
+      // Only with a leeway at all: another instance's clock can make the elapsed time negative.
+      if (reuseLeewayMs > 0 && now.getTime() - token.consumed_at.getTime() < reuseLeewayMs) {
         const sibling = await pool.query<SessionRow>(SIBLING_SQL, [token.session_id, ...params.slice(1)]);
         return sibling.rows[0] ? { outcome: 'rotated', session: toInfo(sibling.rows[0]) } : { outcome: 'invalid' };
       }
