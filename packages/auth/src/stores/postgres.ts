@@ -206,8 +206,8 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
           ORDER BY created_at DESC`,
         [userId, now],
       );
-      return rows.map(({ claims: _claims, ...row }) => {
-        const { claims: _omit, ...info } = toInfo({ ...row, claims: {} });
+      return rows.map((row) => {
+        const { claims: _claims, ...info } = toInfo(row);
         return info;
       });
     },
