@@ -23,6 +23,11 @@ export interface AuthOptions {
   /** Lifetime of each refresh token (renewed by every refresh). @default 1209600000 (14 days) */
   refreshTtlMs?: number;
   /**
+   * Absolute lifetime of a session, however often it is refreshed: after it, the user logs in
+   * again (and their claims are read afresh). @default 2592000000 (30 days)
+   */
+  maxSessionMs?: number;
+  /**
    * A consumed refresh token presented again within this window gets a sibling token instead
    * of revoking the family (benign retries of a lost response). 0 is the strict OAuth BCP
    * behaviour: any second use is treated as theft. @default 0
@@ -96,6 +101,9 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const sessions = options.stores?.sessions ?? createMemorySessionStore();
   const refreshTtlMs = options.refreshTtlMs ?? 14 * 24 * 3_600_000;
   const reuseLeewayMs = options.reuseLeewayMs ?? 0;
+  const maxSessionMs = options.maxSessionMs ?? 30 * 24 * 3_600_000;
+  if (!(Number.isFinite(maxSessionMs) && maxSessionMs > 0))
+    throw new TypeError(`maxSessionMs must be > 0, got ${maxSessionMs}`);
   if (!(Number.isFinite(refreshTtlMs) && refreshTtlMs > 0))
     throw new TypeError(`refreshTtlMs must be > 0, got ${refreshTtlMs}`);
   if (!(Number.isFinite(reuseLeewayMs) && reuseLeewayMs >= 0))
@@ -148,6 +156,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         now,
         expiresAt: new Date(now.getTime() + refreshTtlMs),
         reuseLeewayMs,
+        maxSessionMs,
         meta: cleanMeta(meta),
       });
       if (result.outcome === 'reused') {

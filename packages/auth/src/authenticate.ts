@@ -24,7 +24,14 @@ function isHeadersLike(value: unknown): value is { get(name: string): string | n
 }
 
 function authorizationHeader(input: RequestLike): string | undefined {
-  const headers = isHeadersLike(input) ? input : 'headers' in input && input.headers ? input.headers : input;
+  // Only an object `.headers` is unwrapped: in a plain headers record, a client-sent header
+  // named "headers" must not replace the real ones.
+  const inner = (input as { headers?: unknown }).headers;
+  const headers = isHeadersLike(input)
+    ? input
+    : inner !== null && typeof inner === 'object'
+      ? (inner as RequestLike)
+      : input;
   // Duck-typed: frameworks bring their own Headers class (graphql-yoga's is a ponyfill).
   if (isHeadersLike(headers)) return headers.get('authorization') ?? undefined;
   const record = headers as Record<string, string | string[] | undefined>;

@@ -53,8 +53,13 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     hash: (password, p) => argon2Hash(password, p),
     verify: (stored, password) => argon2Verify(stored, password),
   };
-  // Made once, lazily, with today's parameters: verifying against it costs what a real check costs.
-  let dummy: Promise<string> | undefined;
+  // Made once, up front, with today's parameters: verifying against it costs what a real check
+  // costs, and the first unknown-user login is not slower than the rest.
+  const dummy: Promise<string> = argon2.hash('switchboard dummy password, never valid', params);
+  dummy.catch(() => undefined);
+  const dummyVerify = async (password: string) => {
+    await argon2.verify(await dummy, password).catch(() => false);
+  };
 
   const checkInput = (password: string) => {
     if (typeof password !== 'string') throw new TypeError('password must be a string');
@@ -71,15 +76,16 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     async verify(stored, password) {
       checkInput(password);
       if (stored === null) {
-        dummy ??= argon2.hash('switchboard dummy password, never valid', params);
-        await argon2.verify(await dummy, password);
+        await dummyVerify(password);
         return { ok: false, needsRehash: false };
       }
       let ok: boolean;
       try {
         ok = await argon2.verify(stored, password);
       } catch {
-        // A corrupt stored hash is a failed login, not a crash.
+        // A corrupt or empty stored hash (an SSO-only account, say) is a failed login that costs
+        // what a real one costs, so it does not stand out either.
+        await dummyVerify(password);
         return { ok: false, needsRehash: false };
       }
       return { ok, needsRehash: ok && !sameParams(stored, params) };

@@ -39,8 +39,8 @@ export interface SessionStore {
   create(session: NewSession): Promise<void>;
   /**
    * Consumes `tokenHash` and makes `newTokenHash` current (valid until `expiresAt`). A token
-   * consumed less than `reuseLeewayMs` ago yields a sibling token in the same family instead of
-   * counting as reuse (benign client retries).
+   * consumed less than `reuseLeewayMs` ago whose successor is still unused (a lost response)
+   * has that successor replaced instead of counting as reuse: one live token per family.
    */
   rotate(input: {
     tokenHash: string;
@@ -48,6 +48,8 @@ export interface SessionStore {
     now: Date;
     expiresAt: Date;
     reuseLeewayMs: number;
+    /** A family older than this cannot be refreshed any more (absolute session lifetime). */
+    maxSessionMs: number;
     meta: SessionMeta;
   }): Promise<RotateOutcome>;
   /** Revokes the family of this token (logout); false if the token is unknown. */
@@ -68,6 +70,8 @@ interface MemoryToken {
   sessionId: string;
   expiresAt: Date;
   consumedAt: Date | undefined;
+  /** The successor this token was rotated into. */
+  replacedBy: string | undefined;
 }
 
 /**
@@ -77,37 +81,62 @@ interface MemoryToken {
 export function createMemorySessionStore(): SessionStore {
   const families = new Map<string, MemoryFamily>();
   const tokens = new Map<string, MemoryToken>();
+  // Token hashes per family, so revoking one does not scan every token.
+  const familyTokens = new Map<string, Set<string>>();
+
+  const addToken = (hash: string, token: MemoryToken) => {
+    tokens.set(hash, token);
+    let hashes = familyTokens.get(token.sessionId);
+    if (!hashes) {
+      hashes = new Set();
+      familyTokens.set(token.sessionId, hashes);
+    }
+    hashes.add(hash);
+  };
 
   const revokeFamily = (sessionId: string, now: Date) => {
     const family = families.get(sessionId);
     if (family && !family.revokedAt) family.revokedAt = now;
     // Its tokens are useless now: forget them (a revoked family answers 'invalid').
-    for (const [hash, token] of tokens) if (token.sessionId === sessionId) tokens.delete(hash);
+    for (const hash of familyTokens.get(sessionId) ?? []) tokens.delete(hash);
+    familyTokens.delete(sessionId);
   };
 
   return {
     async create(session) {
       const { tokenHash, claims, ...info } = session;
       families.set(info.id, { info: { ...info }, claims, revokedAt: undefined });
-      tokens.set(tokenHash, { sessionId: info.id, expiresAt: info.expiresAt, consumedAt: undefined });
+      addToken(tokenHash, {
+        sessionId: info.id,
+        expiresAt: info.expiresAt,
+        consumedAt: undefined,
+        replacedBy: undefined,
+      });
     },
-    async rotate({ tokenHash, newTokenHash, now, expiresAt, reuseLeewayMs, meta }) {
+    async rotate({ tokenHash, newTokenHash, now, expiresAt, reuseLeewayMs, maxSessionMs, meta }) {
       const token = tokens.get(tokenHash);
       if (!token) return { outcome: 'invalid' };
       const family = families.get(token.sessionId);
       if (!family || family.revokedAt || token.expiresAt <= now) return { outcome: 'invalid' };
+      if (now.getTime() - family.info.createdAt.getTime() >= maxSessionMs) return { outcome: 'invalid' };
       if (token.consumedAt) {
-        // Only with a leeway at all: clocks of two instances (or two calls) can make the
-        // elapsed time negative, which must not pass for a retry when the leeway is 0.
-        const withinLeeway = reuseLeewayMs > 0 && now.getTime() - token.consumedAt.getTime() < reuseLeewayMs;
-        if (!withinLeeway) {
+        // Only with a leeway at all (clocks can make the elapsed time negative, which must not
+        // pass for a retry at leeway 0), and only while the successor is unused: it is then
+        // replaced (one live chain per family), never doubled.
+        const successor = token.replacedBy === undefined ? undefined : tokens.get(token.replacedBy);
+        const elapsed = now.getTime() - token.consumedAt.getTime();
+        const retry = reuseLeewayMs > 0 && elapsed < reuseLeewayMs && successor !== undefined && !successor.consumedAt;
+        if (!retry) {
           revokeFamily(token.sessionId, now);
           return { outcome: 'reused', sessionId: token.sessionId, userId: family.info.userId };
         }
+        tokens.delete(token.replacedBy as string);
+        familyTokens.get(token.sessionId)?.delete(token.replacedBy as string);
       } else {
         token.consumedAt = now;
       }
-      tokens.set(newTokenHash, { sessionId: token.sessionId, expiresAt, consumedAt: undefined });
+      token.replacedBy = newTokenHash;
+      addToken(newTokenHash, { sessionId: token.sessionId, expiresAt, consumedAt: undefined, replacedBy: undefined });
       family.info = {
         ...family.info,
         lastUsedAt: now,

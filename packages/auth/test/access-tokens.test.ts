@@ -114,6 +114,26 @@ describe('access tokens', () => {
     await expectRejected(service, `${b64({ alg: 'ES256', typ: 'at+jwt', kid: key.kid })}.${payload}.${signature}`);
   });
 
+  test('attack: a correctly signed token of another type, or missing required claims, is refused', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (payload: Record<string, unknown>, typ = 'at+jwt') => {
+      let jwt = new SignJWT(payload)
+        .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ })
+        .setIssuer(settings.issuer)
+        .setAudience(settings.audience);
+      if (!('noExp' in payload)) jwt = jwt.setExpirationTime(now + 600);
+      if (!('noIat' in payload)) jwt = jwt.setIssuedAt(now);
+      return jwt.sign(keys.signing.privateKey);
+    };
+    // An ID token or any other JWT signed with the same key is not an access token.
+    await expectRejected(service, await sign({ sub: 'u1', sid: 's1' }, 'JWT'));
+    await expectRejected(service, await sign({ sid: 's1' }));
+    await expectRejected(service, await sign({ sub: 'u1' }));
+    await expectRejected(service, await sign({ sub: 'u1', sid: 42 }));
+    await expectRejected(service, await sign({ sub: 'u1', sid: 's1', noExp: true }));
+    await expectRejected(service, await sign({ sub: 'u1', sid: 's1', noIat: true }));
+  });
+
   test('malformed input is INVALID_TOKEN, never a crash', async () => {
     for (const junk of [
       '',

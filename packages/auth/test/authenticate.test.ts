@@ -112,3 +112,10 @@ describe('useAuth (graphql-yoga)', () => {
     expect(result.body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
   });
 });
+
+describe('header parsing attacks', () => {
+  test('a client header named "headers" cannot hide the real Authorization header', async () => {
+    const nodeHeaders = { authorization: 'Bearer not-a-real-token', headers: 'x' } as Record<string, string>;
+    await expect(auth.authenticate(nodeHeaders)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+  });
+});

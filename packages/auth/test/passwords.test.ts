@@ -59,6 +59,16 @@ describe('createPasswordHasher', () => {
     expect(argon2.hashes).toBe(hashesBefore);
   });
 
+  test('attack: enumeration through accounts with no usable hash (SSO-only, corrupt) also costs a full verify', async () => {
+    const argon2 = counting();
+    const hasher = createPasswordHasher({ params: fast, argon2 });
+    await hasher.verify(null, 'warm up');
+    argon2.verifies.length = 0;
+    expect(await hasher.verify('', 'guess')).toEqual({ ok: false, needsRehash: false });
+    // The failed parse of '' plus the dummy verify: the same argon2 work as a real check.
+    expect(argon2.verifies.filter((stored) => stored.startsWith('$argon2id$'))).toHaveLength(1);
+  });
+
   test('a corrupt stored hash is a failed login, not a crash; absurd input is refused', async () => {
     const hasher = createPasswordHasher({ params: fast });
     expect(await hasher.verify('$argon2id$garbage', 'pw')).toEqual({ ok: false, needsRehash: false });

@@ -48,6 +48,22 @@ describe('createPostgresSessionStore', () => {
     }
   });
 
+  test('a refresh racing "sign out everywhere" never leaves a live session behind', async () => {
+    const keys = [await generateSigningKey()];
+    const options = { issuer: 'https://auth.test', audience: 'api', keys };
+    const a = await createAuth({ ...options, stores: { sessions: createPostgresSessionStore({ pool }) } });
+    const b = await createAuth({ ...options, stores: { sessions: createPostgresSessionStore({ pool: second }) } });
+    for (let round = 0; round < 20; round++) {
+      const user = `signout-${round}`;
+      const pair = await a.issueTokens({ id: user });
+      const [refreshed] = await Promise.allSettled([a.refresh(pair.refreshToken), b.revokeAllSessions(user)]);
+      expect(await a.listSessions(user)).toEqual([]);
+      if (refreshed.status === 'fulfilled') {
+        await expect(a.refresh(refreshed.value.refreshToken)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+      }
+    }
+  });
+
   test('a refresh is one round trip to Postgres', async () => {
     let queries = 0;
     const counting = {

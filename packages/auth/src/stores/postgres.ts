@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS switchboard_auth_refresh_tokens (
   token_hash   text PRIMARY KEY,
   session_id   text NOT NULL REFERENCES switchboard_auth_sessions (id) ON DELETE CASCADE,
   expires_at   timestamptz NOT NULL,
-  consumed_at  timestamptz
+  consumed_at  timestamptz,
+  replaced_by  text
 );
 CREATE INDEX IF NOT EXISTS switchboard_auth_refresh_tokens_session_idx
   ON switchboard_auth_refresh_tokens (session_id);
@@ -54,17 +55,22 @@ interface SessionRow {
   claims: Record<string, unknown>;
 }
 
-// One statement, one round trip: consume the presented token if it is unconsumed, unexpired
-// and its family alive; insert its successor; touch the session. Of two concurrent calls with
-// the same token, the second re-checks `consumed_at IS NULL` after the first commits (READ
-// COMMITTED) and matches nothing.
+// One statement, one round trip: lock the family (session row first, the same order as every
+// revocation, so rotation and revocation serialize and never deadlock), consume the presented
+// token if it is unconsumed and unexpired and the family alive and young enough, insert its
+// successor, touch the session. Of two concurrent calls with one token, the second waits for
+// the family lock and then finds the token consumed.
 const ROTATE_SQL = `
-WITH consumed AS (
+WITH family AS (
+  SELECT s.id FROM switchboard_auth_sessions s
+   WHERE s.id = (SELECT session_id FROM switchboard_auth_refresh_tokens WHERE token_hash = $1)
+     AND s.revoked_at IS NULL AND s.created_at > $7
+   FOR UPDATE
+), consumed AS (
   UPDATE switchboard_auth_refresh_tokens t
-     SET consumed_at = $3
-    FROM switchboard_auth_sessions s
+     SET consumed_at = $3, replaced_by = $2
    WHERE t.token_hash = $1 AND t.consumed_at IS NULL AND t.expires_at > $3
-     AND s.id = t.session_id AND s.revoked_at IS NULL
+     AND t.session_id IN (SELECT id FROM family)
   RETURNING t.session_id
 ), inserted AS (
   INSERT INTO switchboard_auth_refresh_tokens (token_hash, session_id, expires_at)
@@ -80,17 +86,31 @@ RETURNING s.*`;
 
 // The presented token was not rotatable: what is it?
 const CLASSIFY_SQL = `
-SELECT t.session_id, t.consumed_at, t.expires_at, s.user_id, s.revoked_at
+SELECT t.session_id, t.consumed_at, t.expires_at, t.replaced_by, s.user_id, s.revoked_at, s.created_at
   FROM switchboard_auth_refresh_tokens t
   JOIN switchboard_auth_sessions s ON s.id = t.session_id
  WHERE t.token_hash = $1`;
 
-// A benign retry within the leeway: a sibling token in the same (still live) family.
-const SIBLING_SQL = `
-WITH inserted AS (
+// A benign retry within the leeway: the successor it should have received is still unused, so
+// it is replaced by a new one (one live chain per family, never two). Under the family lock.
+// $1 presented, $2 new, $3 now, $4 expiry, $5/$6 meta, $7 the unused successor to replace.
+const RETRY_SQL = `
+WITH family AS (
+  SELECT s.id FROM switchboard_auth_sessions s
+   WHERE s.id = (SELECT session_id FROM switchboard_auth_refresh_tokens WHERE token_hash = $1)
+     AND s.revoked_at IS NULL
+   FOR UPDATE
+), dropped AS (
+  DELETE FROM switchboard_auth_refresh_tokens t
+   WHERE t.token_hash = $7 AND t.consumed_at IS NULL AND t.session_id IN (SELECT id FROM family)
+  RETURNING t.session_id
+), repointed AS (
+  UPDATE switchboard_auth_refresh_tokens SET replaced_by = $2
+   WHERE token_hash = $1 AND session_id IN (SELECT session_id FROM dropped)
+  RETURNING session_id
+), inserted AS (
   INSERT INTO switchboard_auth_refresh_tokens (token_hash, session_id, expires_at)
-  SELECT $2, s.id, $4 FROM switchboard_auth_sessions s
-   WHERE s.id = $1 AND s.revoked_at IS NULL
+  SELECT $2, session_id, $4 FROM repointed
   RETURNING session_id
 )
 UPDATE switchboard_auth_sessions s
@@ -150,24 +170,37 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
       );
     },
 
-    async rotate({ tokenHash, newTokenHash, now, expiresAt, reuseLeewayMs, meta }): Promise<RotateOutcome> {
+    async rotate({
+      tokenHash,
+      newTokenHash,
+      now,
+      expiresAt,
+      reuseLeewayMs,
+      maxSessionMs,
+      meta,
+    }): Promise<RotateOutcome> {
       const params = [tokenHash, newTokenHash, now, expiresAt, meta.userAgent ?? null, meta.ip ?? null];
-      const rotated = await pool.query<SessionRow>(ROTATE_SQL, params);
+      const bornAfter = new Date(now.getTime() - maxSessionMs);
+      const rotated = await pool.query<SessionRow>(ROTATE_SQL, [...params, bornAfter]);
       if (rotated.rows[0]) return { outcome: 'rotated', session: toInfo(rotated.rows[0]) };
 
       const found = await pool.query<{
         session_id: string;
         consumed_at: Date | null;
         expires_at: Date;
+        replaced_by: string | null;
         user_id: string;
         revoked_at: Date | null;
+        created_at: Date;
       }>(CLASSIFY_SQL, [tokenHash]);
       const token = found.rows[0];
       if (!token || token.revoked_at || token.expires_at <= now || !token.consumed_at) return { outcome: 'invalid' };
-      // Only with a leeway at all: another instance's clock can make the elapsed time negative.
-      if (reuseLeewayMs > 0 && now.getTime() - token.consumed_at.getTime() < reuseLeewayMs) {
-        const sibling = await pool.query<SessionRow>(SIBLING_SQL, [token.session_id, ...params.slice(1)]);
-        return sibling.rows[0] ? { outcome: 'rotated', session: toInfo(sibling.rows[0]) } : { outcome: 'invalid' };
+      if (token.created_at <= bornAfter) return { outcome: 'invalid' };
+      // Only with a leeway at all (another instance's clock can make the elapsed time negative),
+      // and only while the successor is unused: it is then replaced, never doubled.
+      if (reuseLeewayMs > 0 && now.getTime() - token.consumed_at.getTime() < reuseLeewayMs && token.replaced_by) {
+        const retried = await pool.query<SessionRow>(RETRY_SQL, [...params, token.replaced_by]);
+        if (retried.rows[0]) return { outcome: 'rotated', session: toInfo(retried.rows[0]) };
       }
       await pool.query(REVOKE_FAMILY_SQL, [token.session_id, now]);
       return { outcome: 'reused', sessionId: token.session_id, userId: token.user_id };
