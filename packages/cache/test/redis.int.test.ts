@@ -28,6 +28,10 @@ function instance(namespace: string, options: Partial<CacheOptions> & { subscrib
   });
 }
 
+/** An instance with L2 but no bus: what compare-and-set alone guarantees. */
+const busless = (namespace: string, options: Partial<CacheOptions> = {}) =>
+  createCache({ l2: createRedisTier({ client: client(), prefix: namespace }), ttlMs: 60_000, ...options });
+
 const fresh = () => testKeyPrefix('cache').replace(/:$/, '');
 
 /** Polls a read until it returns `expected`; resolves with how long that took. */
@@ -115,9 +119,7 @@ describe('createCache over Redis (L1 + L2 + bus)', () => {
 
   test('a fetch that overlaps a delete on another instance is not stored in L2 (compare-and-set, no bus)', async () => {
     const namespace = fresh();
-    const busless = (options: Partial<CacheOptions> = {}) =>
-      createCache({ l2: createRedisTier({ client: client(), prefix: namespace }), ttlMs: 60_000, ...options });
-    const [a, b] = [busless(), busless({ l1: false })];
+    const [a, b] = [busless(namespace), busless(namespace, { l1: false })];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {
       release = resolve;
@@ -135,9 +137,7 @@ describe('createCache over Redis (L1 + L2 + bus)', () => {
 
   test('explicit set wins over an overlapping fetch, on every instance (compare-and-set, no bus)', async () => {
     const namespace = fresh();
-    const busless = (options: Partial<CacheOptions> = {}) =>
-      createCache({ l2: createRedisTier({ client: client(), prefix: namespace }), ttlMs: 60_000, ...options });
-    const [a, b] = [busless(), busless({ l1: false })];
+    const [a, b] = [busless(namespace), busless(namespace, { l1: false })];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {
       release = resolve;

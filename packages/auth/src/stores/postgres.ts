@@ -55,6 +55,16 @@ interface SessionRow {
   claims: Record<string, unknown>;
 }
 
+// The last step of a rotation or retry: the session learns its new token's expiry and the
+// client's latest metadata ($3 now, $4 expiry, $5 user agent, $6 IP).
+const TOUCH_SESSION_SQL = `
+UPDATE switchboard_auth_sessions s
+   SET last_used_at = $3, expires_at = $4,
+       user_agent = COALESCE($5, s.user_agent), ip = COALESCE($6, s.ip)
+  FROM inserted i
+ WHERE s.id = i.session_id
+RETURNING s.*`;
+
 // One statement, one round trip: lock the family (session row first, the same order as every
 // revocation, so rotation and revocation serialize and never deadlock), consume the presented
 // token if it is unconsumed and unexpired and the family alive and young enough, insert its
@@ -77,12 +87,7 @@ WITH family AS (
   SELECT $2, session_id, $4 FROM consumed
   RETURNING session_id
 )
-UPDATE switchboard_auth_sessions s
-   SET last_used_at = $3, expires_at = $4,
-       user_agent = COALESCE($5, s.user_agent), ip = COALESCE($6, s.ip)
-  FROM inserted i
- WHERE s.id = i.session_id
-RETURNING s.*`;
+${TOUCH_SESSION_SQL}`;
 
 // The presented token was not rotatable: what is it?
 const CLASSIFY_SQL = `
@@ -113,12 +118,7 @@ WITH family AS (
   SELECT $2, session_id, $4 FROM repointed
   RETURNING session_id
 )
-UPDATE switchboard_auth_sessions s
-   SET last_used_at = $3, expires_at = $4,
-       user_agent = COALESCE($5, s.user_agent), ip = COALESCE($6, s.ip)
-  FROM inserted i
- WHERE s.id = i.session_id
-RETURNING s.*`;
+${TOUCH_SESSION_SQL}`;
 
 // Revoke a family and drop its tokens, in one statement.
 const REVOKE_FAMILY_SQL = `
