@@ -1,7 +1,16 @@
 /**
- * @switchboard/rbac: roles, permissions, role inheritance, roles scoped to one chat, and GraphQL guards.
- *
- * Nothing is exported yet: the implementation lands with issue #7.
+ * @switchboard/rbac: roles scoped to a chat, inheritance, conditions, explainable and cached
+ * checks. See the README for what is done.
  * @packageDocumentation
  */
-export {};
+export { ForbiddenError, InvalidPolicyError, isRbacError, RbacError, type RbacErrorCode } from './errors.ts';
+export type { ConditionalPermission, ConditionContext, RoleDefinition, RoleDefinitions } from './policy.ts';
+export {
+  type CheckOptions,
+  createRbac,
+  type Explanation,
+  type Rbac,
+  type RbacCacheOptions,
+  type RbacOptions,
+} from './rbac.ts';
+export { createMemoryGrantStore, createMemoryRbacBus, type Grant, type GrantStore, type RbacBus } from './store.ts';

@@ -1,0 +1,146 @@
+import { InvalidPolicyError } from './errors.ts';
+
+/** What a condition sees. */
+export interface ConditionContext<Resource = unknown> {
+  userId: string;
+  scope: string | undefined;
+  resource: Resource | undefined;
+}
+
+/** A permission that holds only when `when` says so (e.g. editing one's own message). */
+export interface ConditionalPermission {
+  permission: string;
+  when: (context: ConditionContext<never>) => boolean;
+}
+
+export interface RoleDefinition {
+  /** `resource:action` with `*` for any resource or action: `message:send`, `chat:*`, `*:read`, `*`. */
+  permissions?: readonly (string | ConditionalPermission)[];
+  /** Roles whose permissions this one has too. */
+  inherits?: readonly string[];
+}
+
+export type RoleDefinitions = Record<string, RoleDefinition>;
+
+/** One way a role holds a permission: the pattern, the role that declares it, and any condition. */
+export interface Rule {
+  pattern: string;
+  /** The role (this one or one it inherits) whose definition holds the pattern. */
+  from: string;
+  when: ((context: ConditionContext<never>) => boolean) | undefined;
+}
+
+/** A role with its inheritance flattened and its rules indexed by the shape of their pattern. */
+export interface CompiledRole {
+  name: string;
+  exact: Map<string, Rule[]>;
+  /** `resource:*` rules, by resource. */
+  anyAction: Map<string, Rule[]>;
+  /** `*:action` rules, by action. */
+  anyResource: Map<string, Rule[]>;
+  /** `*` / `*:*` rules. */
+  everything: Rule[];
+}
+
+const SEGMENT = /^[A-Za-z0-9_.-]+$/;
+
+/** Splits a concrete permission (no wildcards), or throws a TypeError naming it. */
+export function parsePermission(permission: string): [string, string] {
+  const parts = typeof permission === 'string' ? permission.split(':') : [];
+  if (parts.length !== 2 || !SEGMENT.test(parts[0] as string) || !SEGMENT.test(parts[1] as string)) {
+    throw new TypeError(
+      `a permission is "resource:action" (letters, digits, _ . -), got ${JSON.stringify(permission)}`,
+    );
+  }
+  return parts as [string, string];
+}
+
+/**
+ * Validates role definitions and compiles them once: inheritance flattened (unknown roles and
+ * cycles are errors), wildcards indexed per segment, so a check is a few map look-ups whatever
+ * the size of the policy.
+ */
+export function compileRoles(definitions: RoleDefinitions): Map<string, CompiledRole> {
+  if (!definitions || typeof definitions !== 'object')
+    throw new InvalidPolicyError('roles must be an object of role definitions');
+  const names = Object.keys(definitions);
+  if (names.length === 0) throw new InvalidPolicyError('roles must define at least one role');
+  const ownRules = new Map<string, Rule[]>();
+  for (const name of names) {
+    if (!SEGMENT.test(name))
+      throw new InvalidPolicyError(`role name ${JSON.stringify(name)} must be letters, digits, _ . -`);
+    const definition = definitions[name] as RoleDefinition;
+    const rules: Rule[] = [];
+    for (const entry of definition.permissions ?? []) {
+      const pattern = typeof entry === 'string' ? entry : entry?.permission;
+      const when = typeof entry === 'string' ? undefined : entry?.when;
+      if (typeof entry !== 'string' && typeof when !== 'function') {
+        throw new InvalidPolicyError(`role "${name}": a conditional permission needs a "when" function`);
+      }
+      checkPattern(name, pattern);
+      rules.push({ pattern: normalize(pattern as string), from: name, when });
+    }
+    for (const parent of definition.inherits ?? []) {
+      if (!(parent in definitions)) throw new InvalidPolicyError(`role "${name}" inherits unknown role "${parent}"`);
+    }
+    ownRules.set(name, rules);
+  }
+
+  const flattened = new Map<string, Rule[]>();
+  const visiting: string[] = [];
+  const flatten = (name: string): Rule[] => {
+    const done = flattened.get(name);
+    if (done) return done;
+    if (visiting.includes(name))
+      throw new InvalidPolicyError(`role inheritance cycle: ${[...visiting, name].join(' -> ')}`);
+    visiting.push(name);
+    const rules = [...(ownRules.get(name) ?? [])];
+    for (const parent of definitions[name]?.inherits ?? []) rules.push(...flatten(parent));
+    visiting.pop();
+    flattened.set(name, rules);
+    return rules;
+  };
+
+  const compiled = new Map<string, CompiledRole>();
+  for (const name of names) {
+    const role: CompiledRole = { name, exact: new Map(), anyAction: new Map(), anyResource: new Map(), everything: [] };
+    for (const rule of flatten(name)) {
+      const [resource, action] = rule.pattern.split(':') as [string, string];
+      if (resource === '*' && action === '*') role.everything.push(rule);
+      else if (action === '*') push(role.anyAction, resource, rule);
+      else if (resource === '*') push(role.anyResource, action, rule);
+      else push(role.exact, rule.pattern, rule);
+    }
+    compiled.set(name, role);
+  }
+  return compiled;
+}
+
+/** The rules of a role that match a concrete permission, most specific first. */
+export function matchingRules(role: CompiledRole, permission: string, resource: string, action: string): Rule[] {
+  const exact = role.exact.get(permission);
+  const anyAction = role.anyAction.get(resource);
+  const anyResource = role.anyResource.get(action);
+  if (!anyAction && !anyResource && role.everything.length === 0) return exact ?? [];
+  return [...(exact ?? []), ...(anyAction ?? []), ...(anyResource ?? []), ...role.everything];
+}
+
+function checkPattern(role: string, pattern: unknown): void {
+  if (pattern === '*') return;
+  const parts = typeof pattern === 'string' ? pattern.split(':') : [];
+  const ok = parts.length === 2 && parts.every((part) => part === '*' || SEGMENT.test(part));
+  if (!ok)
+    throw new InvalidPolicyError(
+      `role "${role}": malformed permission ${JSON.stringify(pattern)} (expected "resource:action", "*" allowed per part)`,
+    );
+}
+
+function normalize(pattern: string): string {
+  return pattern === '*' ? '*:*' : pattern;
+}
+
+function push(map: Map<string, Rule[]>, key: string, rule: Rule): void {
+  const list = map.get(key);
+  if (list) list.push(rule);
+  else map.set(key, [rule]);
+}

@@ -1,0 +1,231 @@
+import { ForbiddenError } from './errors.ts';
+import {
+  type CompiledRole,
+  compileRoles,
+  matchingRules,
+  parsePermission,
+  type RoleDefinitions,
+  type Rule,
+} from './policy.ts';
+import { createMemoryGrantStore, type Grant, type GrantStore, type RbacBus } from './store.ts';
+
+export interface RbacCacheOptions {
+  /** How long a user's grants are trusted without reloading: the safety net behind the bus. @default 30000 */
+  ttlMs?: number;
+  /** Most users whose grants are kept. @default 10000 */
+  maxUsers?: number;
+  /** Carries grant/revoke to other instances; without it, they learn within `ttlMs`. */
+  bus?: RbacBus;
+}
+
+export interface RbacOptions {
+  roles: RoleDefinitions;
+  /** @default createMemoryGrantStore() */
+  store?: GrantStore;
+  /** `false` to load grants on every check. @default {} (30 s TTL, no bus) */
+  cache?: RbacCacheOptions | false;
+}
+
+export interface CheckOptions<Resource = unknown> {
+  /** e.g. `chat:42`. Without it only global grants apply. */
+  scope?: string;
+  /** What conditions look at (e.g. the message being edited). */
+  resource?: Resource;
+}
+
+/** Why a check came out the way it did. */
+export interface Explanation {
+  allowed: boolean;
+  permission: string;
+  scope: string | undefined;
+  /** The grant that allowed it: the role granted, and where. */
+  grant?: Grant;
+  /** The role (the granted one or one it inherits) whose definition holds the permission. */
+  role?: string;
+  /** The permission pattern that matched, e.g. `chat:*`. */
+  pattern?: string;
+  reason: string;
+}
+
+export interface Rbac {
+  grant(userId: string, role: string, scope?: string): Promise<void>;
+  revoke(userId: string, role: string, scope?: string): Promise<void>;
+  can(userId: string, permission: string, options?: CheckOptions): Promise<boolean>;
+  /** Like `can`, but a denial throws `ForbiddenError` (`code: 'FORBIDDEN'`). */
+  assert(userId: string, permission: string, options?: CheckOptions): Promise<void>;
+  explain(userId: string, permission: string, options?: CheckOptions): Promise<Explanation>;
+  /** Several checks for one user with one grant lookup. */
+  canMany(userId: string, checks: readonly ({ permission: string } & CheckOptions)[]): Promise<boolean[]>;
+  /** Roles granted to the user globally, plus those granted in `scope`. */
+  rolesOf(userId: string, scope?: string): Promise<string[]>;
+  /**
+   * Where the user holds `permission` unconditionally, as ids of scopes of `kind` (`chat:42` →
+   * `42`), or `'*'` when a global grant holds it: for filtering a list query in SQL. Conditional
+   * rules are left out (they depend on each row).
+   */
+  scopesWith(userId: string, permission: string, kind: string): Promise<'*' | string[]>;
+  /** Stops listening to the bus. */
+  close(): void;
+}
+
+interface UserGrants {
+  global: string[];
+  scoped: Map<string, string[]>;
+  loadedAt: number;
+}
+
+/**
+ * @example
+ * const rbac = await createRbac({
+ *   roles: { member: { permissions: ['message:send'] }, admin: { inherits: ['member'], permissions: ['chat:*'] } },
+ * });
+ * await rbac.grant(userId, 'admin', 'chat:42');
+ * await rbac.can(userId, 'chat:rename', { scope: 'chat:42' }); // true; in chat:43 false
+ */
+export async function createRbac(options: RbacOptions): Promise<Rbac> {
+  const roles = compileRoles(options?.roles);
+  const store = options.store ?? createMemoryGrantStore();
+  const cacheOptions = options.cache === false ? undefined : (options.cache ?? {});
+  const ttlMs = cacheOptions?.ttlMs ?? 30_000;
+  const maxUsers = cacheOptions?.maxUsers ?? 10_000;
+  if (!(ttlMs > 0)) throw new TypeError(`cache.ttlMs must be > 0, got ${ttlMs}`);
+  if (!(Number.isInteger(maxUsers) && maxUsers > 0))
+    throw new TypeError(`cache.maxUsers must be a whole number > 0, got ${maxUsers}`);
+  const cache = new Map<string, UserGrants>();
+  // Bumped by every invalidation: a load that an invalidation overtook is not kept.
+  const versions = new Map<string, number>();
+  const loads = new Map<string, Promise<UserGrants>>();
+
+  const invalidate = (userId: string) => {
+    cache.delete(userId);
+    loads.delete(userId);
+    versions.set(userId, (versions.get(userId) ?? 0) + 1);
+  };
+  const unsubscribe = cacheOptions?.bus?.subscribe((userId) => {
+    if (typeof userId === 'string') invalidate(userId);
+  });
+
+  const grantsFor = (userId: string): Promise<UserGrants> | UserGrants => {
+    const cached = cacheOptions ? cache.get(userId) : undefined;
+    if (cached && Date.now() - cached.loadedAt < ttlMs) return cached;
+    const pending = loads.get(userId);
+    if (pending) return pending;
+    const version = versions.get(userId) ?? 0;
+    const load = store.grantsOf(userId).then((grants) => {
+      const indexed: UserGrants = { global: [], scoped: new Map(), loadedAt: Date.now() };
+      for (const { role, scope } of grants) {
+        if (scope === null) indexed.global.push(role);
+        else indexed.scoped.set(scope, [...(indexed.scoped.get(scope) ?? []), role]);
+      }
+      if (loads.get(userId) === load) loads.delete(userId);
+      if (cacheOptions && (versions.get(userId) ?? 0) === version) {
+        cache.delete(userId);
+        cache.set(userId, indexed);
+        if (cache.size > maxUsers) {
+          const oldest = cache.keys().next();
+          if (!oldest.done) cache.delete(oldest.value);
+        }
+      }
+      return indexed;
+    });
+    loads.set(userId, load);
+    load.catch(() => loads.delete(userId));
+    return load;
+  };
+
+  const decide = (grants: UserGrants, userId: string, permission: string, check: CheckOptions): Explanation => {
+    const [resource, action] = parsePermission(permission);
+    const scope = check.scope;
+    const context = { userId, scope, resource: check.resource as never };
+    let conditionFailed: string | undefined;
+    const tryRoles = (granted: readonly string[], grantScope: string | null): Explanation | undefined => {
+      for (const roleName of granted) {
+        const role = roles.get(roleName) as CompiledRole | undefined;
+        if (!role) continue; // a grant of a role no longer defined grants nothing
+        for (const rule of matchingRules(role, permission, resource, action) as Rule[]) {
+          if (rule.when && !rule.when(context)) {
+            conditionFailed ??= `role "${rule.from}" holds ${rule.pattern} only under a condition the resource does not meet`;
+            continue;
+          }
+          return {
+            allowed: true,
+            permission,
+            scope,
+            grant: { role: roleName, scope: grantScope },
+            role: rule.from,
+            pattern: rule.pattern,
+            reason: `role "${roleName}" granted ${grantScope === null ? 'globally' : `in ${grantScope}`}${rule.from === roleName ? '' : ` inherits "${rule.from}", which`} holds ${rule.pattern}`,
+          };
+        }
+      }
+      return undefined;
+    };
+    const allowed =
+      tryRoles(grants.global, null) ??
+      (scope === undefined ? undefined : tryRoles(grants.scoped.get(scope) ?? [], scope));
+    if (allowed) return allowed;
+    const hasAny = grants.global.length > 0 || (scope !== undefined && (grants.scoped.get(scope)?.length ?? 0) > 0);
+    return {
+      allowed: false,
+      permission,
+      scope,
+      reason:
+        conditionFailed ??
+        (hasAny
+          ? `no role granted to the user${scope ? ` globally or in ${scope}` : ' globally'} holds ${permission}`
+          : `the user has no role${scope ? ` globally or in ${scope}` : ' globally'}`),
+    };
+  };
+
+  const explain = async (userId: string, permission: string, check: CheckOptions = {}) => {
+    if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('userId must be a non-empty string');
+    return decide(await grantsFor(userId), userId, permission, check);
+  };
+
+  const changeGrant = async (kind: 'grant' | 'revoke', userId: string, role: string, scope?: string) => {
+    if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('userId must be a non-empty string');
+    if (!roles.has(role)) throw new TypeError(`unknown role "${role}"`);
+    if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0))
+      throw new TypeError('scope must be a non-empty string');
+    await store[kind](userId, role, scope ?? null);
+    // At once on this instance; on others through the bus (and at worst after ttlMs).
+    invalidate(userId);
+    await cacheOptions?.bus?.publish(userId);
+  };
+
+  return {
+    grant: (userId, role, scope) => changeGrant('grant', userId, role, scope),
+    revoke: (userId, role, scope) => changeGrant('revoke', userId, role, scope),
+    can: async (userId, permission, check) => (await explain(userId, permission, check)).allowed,
+    async assert(userId, permission, check) {
+      const result = await explain(userId, permission, check);
+      if (!result.allowed) throw new ForbiddenError(permission, check?.scope);
+    },
+    explain,
+    async canMany(userId, checks) {
+      if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('userId must be a non-empty string');
+      const grants = await grantsFor(userId);
+      return checks.map((check) => decide(grants, userId, check.permission, check).allowed);
+    },
+    async rolesOf(userId, scope) {
+      const grants = await grantsFor(userId);
+      return [...new Set([...grants.global, ...(scope === undefined ? [] : (grants.scoped.get(scope) ?? []))])];
+    },
+    async scopesWith(userId, permission, kind) {
+      const [resource, action] = parsePermission(permission);
+      const grants = await grantsFor(userId);
+      const holds = (roleName: string) => {
+        const role = roles.get(roleName);
+        return role !== undefined && matchingRules(role, permission, resource, action).some((rule) => !rule.when);
+      };
+      if (grants.global.some(holds)) return '*';
+      const prefix = `${kind}:`;
+      const ids: string[] = [];
+      for (const [scope, granted] of grants.scoped) {
+        if (scope.startsWith(prefix) && granted.some(holds)) ids.push(scope.slice(prefix.length));
+      }
+      return ids;
+    },
+    close: () => unsubscribe?.(),
+  };
+}

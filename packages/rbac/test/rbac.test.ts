@@ -1,0 +1,215 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, test } from 'vitest';
+import {
+  createMemoryGrantStore,
+  createMemoryRbacBus,
+  createRbac,
+  ForbiddenError,
+  type GrantStore,
+  isRbacError,
+  type RoleDefinitions,
+} from '../src/index.ts';
+
+interface Message {
+  senderId: string;
+}
+
+const roles: RoleDefinitions = {
+  reader: { permissions: ['message:read', 'chat:read'] },
+  member: {
+    inherits: ['reader'],
+    permissions: [
+      'message:send',
+      {
+        permission: 'message:edit',
+        when: ({ userId, resource }) => (resource as Message | undefined)?.senderId === userId,
+      },
+    ],
+  },
+  moderator: { inherits: ['member'], permissions: ['message:delete'] },
+  admin: { inherits: ['moderator'], permissions: ['chat:*'] },
+  auditor: { permissions: ['*:read'] },
+  root: { permissions: ['*'] },
+};
+
+describe('createRbac: model', () => {
+  test('a scoped admin of chat A is not admin of chat B; a global admin is admin everywhere', async () => {
+    const rbac = await createRbac({ roles });
+    await rbac.grant('alice', 'admin', 'chat:A');
+    await rbac.grant('gina', 'admin');
+    expect(await rbac.can('alice', 'chat:rename', { scope: 'chat:A' })).toBe(true);
+    expect(await rbac.can('alice', 'chat:rename', { scope: 'chat:B' })).toBe(false);
+    expect(await rbac.can('alice', 'chat:rename')).toBe(false);
+    expect(await rbac.can('gina', 'chat:rename', { scope: 'chat:B' })).toBe(true);
+    expect(await rbac.can('gina', 'chat:rename')).toBe(true);
+  });
+
+  test('inheritance chains: admin → moderator → member → reader', async () => {
+    const rbac = await createRbac({ roles });
+    await rbac.grant('alice', 'admin', 'chat:A');
+    for (const permission of ['message:read', 'message:send', 'message:delete', 'chat:rename']) {
+      expect(await rbac.can('alice', permission, { scope: 'chat:A' }), permission).toBe(true);
+    }
+    await rbac.grant('mo', 'moderator', 'chat:A');
+    expect(await rbac.can('mo', 'chat:rename', { scope: 'chat:A' })).toBe(false);
+  });
+
+  test('wildcards match per segment: chat:* is not chatroom:x; *:read; *', async () => {
+    const rbac = await createRbac({ roles });
+    await rbac.grant('alice', 'admin');
+    await rbac.grant('audrey', 'auditor');
+    await rbac.grant('rooty', 'root');
+    expect(await rbac.can('alice', 'chat:anything')).toBe(true);
+    expect(await rbac.can('alice', 'chatroom:rename')).toBe(false);
+    expect(await rbac.can('audrey', 'invoice:read')).toBe(true);
+    expect(await rbac.can('audrey', 'invoice:write')).toBe(false);
+    expect(await rbac.can('rooty', 'anything:at_all')).toBe(true);
+  });
+
+  test('conditions: a member edits only their own messages', async () => {
+    const rbac = await createRbac({ roles });
+    await rbac.grant('bob', 'member', 'chat:A');
+    expect(await rbac.can('bob', 'message:edit', { scope: 'chat:A', resource: { senderId: 'bob' } })).toBe(true);
+    expect(await rbac.can('bob', 'message:edit', { scope: 'chat:A', resource: { senderId: 'eve' } })).toBe(false);
+    expect(await rbac.can('bob', 'message:edit', { scope: 'chat:A' })).toBe(false);
+  });
+
+  test('assert throws ForbiddenError (FORBIDDEN); explain says which grant, role and pattern, or why not', async () => {
+    const rbac = await createRbac({ roles });
+    await rbac.grant('alice', 'admin', 'chat:A');
+    await rbac.grant('bob', 'member', 'chat:A');
+    const error = await rbac.assert('bob', 'chat:rename', { scope: 'chat:A' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ForbiddenError);
+    expect(isRbacError(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'FORBIDDEN', permission: 'chat:rename', scope: 'chat:A' });
+    expect(await rbac.explain('alice', 'message:read', { scope: 'chat:A' })).toMatchObject({
+      allowed: true,
+      grant: { role: 'admin', scope: 'chat:A' },
+      role: 'reader',
+      pattern: 'message:read',
+    });
+    expect((await rbac.explain('bob', 'chat:rename', { scope: 'chat:A' })).reason).toMatch(/no role granted/);
+    expect(
+      (await rbac.explain('bob', 'message:edit', { scope: 'chat:A', resource: { senderId: 'eve' } })).reason,
+    ).toMatch(/condition/);
+    expect((await rbac.explain('nobody', 'message:read')).reason).toMatch(/has no role/);
+  });
+
+  test('rolesOf, canMany and scopesWith (for filtering lists in SQL)', async () => {
+    const rbac = await createRbac({ roles });
+    await rbac.grant('bob', 'member', 'chat:1');
+    await rbac.grant('bob', 'admin', 'chat:2');
+    await rbac.grant('bob', 'reader', 'forum:9');
+    expect(await rbac.rolesOf('bob', 'chat:2')).toEqual(['admin']);
+    expect(
+      await rbac.canMany('bob', [
+        { permission: 'chat:rename', scope: 'chat:1' },
+        { permission: 'chat:rename', scope: 'chat:2' },
+      ]),
+    ).toEqual([false, true]);
+    expect([...((await rbac.scopesWith('bob', 'message:send', 'chat')) as string[])].sort()).toEqual(['1', '2']);
+    expect(await rbac.scopesWith('bob', 'chat:rename', 'chat')).toEqual(['2']);
+    // Conditional rules depend on each row: not usable as a filter.
+    expect(await rbac.scopesWith('bob', 'message:edit', 'chat')).toEqual([]);
+    await rbac.grant('gina', 'admin');
+    expect(await rbac.scopesWith('gina', 'chat:rename', 'chat')).toBe('*');
+  });
+
+  test('bad input and bad policies fail clearly at once', async () => {
+    await expect(createRbac({ roles: { a: { inherits: ['ghost'] } } })).rejects.toThrow(
+      /inherits unknown role "ghost"/,
+    );
+    await expect(createRbac({ roles: { a: { inherits: ['b'] }, b: { inherits: ['a'] } } })).rejects.toThrow(
+      /cycle: a -> b -> a/,
+    );
+    await expect(createRbac({ roles: { a: { permissions: ['chat'] } } })).rejects.toMatchObject({
+      code: 'INVALID_POLICY',
+    });
+    await expect(createRbac({ roles: { a: { permissions: ['chat:rename:now'] } } })).rejects.toThrow(
+      /malformed permission/,
+    );
+    const rbac = await createRbac({ roles });
+    await expect(rbac.grant('u', 'ghost')).rejects.toThrow(/unknown role/);
+    await expect(rbac.can('u', 'chat:*')).rejects.toThrow(TypeError);
+    await expect(rbac.can('', 'chat:read')).rejects.toThrow(TypeError);
+  });
+});
+
+describe('createRbac: caching and invalidation', () => {
+  const counting = (): GrantStore & { loads: number } => {
+    const inner = createMemoryGrantStore();
+    const store = {
+      loads: 0,
+      grant: inner.grant,
+      revoke: inner.revoke,
+      grantsOf: (userId: string) => {
+        store.loads++;
+        return inner.grantsOf(userId);
+      },
+    };
+    return store;
+  };
+
+  test('a warm check does not touch the store: one load per user per TTL', async () => {
+    const store = counting();
+    const rbac = await createRbac({ roles, store });
+    await rbac.grant('bob', 'member', 'chat:A');
+    store.loads = 0;
+    for (let i = 0; i < 100; i++) await rbac.can('bob', 'message:send', { scope: 'chat:A' });
+    expect(store.loads).toBe(1);
+  });
+
+  test('revoke takes effect on the next check on this instance', async () => {
+    const rbac = await createRbac({ roles });
+    await rbac.grant('bob', 'admin', 'chat:A');
+    expect(await rbac.can('bob', 'chat:rename', { scope: 'chat:A' })).toBe(true);
+    await rbac.revoke('bob', 'admin', 'chat:A');
+    expect(await rbac.can('bob', 'chat:rename', { scope: 'chat:A' })).toBe(false);
+  });
+
+  test('revoke reaches another instance through the bus within 1 s, and through the TTL without one', async () => {
+    const store = createMemoryGrantStore();
+    const bus = createMemoryRbacBus();
+    const a = await createRbac({ roles, store, cache: { bus } });
+    const b = await createRbac({ roles, store, cache: { bus } });
+    await a.grant('bob', 'admin', 'chat:A');
+    expect(await b.can('bob', 'chat:rename', { scope: 'chat:A' })).toBe(true);
+    await a.revoke('bob', 'admin', 'chat:A');
+    const startedAt = Date.now();
+    while (await b.can('bob', 'chat:rename', { scope: 'chat:A' })) await sleep(5);
+    expect(Date.now() - startedAt).toBeLessThan(1_000);
+
+    const c = await createRbac({ roles, store, cache: { ttlMs: 100 } });
+    await a.grant('bob', 'admin', 'chat:A');
+    expect(await c.can('bob', 'chat:rename', { scope: 'chat:A' })).toBe(true);
+    await a.revoke('bob', 'admin', 'chat:A');
+    await sleep(150);
+    expect(await c.can('bob', 'chat:rename', { scope: 'chat:A' })).toBe(false);
+  });
+
+  test('a load that a revoke overtook is not kept', async () => {
+    const inner = createMemoryGrantStore();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let slow = false;
+    const store: GrantStore = {
+      ...inner,
+      grantsOf: async (userId) => {
+        const grants = await inner.grantsOf(userId);
+        if (slow) await gate;
+        return grants;
+      },
+    };
+    const rbac = await createRbac({ roles, store });
+    await rbac.grant('bob', 'admin', 'chat:A');
+    slow = true;
+    const stale = rbac.can('bob', 'chat:rename', { scope: 'chat:A' });
+    slow = false;
+    await rbac.revoke('bob', 'admin', 'chat:A');
+    release();
+    await stale;
+    expect(await rbac.can('bob', 'chat:rename', { scope: 'chat:A' })).toBe(false);
+  });
+});
