@@ -3,8 +3,16 @@ import { defineConfig } from 'vitest/config';
 
 // Sibling packages resolve to their TypeScript sources (the `@switchboard/source` export
 // condition), so tests never need a build first. `ssr` because Node tests resolve as SSR.
+// `graphql` resolves to the file Node itself loads (index.js): vite would otherwise pick its
+// `module` build for our sources while graphql-yoga and @graphql-tools, loaded natively, get
+// index.js, and two graphql instances reject each other's schemas and errors.
 const sourceConditions = {
   ssr: { resolve: { conditions: ['@switchboard/source', 'module', 'node', 'development|production'] } },
+  resolve: {
+    alias: [
+      { find: /^graphql$/, replacement: fileURLToPath(new URL('./node_modules/graphql/index.js', import.meta.url)) },
+    ],
+  },
 };
 
 const testFiles = [
