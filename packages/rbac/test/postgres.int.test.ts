@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase } from '@switchboard/infra';
+import { createTestDatabase, sentinelClientOptions } from '@switchboard/infra';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { createMemoryRbacBus, createRbac, type RoleDefinitions } from '../src/index.ts';
 import { createPostgresGrantStore, migrations } from '../src/postgres.ts';
+import { createRedisRbacBus } from '../src/redis.ts';
 
 const roles: RoleDefinitions = {
   member: { permissions: ['message:send'] },
@@ -65,5 +67,44 @@ describe('createPostgresGrantStore', () => {
     const startedAt = Date.now();
     while (await b.can('carol', 'chat:rename', { scope: 'chat:C' })) await sleep(5);
     expect(Date.now() - startedAt).toBeLessThan(1_000);
+  });
+});
+
+describe('createRedisRbacBus', () => {
+  test('a revoke on one instance reaches another over real Redis within 1 s', async () => {
+    const info = inject('infra').redis;
+    if (!info) throw new Error('no redis');
+    const clients = [0, 1, 2, 3].map(() => new Redis(sentinelClientOptions(info)));
+    const [pubA, subA, pubB, subB] = clients as [
+      InstanceType<typeof Redis>,
+      InstanceType<typeof Redis>,
+      InstanceType<typeof Redis>,
+      InstanceType<typeof Redis>,
+    ];
+    const channel = `rbac-test-${Date.now()}`;
+    try {
+      const store = createPostgresGrantStore({ pool });
+      const a = await createRbac({
+        roles,
+        store,
+        cache: { bus: createRedisRbacBus({ publisher: pubA, subscriber: subA, channel }) },
+      });
+      const b = await createRbac({
+        roles,
+        store,
+        cache: { bus: createRedisRbacBus({ publisher: pubB, subscriber: subB, channel }) },
+      });
+      await sleep(100); // subscriptions in place
+      await a.grant('dave', 'admin', 'chat:D');
+      expect(await b.can('dave', 'chat:rename', { scope: 'chat:D' })).toBe(true);
+      await a.revoke('dave', 'admin', 'chat:D');
+      const startedAt = Date.now();
+      while (await b.can('dave', 'chat:rename', { scope: 'chat:D' })) await sleep(5);
+      expect(Date.now() - startedAt).toBeLessThan(1_000);
+      a.close();
+      b.close();
+    } finally {
+      for (const client of clients) client.disconnect();
+    }
   });
 });
