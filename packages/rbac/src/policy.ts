@@ -44,14 +44,22 @@ export interface CompiledRole {
 
 const SEGMENT = /^[A-Za-z0-9_.-]+$/;
 
+// Checked permissions come from code, so there are few distinct ones: parse each once.
+const parsed = new Map<string, [string, string]>();
+
 /** Splits a concrete permission (no wildcards), or throws a TypeError naming it. */
 export function parsePermission(permission: string): [string, string] {
+  const known = parsed.get(permission);
+  if (known) return known;
   const parts = typeof permission === 'string' ? permission.split(':') : [];
   if (parts.length !== 2 || !SEGMENT.test(parts[0] as string) || !SEGMENT.test(parts[1] as string)) {
     throw new TypeError(
       `a permission is "resource:action" (letters, digits, _ . -), got ${JSON.stringify(permission)}`,
     );
   }
+  // Bounded: a caller building permissions from user input must not grow this for ever.
+  if (parsed.size >= 10_000) parsed.clear();
+  parsed.set(permission, parts as [string, string]);
   return parts as [string, string];
 }
 
@@ -114,6 +122,35 @@ export function compileRoles(definitions: RoleDefinitions): Map<string, Compiled
     compiled.set(name, role);
   }
   return compiled;
+}
+
+/**
+ * The first rule of a role that matches a concrete permission and passes `accept`, most
+ * specific first, without building a list (the hot path of every check).
+ */
+export function findRule(
+  role: CompiledRole,
+  permission: string,
+  resource: string,
+  action: string,
+  accept: (rule: Rule) => boolean,
+): Rule | undefined {
+  // Four plain lookups, no list built: this runs on every check.
+  return (
+    firstAccepted(role.exact.get(permission), accept) ??
+    firstAccepted(role.anyAction.get(resource), accept) ??
+    firstAccepted(role.anyResource.get(action), accept) ??
+    firstAccepted(role.everything, accept)
+  );
+}
+
+function firstAccepted(rules: Rule[] | undefined, accept: (rule: Rule) => boolean): Rule | undefined {
+  if (rules === undefined) return undefined;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as Rule;
+    if (accept(rule)) return rule;
+  }
+  return undefined;
 }
 
 /** The rules of a role that match a concrete permission, most specific first. */

@@ -2,6 +2,7 @@ import { ForbiddenError } from './errors.ts';
 import {
   type CompiledRole,
   compileRoles,
+  findRule,
   matchingRules,
   parsePermission,
   type RoleDefinitions,
@@ -67,6 +68,9 @@ export interface Rbac {
   /** Stops listening to the bus. */
   close(): void;
 }
+
+/** Matches any rule: the cheap first pass of a check. */
+const acceptAny = () => true;
 
 interface UserGrants {
   global: string[];
@@ -177,6 +181,50 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
     };
   };
 
+  /** The hot path: no explanation objects or strings, no closures, just the answer. */
+  const allows = (grants: UserGrants, userId: string, permission: string, check: CheckOptions): boolean => {
+    const [resource, action] = parsePermission(permission);
+    if (rolesAllow(grants.global, userId, permission, resource, action, check)) return true;
+    const scope = check.scope;
+    if (scope === undefined) return false;
+    const scoped = grants.scoped.get(scope);
+    return scoped !== undefined && rolesAllow(scoped, userId, permission, resource, action, check);
+  };
+
+  const rolesAllow = (
+    granted: readonly string[],
+    userId: string,
+    permission: string,
+    resource: string,
+    action: string,
+    check: CheckOptions,
+  ): boolean => {
+    for (let i = 0; i < granted.length; i++) {
+      const role = roles.get(granted[i] as string);
+      if (role === undefined) continue;
+      const rule = findRule(role, permission, resource, action, acceptAny);
+      if (rule === undefined) continue;
+      if (rule.when === undefined) return true;
+      // A conditional rule matched first: evaluate conditions (rare path, allocations fine).
+      const context = { userId, scope: check.scope, resource: check.resource as never };
+      if (
+        findRule(
+          role,
+          permission,
+          resource,
+          action,
+          (candidate) => candidate.when === undefined || candidate.when(context),
+        )
+      )
+        return true;
+    }
+    return false;
+  };
+
+  const checkUser = (userId: string) => {
+    if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('userId must be a non-empty string');
+  };
+
   const explain = async (userId: string, permission: string, check: CheckOptions = {}) => {
     if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('userId must be a non-empty string');
     return decide(await grantsFor(userId), userId, permission, check);
@@ -196,7 +244,17 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
   return {
     grant: (userId, role, scope) => changeGrant('grant', userId, role, scope),
     revoke: (userId, role, scope) => changeGrant('revoke', userId, role, scope),
-    can: async (userId, permission, check) => (await explain(userId, permission, check)).allowed,
+    can(userId, permission, check = {}) {
+      try {
+        checkUser(userId);
+        const grants = grantsFor(userId);
+        // Warm: answered synchronously, one resolved promise.
+        if (!(grants instanceof Promise)) return Promise.resolve(allows(grants, userId, permission, check));
+        return grants.then((loaded) => allows(loaded, userId, permission, check));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
     async assert(userId, permission, check) {
       const result = await explain(userId, permission, check);
       if (!result.allowed) throw new ForbiddenError(permission, check?.scope);
@@ -205,7 +263,7 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
     async canMany(userId, checks) {
       if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('userId must be a non-empty string');
       const grants = await grantsFor(userId);
-      return checks.map((check) => decide(grants, userId, check.permission, check).allowed);
+      return checks.map((check) => allows(grants, userId, check.permission, check));
     },
     async rolesOf(userId, scope) {
       const grants = await grantsFor(userId);
