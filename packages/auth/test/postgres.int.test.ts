@@ -1,4 +1,4 @@
-import { createTestDatabase } from '@switchboard/infra';
+import { countQueries, createTestDatabase } from '@switchboard/infra';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { createAuth, generateSigningKey } from '../src/index.ts';
@@ -65,13 +65,7 @@ describe('createPostgresSessionStore', () => {
   });
 
   test('a refresh is one round trip to Postgres', async () => {
-    let queries = 0;
-    const counting = {
-      query: (text: string, values?: unknown[]) => {
-        queries++;
-        return pool.query(text, values);
-      },
-    } as unknown as pg.Pool;
+    const counting = countQueries(pool);
     const auth = await createAuth({
       issuer: 'https://auth.test',
       audience: 'api',
@@ -79,10 +73,10 @@ describe('createPostgresSessionStore', () => {
       stores: { sessions: createPostgresSessionStore({ pool: counting }) },
     });
     const pair = await auth.issueTokens({ id: 'round-trips' });
-    expect(queries).toBe(1);
-    queries = 0;
+    expect(counting.queries).toBe(1);
+    counting.queries = 0;
     await auth.refresh(pair.refreshToken);
-    expect(queries).toBe(1);
+    expect(counting.queries).toBe(1);
   });
 
   test('the tables hold hashes, never refresh tokens', async () => {

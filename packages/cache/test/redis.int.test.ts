@@ -28,6 +28,15 @@ function instance(namespace: string, options: Partial<CacheOptions> & { subscrib
   });
 }
 
+/** A promise the test releases by hand, to hold a fetch open across another instance's write. */
+function gated() {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { gate, release };
+}
+
 /** An instance with L2 but no bus: what compare-and-set alone guarantees. */
 const busless = (namespace: string, options: Partial<CacheOptions> = {}) =>
   createCache({ l2: createRedisTier({ client: client(), prefix: namespace }), ttlMs: 60_000, ...options });
@@ -120,10 +129,7 @@ describe('createCache over Redis (L1 + L2 + bus)', () => {
   test('a fetch that overlaps a delete on another instance is not stored in L2 (compare-and-set, no bus)', async () => {
     const namespace = fresh();
     const [a, b] = [busless(namespace), busless(namespace, { l1: false })];
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { gate, release } = gated();
     const slow = a.getOrSet('k', async () => {
       await gate;
       return 'read before the delete';
@@ -138,10 +144,7 @@ describe('createCache over Redis (L1 + L2 + bus)', () => {
   test('explicit set wins over an overlapping fetch, on every instance (compare-and-set, no bus)', async () => {
     const namespace = fresh();
     const [a, b] = [busless(namespace), busless(namespace, { l1: false })];
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { gate, release } = gated();
     const slow = a.getOrSet('k', async () => {
       await gate;
       return 'stale';

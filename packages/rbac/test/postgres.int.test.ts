@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, sentinelClientOptions } from '@switchboard/infra';
+import { countQueries, createTestDatabase, sentinelClientOptions } from '@switchboard/infra';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
@@ -36,25 +36,19 @@ describe('createPostgresGrantStore', () => {
   });
 
   test('at most one query per user per cache TTL', async () => {
-    let queries = 0;
-    const counting = {
-      query: (text: string, values?: unknown[]) => {
-        queries++;
-        return pool.query(text, values);
-      },
-    } as unknown as pg.Pool;
+    const counting = countQueries(pool);
     const rbac = await createRbac({
       roles,
       store: createPostgresGrantStore({ pool: counting }),
       cache: { ttlMs: 200 },
     });
     await rbac.grant('bob', 'member', 'chat:A');
-    queries = 0;
+    counting.queries = 0;
     for (let i = 0; i < 200; i++) await rbac.can('bob', 'message:send', { scope: 'chat:A' });
-    expect(queries).toBe(1);
+    expect(counting.queries).toBe(1);
     await sleep(250);
     await rbac.can('bob', 'message:send', { scope: 'chat:A' });
-    expect(queries).toBe(2);
+    expect(counting.queries).toBe(2);
   });
 
   test('a revoke on one instance reaches another (shared Postgres, bus) within 1 s', async () => {

@@ -16,6 +16,6 @@ export {
 export { DEFAULT_MASTER_NAME, RedisGroup, type RedisGroupOptions, RedisNode, startRedis } from './redis.ts';
 export { sentinelClientOptions } from './redis-client.ts';
 export { redisCommand } from './resp.ts';
-export { createTestDatabase, startTestTopology, testKeyPrefix } from './testing.ts';
+export { countQueries, createTestDatabase, startTestTopology, testKeyPrefix } from './testing.ts';
 export { reapOrphans, startTopology, stopTopologyDir, type Topology, type TopologyOptions } from './topology.ts';
 export type { PostgresInfo, RedisInfo, TopologyInfo } from './types.ts';

@@ -57,3 +57,20 @@ function withDatabase(url: string, database: string): string {
   parsed.pathname = `/${database}`;
   return parsed.toString();
 }
+
+/**
+ * Wraps a pg pool (or anything with `query`) so a test can count the round trips a store makes.
+ *
+ * @example
+ * const counted = countQueries(pool); await store.rotate(...); expect(counted.queries).toBe(1);
+ */
+export function countQueries<P extends { query: (...args: never[]) => unknown }>(pool: P): P & { queries: number } {
+  const counted = {
+    queries: 0,
+    query: (...args: never[]) => {
+      counted.queries++;
+      return pool.query(...args);
+    },
+  };
+  return counted as unknown as P & { queries: number };
+}

@@ -55,6 +55,15 @@ interface SessionRow {
   claims: Record<string, unknown>;
 }
 
+// The first step of a rotation or retry: lock the live family of the presented token ($1),
+// session row first, the same lock order as every revocation.
+const lockFamily = (extraCondition: string) => `WITH family AS (
+  SELECT s.id FROM switchboard_auth_sessions s
+   WHERE s.id = (SELECT session_id FROM switchboard_auth_refresh_tokens WHERE token_hash = $1)
+     AND s.revoked_at IS NULL ${extraCondition}
+   FOR UPDATE
+)`;
+
 // The last step of a rotation or retry: the session learns its new token's expiry and the
 // client's latest metadata ($3 now, $4 expiry, $5 user agent, $6 IP).
 const TOUCH_SESSION_SQL = `
@@ -71,12 +80,7 @@ RETURNING s.*`;
 // successor, touch the session. Of two concurrent calls with one token, the second waits for
 // the family lock and then finds the token consumed.
 const ROTATE_SQL = `
-WITH family AS (
-  SELECT s.id FROM switchboard_auth_sessions s
-   WHERE s.id = (SELECT session_id FROM switchboard_auth_refresh_tokens WHERE token_hash = $1)
-     AND s.revoked_at IS NULL AND s.created_at > $7
-   FOR UPDATE
-), consumed AS (
+${lockFamily('AND s.created_at > $7')}, consumed AS (
   UPDATE switchboard_auth_refresh_tokens t
      SET consumed_at = $3, replaced_by = $2
    WHERE t.token_hash = $1 AND t.consumed_at IS NULL AND t.expires_at > $3
@@ -100,12 +104,7 @@ SELECT t.session_id, t.consumed_at, t.expires_at, t.replaced_by, s.user_id, s.re
 // it is replaced by a new one (one live chain per family, never two). Under the family lock.
 // $1 presented, $2 new, $3 now, $4 expiry, $5/$6 meta, $7 the unused successor to replace.
 const RETRY_SQL = `
-WITH family AS (
-  SELECT s.id FROM switchboard_auth_sessions s
-   WHERE s.id = (SELECT session_id FROM switchboard_auth_refresh_tokens WHERE token_hash = $1)
-     AND s.revoked_at IS NULL
-   FOR UPDATE
-), dropped AS (
+${lockFamily('')}, dropped AS (
   DELETE FROM switchboard_auth_refresh_tokens t
    WHERE t.token_hash = $7 AND t.consumed_at IS NULL AND t.session_id IN (SELECT id FROM family)
   RETURNING t.session_id
