@@ -71,7 +71,9 @@ async function main(argv: string[]): Promise<number> {
             },
       };
       stopOnSignal(stateFile);
-      const topology = await startTopology(options);
+      const start = startTopology({ ...options, signal: aborter.signal });
+      starting = start;
+      const topology = await start;
       startingDir = undefined;
       process.stderr.write(`[infra] up; logs and data in ${topology.dir}; stop with 'npm run infra -- down'\n`);
       process.stdout.write(`${JSON.stringify(topology.info, null, 2)}\n`);
@@ -104,16 +106,28 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// The dir of a topology 'up' is starting, until it is fully up.
+// The dir of a topology 'up' is starting, until it is fully up, and the start itself.
 let startingDir: string | undefined;
+let starting: Promise<unknown> | undefined;
+const aborter = new AbortController();
 
-/** Ctrl-C (or a closed terminal) during 'up' stops what has started instead of orphaning it. */
+/**
+ * Ctrl-C (or a closed terminal) during 'up' stops what has started instead of orphaning it:
+ * the start is aborted (nothing more is spawned) and awaited, so that every server it did
+ * spawn is recorded before the dir is stopped and removed.
+ */
 function stopOnSignal(stateFile: string): void {
+  let handling = false;
   const handler = (signal: NodeJS.Signals) => {
     const dir = startingDir;
     if (!dir) process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15));
+    if (handling) return;
+    handling = true;
     process.stderr.write(`[infra] ${signal}: stopping what was started\n`);
-    void stopTopologyDir(dir)
+    aborter.abort();
+    void (starting ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => stopTopologyDir(dir))
       .catch((error: unknown) => fail(`cleanup failed: ${String(error)}; run 'npm run infra -- down'`))
       .finally(() => {
         removeState(stateFile);

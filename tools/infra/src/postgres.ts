@@ -57,6 +57,7 @@ export class PostgresNode extends ServerNode {
       {
         what: 'to accept connections',
         timeoutMs: startTimeoutMs,
+        signal: this.context.signal,
         isReady: async () => {
           // postmaster.pid: line 1 is the pid (a stale file from a killed server names another),
           // line 8 the status, `ready` on a primary and on a hot standby.
@@ -116,6 +117,7 @@ export async function startPostgres(options: PostgresClusterOptions): Promise<Po
     0,
     context,
   );
+  throwIfAborted(options.signal);
   await runCommand(
     join(binaries.binDir, 'initdb'),
     [
@@ -146,6 +148,7 @@ export async function startPostgres(options: PostgresClusterOptions): Promise<Po
         replicaOption.applyDelayMs ?? 0,
         context,
       );
+      throwIfAborted(options.signal);
       await runCommand(
         join(binaries.binDir, 'pg_basebackup'),
         [
@@ -183,6 +186,10 @@ export async function startPostgres(options: PostgresClusterOptions): Promise<Po
     );
   }
   return cluster;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new InfraError('start aborted');
 }
 
 function normalizeReplicas(replicas: PostgresClusterOptions['replicas']): PostgresReplicaOptions[] {

@@ -266,11 +266,12 @@ function tail(text: string, lines = 20): string {
 export async function pollUntil<T>(
   what: string,
   check: () => Promise<T | undefined>,
-  options: { timeoutMs: number; intervalMs?: number; onTimeout?: () => string },
+  options: { timeoutMs: number; intervalMs?: number; onTimeout?: () => string; signal?: AbortSignal | undefined },
 ): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   let lastError: unknown;
   for (;;) {
+    if (options.signal?.aborted) throw new InfraError(`start aborted while waiting for ${what}`);
     try {
       const value = await check();
       if (value !== undefined) return value;

@@ -73,6 +73,7 @@ export class RedisNode extends ServerNode {
       {
         what: 'to answer as our process',
         timeoutMs: this.context.startTimeoutMs,
+        signal: this.context.signal,
         // The answer must come from our process: a port picked free can be taken by another
         // server before ours binds it.
         isReady: async () =>

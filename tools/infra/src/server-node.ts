@@ -78,9 +78,11 @@ export abstract class ServerNode {
   protected async launch(
     spawnOptions: Omit<SpawnServerOptions, 'name'>,
     tracker: ProcessTracker | undefined,
-    readiness: { what: string; timeoutMs: number; isReady: () => Promise<boolean> },
+    readiness: { what: string; timeoutMs: number; isReady: () => Promise<boolean>; signal?: AbortSignal | undefined },
   ): Promise<void> {
     if (this.isRunning()) throw new InfraError(`${this.name} is already running`);
+    // An aborted start spawns nothing more: whatever runs is recorded, and will be stopped.
+    if (readiness.signal?.aborted) throw new InfraError(`start aborted before ${this.name}`);
     const server = await spawnServer({ ...spawnOptions, name: this.name });
     this.server = server;
     tracker?.track(server.record);
@@ -93,7 +95,7 @@ export abstract class ServerNode {
         }
         return (await readiness.isReady()) ? true : undefined;
       },
-      { timeoutMs: readiness.timeoutMs, onTimeout: () => logTail(logFile) },
+      { timeoutMs: readiness.timeoutMs, onTimeout: () => logTail(logFile), signal: readiness.signal },
     );
   }
 }
@@ -105,6 +107,7 @@ export interface NodeContext<Binaries> {
   detached: boolean;
   tracker: ProcessTracker | undefined;
   startTimeoutMs: number;
+  signal: AbortSignal | undefined;
 }
 
 /** Options every cluster starter takes. */
@@ -116,6 +119,8 @@ export interface ClusterStartOptions {
   tracker?: ProcessTracker;
   /** How long one server may take to become ready. @default 30000 */
   startTimeoutMs?: number;
+  /** Aborts a start in progress: nothing more is spawned, waits end at once. */
+  signal?: AbortSignal;
 }
 
 export function nodeContext<Binaries>(options: ClusterStartOptions, binaries: Binaries): NodeContext<Binaries> {
@@ -126,5 +131,6 @@ export function nodeContext<Binaries>(options: ClusterStartOptions, binaries: Bi
     detached: options.detached ?? false,
     tracker: options.tracker,
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
+    signal: options.signal,
   };
 }

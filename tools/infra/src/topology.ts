@@ -39,6 +39,8 @@ export interface TopologyOptions {
   baseDir?: string;
   /** Called once the temp dir exists, before any server starts (the CLI records it there). */
   onDir?: (dir: string) => void;
+  /** Aborts the start: nothing more is spawned, and what was started is stopped. */
+  signal?: AbortSignal;
 }
 
 /** Servers started together in one temp dir; `stop()` stops them all and removes the dir. */
@@ -99,6 +101,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
           replicas: postgresOptions.replicas ?? 2,
           detached,
           tracker,
+          ...(options.signal ? { signal: options.signal } : {}),
           ...(postgresOptions.maxConnections === undefined ? {} : { maxConnections: postgresOptions.maxConnections }),
         })
       : Promise.resolve(undefined),
@@ -109,6 +112,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
           sentinels: redisOptions.sentinels ?? 3,
           detached,
           tracker,
+          ...(options.signal ? { signal: options.signal } : {}),
           ...(redisOptions.downAfterMs === undefined ? {} : { downAfterMs: redisOptions.downAfterMs }),
         })
       : Promise.resolve(undefined),
