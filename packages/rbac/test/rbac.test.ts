@@ -115,6 +115,42 @@ describe('createRbac: model', () => {
     expect(await rbac.scopesWith('gina', 'chat:rename', 'chat')).toBe('*');
   });
 
+  test('can (fast path) and explain (explaining path) always agree', async () => {
+    const rbac = await createRbac({ roles });
+    await rbac.grant('alice', 'admin', 'chat:A');
+    await rbac.grant('bob', 'member', 'chat:A');
+    await rbac.grant('audrey', 'auditor');
+    await rbac.grant('rooty', 'root');
+    const users = ['alice', 'bob', 'audrey', 'rooty', 'nobody'];
+    const permissions = [
+      'chat:rename',
+      'chatroom:rename',
+      'message:send',
+      'message:edit',
+      'message:read',
+      'invoice:read',
+      'invoice:write',
+    ];
+    const contexts = [
+      {},
+      { scope: 'chat:A' },
+      { scope: 'chat:B' },
+      { scope: 'chat:A', resource: { senderId: 'bob' } },
+      { scope: 'chat:A', resource: { senderId: 'eve' } },
+    ];
+    let checked = 0;
+    for (const user of users)
+      for (const permission of permissions)
+        for (const context of contexts) {
+          const label = `${user} ${permission} ${JSON.stringify(context)}`;
+          expect(await rbac.can(user, permission, context), label).toBe(
+            (await rbac.explain(user, permission, context)).allowed,
+          );
+          checked++;
+        }
+    expect(checked).toBe(users.length * permissions.length * contexts.length);
+  });
+
   test('bad input and bad policies fail clearly at once', async () => {
     await expect(createRbac({ roles: { a: { inherits: ['ghost'] } } })).rejects.toThrow(
       /inherits unknown role "ghost"/,
