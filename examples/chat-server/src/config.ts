@@ -1,9 +1,16 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 /** What the server reads from its environment, validated once at start. */
 export interface ServerConfig {
   /** `PORT`, 0 for any free port. @default 4000 */
   port: number;
   /** `HOST`. @default '127.0.0.1' */
   host: string;
+  /** `DATABASE_URL`: an existing PostgreSQL 15+ database; unset means the embedded server. */
+  databaseUrl: string | undefined;
+  /** `DATA_DIR`: the embedded server's cluster and the generated secrets. @default examples/chat-server/.data */
+  dataDir: string;
 }
 
 /** A configuration mistake: one line naming the variable, printed instead of a stack trace. */
@@ -18,7 +25,28 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  return { port: parsePort(env.PORT), host: parseHost(env.HOST) };
+  return {
+    port: parsePort(env.PORT),
+    host: parseHost(env.HOST),
+    databaseUrl: parseDatabaseUrl(env.DATABASE_URL),
+    dataDir: env.DATA_DIR?.trim() ? resolve(env.DATA_DIR.trim()) : DEFAULT_DATA_DIR,
+  };
+}
+
+const DEFAULT_DATA_DIR = fileURLToPath(new URL('../.data', import.meta.url));
+
+function parseDatabaseUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'must be a URL like postgres://user:password@host:5432/database');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', `must start with postgres:// or postgresql://, got '${url.protocol}//'`);
+  }
+  return raw.trim();
 }
 
 function parsePort(raw: string | undefined): number {

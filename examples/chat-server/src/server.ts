@@ -12,7 +12,7 @@ export interface RunningServer {
 }
 
 /** Starts the HTTP server; resolves once it listens. */
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
+export async function startServer(config: Pick<ServerConfig, 'port' | 'host'>): Promise<RunningServer> {
   const yoga = createYoga({ schema, graphqlEndpoint: '/graphql', landingPage: false });
   const server = createServer(yoga);
   await listen(server, config);
@@ -24,7 +24,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   };
 }
 
-function listen(server: Server, config: ServerConfig): Promise<void> {
+function listen(server: Server, config: Pick<ServerConfig, 'port' | 'host'>): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {

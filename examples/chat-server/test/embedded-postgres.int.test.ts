@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, describe, expect, test } from 'vitest';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+
+const dirs: string[] = [];
+const running: EmbeddedPostgres[] = [];
+
+async function dataDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'sb-embedded-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function start(dir: string, port?: number): Promise<EmbeddedPostgres> {
+  const db = await startEmbeddedPostgres({ dataDir: dir, ...(port === undefined ? {} : { port }) });
+  running.push(db);
+  return db;
+}
+
+async function query<Row extends pg.QueryResultRow>(url: string, sql: string): Promise<Row[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<Row>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Running, not merely a zombie waiting for PID 1 to reap it (kill -0 succeeds on those). */
+function isAlive(pid: number): boolean {
+  try {
+    const state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return state !== undefined && state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+afterAll(async () => {
+  await Promise.all(running.map((db) => db.stop()));
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe('startEmbeddedPostgres', () => {
+  test('creates the cluster on first start, keeps its data across restarts, guards its password', async () => {
+    const dir = await dataDir();
+    const first = await start(dir);
+    expect(first.url).toMatch(/^postgres:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/switchboard$/);
+    await query(first.url, 'CREATE TABLE kept (v text); INSERT INTO kept VALUES ($$still here$$)');
+    await first.stop();
+
+    const second = await start(dir);
+    expect(await query(second.url, 'SELECT v FROM kept')).toEqual([{ v: 'still here' }]);
+    expect((await stat(join(dir, 'postgres-password'))).mode & 0o777).toBe(0o600);
+    // Only our password opens it: the cluster does not trust local connections.
+    const wrong = new URL(second.url);
+    wrong.password = 'wrong';
+    await expect(query(wrong.href, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
+    await second.stop();
+  });
+
+  test('recovers the orphan a kill -9 of Node leaves behind', async () => {
+    const dir = await dataDir();
+    // Node itself (not the tsx CLI, which would leave its own node child running): this is the
+    // process whose death orphans the server.
+    const script = fileURLToPath(new URL('./fixtures/hold-embedded-postgres.ts', import.meta.url));
+    const holder = spawn(process.execPath, ['--import', 'tsx', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [line] = (await once(holder.stdout, 'data')) as [Buffer];
+    const orphanPid = Number(line.toString().trim());
+    expect(isAlive(orphanPid)).toBe(true);
+    holder.kill('SIGKILL');
+    await once(holder, 'exit');
+    expect(isAlive(orphanPid)).toBe(true);
+
+    const db = await start(dir);
+    expect(await query(db.url, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+    expect(isAlive(orphanPid)).toBe(false);
+    await db.stop();
+  });
+
+  test('refuses a data folder a live server is using, and explains a taken port', async () => {
+    const dir = await dataDir();
+    await start(dir);
+    await expect(startEmbeddedPostgres({ dataDir: dir })).rejects.toThrow(/in use by another running server/);
+
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as { port: number };
+    try {
+      const other = await dataDir();
+      await expect(startEmbeddedPostgres({ dataDir: other, port })).rejects.toThrow(/port is taken/);
+    } finally {
+      blocker.close();
+    }
+  });
+});
