@@ -11,6 +11,8 @@ export interface ServerConfig {
   databaseUrl: string | undefined;
   /** `DATA_DIR`: the embedded server's cluster and the generated secrets. @default examples/chat-server/.data */
   dataDir: string;
+  /** `ACCESS_TOKEN_KEYS`: a JSON array of private JWKs (the first signs); unset means generated once under `dataDir`. */
+  accessTokenKeys: string | undefined;
 }
 
 /** A configuration mistake: one line naming the variable, printed instead of a stack trace. */
@@ -30,6 +32,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     host: parseHost(env.HOST),
     databaseUrl: parseDatabaseUrl(env.DATABASE_URL),
     dataDir: env.DATA_DIR?.trim() ? resolve(env.DATA_DIR.trim()) : DEFAULT_DATA_DIR,
+    accessTokenKeys: env.ACCESS_TOKEN_KEYS?.trim() || undefined,
   };
 }
 
