@@ -653,7 +653,7 @@ class CacheView implements Cache {
           const { entry } = shared;
           if (entry && core.options.now() < entry.freshUntil) {
             core.counters.l2Hits++;
-            core.emit('hit', { key: fullKey, tier: 'l2' });
+            if (core.listening.hit) core.emit('hit', { key: fullKey, tier: 'l2' });
             if (!flight.invalidated) core.l1?.set(fullKey, entry, core.options.now());
             return entry.value as T;
           }
@@ -669,7 +669,7 @@ class CacheView implements Cache {
       }
       snapshot ??= { tags, gens: tags.map((tag) => core.generation(tag)), keyGen: 0, fromL2: false };
       core.counters.misses++;
-      core.emit('miss', { key: fullKey });
+      if (core.listening.miss) core.emit('miss', { key: fullKey });
 
       const waited = await this.waitForClusterFill<T>(fullKey, tags, snapshot);
       if (waited.found) return waited.value;

@@ -2,16 +2,23 @@ import { createHash } from 'node:crypto';
 import type { SharedRead, SharedTier } from './types.ts';
 
 /**
- * What we need of a Redis client: an ioredis instance (plain or Sentinel) has it. No ioredis
- * code is imported at run time.
+ * What we need of an ioredis client (plain or Sentinel). No client code is imported at run time.
  */
 export interface RedisClientLike {
   call(command: string, ...args: (string | number)[]): Promise<unknown>;
 }
 
+/** What we need of a node-redis client (`redis` / `@redis/client` v4 and later, connected). */
+export interface NodeRedisClientLike {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
 export interface RedisTierOptions {
-  /** An ioredis client you created; the tier never closes it. Not for Redis Cluster. */
-  client: RedisClientLike;
+  /**
+   * An ioredis or node-redis client you created (and, for node-redis, connected); the tier never
+   * closes it. Not for Redis Cluster.
+   */
+  client: RedisClientLike | NodeRedisClientLike;
   /** Prefix of every Redis key this tier writes. @default 'cache' */
   prefix?: string;
   /**
@@ -110,6 +117,22 @@ const DELETE = script(DELETE_LUA);
 const UNLOCK = script(UNLOCK_LUA);
 const BUMP_TAG = script(BUMP_TAG_LUA);
 
+type Command = (command: string, ...args: (string | number)[]) => Promise<unknown>;
+
+function commandRunner(client: RedisClientLike | NodeRedisClientLike | undefined): Command {
+  if (client && typeof (client as RedisClientLike).call === 'function') {
+    const ioredis = client as RedisClientLike;
+    return (command, ...args) => ioredis.call(command, ...args);
+  }
+  if (client && typeof (client as NodeRedisClientLike).sendCommand === 'function') {
+    const nodeRedis = client as NodeRedisClientLike;
+    return (command, ...args) => nodeRedis.sendCommand([command, ...args.map(String)]);
+  }
+  throw new TypeError(
+    'createRedisTier: `client` must be an ioredis instance (with `call`) or a node-redis client (with `sendCommand`)',
+  );
+}
+
 /**
  * The shared tier over Redis: one MGET per read (entry and the generations to validate it),
  * a server-side validated read for entries with tags the caller did not name, compare-and-set
@@ -117,10 +140,7 @@ const BUMP_TAG = script(BUMP_TAG_LUA);
  * lock for cluster-wide single-flight. Works with a Sentinel-managed ioredis client.
  */
 export function createRedisTier(options: RedisTierOptions): SharedTier {
-  const { client } = options;
-  if (!client || typeof client.call !== 'function') {
-    throw new TypeError('createRedisTier: `client` must be an ioredis instance (it needs a `call` method)');
-  }
+  const call = commandRunner(options.client);
   const prefix = options.prefix ?? 'cache';
   if (typeof prefix !== 'string' || prefix.length === 0 || /\s/.test(prefix)) {
     throw new TypeError(
@@ -137,10 +157,10 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
 
   const run = async (lua: Script, keys: string[], args: (string | number)[]): Promise<unknown> => {
     try {
-      return await client.call('EVALSHA', lua.sha1, keys.length, ...keys, ...args);
+      return await call('EVALSHA', lua.sha1, keys.length, ...keys, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.call('EVAL', lua.source, keys.length, ...keys, ...args);
+      return call('EVAL', lua.source, keys.length, ...keys, ...args);
     }
   };
 
@@ -156,7 +176,7 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
   return {
     async read(key, tags) {
       return fromReply(
-        (await client.call('MGET', entryKey(key), keyGenKey(key), ...tags.map((tag) => tagPrefix + tag))) as unknown[],
+        (await call('MGET', entryKey(key), keyGenKey(key), ...tags.map((tag) => tagPrefix + tag))) as unknown[],
       );
     },
     async readValidated(key, tags) {
@@ -191,7 +211,7 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
       return Number(await run(BUMP_TAG, [tagPrefix + tag], [tagGenerationTtlMs]));
     },
     async lock(key, token, ttlMs) {
-      return (await client.call('SET', lockKey(key), token, 'NX', 'PX', Math.max(1, Math.ceil(ttlMs)))) === 'OK';
+      return (await call('SET', lockKey(key), token, 'NX', 'PX', Math.max(1, Math.ceil(ttlMs)))) === 'OK';
     },
     async unlock(key, token) {
       await run(UNLOCK, [lockKey(key)], [token]);

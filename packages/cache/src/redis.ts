@@ -9,4 +9,9 @@ export {
   type RedisPublisherLike,
   type RedisSubscriberLike,
 } from './redis-bus.ts';
-export { createRedisTier, type RedisClientLike, type RedisTierOptions } from './redis-tier.ts';
+export {
+  createRedisTier,
+  type NodeRedisClientLike,
+  type RedisClientLike,
+  type RedisTierOptions,
+} from './redis-tier.ts';

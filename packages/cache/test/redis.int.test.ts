@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createClient, type RedisClientType } from '@redis/client';
 import { sentinelClientOptions, testKeyPrefix } from '@switchboard/infra';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, test, vi } from 'vitest';
@@ -206,5 +207,63 @@ describe('createCache over Redis (L1 + L2 + bus)', () => {
     const keys = (await redis.keys(`${namespace}|*`)).sort();
     expect(keys).toEqual([`${namespace}|e|k`, `${namespace}|t|t`]);
     expect(Number(await redis.get(`${namespace}|t|t`))).toBe(1);
+  });
+});
+
+describe('createRedisTier with a node-redis client', () => {
+  const nodeRedisClients: RedisClientType[] = [];
+  afterAll(async () => {
+    await Promise.all(nodeRedisClients.map((created) => created.quit()));
+  });
+
+  /** node-redis talks to the master the topology started with (no Sentinel support needed here). */
+  async function nodeRedis(): Promise<RedisClientType> {
+    const created = createClient({ url: info?.master ?? '' }) as RedisClientType;
+    await created.connect();
+    nodeRedisClients.push(created);
+    return created;
+  }
+
+  test('shares L2 with ioredis instances: values, null, tag invalidation inside Redis, compare-and-set', async () => {
+    const namespace = fresh();
+    const viaIoredis = busless(namespace, { l1: false });
+    const viaNodeRedis = createCache({
+      l1: false,
+      l2: createRedisTier({ client: await nodeRedis(), prefix: namespace }),
+      ttlMs: 60_000,
+    });
+    const fetcher = vi.fn(async () => 'should not run');
+
+    await viaIoredis.getOrSet('user:1', async () => ({ name: 'Ada', at: new Date('2026-01-01T00:00:00Z') }), {
+      tags: ['users'],
+    });
+    await viaNodeRedis.getOrSet('user:404', async () => null);
+    expect(await viaNodeRedis.getOrSet('user:1', fetcher, { tags: ['users'] })).toEqual({
+      name: 'Ada',
+      at: new Date('2026-01-01T00:00:00Z'),
+    });
+    expect(await viaIoredis.getOrSet('user:404', fetcher)).toBeNull();
+    expect(fetcher).not.toHaveBeenCalled();
+
+    // Bumped through node-redis, validated by the Lua read on the ioredis side (and back).
+    await viaNodeRedis.deleteByTag('users');
+    expect(await viaIoredis.get('user:1')).toBeUndefined();
+    expect(await viaNodeRedis.getOrSet('user:1', async () => 'refetched', { tags: ['users'] })).toBe('refetched');
+
+    // A fetch on node-redis overlapping a delete through ioredis is not stored.
+    const { gate, release } = gated();
+    const slow = viaNodeRedis.getOrSet('k', async () => {
+      await gate;
+      return 'read before the delete';
+    });
+    await sleep(20);
+    await viaIoredis.delete('k');
+    release();
+    expect(await slow).toBe('read before the delete');
+    expect(await viaIoredis.getOrSet('k', async () => 'fresh')).toBe('fresh');
+  });
+
+  test('a client that is neither is refused at construction', () => {
+    expect(() => createRedisTier({ client: {} as never })).toThrow(/ioredis instance .* or a node-redis client/);
   });
 });
