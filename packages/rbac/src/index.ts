@@ -12,5 +12,6 @@ export {
   type Rbac,
   type RbacCacheOptions,
   type RbacOptions,
+  type UserPermissions,
 } from './rbac.ts';
 export { createMemoryGrantStore, createMemoryRbacBus, type Grant, type GrantStore, type RbacBus } from './store.ts';

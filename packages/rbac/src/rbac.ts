@@ -65,8 +65,24 @@ export interface Rbac {
    * rules are left out (they depend on each row).
    */
   scopesWith(userId: string, permission: string, kind: string): Promise<'*' | string[]>;
+  /**
+   * The user's grants, loaded once, for many synchronous checks: one per request (a resolver
+   * filtering a list, a GraphQL operation with several guards), like an ability object. A
+   * snapshot: a grant or revoke after it was taken is seen by the next `forUser`, not this one.
+   */
+  forUser(userId: string): Promise<UserPermissions>;
   /** Stops listening to the bus. */
   close(): void;
+}
+
+/** A user's grants at one moment; every check is synchronous. See `rbac.forUser`. */
+export interface UserPermissions {
+  readonly userId: string;
+  can(permission: string, options?: CheckOptions): boolean;
+  /** Like `can`, but a denial throws `ForbiddenError` (`code: 'FORBIDDEN'`). */
+  assert(permission: string, options?: CheckOptions): void;
+  /** Roles granted globally, plus those granted in `scope`. */
+  rolesOf(scope?: string): string[];
 }
 
 /** Matches any rule: the cheap first pass of a check. */
@@ -283,6 +299,20 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
         if (scope.startsWith(prefix) && granted.some(holds)) ids.push(scope.slice(prefix.length));
       }
       return ids;
+    },
+    async forUser(userId) {
+      checkUser(userId);
+      const grants = await grantsFor(userId);
+      return {
+        userId,
+        can: (permission, check = {}) => allows(grants, userId, permission, check),
+        assert: (permission, check = {}) => {
+          if (!allows(grants, userId, permission, check)) throw new ForbiddenError(permission, check.scope);
+        },
+        rolesOf: (scope) => [
+          ...new Set([...grants.global, ...(scope === undefined ? [] : (grants.scoped.get(scope) ?? []))]),
+        ],
+      };
     },
     close: () => unsubscribe?.(),
   };

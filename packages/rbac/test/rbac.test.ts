@@ -115,6 +115,37 @@ describe('createRbac: model', () => {
     expect(await rbac.scopesWith('gina', 'chat:rename', 'chat')).toBe('*');
   });
 
+  test('forUser: synchronous checks over one snapshot of the grants', async () => {
+    const store = createMemoryGrantStore();
+    let loads = 0;
+    const counting: GrantStore = {
+      ...store,
+      grantsOf: (userId) => {
+        loads++;
+        return store.grantsOf(userId);
+      },
+    };
+    const rbac = await createRbac({ roles, store: counting, cache: false });
+    await rbac.grant('bob', 'admin', 'chat:2');
+    await rbac.grant('bob', 'member', 'chat:1');
+    const bob = await rbac.forUser('bob');
+    expect(loads).toBe(1);
+    expect(bob.userId).toBe('bob');
+    expect(bob.can('chat:rename', { scope: 'chat:2' })).toBe(true);
+    expect(bob.can('chat:rename', { scope: 'chat:1' })).toBe(false);
+    expect(bob.can('message:edit', { scope: 'chat:1', resource: { senderId: 'bob' } })).toBe(true);
+    expect(bob.can('message:edit', { scope: 'chat:1', resource: { senderId: 'eve' } })).toBe(false);
+    expect(() => bob.assert('chat:delete', { scope: 'chat:1' })).toThrow(ForbiddenError);
+    expect(() => bob.assert('chat:delete', { scope: 'chat:2' })).not.toThrow();
+    expect(bob.rolesOf('chat:1')).toEqual(['member']);
+    // Checks never load again (even with the cache off), and a revoke is seen by the next snapshot.
+    expect(loads).toBe(1);
+    await rbac.revoke('bob', 'admin', 'chat:2');
+    expect(bob.can('chat:rename', { scope: 'chat:2' })).toBe(true);
+    expect((await rbac.forUser('bob')).can('chat:rename', { scope: 'chat:2' })).toBe(false);
+    await expect(rbac.forUser('')).rejects.toThrow(TypeError);
+  });
+
   test('can (fast path) and explain (explaining path) always agree', async () => {
     const rbac = await createRbac({ roles });
     await rbac.grant('alice', 'admin', 'chat:A');
@@ -139,15 +170,17 @@ describe('createRbac: model', () => {
       { scope: 'chat:A', resource: { senderId: 'eve' } },
     ];
     let checked = 0;
-    for (const user of users)
+    for (const user of users) {
+      const snapshot = await rbac.forUser(user);
       for (const permission of permissions)
         for (const context of contexts) {
           const label = `${user} ${permission} ${JSON.stringify(context)}`;
-          expect(await rbac.can(user, permission, context), label).toBe(
-            (await rbac.explain(user, permission, context)).allowed,
-          );
+          const explained = (await rbac.explain(user, permission, context)).allowed;
+          expect(await rbac.can(user, permission, context), label).toBe(explained);
+          expect(snapshot.can(permission, context), `forUser: ${label}`).toBe(explained);
           checked++;
         }
+    }
     expect(checked).toBe(users.length * permissions.length * contexts.length);
   });
 

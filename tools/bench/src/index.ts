@@ -44,10 +44,63 @@ export async function compare(
       runs[name] = list;
     }
   }
-  const medians: Record<string, Measurement> = {};
+  return medianRounds(runs);
+}
+
+/** A synchronous call measured in a tight loop: no promise or timer per call. */
+export interface SyncMeasurement {
+  opsPerSec: number;
+  nsPerOp: number;
+}
+
+let sink = 0;
+
+/**
+ * Calls `run` back to back for `durationMs` (checking the clock every `batch` calls). For
+ * in-memory checks whose cost would otherwise vanish under the harness's own per-call promise.
+ */
+export function measureSync(
+  run: (i: number) => unknown,
+  options: { durationMs: number; batch?: number },
+): SyncMeasurement {
+  const batch = options.batch ?? 1_000;
+  let calls = 0;
+  const startedAt = performance.now();
+  const deadline = startedAt + options.durationMs;
+  while (performance.now() < deadline) {
+    for (let i = 0; i < batch; i++) {
+      // Results feed a sink so the engine cannot drop the call as dead code.
+      if (run(calls + i)) sink++;
+    }
+    calls += batch;
+  }
+  const elapsedMs = performance.now() - startedAt;
+  return { opsPerSec: (calls / elapsedMs) * 1000, nsPerOp: (elapsedMs * 1e6) / calls };
+}
+
+/** `compare` for synchronous calls: interleaved rounds, each contender's median round. */
+export function compareSync(
+  contenders: Record<string, (i: number) => unknown>,
+  options: { durationMs: number; rounds: number; batch?: number },
+): Record<string, SyncMeasurement> {
+  const runs: Record<string, SyncMeasurement[]> = {};
+  for (let round = 0; round < options.rounds; round++) {
+    for (const [name, run] of Object.entries(contenders)) {
+      const list = runs[name] ?? [];
+      list.push(measureSync(run, options));
+      runs[name] = list;
+    }
+  }
+  if (sink === -1) process.stdout.write('');
+  return medianRounds(runs);
+}
+
+/** Each contender's median round by throughput. */
+function medianRounds<M extends { opsPerSec: number }>(runs: Record<string, M[]>): Record<string, M> {
+  const medians: Record<string, M> = {};
   for (const [name, list] of Object.entries(runs)) {
     const sorted = [...list].sort((a, b) => a.opsPerSec - b.opsPerSec);
-    medians[name] = sorted[Math.floor(sorted.length / 2)] as Measurement;
+    medians[name] = sorted[Math.floor(sorted.length / 2)] as M;
   }
   return medians;
 }
