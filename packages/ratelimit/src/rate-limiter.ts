@@ -196,9 +196,11 @@ function single(
   let storeEntry: StoreEntry;
   try {
     storeEntry = storeEntryFor(settings, key, cost);
-    const { evaluateSync } = settings.store;
-    if (evaluateSync) {
-      return Promise.resolve(toResult(evaluateSync(mode, [storeEntry])[0] as Decision, settings.algorithm));
+    const { store } = settings;
+    if (store.evaluateOneSync)
+      return Promise.resolve(toResult(store.evaluateOneSync(mode, storeEntry), settings.algorithm));
+    if (store.evaluateSync) {
+      return Promise.resolve(toResult(store.evaluateSync(mode, [storeEntry])[0] as Decision, settings.algorithm));
     }
   } catch (error) {
     return Promise.reject(error);

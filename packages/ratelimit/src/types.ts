@@ -86,4 +86,6 @@ export interface RateLimitStore {
    * timeouts and failure policies, which guard I/O this store does not do.
    */
   evaluateSync?(mode: EvaluateMode, entries: readonly StoreEntry[]): Decision[];
+  /** `evaluateSync` for a single entry, without the arrays: a limiter's `consume` uses it when present. */
+  evaluateOneSync?(mode: EvaluateMode, entry: StoreEntry): Decision;
 }

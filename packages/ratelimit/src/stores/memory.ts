@@ -45,6 +45,8 @@ export function createMemoryStore(
   };
 
   const blockedFor = (key: string, at: number): number => {
+    // Blocks are rare: skip the look-up (and the key's hashing) when there are none.
+    if (blocks.size === 0) return 0;
     const until = blocks.get(key);
     if (until === undefined) return 0;
     if (until <= at) {
@@ -118,24 +120,18 @@ export function createMemoryStore(
     };
   };
 
-  const evaluateSync = (mode: EvaluateMode, entries: readonly StoreEntry[]): Decision[] => {
+  const evaluateOneSync = (mode: EvaluateMode, entry: StoreEntry): Decision => {
     const at = now();
-    if (entries.length === 1) {
-      const entry = entries[0] as StoreEntry;
-      const decision = evaluateOne(mode, entry, at);
-      if (decision.step && (mode === 'force' || decision.allowed)) write(entry.key, decision.step, at);
-      else if (
-        mode === 'consume' &&
-        !decision.allowed &&
-        entry.blockDurationMs > 0 &&
-        blockedFor(entry.key, at) === 0
-      ) {
-        blocks.set(entry.key, at + entry.blockDurationMs);
-      }
-      return [decision];
+    const decision = evaluateOne(mode, entry, at);
+    if (decision.step && (mode === 'force' || decision.allowed)) write(entry.key, decision.step, at);
+    else if (mode === 'consume' && !decision.allowed && entry.blockDurationMs > 0 && blockedFor(entry.key, at) === 0) {
+      blocks.set(entry.key, at + entry.blockDurationMs);
     }
-    return evaluateMany(mode, entries, at);
+    return decision;
   };
+
+  const evaluateSync = (mode: EvaluateMode, entries: readonly StoreEntry[]): Decision[] =>
+    entries.length === 1 ? [evaluateOneSync(mode, entries[0] as StoreEntry)] : evaluateMany(mode, entries, now());
 
   const evaluateMany = (mode: EvaluateMode, entries: readonly StoreEntry[], at: number): Decision[] => {
     const decisions = entries.map((entry) => evaluateOne(mode, entry, at));
@@ -158,6 +154,7 @@ export function createMemoryStore(
 
   return {
     evaluateSync,
+    evaluateOneSync,
     evaluate: (mode, entries) => {
       try {
         return Promise.resolve(evaluateSync(mode, entries));
