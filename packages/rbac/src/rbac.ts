@@ -71,6 +71,13 @@ export interface Rbac {
    * snapshot: a grant or revoke after it was taken is seen by the next `forUser`, not this one.
    */
   forUser(userId: string): Promise<UserPermissions>;
+  /**
+   * Forgets the user's cached grants, here at once and on other instances through the bus. For
+   * grants changed outside `grant`/`revoke`: e.g. with a grant store bound to a database
+   * transaction (so a chat and its owner's grant commit together), once that transaction has
+   * committed.
+   */
+  invalidate(userId: string): Promise<void>;
   /** Stops listening to the bus. */
   close(): void;
 }
@@ -299,6 +306,11 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
         if (scope.startsWith(prefix) && granted.some(holds)) ids.push(scope.slice(prefix.length));
       }
       return ids;
+    },
+    async invalidate(userId) {
+      checkUser(userId);
+      invalidate(userId);
+      await cacheOptions?.bus?.publish(userId);
     },
     async forUser(userId) {
       checkUser(userId);

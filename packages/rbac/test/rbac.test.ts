@@ -256,6 +256,22 @@ describe('createRbac: caching and invalidation', () => {
     expect(await c.can('bob', 'chat:rename', { scope: 'chat:A' })).toBe(false);
   });
 
+  test('invalidate: grants changed behind the cache (e.g. in a transaction) are seen here and on other instances', async () => {
+    const store = createMemoryGrantStore();
+    const bus = createMemoryRbacBus();
+    const here = await createRbac({ roles, store, cache: { bus } });
+    const there = await createRbac({ roles, store, cache: { bus } });
+    expect(await here.can('zoe', 'message:send', { scope: 'chat:1' })).toBe(false);
+    expect(await there.can('zoe', 'message:send', { scope: 'chat:1' })).toBe(false);
+    // Written straight to the store, as a transaction-bound store would: both caches still say no.
+    await store.grant('zoe', 'member', 'chat:1');
+    expect(await here.can('zoe', 'message:send', { scope: 'chat:1' })).toBe(false);
+    await here.invalidate('zoe');
+    expect(await here.can('zoe', 'message:send', { scope: 'chat:1' })).toBe(true);
+    expect(await there.can('zoe', 'message:send', { scope: 'chat:1' })).toBe(true);
+    await expect(here.invalidate('')).rejects.toThrow(TypeError);
+  });
+
   test('a load that a revoke overtook is not kept', async () => {
     const inner = createMemoryGrantStore();
     let release!: () => void;
