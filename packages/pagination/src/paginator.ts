@@ -1,0 +1,262 @@
+import type { Connection, ConnectionArgs, Edge, PageOptions, PagePlan } from './connection.ts';
+import { planPage, slicePage } from './connection.ts';
+import { bindingDigest, CursorCodec, type KeyValue } from './cursor.ts';
+import { DuplicateSortKeyError, InvalidCursorError, NullSortKeyError } from './errors.ts';
+import { type OrderKeyInfo, type PaginatorOptions, type ResolvedKey, resolveOptions } from './options.ts';
+import { comparePositions } from './order.ts';
+import {
+  type Bounds,
+  countStatement,
+  type PostgresSource,
+  pageStatement,
+  probeStatement,
+  SqlSource,
+  type SqlStatement,
+} from './sql.ts';
+
+/**
+ * What `fromPostgres` runs its statements on: anything with `query(text, params)` resolving to
+ * `{ rows }`: a `pg.Pool`, a `pg.Client` inside a transaction, or @switchboard/db-router's
+ * `router.reader(...)`.
+ */
+export interface Queryable {
+  query(text: string, params: unknown[]): PromiseLike<{ rows: unknown[] }>;
+}
+
+/** Builds Relay connections over one order. Create it once (at startup) and reuse it. */
+export interface Paginator {
+  /** The order with defaults filled in. */
+  readonly orderBy: readonly OrderKeyInfo[];
+  /**
+   * A page of an in-memory list. Sorts a copy of `rows` by `orderBy` (they need not arrive
+   * sorted; the input is left alone) and reads each key from the row's `field`.
+   *
+   * @example
+   * const page = paginator.fromArray(messages, { first: 10, after }, { queryKey: `chat:${chatId}` });
+   */
+  fromArray<T extends object>(rows: readonly T[], args: ConnectionArgs, options?: PageOptions): Connection<T>;
+  /**
+   * A page from Postgres with a keyset ("seek") query: one indexed statement, the same cost at
+   * any depth, no OFFSET and no COUNT (unless `totalCount` is asked for).
+   *
+   * @example
+   * const page = await paginator.fromPostgres(pool, { table: 'messages', where: 'chat_id = $1', params: [chatId] }, args);
+   */
+  fromPostgres<T = Record<string, unknown>>(
+    db: Queryable,
+    source: PostgresSource,
+    args: ConnectionArgs,
+    options?: PageOptions,
+  ): Promise<Connection<T>>;
+}
+
+interface Positioned<T> {
+  node: T;
+  position: KeyValue[];
+}
+
+/**
+ * Creates a paginator for one order. Bad options throw `TypeError` here, at startup.
+ *
+ * @example
+ * const paginator = createPaginator({
+ *   orderBy: [
+ *     { field: 'createdAt', column: 'created_at', direction: 'desc' },
+ *     { field: 'id', column: 'id', direction: 'desc' },
+ *   ],
+ *   maxPageSize: 100,
+ *   defaultPageSize: 20,
+ *   secret: process.env.CURSOR_SECRET,
+ * });
+ * const page = await paginator.fromPostgres(pool, { table: 'messages', where: 'chat_id = $1', params: [chatId] }, { first: 20 });
+ */
+export function createPaginator(options: PaginatorOptions): Paginator {
+  const resolved = resolveOptions(options);
+  const { keys } = resolved;
+  const codec = new CursorCodec(resolved.secrets, resolved.maxCursorLength);
+  const orderIdentity = keys.map((key) => [key.field, key.column, key.direction, key.nulls ?? null]);
+  const orderBy = keys.map(
+    ({ field, column, direction, nulls }): OrderKeyInfo =>
+      Object.freeze(nulls === undefined ? { field, column, direction } : { field, column, direction, nulls }),
+  );
+
+  const decode = (args: ConnectionArgs, binding: Buffer, text: boolean) => {
+    const read = (argument: 'after' | 'before'): KeyValue[] | undefined => {
+      const cursor = args[argument];
+      if (cursor === undefined || cursor === null) return undefined;
+      const values = codec.decode(cursor, binding, argument, keys.length);
+      values.forEach((value, i) => {
+        const nullable = (keys[i] as ResolvedKey).nulls !== undefined;
+        if ((value === null && !nullable) || (text && value !== null && typeof value !== 'string')) {
+          throw new InvalidCursorError(argument, 'bad-values');
+        }
+      });
+      return values;
+    };
+    return { after: read('after'), before: read('before') };
+  };
+
+  const assemble = <T>(
+    fetched: readonly Positioned<T>[],
+    plan: PagePlan,
+    binding: Buffer,
+    probes: { previous: boolean; next: boolean },
+  ): Connection<T> => {
+    for (let i = 1; i < fetched.length; i++) {
+      const a = (fetched[i - 1] as Positioned<T>).position;
+      const b = (fetched[i] as Positioned<T>).position;
+      if (comparePositions(keys, a, b) === 0) throw new DuplicateSortKeyError(keys.map((key) => key.field));
+    }
+    const page = slicePage(fetched, plan);
+    const edges: Edge<T>[] = page.rows.map((row) => ({ node: row.node, cursor: codec.encode(binding, row.position) }));
+    return {
+      edges,
+      pageInfo: {
+        hasNextPage: page.hasNextPage ?? probes.next,
+        hasPreviousPage: page.hasPreviousPage ?? probes.previous,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
+    };
+  };
+
+  const positionOf = (row: object): KeyValue[] =>
+    keys.map((key) => {
+      const value = (row as Record<string, unknown>)[key.field] ?? null;
+      if (value === null) {
+        if (key.nulls === undefined) throw new NullSortKeyError(key.field);
+        return null;
+      }
+      if (!['string', 'number', 'bigint', 'boolean'].includes(typeof value) && !(value instanceof Date)) {
+        throw new TypeError(`fromArray: sort key "${key.field}" must be a string, number, bigint, boolean or Date`);
+      }
+      return value as KeyValue;
+    });
+
+  return {
+    orderBy,
+
+    fromArray(rows, args, pageOptions = {}) {
+      if (!Array.isArray(rows)) throw new TypeError('fromArray: rows must be an array');
+      const plan = planPage(args, resolved.defaultPageSize, resolved.maxPageSize);
+      const binding = bindingDigest(JSON.stringify(['array', orderIdentity, pageOptions.queryKey ?? null]));
+      const { after, before } = decode(args, binding, false);
+      const sorted = rows
+        .map((node) => ({ node, position: positionOf(node) }))
+        .sort((a, b) => comparePositions(keys, a.position, b.position));
+      const window = sorted.filter(
+        (row) =>
+          (!after || comparePositions(keys, row.position, after) > 0) &&
+          (!before || comparePositions(keys, row.position, before) < 0),
+      );
+      const fetched = plan.backward
+        ? window.slice(Math.max(0, window.length - plan.fetch))
+        : window.slice(0, plan.fetch);
+      // The whole list is at hand: the optional flags cost nothing beyond a scan.
+      const probes = {
+        previous:
+          resolved.exactPageInfo && !!after && sorted.some((row) => comparePositions(keys, row.position, after) <= 0),
+        next:
+          resolved.exactPageInfo && !!before && sorted.some((row) => comparePositions(keys, row.position, before) >= 0),
+      };
+      // Duplicates anywhere in the list, not only on this page: the order must be total.
+      for (let i = 1; i < sorted.length; i++) {
+        if (
+          comparePositions(
+            keys,
+            (sorted[i - 1] as Positioned<object>).position,
+            (sorted[i] as Positioned<object>).position,
+          ) === 0
+        ) {
+          throw new DuplicateSortKeyError(keys.map((key) => key.field));
+        }
+      }
+      const connection = assemble(fetched, plan, binding, probes);
+      if (pageOptions.totalCount) connection.totalCount = rows.length;
+      return connection;
+    },
+
+    async fromPostgres<T = Record<string, unknown>>(
+      db: Queryable,
+      source: PostgresSource,
+      args: ConnectionArgs,
+      pageOptions: PageOptions = {},
+    ): Promise<Connection<T>> {
+      if (db === null || typeof db !== 'object' || typeof db.query !== 'function') {
+        throw new TypeError('fromPostgres: db must have a query(text, params) method (pg.Pool, pg.Client, ...)');
+      }
+      for (const key of keys) {
+        if (!key.columnValid) {
+          throw new TypeError(
+            `fromPostgres: orderBy field "${key.field}" needs a column that is a plain SQL identifier`,
+          );
+        }
+      }
+      const sql = new SqlSource(source);
+      const plan = planPage(args, resolved.defaultPageSize, resolved.maxPageSize);
+      const identity = pageOptions.queryKey ?? [
+        source.table ?? null,
+        source.query ?? null,
+        sql.where ?? null,
+        sql.params,
+      ];
+      const binding = bindingDigest(JSON.stringify(['postgres', orderIdentity, identity], jsonReplacer));
+      const decoded = decode(args, binding, true);
+      const bounds = decoded as Bounds;
+      const run = async (statement: SqlStatement) => {
+        try {
+          return (await db.query(statement.text, statement.values)).rows as Record<string, unknown>[];
+        } catch (error) {
+          const sqlState = (error as { code?: unknown } | null)?.code;
+          // A data exception with a cursor in play: a value Postgres cannot read as the column's
+          // type (a forged unsigned cursor). A client error, not a 500.
+          if ((decoded.after || decoded.before) && typeof sqlState === 'string' && sqlState.startsWith('22')) {
+            throw new InvalidCursorError(decoded.after ? 'after' : 'before', 'rejected-by-database', { cause: error });
+          }
+          throw error;
+        }
+      };
+      const probePrevious =
+        resolved.exactPageInfo && !plan.backward && plan.last === undefined && bounds.after
+          ? run(probeStatement(keys, sql, bounds.after, 'before'))
+          : undefined;
+      const probeNext =
+        resolved.exactPageInfo && plan.backward && bounds.before
+          ? run(probeStatement(keys, sql, bounds.before, 'after'))
+          : undefined;
+      const count = pageOptions.totalCount ? run(countStatement(sql)) : undefined;
+      const [rows, previous, next, counted] = await Promise.all([
+        run(pageStatement(keys, sql, bounds, plan.backward, plan.fetch)),
+        probePrevious,
+        probeNext,
+        count,
+      ]);
+      const fetched = rows.map((row): Positioned<T> => {
+        const node: Record<string, unknown> = {};
+        const position: KeyValue[] = new Array(keys.length).fill(null);
+        for (const name in row) {
+          if (name.startsWith('__sb_key_')) {
+            const index = Number(name.slice(9));
+            const value = row[name] ?? null;
+            if (value === null && (keys[index] as ResolvedKey).nulls === undefined) {
+              throw new NullSortKeyError((keys[index] as ResolvedKey).field);
+            }
+            position[index] = value as string | null;
+          } else node[name] = row[name];
+        }
+        return { node: node as T, position };
+      });
+      if (plan.backward) fetched.reverse();
+      const connection = assemble(fetched, plan, binding, {
+        previous: previous?.[0]?.exists === true,
+        next: next?.[0]?.exists === true,
+      });
+      if (counted) connection.totalCount = Number(counted[0]?.count ?? 0);
+      return connection;
+    },
+  };
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? { $bigint: value.toString() } : value;
+}
