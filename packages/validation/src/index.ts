@@ -1,7 +1,53 @@
 /**
- * @switchboard/validation: valibot input schemas, HTML sanitization and clear input errors for chat backends.
- *
- * Nothing is exported yet: the implementation lands with issue #8.
+ * @switchboard/validation: valibot input schemas, HTML sanitization and clear input errors for
+ * chat backends. GraphQL error mapping and hardening live in `@switchboard/validation/yoga`.
  * @packageDocumentation
  */
-export {};
+export { isValidationError, ValidationError, type ValidationErrorCode, type ValidationIssue } from './errors.ts';
+export { parseInput, parseInputAsync, toValidationIssues } from './parse.ts';
+export { DEFAULT_PASSWORD_BLOCKLIST } from './password-blocklist.ts';
+export {
+  checkPassword,
+  createPasswordBlocklist,
+  isBasedOnContext,
+  isCommonPassword,
+  normalizePassword,
+  type PasswordBlocklist,
+  type PasswordBlocklistOptions,
+  type PasswordOptions,
+  type PasswordProblem,
+  passwordContextCheck,
+  passwordSchema,
+} from './passwords.ts';
+export { LINK_PROTOCOLS, LINK_REL, MAX_NESTING, RICH_TEXT_TAGS, sanitizeRichText, toPlainText } from './sanitize.ts';
+export {
+  type AttachmentsOptions,
+  attachmentsSchema,
+  createAttachmentsSchema,
+  createDisplayNameSchema,
+  createPaginationArgsSchema,
+  createUsernameSchema,
+  type DisplayNameOptions,
+  displayNameSchema,
+  emailSchema,
+  type MessageContentOptions,
+  messageContentSchema,
+  type PaginationArgs,
+  type PaginationArgsInput,
+  type PaginationArgsOptions,
+  paginationArgsSchema,
+  RESERVED_USERNAMES,
+  type Schema,
+  type UsernameOptions,
+  usernameSchema,
+  uuidSchema,
+} from './schemas.ts';
+export { detectSpam, type SpamCheckOptions, type SpamReason, spamCheck } from './spam.ts';
+export {
+  type LengthUnit,
+  normalizeText,
+  normalizeTextAction,
+  stripUnsafeCharacters,
+  stripUnsafeCharactersAction,
+  textLength,
+} from './text.ts';

@@ -1,0 +1,214 @@
+/**
+ * @switchboard/validation/yoga: input errors as GraphQL errors a client can act on, and the
+ * GraphQL hardening recipe (depth, cost, alias, token and directive limits with graphql-armor).
+ * Peers: `graphql`, `graphql-yoga`, and `@escape.tech/graphql-armor` for {@link hardenedPlugins}.
+ * @packageDocumentation
+ */
+import { EnvelopArmor } from '@escape.tech/graphql-armor';
+import type { ExecutionResult, GraphQLError } from 'graphql';
+import { createGraphQLError, handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
+import { isValidationError, type ValidationError, type ValidationIssue } from './errors.ts';
+
+/** The `extensions` of a GraphQL error made from a {@link ValidationError}. */
+export interface BadUserInputExtensions {
+  code: 'BAD_USER_INPUT';
+  /** Every issue, each `{ path, message }` (path inside the input, not the GraphQL path). */
+  issues: readonly ValidationIssue[];
+  http?: { status: number };
+}
+
+/** Options of {@link toGraphQLError} and {@link useValidationErrors}. */
+export interface ValidationErrorsOptions {
+  /**
+   * HTTP status for a response carrying such an error. yoga uses the highest status among the
+   * errors (it ignores this for `application/json` responses only if you set `http.spec`).
+   * `false` leaves yoga's choice (200 with the error in the body).
+   * @default 400
+   */
+  httpStatus?: number | false;
+}
+
+/**
+ * The GraphQL error for a {@link ValidationError}: same message, `extensions.code =
+ * 'BAD_USER_INPUT'`, `extensions.issues` and an HTTP status. `from` (the error graphql-js
+ * wrapped it in) supplies `path` and `locations`.
+ */
+export function toGraphQLError(
+  error: ValidationError,
+  options: ValidationErrorsOptions & { from?: GraphQLError } = {},
+): GraphQLError {
+  const status = options.httpStatus ?? 400;
+  const extensions: BadUserInputExtensions = {
+    code: 'BAD_USER_INPUT',
+    issues: error.issues.map((issue) => ({ path: [...issue.path], message: issue.message })),
+    ...(status === false ? {} : { http: { status } }),
+  };
+  const from = options.from;
+  return createGraphQLError(error.message, {
+    ...(from?.nodes ? { nodes: from.nodes } : {}),
+    ...(from?.source ? { source: from.source } : {}),
+    ...(from?.positions ? { positions: from.positions } : {}),
+    ...(from?.path ? { path: from.path } : {}),
+    extensions: extensions as unknown as Record<string, unknown>,
+  });
+}
+
+function mapErrors(result: ExecutionResult, options: ValidationErrorsOptions): ExecutionResult | undefined {
+  const errors = result.errors;
+  if (!errors?.some((error) => isValidationError(error.originalError) || isValidationError(error))) return undefined;
+  return {
+    ...result,
+    errors: errors.map((error) => {
+      const original = isValidationError(error) ? error : error.originalError;
+      return isValidationError(original) ? toGraphQLError(original, { ...options, from: error }) : error;
+    }),
+  };
+}
+
+/**
+ * yoga / envelop plugin: a {@link ValidationError} thrown by a resolver (typically from
+ * `parseInput`) reaches the client as `{ message, path, extensions: { code: 'BAD_USER_INPUT',
+ * issues } }` with HTTP 400, instead of being masked as "Unexpected error.". Other errors are
+ * left to yoga's masking. Works for queries, mutations, subscriptions and incremental delivery.
+ *
+ * @example
+ * createYoga({ schema, plugins: [useValidationErrors(), ...hardenedPlugins()] });
+ */
+export function useValidationErrors(options: ValidationErrorsOptions = {}): Plugin {
+  const onResult = ({ result, setResult }: { result: ExecutionResult; setResult: (r: ExecutionResult) => void }) => {
+    const mapped = mapErrors(result, options);
+    if (mapped) setResult(mapped);
+  };
+  return {
+    onExecute: () => ({
+      onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, onResult),
+    }),
+    onSubscribe: () => ({
+      onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, onResult),
+      // Thrown while the event stream runs (e.g. parseInput in an async generator).
+      onSubscribeError: ({ error, setError }) => {
+        const original = isValidationError(error)
+          ? error
+          : (error as { originalError?: unknown } | null)?.originalError;
+        if (isValidationError(original)) {
+          setError(
+            toGraphQLError(original, { ...options, ...(original === error ? {} : { from: error as GraphQLError }) }),
+          );
+        }
+      },
+    }),
+  };
+}
+
+type ArmorConfig = NonNullable<ConstructorParameters<typeof EnvelopArmor>[0]>;
+
+/** Limits of {@link hardenedPlugins}; `false` turns one off. */
+export interface HardeningOptions {
+  /** Deepest selection nesting (introspection excluded). @default 10 */
+  maxDepth?: number | false;
+  /**
+   * Highest query cost (graphql-armor's model: 2 per object, 1 per scalar, multiplied by a
+   * factor of 1.5 per depth level). @default 5000
+   */
+  maxCost?: number | false;
+  /** Most aliases in one operation (aliases multiply work cheaply). @default 15 */
+  maxAliases?: number | false;
+  /** Most lexical tokens in a document (bounds parser work before anything else). @default 1000 */
+  maxTokens?: number | false;
+  /** Most directives in one operation. @default 50 */
+  maxDirectives?: number | false;
+  /** Hide "Did you mean ...?" field suggestions (they map a private schema). @default true */
+  blockFieldSuggestions?: boolean;
+  /** Say the limit in the error ("Token limit of 1000 exceeded"). @default true */
+  exposeLimits?: boolean;
+  /** Anything else for graphql-armor, merged over the above. */
+  armor?: ArmorConfig;
+}
+
+const limit = (name: string, value: number | false | undefined, fallback: number): number | false => {
+  const resolved = value ?? fallback;
+  if (resolved !== false && (!Number.isInteger(resolved) || resolved < 1)) {
+    throw new TypeError(`${name} must be a positive integer or false, got ${resolved}`);
+  }
+  return resolved;
+};
+
+/**
+ * The GraphQL hardening recipe as yoga plugins, built on
+ * [graphql-armor](https://github.com/Escape-Technologies/graphql-armor): limits on depth,
+ * cost, aliases, tokens and directives, and no field suggestions. A refused operation is
+ * never executed; it gets a GraphQL error with `extensions.code` `GRAPHQL_VALIDATION_FAILED`
+ * (`GRAPHQL_PARSE_FAILED` for the token limit) and, per GraphQL over HTTP, status 400 for
+ * clients accepting `application/graphql-response+json` (200 for plain `application/json`).
+ * The rest of the recipe is yoga's own options, see {@link hardenedYogaOptions}.
+ *
+ * @example
+ * createYoga({ schema, plugins: [...hardenedPlugins({ maxDepth: 8 }), useValidationErrors()] });
+ */
+export function hardenedPlugins(options: HardeningOptions = {}): Plugin[] {
+  const exposeLimits = options.exposeLimits ?? true;
+  // graphql-armor throws out of the validation rule by default, which yoga reports as a bare
+  // error (HTTP 200, no code); reported through the validation context instead, a rejection is
+  // an ordinary validation error: GRAPHQL_VALIDATION_FAILED, HTTP 400 per GraphQL over HTTP.
+  const report = {
+    propagateOnRejection: false,
+    onReject: [
+      (context: { reportError(error: GraphQLError): void } | null, error: GraphQLError) => {
+        if (context) context.reportError(error);
+        else throw error;
+      },
+    ],
+  };
+  const entry = (name: string, value: number | false | undefined, fallback: number, key: 'n' | 'maxCost') => {
+    const resolved = limit(name, value, fallback);
+    return resolved === false ? { enabled: false } : { enabled: true, [key]: resolved, exposeLimits, ...report };
+  };
+  const config: ArmorConfig = {
+    maxDepth: { ...entry('maxDepth', options.maxDepth, 10, 'n'), ignoreIntrospection: true },
+    costLimit: { ...entry('maxCost', options.maxCost, 5000, 'maxCost'), ignoreIntrospection: true },
+    maxAliases: entry('maxAliases', options.maxAliases, 15, 'n'),
+    maxTokens: entry('maxTokens', options.maxTokens, 1000, 'n'),
+    maxDirectives: entry('maxDirectives', options.maxDirectives, 50, 'n'),
+    blockFieldSuggestion: { enabled: options.blockFieldSuggestions ?? true },
+  };
+  for (const [key, value] of Object.entries(options.armor ?? {})) {
+    const k = key as keyof ArmorConfig;
+    (config as Record<string, unknown>)[k] = { ...(config[k] as object | undefined), ...(value as object) };
+  }
+  // graphql-armor types its plugins with its own copy of @envelop/core; they are yoga plugins.
+  return new EnvelopArmor(config).protect().plugins as unknown as Plugin[];
+}
+
+/** Options of {@link hardenedYogaOptions}. */
+export interface HardenedYogaOptions extends HardeningOptions {
+  /**
+   * Largest request body yoga reads, in bytes: checked against `Content-Length` and counted
+   * while streaming a chunked body; over it, 413. yoga's own default is 25 MB.
+   * @default 100_000
+   */
+  maxRequestBodySize?: number;
+}
+
+/**
+ * The whole recipe as options to spread into `createYoga`: the {@link hardenedPlugins}, a
+ * request body limit (`maxRequestBodySize`, a yoga server option: limits apply before any
+ * parsing), masked errors (yoga's default: unexpected errors become "Unexpected error." without
+ * a stack trace; keep it on in production) and no batching (one operation per request, so the
+ * limits above cannot be multiplied). Put your own plugins in `plugins` after these.
+ *
+ * @example
+ * const hardened = hardenedYogaOptions({ maxRequestBodySize: 64_000 });
+ * createYoga({ schema, ...hardened, plugins: [...hardened.plugins, useValidationErrors(), useAuth(...)] });
+ */
+export function hardenedYogaOptions(options: HardenedYogaOptions = {}): {
+  plugins: Plugin[];
+  maxRequestBodySize: number;
+  maskedErrors: true;
+  batching: false;
+} {
+  const maxRequestBodySize = options.maxRequestBodySize ?? 100_000;
+  if (!Number.isInteger(maxRequestBodySize) || maxRequestBodySize < 1) {
+    throw new TypeError(`maxRequestBodySize must be a positive integer, got ${maxRequestBodySize}`);
+  }
+  return { plugins: hardenedPlugins(options), maxRequestBodySize, maskedErrors: true, batching: false };
+}

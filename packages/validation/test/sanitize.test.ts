@@ -1,0 +1,274 @@
+import fc from 'fast-check';
+import { JSDOM } from 'jsdom';
+import { describe, expect, test } from 'vitest';
+import { LINK_REL, MAX_NESTING, RICH_TEXT_TAGS, sanitizeRichText, toPlainText } from '../src/index.ts';
+import { XSS_CORPUS, XSS_PAYLOADS } from './xss-corpus.ts';
+
+const { window } = new JSDOM('');
+const XHTML = 'http://www.w3.org/1999/xhtml';
+const ALLOWED = new Set(RICH_TEXT_TAGS);
+const EXECUTABLE_SCHEME = /^\s*(?:javascript|vbscript|data|livescript|blob|file|filesystem):/i;
+
+/** Parses `html` the way a browser does (in a body) and returns its body. */
+function parse(html: string): HTMLElement {
+  const doc = window.document.implementation.createHTMLDocument();
+  doc.body.innerHTML = html;
+  return doc.body;
+}
+
+/** Every reason, found by walking the parsed DOM, that `html` could run script in a browser. */
+function problemsOf(html: string): string[] {
+  const body = parse(html);
+  const problems: string[] = [];
+  const walker = body.ownerDocument.createTreeWalker(
+    body,
+    window.NodeFilter.SHOW_ELEMENT | window.NodeFilter.SHOW_COMMENT,
+  );
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.nodeType === window.Node.COMMENT_NODE) {
+      problems.push('comment');
+      continue;
+    }
+    const element = node as Element;
+    if (element.namespaceURI !== XHTML) problems.push(`foreign element ${element.namespaceURI} ${element.localName}`);
+    if (!ALLOWED.has(element.localName)) problems.push(`element ${element.localName}`);
+    for (const attribute of Array.from(element.attributes)) {
+      if (element.localName !== 'a' || (attribute.name !== 'href' && attribute.name !== 'rel')) {
+        problems.push(`attribute ${attribute.name} on ${element.localName}`);
+      }
+      if (EXECUTABLE_SCHEME.test(attribute.value)) problems.push(`executable URL in ${attribute.name}`);
+    }
+    if (element.localName === 'a') {
+      const href = element.getAttribute('href');
+      if (href === null) problems.push('link without href');
+      else {
+        // The browser's own URL parsing, against a base: relative links would resolve.
+        const resolved = new window.URL(href, 'https://app.example/chat/1');
+        const absolute = URL.canParse(href);
+        if (!absolute) problems.push(`relative href ${href}`);
+        if (!['http:', 'https:', 'mailto:'].includes(resolved.protocol))
+          problems.push(`href scheme ${resolved.protocol}`);
+      }
+      if (element.getAttribute('rel') !== LINK_REL) problems.push(`rel ${element.getAttribute('rel')}`);
+    }
+  }
+  if (body.ownerDocument.head.childNodes.length > 0) problems.push('content in head');
+  return problems;
+}
+
+describe('sanitizeRichText against the XSS corpus', () => {
+  test('the corpus has at least 100 payloads across the OWASP filter-evasion classes', () => {
+    expect(XSS_PAYLOADS.length).toBeGreaterThanOrEqual(100);
+    expect(Object.keys(XSS_CORPUS).length).toBeGreaterThanOrEqual(7);
+  });
+
+  for (const [group, payloads] of Object.entries(XSS_CORPUS)) {
+    test(`no ${group} payload survives in a form a browser would execute`, () => {
+      for (const payload of payloads) {
+        const output = sanitizeRichText(payload);
+        expect({ payload, output, problems: problemsOf(output) }).toEqual({ payload, output, problems: [] });
+        // What a browser re-serializes from the output is just as clean (mutation XSS).
+        const reparsed = parse(output).innerHTML;
+        expect(problemsOf(reparsed), payload).toEqual([]);
+        expect(sanitizeRichText(output), payload).toBe(output);
+      }
+    });
+  }
+
+  test('the structural check itself catches each kind of problem', () => {
+    expect(problemsOf('<img src=x onerror=alert(1)>')).toEqual([
+      'element img',
+      'attribute src on img',
+      'attribute onerror on img',
+    ]);
+    expect(problemsOf('<a href="javascript:alert(1)" rel="noopener noreferrer nofollow">x</a>')).toEqual([
+      'executable URL in href',
+      'relative href javascript:alert(1)'.replace('relative href javascript:alert(1)', 'href scheme javascript:'),
+    ]);
+    expect(problemsOf('<a href="/x" rel="noopener noreferrer nofollow">x</a>')).toEqual(['relative href /x']);
+    expect(problemsOf('<svg><b>x</b></svg>')).toContain('element svg');
+    expect(problemsOf('<!-- c --><a href="https://a.example/">x</a>')).toEqual(['comment', 'rel null']);
+  });
+});
+
+describe('sanitizeRichText policy', () => {
+  test('keeps the allowed elements and drops their attributes', () => {
+    const html =
+      '<p class="x" id="y"><b>b</b> <i>i</i> <em>em</em> <strong>s</strong> <code>c</code><br></p><pre title="t">pre</pre>';
+    expect(sanitizeRichText(html)).toBe(
+      '<p><b>b</b> <i>i</i> <em>em</em> <strong>s</strong> <code>c</code><br /></p><pre>pre</pre>',
+    );
+  });
+
+  test('removes other elements but keeps their text; drops script-like content entirely', () => {
+    expect(sanitizeRichText('<div><span>hello</span> <u>world</u></div>')).toBe('hello world');
+    expect(sanitizeRichText('a<script>alert(1)</script>b<style>p{}</style>c<template>t</template>d')).toBe('abcd');
+  });
+
+  test('keeps absolute http, https and mailto links in canonical form and forces rel', () => {
+    expect(sanitizeRichText('<a href="HTTPS://Example.COM/a b" rel="opener" target="_blank">x</a>')).toBe(
+      `<a href="https://example.com/a%20b" rel="${LINK_REL}">x</a>`,
+    );
+    expect(sanitizeRichText('<a href="http://example.com">x</a>')).toBe(
+      `<a href="http://example.com/" rel="${LINK_REL}">x</a>`,
+    );
+    expect(sanitizeRichText('<a href="mailto:someone@example.com">x</a>')).toBe(
+      `<a href="mailto:someone@example.com" rel="${LINK_REL}">x</a>`,
+    );
+  });
+
+  test('turns relative, protocol-relative, authority-less and other-scheme links into their text', () => {
+    for (const href of [
+      '/chat/1',
+      'chat/1',
+      '//evil.example/x',
+      '\\\\evil.example',
+      'http:evil.example',
+      'ftp://a.example/',
+      'tel:123',
+      '#top',
+      '',
+    ]) {
+      expect(sanitizeRichText(`<a href="${href}">x</a>`), href).toBe('x');
+    }
+    expect(sanitizeRichText('<a>no href</a>')).toBe('no href');
+  });
+
+  test('escapes text, including entity-encoded markup', () => {
+    expect(sanitizeRichText('1 < 2 && 3 > 2')).toBe('1 &lt; 2 &amp;&amp; 3 &gt; 2');
+    expect(sanitizeRichText('&lt;b&gt;not bold&lt;/b&gt;')).toBe('&lt;b&gt;not bold&lt;/b&gt;');
+    expect(sanitizeRichText('caf&eacute; &#x1F44B;')).toBe('café 👋');
+  });
+
+  test('NFC-normalizes text and strips bidi overrides and control characters, also when entity-encoded', () => {
+    expect(sanitizeRichText('cafe\u0301')).toBe('café');
+    expect(sanitizeRichText('<b>cafe&#x301;</b>')).toBe('<b>café</b>');
+    expect(sanitizeRichText('invoice\u202Efdp.exe')).toBe('invoicefdp.exe');
+    expect(sanitizeRichText('<i>a&#x202E;b&#x2066;c&#x7;d</i>')).toBe('<i>abcd</i>');
+    expect(sanitizeRichText('keep\u200Fmarks\u200D👨\u200D👩')).toBe('keep\u200Fmarks\u200D👨\u200D👩');
+  });
+
+  test('never joins markup with a combining character', () => {
+    const output = sanitizeRichText('<b>\u0338x</b>');
+    expect(parse(output).querySelector('b')?.textContent).toBe('\u0338x');
+    expect(sanitizeRichText(output)).toBe(output);
+  });
+
+  test('removes elements nested deeper than MAX_NESTING, keeping their text', () => {
+    const deep = `${'<b>'.repeat(MAX_NESTING + 5)}x${'</b>'.repeat(MAX_NESTING + 5)}`;
+    const output = sanitizeRichText(deep);
+    expect(output).toBe(`${'<b>'.repeat(MAX_NESTING)}x${'</b>'.repeat(MAX_NESTING)}`);
+    expect(sanitizeRichText(output)).toBe(output);
+  });
+
+  test('throws TypeError on a non-string', () => {
+    expect(() => sanitizeRichText(42 as unknown as string)).toThrow(TypeError);
+    expect(() => toPlainText(null as unknown as string)).toThrow(TypeError);
+  });
+});
+
+describe('toPlainText', () => {
+  test('returns the visible text with line breaks for br and paragraphs', () => {
+    expect(toPlainText('<p>Hello <b>there</b></p><p>a &lt; b &amp; c</p>')).toBe('Hello there\na < b & c');
+    expect(toPlainText('one<br>two<script>alert(1)</script>')).toBe('one\ntwo');
+    expect(toPlainText('<a href="https://a.example/">link</a> text')).toBe('link text');
+    expect(toPlainText('plain')).toBe('plain');
+  });
+});
+
+// Rich-text-like input: a mix of allowed and other tags, attributes, entities, odd characters.
+const fragment = fc.oneof(
+  fc.constantFrom(
+    '<b>',
+    '</b>',
+    '<p>',
+    '</p>',
+    '<br>',
+    '<a href="https://a.example/x?y=1&z=2">',
+    '<a href="javascript:alert(1)">',
+    '<a href="/rel">',
+    '</a>',
+    '<pre>',
+    '</pre>',
+    '<script>',
+    '</script>',
+    '<img src=x onerror=alert(1)>',
+    '<svg>',
+    '<!--',
+    '-->',
+    '&amp;',
+    '&lt;',
+    '&gt;',
+    '&quot;',
+    '&#x202E;',
+    '&#0;',
+    '&nbsp;',
+    '&',
+    '<',
+    '>',
+    '"',
+    '\u0338',
+    '\u202E',
+    '\r\n',
+    '\u0000',
+    'e\u0301',
+    'e',
+    '&#x301;',
+    '&#824;',
+    '&#x2028;',
+    '\u037E',
+    '👍🏽',
+    ' ',
+  ),
+  fc.string({ maxLength: 6 }),
+  fc.string({ unit: 'binary', maxLength: 4 }),
+);
+const richText = fc.array(fragment, { maxLength: 30 }).map((parts) => parts.join(''));
+const noMarkupText = fc.string({ unit: 'binary', maxLength: 60 }).filter((s) => !/[<&]/.test(s));
+
+describe('sanitizeRichText properties', () => {
+  test('is idempotent', () => {
+    fc.assert(
+      fc.property(richText, (html) => {
+        const once = sanitizeRichText(html);
+        expect(sanitizeRichText(once)).toBe(once);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  test('the output always passes the structural check', () => {
+    fc.assert(
+      fc.property(richText, (html) => {
+        expect(problemsOf(sanitizeRichText(html))).toEqual([]);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  test('the no-markup fast path gives exactly what the parser path gives', () => {
+    fc.assert(
+      fc.property(noMarkupText, (text) => {
+        // '<b></b>' forces the parser; it adds exactly that markup and nothing else.
+        expect(`<b></b>${sanitizeRichText(text)}`).toBe(sanitizeRichText(`<b></b>${text}`));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  test('toPlainText output has no markup and is what a browser shows as text', () => {
+    fc.assert(
+      fc.property(richText, (html) => {
+        const plain = toPlainText(html);
+        const sanitized = sanitizeRichText(html);
+        // Escaped, the plain text parses to text nodes only.
+        const body = parse(plain.replace(/&/g, '&amp;').replace(/</g, '&lt;'));
+        expect(body.children.length).toBe(0);
+        // And it is the sanitized HTML's text content (line breaks aside).
+        const strip = (s: string) => s.replace(/\s+/g, '');
+        expect(strip(plain)).toBe(strip(parse(sanitized).textContent ?? ''));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

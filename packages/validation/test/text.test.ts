@@ -1,0 +1,78 @@
+import fc from 'fast-check';
+import * as v from 'valibot';
+import { describe, expect, test } from 'vitest';
+import { normalizeText, normalizeTextAction, stripUnsafeCharacters, textLength } from '../src/index.ts';
+
+const TROJAN_SOURCE = ['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069'];
+
+describe('stripUnsafeCharacters', () => {
+  test('removes every bidi embedding, override and isolate (Trojan Source)', () => {
+    for (const char of TROJAN_SOURCE)
+      expect(stripUnsafeCharacters(`a${char}b`), char.codePointAt(0)?.toString(16)).toBe('ab');
+    // The attack from the paper: a comment that displays as code.
+    expect(stripUnsafeCharacters('/*\u202E } \u2066if (isAdmin)\u2069 \u2066 begin admins only */')).toBe(
+      '/* } if (isAdmin)  begin admins only */',
+    );
+  });
+
+  test('removes C0 (except tab and line feed), DEL and C1 controls, BOM, noncharacters, lone surrogates', () => {
+    expect(stripUnsafeCharacters('a\u0000b\u0007c\u001Bd\u007Fe\u0085f\u009Fg')).toBe('abcdefg');
+    expect(stripUnsafeCharacters('\uFEFFx\uFFFEy\uFFFFz\uFFF9')).toBe('xyz');
+    expect(stripUnsafeCharacters('a\uD800b\uDC00c')).toBe('abc');
+    expect(stripUnsafeCharacters('tab\tand\nnewline')).toBe('tab\tand\nnewline');
+  });
+
+  test('turns CR LF, CR and Unicode line separators into LF', () => {
+    expect(stripUnsafeCharacters('a\r\nb\rc\u2028d\u2029e')).toBe('a\nb\nc\nd\ne');
+  });
+
+  test('keeps emoji sequences, RTL marks and ordinary text unchanged (same string)', () => {
+    const text = 'שלום\u200F 👩🏽‍💻 🏴󠁧󠁢󠁳󠁣󠁴󠁿 e\u0301 ﷽';
+    expect(stripUnsafeCharacters(text)).toBe(text);
+  });
+});
+
+describe('normalizeText', () => {
+  test('NFC-normalizes after stripping', () => {
+    expect(normalizeText('cafe\u0301')).toBe('café');
+    // Stripping the override brings '>' and U+0338 together: they compose.
+    expect(normalizeText('>\u202E\u0338')).toBe('\u226F');
+  });
+
+  test('is idempotent and never leaves an unsafe character (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (text) => {
+        const once = normalizeText(text);
+        expect(normalizeText(once)).toBe(once);
+        expect(stripUnsafeCharacters(once)).toBe(once);
+        expect(once.normalize('NFC')).toBe(once);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('is usable as a valibot action', () => {
+    const schema = v.pipe(v.string(), normalizeTextAction(), v.trim());
+    expect(v.parse(schema, ' x\u202Ey ')).toBe('xy');
+  });
+});
+
+describe('textLength', () => {
+  test('counts code points by default and graphemes on request, never UTF-16 units', () => {
+    expect(textLength('abc')).toBe(3);
+    expect(textLength('👍🏽')).toBe(2);
+    expect(textLength('👍🏽', 'graphemes')).toBe(1);
+    expect(textLength('👩‍👩‍👧‍👦', 'graphemes')).toBe(1);
+    expect(textLength('👩‍👩‍👧‍👦')).toBe(7);
+    expect(textLength('e\u0301', 'graphemes')).toBe(1);
+  });
+
+  test('equals the code point count of the spread string (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 50 }), (text) => {
+        expect(textLength(text)).toBe([...text].length);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

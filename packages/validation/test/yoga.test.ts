@@ -1,0 +1,231 @@
+import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
+import * as v from 'valibot';
+import { describe, expect, test } from 'vitest';
+import { messageContentSchema, parseInput, uuidSchema, ValidationError } from '../src/index.ts';
+import { hardenedPlugins, hardenedYogaOptions, toGraphQLError, useValidationErrors } from '../src/yoga.ts';
+
+const SendMessageInput = v.object({ chatId: uuidSchema, content: messageContentSchema({ maxLength: 20 }) });
+
+const schema = createSchema({
+  typeDefs: /* GraphQL */ `
+    type Message { id: ID!, content: String!, author: User! }
+    type User { id: ID!, name: String!, friends: [User!]!, messages: [Message!]! }
+    input SendMessageInput { chatId: ID!, content: String! }
+    type Query { me: User!, hello: String!, boom: String }
+    type Mutation { sendMessage(input: SendMessageInput!): Message! }
+  `,
+  resolvers: {
+    Query: {
+      me: () => ({ id: 'u1', name: 'Zoé' }),
+      hello: () => 'hi',
+      boom: () => {
+        throw new Error('database password is hunter2');
+      },
+    },
+    User: { friends: () => [{ id: 'u2', name: 'Max' }], messages: () => [] },
+    Mutation: {
+      sendMessage: (_: unknown, args: { input: unknown }) => {
+        const input = parseInput(SendMessageInput, args.input);
+        return { id: 'm1', content: input.content, author: { id: 'u1', name: 'Zoé' } };
+      },
+    },
+  },
+});
+
+function server(plugins: Plugin[], extra: Record<string, unknown> = {}) {
+  const yoga = createYoga({ schema, plugins, logging: false, ...extra });
+  return async (query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) => {
+    const response = await yoga.fetch('http://yoga.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query, variables }),
+    });
+    return {
+      status: response.status,
+      body: (await response.json()) as { data?: unknown; errors?: Record<string, unknown>[] },
+    };
+  };
+}
+
+const SEND = /* GraphQL */ `
+  mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { id content } }
+`;
+
+describe('useValidationErrors on a real yoga', () => {
+  test('maps a ValidationError thrown by a resolver to BAD_USER_INPUT with the issues and HTTP 400', async () => {
+    const run = server([useValidationErrors()]);
+    const { status, body } = await run(SEND, { input: { chatId: 'nope', content: 'x'.repeat(30) } });
+    expect(status).toBe(400);
+    expect(body.data).toBeNull();
+    expect(body.errors).toEqual([
+      {
+        message: 'invalid input: chatId: must be a UUID (and 1 more)',
+        locations: [{ line: 2, column: 46 }],
+        path: ['sendMessage'],
+        extensions: {
+          code: 'BAD_USER_INPUT',
+          issues: [
+            { path: ['chatId'], message: 'must be a UUID' },
+            { path: ['content'], message: 'must be at most 20 characters' },
+          ],
+        },
+      },
+    ]);
+  });
+
+  test('valid input goes through, sanitized', async () => {
+    const run = server([useValidationErrors()]);
+    const { status, body } = await run(SEND, {
+      input: { chatId: '0191f0c2-7a7b-7c3d-8e9f-0a1b2c3d4e5f', content: '<b onclick=x>hi</b>' },
+    });
+    expect(status).toBe(200);
+    expect(body).toEqual({ data: { sendMessage: { id: 'm1', content: '<b>hi</b>' } } });
+  });
+
+  test('without the plugin yoga masks the error; other errors stay masked with it', async () => {
+    const plain = server([]);
+    const masked = await plain(SEND, { input: { chatId: 'nope', content: 'x' } });
+    expect(masked.body.errors?.[0]?.message).toBe('Unexpected error.');
+    const run = server([useValidationErrors()]);
+    const boom = await run('{ boom }');
+    expect(boom.body.errors?.[0]?.message).toBe('Unexpected error.');
+    expect(JSON.stringify(boom.body)).not.toContain('hunter2');
+  });
+
+  test('httpStatus: false leaves the status to yoga', async () => {
+    const run = server([useValidationErrors({ httpStatus: false })]);
+    const { status, body } = await run(SEND, { input: { chatId: 'nope', content: 'x' } });
+    expect(status).toBe(200);
+    expect(body.errors?.[0]?.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      issues: [{ path: ['chatId'], message: 'must be a UUID' }],
+    });
+  });
+
+  test('maps errors of subscriptions too, thrown while the event stream runs', async () => {
+    const subscriptions = createSchema({
+      typeDefs: 'type Query { x: Int } type Subscription { messages(chatId: ID!): String! }',
+      resolvers: {
+        Subscription: {
+          messages: {
+            subscribe: async function* (_: unknown, args: { chatId: string }) {
+              parseInput(uuidSchema, args.chatId);
+              yield { messages: 'hi' };
+            },
+          },
+        },
+      },
+    });
+    const yoga = createYoga({ schema: subscriptions, plugins: [useValidationErrors()], logging: false });
+    const subscribe = async (chatId: string) => {
+      const response = await yoga.fetch('http://yoga.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query: `subscription { messages(chatId: "${chatId}") }` }),
+      });
+      const events = (await response.text()).split('\n').filter((line) => line.startsWith('data: {'));
+      return events.map((line) => JSON.parse(line.slice('data: '.length)) as Record<string, unknown>);
+    };
+    const [refused] = await subscribe('nope');
+    expect(refused?.errors).toHaveLength(1);
+    expect((refused?.errors as { extensions: unknown }[] | undefined)?.[0]?.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      issues: [{ path: [], message: 'must be a UUID' }],
+    });
+    expect(await subscribe('0191f0c2-7a7b-7c3d-8e9f-0a1b2c3d4e5f')).toEqual([{ data: { messages: 'hi' } }]);
+  });
+
+  test('toGraphQLError builds the error directly', () => {
+    const error = toGraphQLError(new ValidationError([{ path: ['a'], message: 'bad' }]));
+    expect(error.message).toBe('invalid input: a: bad');
+    expect(error.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      issues: [{ path: ['a'], message: 'bad' }],
+      http: { status: 400 },
+    });
+  });
+});
+
+describe('hardenedPlugins on a real yoga', () => {
+  const deep = (levels: number) => `{ me { ${'friends { '.repeat(levels)}id${' }'.repeat(levels)} } }`;
+
+  test('accepts ordinary operations', async () => {
+    const run = server(hardenedPlugins());
+    const { status, body } = await run('{ me { id name friends { name } } }');
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+  });
+
+  const GRAPHQL_RESPONSE = { accept: 'application/graphql-response+json' };
+
+  test('refuses operations deeper than maxDepth without executing them', async () => {
+    const run = server(hardenedPlugins({ maxDepth: 4, maxCost: false }));
+    expect((await run(deep(2))).body.errors).toBeUndefined();
+    const { status, body } = await run(deep(6), undefined, GRAPHQL_RESPONSE);
+    expect(status).toBe(400);
+    expect(body.data).toBeUndefined();
+    expect(body.errors).toEqual([
+      {
+        message: 'Syntax Error: Query depth limit of 4 exceeded, found 8.',
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+      },
+    ]);
+    // Plain application/json clients get 200 with the same errors (GraphQL over HTTP).
+    expect((await run(deep(6))).status).toBe(200);
+  });
+
+  test('refuses too many aliases, tokens and directives, and costly operations', async () => {
+    const run = server(
+      hardenedPlugins({ maxAliases: 3, maxTokens: 200, maxDirectives: 3, maxCost: 20, maxDepth: false }),
+    );
+    const refusal = async (query: string) => {
+      const { status, body } = await run(query, undefined, GRAPHQL_RESPONSE);
+      expect(status, query).toBe(400);
+      expect(body.data, query).toBeUndefined();
+      return body.errors?.map((error) => [error.message, (error.extensions as { code: string }).code]);
+    };
+    const aliases = `{ ${Array.from({ length: 5 }, (_, i) => `a${i}: hello`).join(' ')} }`;
+    expect(await refusal(aliases)).toEqual([
+      ['Syntax Error: Aliases limit of 3 exceeded, found 5.', 'GRAPHQL_VALIDATION_FAILED'],
+    ]);
+    const tokens = `{ ${'hello '.repeat(250)}}`;
+    expect(await refusal(tokens)).toEqual([['Syntax Error: Token limit of 200 exceeded.', 'GRAPHQL_PARSE_FAILED']]);
+    const directives = `{ hello ${'@include(if: true) '.repeat(5)}}`;
+    expect((await refusal(directives))?.[0]).toEqual([
+      'Syntax Error: Directives limit of 3 exceeded, found 5.',
+      'GRAPHQL_VALIDATION_FAILED',
+    ]);
+    expect((await refusal(deep(4)))?.[0]?.[0]).toMatch(/^Syntax Error: Query Cost limit of 20 exceeded, found \d/);
+  });
+
+  test('hides field suggestions', async () => {
+    const open = server([]);
+    expect((await open('{ helo }')).body.errors?.[0]?.message).toMatch(/Did you mean/);
+    const run = server(hardenedPlugins());
+    const { body } = await run('{ helo }');
+    expect(body.errors?.[0]?.message).toBe('Cannot query field "helo" on type "Query". [Suggestion hidden]');
+  });
+
+  test('bad limits throw TypeError when building the plugins', () => {
+    expect(() => hardenedPlugins({ maxDepth: 0 })).toThrow(TypeError);
+    expect(() => hardenedPlugins({ maxCost: 1.5 })).toThrow(TypeError);
+    expect(() => hardenedYogaOptions({ maxRequestBodySize: -1 })).toThrow(TypeError);
+  });
+});
+
+describe('hardenedYogaOptions', () => {
+  test('limits the request body size (413), with masked errors and no batching', async () => {
+    const hardened = hardenedYogaOptions({ maxRequestBodySize: 1_000 });
+    expect(hardened).toMatchObject({ maxRequestBodySize: 1_000, maskedErrors: true, batching: false });
+    const run = server([...hardened.plugins, useValidationErrors()], {
+      maxRequestBodySize: hardened.maxRequestBodySize,
+      batching: hardened.batching,
+      maskedErrors: hardened.maskedErrors,
+    });
+    const big = await run(SEND, { input: { chatId: 'x', content: 'y'.repeat(2_000) } });
+    expect(big.status).toBe(413);
+    const small = await run(SEND, { input: { chatId: 'x', content: 'y' } });
+    expect(small.status).toBe(400);
+    expect((small.body.errors?.[0]?.extensions as { code?: string } | undefined)?.code).toBe('BAD_USER_INPUT');
+  });
+});
