@@ -48,6 +48,22 @@ export interface Paginator {
     args: ConnectionArgs,
     options?: PageOptions,
   ): Promise<Connection<T>>;
+  /**
+   * The cursor `fromPostgres` gives a row, from the row's key values as Postgres renders them as
+   * text (`to_jsonb(column) #>> '{}'`: `'42'` for a bigint; for a `timestamptz`, the full
+   * microsecond text, so take it from the database, not from a JS `Date`). For rows that reach a
+   * client another way, such as a subscription event, so the client can page or resume from
+   * them with `after`. Pass the same `source` (or `queryKey`) as the `fromPostgres` calls the
+   * cursor is meant for.
+   *
+   * @example
+   * const cursor = paginator.postgresCursor([String(message.seq)], { table: 'messages', where: 'chat_id = $1', params: [chatId] });
+   */
+  postgresCursor(
+    keyValues: readonly (string | null)[],
+    source: PostgresSource,
+    options?: Pick<PageOptions, 'queryKey'>,
+  ): string;
 }
 
 interface Positioned<T> {
@@ -79,6 +95,19 @@ export function createPaginator(options: PaginatorOptions): Paginator {
     ({ field, column, direction, nulls }): OrderKeyInfo =>
       Object.freeze(nulls === undefined ? { field, column, direction } : { field, column, direction, nulls }),
   );
+
+  // What a Postgres cursor is bound to: the order and the query (or the caller's queryKey).
+  const postgresBinding = (sql: SqlSource, source: PostgresSource, queryKey: string | undefined) =>
+    bindingDigest(
+      JSON.stringify(
+        [
+          'postgres',
+          orderIdentity,
+          queryKey ?? [source.table ?? null, source.query ?? null, sql.where ?? null, sql.params],
+        ],
+        jsonReplacer,
+      ),
+    );
 
   const decode = (args: ConnectionArgs, binding: Buffer, text: boolean) => {
     const read = (argument: 'after' | 'before'): KeyValue[] | undefined => {
@@ -194,13 +223,7 @@ export function createPaginator(options: PaginatorOptions): Paginator {
       }
       const sql = new SqlSource(source);
       const plan = planPage(args, resolved.defaultPageSize, resolved.maxPageSize);
-      const identity = pageOptions.queryKey ?? [
-        source.table ?? null,
-        source.query ?? null,
-        sql.where ?? null,
-        sql.params,
-      ];
-      const binding = bindingDigest(JSON.stringify(['postgres', orderIdentity, identity], jsonReplacer));
+      const binding = postgresBinding(sql, source, pageOptions.queryKey);
       const decoded = decode(args, binding, true);
       const bounds = decoded as Bounds;
       const run = async (statement: SqlStatement) => {
@@ -253,6 +276,20 @@ export function createPaginator(options: PaginatorOptions): Paginator {
       });
       if (counted) connection.totalCount = Number(counted[0]?.count ?? 0);
       return connection;
+    },
+
+    postgresCursor(keyValues, source, pageOptions = {}) {
+      if (!Array.isArray(keyValues) || keyValues.length !== keys.length) {
+        throw new TypeError(`postgresCursor: expected ${keys.length} key value(s), one per orderBy key`);
+      }
+      keyValues.forEach((value, index) => {
+        if (value === null ? (keys[index] as ResolvedKey).nulls === undefined : typeof value !== 'string') {
+          throw new TypeError(
+            `postgresCursor: key "${(keys[index] as ResolvedKey).field}" must be its text form from Postgres${value === null ? ' (it is not nullable)' : ''}`,
+          );
+        }
+      });
+      return codec.encode(postgresBinding(new SqlSource(source), source, pageOptions.queryKey), [...keyValues]);
     },
   };
 }

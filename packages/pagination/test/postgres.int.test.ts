@@ -102,6 +102,25 @@ describe('fromPostgres', () => {
     expect(ids).toEqual([1, 2, 3, 4]);
   });
 
+  test('postgresCursor equals the cursor fromPostgres gives the row, and resumes after it', async () => {
+    await load(Array.from({ length: 6 }, (_, i) => ({ id: i + 1, chatId: 1, t: i, score: null })));
+    const page = await newest.fromPostgres(pool, inChat(1), { first: 3 });
+    const third = page.edges[2];
+    const { rows } = await pool.query(
+      `SELECT to_jsonb(created_at) #>> '{}' AS created_at, id::text AS id FROM items WHERE id = $1`,
+      [third?.node && (third.node as { id: number }).id],
+    );
+    const cursor = newest.postgresCursor([rows[0].created_at, rows[0].id], inChat(1));
+    expect(cursor).toBe(third?.cursor);
+    const next = await newest.fromPostgres<{ id: number }>(pool, inChat(1), { first: 10, after: cursor });
+    expect(next.edges.map((edge) => edge.node.id)).toEqual([3, 2, 1]);
+    // Bound like any other cursor: not valid for another chat, and malformed values are refused.
+    await expect(newest.fromPostgres(pool, inChat(2), { first: 1, after: cursor })).rejects.toThrow(InvalidCursorError);
+    expect(() => newest.postgresCursor([rows[0].created_at], inChat(1))).toThrow(TypeError);
+    expect(() => newest.postgresCursor([rows[0].created_at, 3 as never], inChat(1))).toThrow(TypeError);
+    expect(() => newest.postgresCursor([rows[0].created_at, null], inChat(1))).toThrow(/not nullable/);
+  });
+
   test('one query per page; totalCount only when asked for, counting the filter', async () => {
     await load(Array.from({ length: 9 }, (_, i) => ({ id: i + 1, chatId: (i % 3) + 1, t: i, score: null })));
     const counted = countQueries(pool);
