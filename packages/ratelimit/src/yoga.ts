@@ -8,7 +8,9 @@ import {
 } from 'graphql';
 // Through yoga, so the error belongs to the graphql instance yoga checks it against.
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { rateLimitHeaders } from './headers.ts';
 import { consumeAll, type RateLimiter } from './rate-limiter.ts';
+import type { RateLimitResult } from './types.ts';
 
 /** What a rule's `key` function sees. */
 export interface RateLimitRuleContext<Context> {
@@ -39,6 +41,12 @@ export interface UseRateLimitOptions<Context> {
   rules: Record<string, RateLimitCheck<Context> | RateLimitCheck<Context>[]>;
   /** The message of the GraphQL error. @default 'Too many requests, please retry later.' */
   message?: string;
+  /**
+   * Set `RateLimit` / `RateLimit-Policy` (IETF draft) on HTTP responses, for the limit with the
+   * fewest requests left among those a request was checked against (named by its limiter's
+   * prefix). @default true
+   */
+  headers?: boolean;
 }
 
 const wrapped = new WeakSet<GraphQLSchema>();
@@ -58,8 +66,18 @@ export function useRateLimit<Context = Record<string, unknown>>(options: UseRate
     }),
   );
   const message = options.message ?? 'Too many requests, please retry later.';
+  const closest = options.headers === false ? undefined : new WeakMap<Request, Tightest>();
 
   return {
+    onResponse({ request, response }) {
+      const tightest = closest?.get(request);
+      if (!tightest) return;
+      const headers = rateLimitHeaders(tightest.result, {
+        policy: tightest.limiter.prefix,
+        windowMs: tightest.limiter.algorithm.windowMs,
+      });
+      for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+    },
     onSchemaChange(payload) {
       const schema = payload.schema as GraphQLSchema;
       if (wrapped.has(schema)) return;
@@ -72,7 +90,7 @@ export function useRateLimit<Context = Record<string, unknown>>(options: UseRate
           const checks = rules.get(coordinate);
           if (!checks) continue;
           missing.delete(coordinate);
-          field.resolve = limitResolver(field.resolve ?? defaultFieldResolver, checks, message);
+          field.resolve = limitResolver(field.resolve ?? defaultFieldResolver, checks, message, closest);
         }
       }
       if (missing.size > 0) {
@@ -88,10 +106,38 @@ function isObjectType(type: GraphQLNamedType): type is GraphQLObjectType {
   return (type as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === 'GraphQLObjectType';
 }
 
+interface Tightest {
+  limiter: RateLimiter;
+  result: RateLimitResult;
+}
+
+/** Keeps, per HTTP request, the checked limit with the fewest requests left (refusals first). */
+function remember(
+  closest: WeakMap<Request, Tightest>,
+  request: Request,
+  limiters: RateLimiter[],
+  results: RateLimitResult[],
+) {
+  let tightest = closest.get(request);
+  results.forEach((result, i) => {
+    const limiter = limiters[i] as RateLimiter;
+    const current = tightest?.result;
+    if (
+      !current ||
+      (current.allowed && !result.allowed) ||
+      (current.allowed === result.allowed && result.remaining < current.remaining)
+    ) {
+      tightest = { limiter, result };
+    }
+  });
+  if (tightest) closest.set(request, tightest);
+}
+
 function limitResolver<Context>(
   resolve: GraphQLFieldResolver<unknown, Context>,
   checks: RateLimitCheck<Context>[],
   message: string,
+  closest: WeakMap<Request, Tightest> | undefined,
 ): GraphQLFieldResolver<unknown, Context> {
   return async (source, args, context, info) => {
     const ctx: RateLimitRuleContext<Context> = { args, context, info };
@@ -104,6 +150,15 @@ function limitResolver<Context>(
     }
     if (entries.length > 0) {
       const outcome = await consumeAll(entries);
+      const request = (context as { request?: Request } | null)?.request;
+      if (closest && request) {
+        remember(
+          closest,
+          request,
+          entries.map((entry) => entry.limiter),
+          outcome.results,
+        );
+      }
       if (!outcome.allowed) {
         const retryAfterMs = outcome.retryAfterMs;
         throw createGraphQLError(message, {

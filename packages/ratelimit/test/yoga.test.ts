@@ -54,6 +54,8 @@ function server(options: { perUser: number; perChat: number }) {
     return {
       status: response.status,
       retryAfter: response.headers.get('retry-after'),
+      rateLimit: response.headers.get('ratelimit'),
+      rateLimitPolicy: response.headers.get('ratelimit-policy'),
       body: (await response.json()) as GraphQLBody,
     };
   };
@@ -79,6 +81,21 @@ describe('useRateLimit', () => {
     for (let i = 0; i < 5; i++) expect((await app.send('u1', 'c1')).status).toBe(429);
     expect((await app.perUser.peek('u1')).remaining).toBe(9);
     expect((await app.send('u1', 'c2')).body.data?.sendMessage).toBe(2);
+  });
+
+  test('RateLimit headers name the checked limit with the fewest requests left', async () => {
+    const app = server({ perUser: 10, perChat: 3 });
+    const first = await app.send('u1', 'c1');
+    expect(first.rateLimitPolicy).toBe('"chat";q=3;w=60');
+    expect(first.rateLimit).toMatch(/^"chat";r=2;t=(59|60)$/);
+    await app.send('u1', 'c1');
+    await app.send('u1', 'c1');
+    const refused = await app.send('u1', 'c1');
+    expect(refused.rateLimit).toMatch(/^"chat";r=0;t=\d+$/);
+    // Another chat: its fresh budget (2 left after this one) is still tighter than the user's (6 left).
+    const other = await app.send('u1', 'c2');
+    expect(other.rateLimitPolicy).toBe('"chat";q=3;w=60');
+    expect(other.rateLimit).toMatch(/^"chat";r=2;/);
   });
 
   test('a rule naming a field that does not exist fails at startup instead of protecting nothing', () => {
