@@ -1,4 +1,8 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.base.ts';
 
-export default defineConfig(packageBuild({ entry: { index: 'src/index.ts' } }));
+export default defineConfig({
+  ...packageBuild({ entry: { index: 'src/index.ts', redis: 'src/redis.ts', testing: 'src/testing.ts' } }),
+  // The contract suite runs inside the user's own vitest: never bundle a copy of it.
+  external: ['vitest'],
+});
