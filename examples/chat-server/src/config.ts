@@ -11,6 +11,9 @@ export interface ServerConfig {
   databaseUrl: string | undefined;
   /** `DATA_DIR`: the embedded server's cluster and the generated secrets. @default examples/chat-server/.data */
   dataDir: string;
+  limits: LimitsConfig;
+  /** `LOG_LEVEL`: pino level (trace, debug, info, warn, error, fatal, silent). @default 'info' */
+  logLevel: string;
   /** `ACCESS_TOKEN_KEYS`: a JSON array of private JWKs (the first signs); unset means generated once under `dataDir`. */
   accessTokenKeys: string | undefined;
 }
@@ -33,7 +36,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     databaseUrl: parseDatabaseUrl(env.DATABASE_URL),
     dataDir: env.DATA_DIR?.trim() ? resolve(env.DATA_DIR.trim()) : DEFAULT_DATA_DIR,
     accessTokenKeys: env.ACCESS_TOKEN_KEYS?.trim() || undefined,
+    logLevel: parseLogLevel(env.LOG_LEVEL),
+    limits: {
+      messagesPerHour: parseCount(env, 'MESSAGES_PER_HOUR', 100),
+      messagesPerChatPerHour: parseCount(env, 'MESSAGES_PER_CHAT_PER_HOUR', 50),
+      authPerIpPerMinute: parseCount(env, 'AUTH_REQUESTS_PER_IP_PER_MINUTE', 30),
+    },
   };
+}
+
+/** Rate limits; the defaults are the ones our users start from. */
+export interface LimitsConfig {
+  /** `MESSAGES_PER_HOUR`: messages one user may send per hour, all chats together. @default 100 */
+  messagesPerHour: number;
+  /** `MESSAGES_PER_CHAT_PER_HOUR`: messages one user may send per hour in one chat. @default 50 */
+  messagesPerChatPerHour: number;
+  /** `AUTH_REQUESTS_PER_IP_PER_MINUTE`: register, login and refresh calls per client address. @default 30 */
+  authPerIpPerMinute: number;
+}
+
+function parseCount(env: NodeJS.ProcessEnv, variable: string, fallback: number): number {
+  const raw = env[variable];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) {
+    throw new ConfigError(variable, `must be a whole number of at least 1, got '${raw}'`);
+  }
+  return Number(raw);
 }
 
 const DEFAULT_DATA_DIR = fileURLToPath(new URL('../.data', import.meta.url));
@@ -65,4 +93,14 @@ function parseHost(raw: string | undefined): string {
   if (raw === undefined || raw.trim() === '') return '127.0.0.1';
   if (/\s/.test(raw.trim())) throw new ConfigError('HOST', `must be a host name or address, got '${raw}'`);
   return raw.trim();
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+function parseLogLevel(raw: string | undefined): string {
+  if (raw === undefined || raw.trim() === '') return 'info';
+  const level = raw.trim().toLowerCase();
+  if (!LOG_LEVELS.includes(level))
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got '${raw}'`);
+  return level;
 }

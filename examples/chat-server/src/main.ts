@@ -1,15 +1,23 @@
+import { type App, createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { type Database, migrateDatabase, openDatabase } from './db/database.ts';
-import { startServer } from './server.ts';
+import { createLogger } from './logging.ts';
+import { type RunningServer, startServer } from './server.ts';
+import { loadSigningKeys } from './signing-keys.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const log = createLogger(config.logLevel);
   const database = await openDatabase(config);
-  let server: Awaited<ReturnType<typeof startServer>>;
+  let app: App | undefined;
+  let server: RunningServer;
   try {
     await migrateDatabase(database);
-    server = await startServer(config);
+    const signingKeys = await loadSigningKeys({ fromEnvironment: config.accessTokenKeys, dataDir: config.dataDir });
+    app = await createApp({ pool: database.pool, signingKeys, limits: config.limits, log });
+    server = await startServer(config, app.yoga);
   } catch (error) {
+    await app?.close();
     await database.close();
     throw error;
   }
@@ -23,6 +31,7 @@ async function main(): Promise<void> {
     // In-flight requests still need the database: close it only after the HTTP server.
     void server
       .close()
+      .then(() => app?.close())
       .then(() => database.close())
       .then(
         () => process.exit(0),

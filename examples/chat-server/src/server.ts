@@ -1,27 +1,89 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createYoga } from 'graphql-yoga';
+import type { ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
 import type { ServerConfig } from './config.ts';
-import { schema } from './schema.ts';
 
 export interface RunningServer {
-  /** The GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
+  /** The GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql` (graphql-ws on the same path, `ws://`). */
   url: string;
   /** Stops accepting connections, lets in-flight requests finish (up to `graceMs`), then closes. */
   close(graceMs?: number): Promise<void>;
 }
 
-/** Starts the HTTP server; resolves once it listens. */
-export async function startServer(config: Pick<ServerConfig, 'port' | 'host'>): Promise<RunningServer> {
-  const yoga = createYoga({ schema, graphqlEndpoint: '/graphql', landingPage: false });
-  const server = createServer(yoga);
+/** The id of the request being served, for every log line written while serving it. */
+export const requestScope = new AsyncLocalStorage<{ requestId: string }>();
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+// biome-ignore lint/suspicious/noExplicitAny: any yoga instance, whatever its contexts.
+type AnyYoga = YogaServerInstance<any, any>;
+
+/**
+ * Serves yoga over HTTP (queries, mutations, subscriptions over SSE) and graphql-ws on the same
+ * path; resolves once it listens.
+ */
+export async function startServer(config: Pick<ServerConfig, 'port' | 'host'>, yoga: AnyYoga): Promise<RunningServer> {
+  const server = createServer((request, response) => {
+    const given = request.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    response.setHeader('x-request-id', requestId);
+    requestScope.run({ requestId }, () => yoga(request, response));
+  });
+  const sockets = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  serveGraphqlWs(sockets, yoga);
   await listen(server, config);
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
     url: `http://${host}:${port}${yoga.graphqlEndpoint}`,
-    close: (graceMs = 10_000) => closeGracefully(server, graceMs),
+    close: async (graceMs = 10_000) => {
+      for (const socket of sockets.clients) socket.close(1001, 'server stopping');
+      await new Promise<void>((resolve) => sockets.close(() => resolve()));
+      await closeGracefully(server, graceMs);
+    },
   };
+}
+
+/**
+ * graphql-ws runs each operation through yoga's envelop, so the same plugins apply (auth,
+ * limits, hardening, masked errors). The access token travels in `connectionParams`
+ * (`{ authorization: 'Bearer …' }`): browsers cannot set headers on a WebSocket.
+ */
+function serveGraphqlWs(sockets: WebSocketServer, yoga: AnyYoga): void {
+  type Root = { execute: (args: ExecutionArgs) => unknown; subscribe: (args: ExecutionArgs) => unknown };
+  useServer(
+    {
+      execute: (args) => (args.rootValue as Root).execute(args as ExecutionArgs) as never,
+      subscribe: (args) => (args.rootValue as Root).subscribe(args as ExecutionArgs) as never,
+      onSubscribe: async (ctx, _id, params) => {
+        const authorization = ctx.connectionParams?.authorization;
+        const headers = new Headers(typeof authorization === 'string' ? { authorization } : {});
+        const request = new Request(`http://localhost${yoga.graphqlEndpoint}`, { method: 'POST', headers });
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          request,
+          params,
+        });
+        const args = {
+          schema,
+          operationName: params.operationName,
+          document: parse(params.query),
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        return errors.length > 0 ? errors : args;
+      },
+    },
+    sockets,
+  );
 }
 
 function listen(server: Server, config: Pick<ServerConfig, 'port' | 'host'>): Promise<void> {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '@switchboard/infra';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, test } from 'vitest';
+import { gql } from './client.ts';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const dirs: string[] = [];
@@ -59,6 +60,65 @@ function running(pid: number): boolean {
     return false;
   }
 }
+
+describe('npm start from the repository root', () => {
+  test('embedded mode, fresh data folder: answers register, login and sendMessage; Ctrl-C stops everything', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'sb-chat-npm-'));
+    dirs.push(dataDir);
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    // Its own process group, signalled as a whole: what Ctrl-C in a terminal does.
+    const child = spawn('npm', ['start', '--silent'], {
+      cwd: root,
+      env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    }) as ChildProcessWithoutNullStreams;
+    try {
+      const printed = await banner(child);
+      const url = /(http:\/\/127\.0\.0\.1:\d+\/graphql)/.exec(printed)?.[1] as string;
+      const input = { username: 'npmstart', email: 'npm@example.com', password: 'lantern quietly folds 8 paper maps' };
+      const registered = await gql<{ register: { user: { id: string } } }>(
+        url,
+        'mutation($input: RegisterInput!) { register(input: $input) { user { id } } }',
+        { input },
+      );
+      expect(registered.errors).toBeUndefined();
+      const login = await gql<{ login: { accessToken: string } }>(
+        url,
+        'mutation($input: LoginInput!) { login(input: $input) { accessToken } }',
+        { input: { username: input.username, password: input.password } },
+      );
+      const token = login.data?.login.accessToken as string;
+      const chat = await gql<{ createChat: { id: string } }>(
+        url,
+        'mutation { createChat(input: { title: "Hello", participantIds: [] }) { id } }',
+        {},
+        token,
+      );
+      const sent = await gql<{ sendMessage: { content: string; sender: { id: string } } }>(
+        url,
+        'mutation($input: SendMessageInput!) { sendMessage(input: $input) { content sender { id } } }',
+        { input: { chatId: chat.data?.createChat.id, content: 'hi from <b>npm start</b>' } },
+        token,
+      );
+      expect(sent.data?.sendMessage).toEqual({
+        content: 'hi from <b>npm start</b>',
+        sender: { id: registered.data?.register.user.id },
+      });
+      const postgresPid = await serverPid(dataDir);
+      process.kill(-(child.pid as number), 'SIGINT');
+      await once(child, 'exit');
+      for (let i = 0; i < 100 && running(postgresPid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(running(postgresPid)).toBe(false);
+    } finally {
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  });
+});
 
 describe('npm start (src/main.ts)', () => {
   test('embedded mode: banner with URL and data folder, serves, stops Postgres too on SIGTERM, data kept', async () => {

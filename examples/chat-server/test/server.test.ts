@@ -1,3 +1,4 @@
+import { createSchema, createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { type RunningServer, startServer } from '../src/server.ts';
@@ -12,11 +13,18 @@ async function graphql(url: string, query: string): Promise<{ status: number; bo
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-describe('chat server skeleton', () => {
+describe('startServer', () => {
   let server: RunningServer;
 
   beforeAll(async () => {
-    server = await startServer({ port: 0, host: '127.0.0.1' });
+    const yoga = createYoga({
+      schema: createSchema({
+        typeDefs: 'type Query { health: String! }',
+        resolvers: { Query: { health: () => 'ok' } },
+      }),
+      graphqlEndpoint: '/graphql',
+    });
+    server = await startServer({ port: 0, host: '127.0.0.1' }, yoga);
   });
 
   afterAll(async () => {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { migrations as authMigrations } from '@switchboard/auth/postgres';
 import { migrations as rbacMigrations } from '@switchboard/rbac/postgres';
+import { migrations as txMigrations } from '@switchboard/tx/postgres';
 import pg from 'pg';
 import type { ServerConfig } from '../config.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
@@ -47,6 +48,7 @@ export async function migrationSources(): Promise<MigrationSource[]> {
   return [
     { owner: '@switchboard/auth', migrations: authMigrations },
     { owner: '@switchboard/rbac', migrations: rbacMigrations },
+    { owner: '@switchboard/tx', migrations: txMigrations },
     { owner: 'chat-server', migrations: await readSqlMigrations(APP_MIGRATIONS_DIR) },
   ];
 }

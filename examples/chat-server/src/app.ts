@@ -1,0 +1,181 @@
+import { createHmac } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { createAuth, type PrivateSigningJwk } from '@switchboard/auth';
+import { createPostgresSessionStore } from '@switchboard/auth/postgres';
+import { useAuth } from '@switchboard/auth/yoga';
+import { createPaginator } from '@switchboard/pagination';
+import { createMemoryStore, createRateLimiter, fixedWindow, slidingWindowCounter } from '@switchboard/ratelimit';
+import { useRateLimit } from '@switchboard/ratelimit/yoga';
+import { createRbac } from '@switchboard/rbac';
+import { createPostgresGrantStore } from '@switchboard/rbac/postgres';
+import { createOutbox, createOutboxRelay } from '@switchboard/tx';
+import { hardenedYogaOptions } from '@switchboard/validation/yoga';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { createChats } from './chat/chats.ts';
+import { createChatEvents } from './chat/events.ts';
+import { createMessages } from './chat/messages.ts';
+import { chatRoles } from './chat/roles.ts';
+import { createSubscriptions } from './chat/subscriptions.ts';
+import { createUsers } from './chat/users.ts';
+import type { LimitsConfig } from './config.ts';
+import { createMaskError } from './graphql/errors.ts';
+import { type ChatContext, createResolvers, type RequestFacts } from './graphql/resolvers.ts';
+import { typeDefs } from './graphql/type-defs.ts';
+import { useRequestLogging } from './logging.ts';
+
+export interface AppOptions {
+  pool: pg.Pool;
+  signingKeys: PrivateSigningJwk[];
+  limits: LimitsConfig;
+  log: Logger;
+}
+
+export interface App {
+  yoga: YogaServerInstance<Record<string, unknown>, RequestFacts>;
+  /** Stops the outbox relay (waiting for its batch in flight) and rbac's listeners. */
+  close(): Promise<void>;
+}
+
+/**
+ * The wiring diagram: every package configured the way its README tells users, then handed to
+ * the chat domain. Nothing here decides anything about chats.
+ */
+export async function createApp(options: AppOptions): Promise<App> {
+  const { pool, log, limits } = options;
+
+  // auth: argon2id passwords, access tokens signed with our keys, refresh sessions in Postgres.
+  const auth = await createAuth({
+    issuer: 'switchboard-chat',
+    audience: 'switchboard-chat',
+    keys: options.signingKeys,
+    stores: { sessions: createPostgresSessionStore({ pool }) },
+    logger: { warn: (message) => log.warn(message) },
+  });
+
+  // rbac: roles per chat (scope chat:<id>), grants in Postgres, cached per user.
+  const rbac = await createRbac({ roles: chatRoles, store: createPostgresGrantStore({ pool }) });
+
+  // pagination: keyset connections; cursors signed with a key derived from the signing key,
+  // so they stay valid across restarts and instances.
+  const cursorSecret = createHmac('sha256', String(options.signingKeys[0]?.d)).update('cursors').digest();
+  const chatsPaginator = createPaginator({
+    orderBy: [
+      { field: 'createdAt', column: 'created_at', direction: 'desc' },
+      { field: 'id', column: 'id', direction: 'desc' },
+    ],
+    maxPageSize: 100,
+    defaultPageSize: 20,
+    secret: cursorSecret,
+  });
+  const messagesPaginator = createPaginator({
+    orderBy: [{ field: 'seq', column: 'seq', direction: 'asc' }],
+    maxPageSize: 100,
+    defaultPageSize: 50,
+    secret: cursorSecret,
+  });
+
+  // tx: the outbox written in each message's transaction; the relay publishes after commit.
+  const outbox = createOutbox();
+  const events = createChatEvents();
+  const relay = createOutboxRelay({ pool, outbox, publish: (event) => events.publishOutboxEvent(event) });
+
+  const users = createUsers({ pool, auth });
+  const chats = createChats({ pool, rbac, paginator: chatsPaginator });
+  const messages = createMessages({ pool, rbac, paginator: messagesPaginator, outbox });
+  const subscriptions = createSubscriptions({ pool, rbac, paginator: messagesPaginator, events });
+
+  // ratelimit: in memory in embedded mode; one all-or-nothing check per message.
+  const limitStore = createMemoryStore();
+  const hour = 3_600_000;
+  const perUser = createRateLimiter({
+    store: limitStore,
+    prefix: 'msg-user',
+    algorithm: slidingWindowCounter({ limit: limits.messagesPerHour, windowMs: hour }),
+  });
+  const perUserPerChat = createRateLimiter({
+    store: limitStore,
+    prefix: 'msg-chat',
+    algorithm: slidingWindowCounter({ limit: limits.messagesPerChatPerHour, windowMs: hour }),
+  });
+  const authPerIp = createRateLimiter({
+    store: limitStore,
+    prefix: 'auth-ip',
+    algorithm: slidingWindowCounter({ limit: limits.authPerIpPerMinute, windowMs: 60_000 }),
+  });
+  const loginPerUsername = createRateLimiter({
+    store: limitStore,
+    prefix: 'login-user',
+    algorithm: fixedWindow({ limit: 10, windowMs: 15 * 60_000 }),
+  });
+  const userKey = ({ context }: { context: ChatContext }) => context.principal?.userId ?? null;
+  const ipKey = ({ context }: { context: ChatContext }) => context.ip;
+
+  const hardened = hardenedYogaOptions();
+  const yoga = createYoga<Record<string, unknown>, RequestFacts>({
+    schema: makeExecutableSchema({ typeDefs, resolvers: createResolvers({ users, chats, messages, subscriptions }) }),
+    graphqlEndpoint: '/graphql',
+    maxRequestBodySize: hardened.maxRequestBodySize,
+    batching: false,
+    maskedErrors: { maskError: createMaskError(log) },
+    logging: {
+      debug: (...args) => log.debug(args.map(String).join(' ')),
+      info: (...args) => log.info(args.map(String).join(' ')),
+      warn: (...args) => log.warn(args.map(String).join(' ')),
+      // yoga reports every GraphQL error here, client mistakes included; unexpected ones are
+      // logged with their stack by maskError.
+      error: (...args) => log.debug(args.map(String).join(' ')),
+    },
+    // The node adapter passes Node's request as `req`: the socket address is the client (no proxy
+    // in front in this example; behind one, read the forwarded address it sets instead).
+    context: (initial): RequestFacts => ({
+      ip: (initial as { req?: IncomingMessage }).req?.socket.remoteAddress ?? 'unknown',
+      userAgent: initial.request.headers.get('user-agent') ?? undefined,
+    }),
+    plugins: [
+      useRequestLogging(log),
+      // Refuses GraphQL requests a browser could send cross-site without a preflight.
+      useCSRFPrevention(),
+      ...hardened.plugins,
+      useAuth({ auth }),
+      useRateLimit<ChatContext>({
+        rules: {
+          'Mutation.sendMessage': [
+            { limiter: perUser, key: userKey },
+            {
+              limiter: perUserPerChat,
+              key: ({ context, args }) => {
+                const chatId = (args.input as { chatId?: unknown } | undefined)?.chatId;
+                return context.principal && typeof chatId === 'string' ? `${context.principal.userId}:${chatId}` : null;
+              },
+            },
+          ],
+          'Mutation.register': { limiter: authPerIp, key: ipKey },
+          'Mutation.refreshToken': { limiter: authPerIp, key: ipKey },
+          'Mutation.login': [
+            { limiter: authPerIp, key: ipKey },
+            {
+              limiter: loginPerUsername,
+              key: ({ args }) => {
+                const username = (args.input as { username?: unknown } | undefined)?.username;
+                return typeof username === 'string' ? username.trim().toLowerCase().slice(0, 64) : null;
+              },
+            },
+          ],
+        },
+      }),
+    ],
+  });
+
+  await relay.start();
+  return {
+    yoga,
+    close: async () => {
+      await relay.stop();
+      rbac.close();
+    },
+  };
+}

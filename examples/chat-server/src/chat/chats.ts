@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import type { Paginator } from '@switchboard/pagination';
+import type { Rbac } from '@switchboard/rbac';
+import { createPostgresGrantStore } from '@switchboard/rbac/postgres';
+import { type Transaction, withTransaction } from '@switchboard/tx';
+import { parseInput } from '@switchboard/validation';
+import type pg from 'pg';
+import { AppError, notFound } from './errors.ts';
+import { createChatInput, idInput } from './inputs.ts';
+import { type ChatRole, chatScope } from './roles.ts';
+
+export interface Chat {
+  id: string;
+  kind: 'direct' | 'group';
+  title: string | null;
+  ownerId: string;
+  createdAt: string;
+}
+
+export interface Participant {
+  chatId: string;
+  userId: string;
+  role: ChatRole;
+  lastReadSeq: number;
+}
+
+interface ChatRow {
+  id: string;
+  kind: 'direct' | 'group';
+  title: string | null;
+  owner_id: string;
+  created_at: Date | string;
+}
+
+const toChat = (row: ChatRow): Chat => ({
+  id: row.id,
+  kind: row.kind,
+  title: row.title,
+  ownerId: row.owner_id,
+  createdAt: new Date(row.created_at).toISOString(),
+});
+
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/**
+ * Chats and who is in them. Membership lives twice, on purpose: the `participants` rows (what
+ * lists and unread counts read) and the rbac grants in scope `chat:<id>` (what every check
+ * reads). Both change in one transaction: the grant store is bound to it, and the rbac cache
+ * forgets the user only after the commit.
+ */
+export function createChats(deps: { pool: pg.Pool; rbac: Rbac; paginator: Paginator }) {
+  const { pool, rbac, paginator } = deps;
+
+  const grantsIn = (tx: Transaction) => createPostgresGrantStore({ pool: tx });
+  const invalidateAfterCommit = (tx: Transaction, userIds: readonly string[]) =>
+    tx.afterCommit(() => Promise.all(userIds.map((userId) => rbac.invalidate(userId))));
+
+  const get = async (userId: string, rawId: unknown): Promise<Chat> => {
+    const id = parseInput(idInput, rawId);
+    // Not a participant and not there answer alike: ids of other people's chats stay secret.
+    if (!(await rbac.can(userId, 'chat:read', { scope: chatScope(id) }))) throw notFound('chat');
+    const { rows } = await pool.query<ChatRow>('SELECT * FROM chats WHERE id = $1', [id]);
+    if (!rows[0]) throw notFound('chat');
+    return toChat(rows[0]);
+  };
+
+  return {
+    get,
+
+    async create(userId: string, raw: unknown): Promise<Chat> {
+      const input = parseInput(createChatInput, raw);
+      const others = input.participantIds.filter((id) => id !== userId);
+      const kind = others.length === 1 && !input.title ? 'direct' : 'group';
+      if (kind === 'group' && !input.title) throw new AppError('BAD_USER_INPUT', 'a group chat needs a title');
+      const id = randomUUID();
+      return withTransaction(pool, async (tx) => {
+        const { rows } = await tx.query<ChatRow>(
+          'INSERT INTO chats (id, kind, title, owner_id) VALUES ($1, $2, $3, $4) RETURNING *',
+          [id, kind, input.title ?? null, userId],
+        );
+        try {
+          await tx.query(
+            `INSERT INTO participants (chat_id, user_id, role)
+             SELECT $1, member, CASE WHEN member = $2 THEN 'owner' ELSE 'member' END
+               FROM unnest($3::uuid[]) AS member`,
+            [id, userId, [userId, ...others]],
+          );
+        } catch (error) {
+          if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) {
+            throw new AppError('BAD_USER_INPUT', 'participantIds names a user that does not exist');
+          }
+          throw error;
+        }
+        const grants = grantsIn(tx);
+        await grants.grant(userId, 'owner', chatScope(id));
+        for (const other of others) await grants.grant(other, 'member', chatScope(id));
+        invalidateAfterCommit(tx, [userId, ...others]);
+        return toChat(rows[0] as ChatRow);
+      });
+    },
+
+    /** The chats the user may read, newest first: filtered in SQL by the user's rbac scopes. */
+    async list(userId: string, args: Record<string, unknown>) {
+      const scopes = await rbac.scopesWith(userId, 'chat:read', 'chat');
+      const where = scopes === '*' ? 'true' : 'id = ANY($1::uuid[])';
+      const params = scopes === '*' ? [] : [scopes];
+      const page = await paginator.fromPostgres<ChatRow>(pool, { table: 'chats', where, params }, args, {
+        queryKey: `chats:${userId}`,
+      });
+      return { ...page, edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: toChat(edge.node) })) };
+    },
+
+    async participants(chatId: string): Promise<Participant[]> {
+      const { rows } = await pool.query(
+        'SELECT chat_id, user_id, role, last_read_seq FROM participants WHERE chat_id = $1 ORDER BY joined_at, user_id',
+        [chatId],
+      );
+      return rows.map((row) => ({
+        chatId: row.chat_id,
+        userId: row.user_id,
+        role: row.role,
+        lastReadSeq: Number(row.last_read_seq),
+      }));
+    },
+
+    async unreadCount(userId: string, chatId: string): Promise<number> {
+      const { rows } = await pool.query('SELECT unread_count FROM participants WHERE chat_id = $1 AND user_id = $2', [
+        chatId,
+        userId,
+      ]);
+      return Number(rows[0]?.unread_count ?? 0);
+    },
+
+    async addParticipant(
+      actorId: string,
+      rawChatId: unknown,
+      rawUserId: unknown,
+      role: ChatRole,
+    ): Promise<Participant> {
+      const chatId = parseInput(idInput, rawChatId);
+      const userId = parseInput(idInput, rawUserId);
+      await get(actorId, chatId);
+      const scope = chatScope(chatId);
+      await rbac.assert(actorId, 'participant:add', { scope });
+      if (role === 'owner') throw new AppError('BAD_USER_INPUT', 'a chat has one owner');
+      if (role === 'admin') await rbac.assert(actorId, 'participant:promote', { scope });
+      return withTransaction(pool, async (tx) => {
+        const current = await tx.query('SELECT role FROM participants WHERE chat_id = $1 AND user_id = $2 FOR UPDATE', [
+          chatId,
+          userId,
+        ]);
+        if (current.rows[0]?.role === 'owner') throw new AppError('BAD_USER_INPUT', "the owner's role cannot change");
+        try {
+          await tx.query(
+            `INSERT INTO participants (chat_id, user_id, role) VALUES ($1, $2, $3)
+             ON CONFLICT (chat_id, user_id) DO UPDATE SET role = excluded.role`,
+            [chatId, userId, role],
+          );
+        } catch (error) {
+          if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) throw notFound('user');
+          throw error;
+        }
+        const grants = grantsIn(tx);
+        if (current.rows[0]) await grants.revoke(userId, current.rows[0].role, scope);
+        await grants.grant(userId, role, scope);
+        invalidateAfterCommit(tx, [userId]);
+        const { rows } = await tx.query('SELECT last_read_seq FROM participants WHERE chat_id = $1 AND user_id = $2', [
+          chatId,
+          userId,
+        ]);
+        return { chatId, userId, role, lastReadSeq: Number(rows[0]?.last_read_seq ?? 0) };
+      });
+    },
+
+    /** Admins remove others; anyone may leave; the owner stays (delete the chat instead). */
+    async removeParticipant(actorId: string, rawChatId: unknown, rawUserId: unknown): Promise<boolean> {
+      const chatId = parseInput(idInput, rawChatId);
+      const userId = parseInput(idInput, rawUserId);
+      await get(actorId, chatId);
+      const scope = chatScope(chatId);
+      if (userId !== actorId) await rbac.assert(actorId, 'participant:remove', { scope });
+      return withTransaction(pool, async (tx) => {
+        const { rows } = await tx.query(
+          'DELETE FROM participants WHERE chat_id = $1 AND user_id = $2 AND role <> $3 RETURNING role',
+          [chatId, userId, 'owner'],
+        );
+        if (!rows[0]) {
+          const owner = await tx.query('SELECT 1 FROM participants WHERE chat_id = $1 AND user_id = $2', [
+            chatId,
+            userId,
+          ]);
+          if (owner.rows[0]) throw new AppError('BAD_USER_INPUT', 'the owner cannot leave; delete the chat instead');
+          throw notFound('participant');
+        }
+        await grantsIn(tx).revoke(userId, rows[0].role, scope);
+        invalidateAfterCommit(tx, [userId]);
+        return true;
+      });
+    },
+
+    async delete(actorId: string, rawChatId: unknown): Promise<boolean> {
+      const chatId = parseInput(idInput, rawChatId);
+      await get(actorId, chatId);
+      const scope = chatScope(chatId);
+      await rbac.assert(actorId, 'chat:delete', { scope });
+      return withTransaction(pool, async (tx) => {
+        const { rows } = await tx.query('SELECT user_id, role FROM participants WHERE chat_id = $1', [chatId]);
+        const grants = grantsIn(tx);
+        for (const row of rows) await grants.revoke(row.user_id, row.role, scope);
+        await tx.query('DELETE FROM chats WHERE id = $1', [chatId]);
+        invalidateAfterCommit(
+          tx,
+          rows.map((row) => row.user_id),
+        );
+        return true;
+      });
+    },
+  };
+}
+
+export type Chats = ReturnType<typeof createChats>;

@@ -1,0 +1,47 @@
+import {
+  createUsernameSchema,
+  displayNameSchema,
+  emailSchema,
+  messageContentSchema,
+  passwordContextCheck,
+  passwordSchema,
+  uuidSchema,
+} from '@switchboard/validation';
+import * as v from 'valibot';
+
+/** Every input the API takes, as valibot schemas from @switchboard/validation. */
+
+const usernameSchema = createUsernameSchema();
+
+export const registerInput = v.pipe(
+  v.object({
+    username: usernameSchema,
+    email: emailSchema,
+    password: passwordSchema({ blockedWords: ['switchboard'] }),
+    displayName: v.nullish(displayNameSchema),
+  }),
+  passwordContextCheck({ password: 'password', context: ['username', 'email'], extraWords: ['switchboard'] }),
+);
+
+// Login takes what the user typed: no strength rules (they applied at registration), only bounds.
+export const loginInput = v.object({
+  username: v.pipe(v.string(), v.trim(), v.toLowerCase(), v.maxLength(64, 'must be at most 64 characters')),
+  password: v.pipe(v.string(), v.maxLength(1024, 'must be at most 1024 characters')),
+});
+
+export const createChatInput = v.object({
+  title: v.nullish(v.pipe(displayNameSchema, v.maxLength(100, 'must be at most 100 characters'))),
+  participantIds: v.pipe(
+    v.array(uuidSchema),
+    v.maxLength(100, 'at most 100 participants at creation'),
+    v.transform((ids) => [...new Set(ids)]),
+  ),
+});
+
+export const messageContent = messageContentSchema({ maxLength: 4000 });
+
+export const sendMessageInput = v.object({ chatId: uuidSchema, content: messageContent });
+
+export const editMessageInput = v.object({ id: uuidSchema, content: messageContent });
+
+export const idInput = uuidSchema;

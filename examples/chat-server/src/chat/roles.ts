@@ -1,0 +1,34 @@
+import type { RoleDefinitions } from '@switchboard/rbac';
+
+/** A message as conditions see it: who sent it. */
+interface MessageResource {
+  senderId: string;
+}
+
+const ownMessage = ({ userId, resource }: { userId: string; resource?: unknown }) =>
+  (resource as MessageResource | undefined)?.senderId === userId;
+
+/**
+ * Roles inside one chat (granted in scope `chat:<id>`): every participant is a member;
+ * moderators act on anyone's messages; admins manage participants; the owner deletes the chat.
+ */
+export const chatRoles = {
+  member: {
+    permissions: [
+      'chat:read',
+      'message:read',
+      'message:send',
+      'typing:send',
+      { permission: 'message:edit', when: ownMessage },
+      { permission: 'message:delete', when: ownMessage },
+    ],
+  },
+  moderator: { inherits: ['member'], permissions: ['message:edit', 'message:delete'] },
+  admin: { inherits: ['moderator'], permissions: ['participant:add', 'participant:remove'] },
+  owner: { inherits: ['admin'], permissions: ['participant:promote', 'chat:delete'] },
+} satisfies RoleDefinitions;
+
+export type ChatRole = keyof typeof chatRoles;
+export const CHAT_ROLES = Object.keys(chatRoles) as ChatRole[];
+
+export const chatScope = (chatId: string) => `chat:${chatId}`;

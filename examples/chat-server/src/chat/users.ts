@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type { Auth, SessionMeta } from '@switchboard/auth';
+import { parseInput } from '@switchboard/validation';
+import type pg from 'pg';
+import { AppError, notFound } from './errors.ts';
+import { loginInput, registerInput } from './inputs.ts';
+
+export interface User {
+  id: string;
+  username: string;
+  displayName: string | null;
+}
+
+export interface AuthPayload {
+  accessToken: string;
+  refreshToken: string;
+  user: User;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+const toUser = (row: { id: string; username: string; display_name: string | null }): User => ({
+  id: row.id,
+  username: row.username,
+  displayName: row.display_name,
+});
+
+/** Accounts: register and log in with @switchboard/auth (argon2id, rotating refresh tokens). */
+export function createUsers(deps: { pool: pg.Pool; auth: Auth }) {
+  const { pool, auth } = deps;
+
+  const byId = async (id: string): Promise<User | undefined> => {
+    const { rows } = await pool.query('SELECT id, username, display_name FROM users WHERE id = $1', [id]);
+    return rows[0] ? toUser(rows[0]) : undefined;
+  };
+
+  return {
+    byId,
+
+    async get(id: string): Promise<User> {
+      const user = await byId(id);
+      if (!user) throw notFound('user');
+      return user;
+    },
+
+    async register(raw: unknown, meta: SessionMeta): Promise<AuthPayload> {
+      const input = parseInput(registerInput, raw);
+      const id = randomUUID();
+      const passwordHash = await auth.hashPassword(input.password);
+      try {
+        await pool.query(
+          'INSERT INTO users (id, username, email, password_hash, display_name) VALUES ($1, $2, $3, $4, $5)',
+          [id, input.username, input.email, passwordHash, input.displayName ?? null],
+        );
+      } catch (error) {
+        if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
+          throw new AppError('BAD_USER_INPUT', 'that username or email is already registered');
+        }
+        throw error;
+      }
+      const tokens = await auth.issueTokens({ id }, meta);
+      return { ...tokens, user: { id, username: input.username, displayName: input.displayName ?? null } };
+    },
+
+    /** The same answer, and the same work (one argon2 verify), for an unknown user and a wrong password. */
+    async login(raw: unknown, meta: SessionMeta): Promise<AuthPayload> {
+      const input = parseInput(loginInput, raw);
+      const { rows } = await pool.query(
+        'SELECT id, username, display_name, password_hash FROM users WHERE lower(username) = $1',
+        [input.username],
+      );
+      const row = rows[0];
+      const check = await auth.verifyPassword(row?.password_hash ?? null, input.password);
+      if (!row || !check.ok) throw new AppError('UNAUTHENTICATED', 'wrong username or password');
+      if (check.needsRehash) {
+        await pool.query('UPDATE users SET password_hash = $2 WHERE id = $1', [
+          row.id,
+          await auth.hashPassword(input.password),
+        ]);
+      }
+      const tokens = await auth.issueTokens({ id: row.id }, meta);
+      return { ...tokens, user: toUser(row) };
+    },
+
+    async logout(refreshToken: string): Promise<void> {
+      await auth.logout(refreshToken);
+    },
+
+    async refresh(refreshToken: string, meta: SessionMeta): Promise<AuthPayload> {
+      const tokens = await auth.refresh(refreshToken, meta);
+      const { userId } = await auth.verifyAccessToken(tokens.accessToken);
+      const user = await byId(userId);
+      if (!user) throw new AppError('UNAUTHENTICATED', 'the account no longer exists');
+      return { ...tokens, user };
+    },
+  };
+}
+
+export type Users = ReturnType<typeof createUsers>;

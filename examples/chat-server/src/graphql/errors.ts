@@ -1,0 +1,47 @@
+import { isAuthError } from '@switchboard/auth';
+import { toGraphQLError as paginationError } from '@switchboard/pagination/graphql';
+import { isRateLimitError } from '@switchboard/ratelimit';
+import { isRbacError } from '@switchboard/rbac';
+import { isValidationError } from '@switchboard/validation';
+import { toGraphQLError as validationError } from '@switchboard/validation/yoga';
+import type { GraphQLError } from 'graphql';
+import { createGraphQLError, maskError as yogaMaskError } from 'graphql-yoga';
+import { AppError } from '../chat/errors.ts';
+
+type Logger = { error(object: object, message: string): void };
+
+/**
+ * yoga's `maskedErrors.maskError`: each package's typed error becomes the GraphQL error a client
+ * can act on (`extensions.code`); anything else is logged and masked as "Unexpected error."
+ * (no message, no stack).
+ */
+export function createMaskError(log: Logger) {
+  return (error: unknown, message: string, isDev?: boolean): Error => {
+    const wrapper = error as GraphQLError;
+    const original = (wrapper as { originalError?: unknown })?.originalError ?? error;
+    const path = wrapper?.path ? { path: wrapper.path } : {};
+    const client = (code: string, text: string, extra: Record<string, unknown> = {}, status?: number) =>
+      createGraphQLError(text, { ...path, extensions: { code, ...extra, ...(status ? { http: { status } } : {}) } });
+
+    if (original instanceof AppError) return client(original.code, original.message);
+    if (isValidationError(original)) return validationError(original, { from: wrapper, httpStatus: false });
+    const pagination = paginationError(original);
+    if (pagination !== original) return pagination as Error;
+    if (isRbacError(original) && original.code === 'FORBIDDEN') return client('FORBIDDEN', 'not allowed');
+    if (isAuthError(original)) return client('UNAUTHENTICATED', original.message, { reason: original.code });
+    if (isRateLimitError(original) && original.code === 'RATE_LIMITED') {
+      return client('RATE_LIMITED', 'too many requests', {
+        retryAfterMs: (original as { retryAfterMs?: number }).retryAfterMs,
+      });
+    }
+    // Already a client error (e.g. RATE_LIMITED from @switchboard/ratelimit's plugin): keep it.
+    if (original !== error && (original as { extensions?: { code?: unknown } })?.extensions?.code) {
+      return original as Error;
+    }
+    const masked = yogaMaskError(error, message, isDev);
+    if (masked !== error || (wrapper as { originalError?: unknown })?.originalError) {
+      log.error({ err: original }, 'unexpected error in a resolver');
+    }
+    return masked;
+  };
+}

@@ -1,0 +1,130 @@
+import type { Principal, SessionMeta } from '@switchboard/auth';
+import type { Chats } from '../chat/chats.ts';
+import { AppError } from '../chat/errors.ts';
+import type { Message, Messages } from '../chat/messages.ts';
+import type { ChatRole } from '../chat/roles.ts';
+import type { Subscriptions } from '../chat/subscriptions.ts';
+import type { User, Users } from '../chat/users.ts';
+
+/** What the server's context factory adds to each request. */
+export interface RequestFacts {
+  /** The client's address, for per-IP limits and session records. */
+  ip: string;
+  userAgent: string | undefined;
+}
+
+/** What every resolver gets: the request facts and the caller (from @switchboard/auth's plugin). */
+export interface ChatContext extends RequestFacts {
+  principal: Principal | null;
+}
+
+export interface Services {
+  users: Users;
+  chats: Chats;
+  messages: Messages;
+  subscriptions: Subscriptions;
+}
+
+const userIdOf = (context: ChatContext): string => {
+  if (!context.principal) throw new AppError('UNAUTHENTICATED', 'sign in first');
+  return context.principal.userId;
+};
+
+const sessionMeta = (context: ChatContext): SessionMeta => ({
+  ip: context.ip,
+  ...(context.userAgent ? { userAgent: context.userAgent } : {}),
+});
+
+const roleIn = (role: string) => role.toLowerCase() as ChatRole;
+const roleOut = (role: string) => role.toUpperCase();
+
+type Args = Record<string, unknown>;
+
+/** Resolvers only translate: GraphQL arguments in, service calls, GraphQL shapes out. */
+export function createResolvers(services: Services) {
+  const { users, chats, messages, subscriptions } = services;
+  // Resolves a user field once per distinct id within one request.
+  const userLoader = (context: ChatContext & { users?: Map<string, Promise<User>> }, id: string) => {
+    context.users ??= new Map();
+    let user = context.users.get(id);
+    if (!user) {
+      user = users.get(id);
+      context.users.set(id, user);
+    }
+    return user;
+  };
+
+  return {
+    Query: {
+      health: () => 'ok',
+      me: (_: unknown, __: Args, context: ChatContext) => users.get(userIdOf(context)),
+      chat: (_: unknown, args: Args, context: ChatContext) => chats.get(userIdOf(context), args.id),
+      chats: (_: unknown, args: Args, context: ChatContext) => chats.list(userIdOf(context), args),
+      messages: (_: unknown, args: Args, context: ChatContext) => {
+        const { chatId, ...page } = args;
+        return messages.list(userIdOf(context), chatId, page);
+      },
+      unreadCounts: (_: unknown, __: Args, context: ChatContext) => messages.unreadCounts(userIdOf(context)),
+    },
+
+    Mutation: {
+      register: (_: unknown, args: Args, context: ChatContext) => users.register(args.input, sessionMeta(context)),
+      login: (_: unknown, args: Args, context: ChatContext) => users.login(args.input, sessionMeta(context)),
+      refreshToken: (_: unknown, args: { refreshToken: string }, context: ChatContext) =>
+        users.refresh(args.refreshToken, sessionMeta(context)),
+      logout: async (_: unknown, args: { refreshToken: string }) => {
+        await users.logout(args.refreshToken);
+        return true;
+      },
+      createChat: (_: unknown, args: Args, context: ChatContext) => chats.create(userIdOf(context), args.input),
+      addParticipant: (_: unknown, args: Args, context: ChatContext) =>
+        chats.addParticipant(userIdOf(context), args.chatId, args.userId, roleIn(String(args.role ?? 'MEMBER'))),
+      removeParticipant: (_: unknown, args: Args, context: ChatContext) =>
+        chats.removeParticipant(userIdOf(context), args.chatId, args.userId),
+      sendMessage: (_: unknown, args: Args, context: ChatContext) => messages.send(userIdOf(context), args.input),
+      editMessage: (_: unknown, args: Args, context: ChatContext) =>
+        messages.edit(userIdOf(context), { id: args.id, content: args.content }),
+      deleteMessage: (_: unknown, args: Args, context: ChatContext) => messages.delete(userIdOf(context), args.id),
+      markRead: (_: unknown, args: Args, context: ChatContext) => messages.markRead(userIdOf(context), args.chatId),
+      deleteChat: (_: unknown, args: Args, context: ChatContext) => chats.delete(userIdOf(context), args.id),
+      typing: (_: unknown, args: Args, context: ChatContext) =>
+        subscriptions.publishTyping(userIdOf(context), args.chatId),
+    },
+
+    Subscription: {
+      messageAdded: {
+        subscribe: (_: unknown, args: Args, context: ChatContext) =>
+          subscriptions.messageAdded(userIdOf(context), args.chatId, args.after as string | null | undefined),
+        resolve: (message: Message) => message,
+      },
+      messageUpdated: {
+        subscribe: (_: unknown, args: Args, context: ChatContext) =>
+          subscriptions.messageUpdated(userIdOf(context), args.chatId),
+        resolve: (message: Message) => message,
+      },
+      typing: {
+        subscribe: (_: unknown, args: Args, context: ChatContext) =>
+          subscriptions.typing(userIdOf(context), args.chatId),
+        resolve: (event: unknown) => event,
+      },
+    },
+
+    Chat: {
+      kind: (chat: { kind: string }) => chat.kind.toUpperCase(),
+      owner: (chat: { ownerId: string }, _: Args, context: ChatContext) => userLoader(context, chat.ownerId),
+      participants: (chat: { id: string }) => chats.participants(chat.id),
+      unreadCount: (chat: { id: string }, _: Args, context: ChatContext) =>
+        chats.unreadCount(userIdOf(context), chat.id),
+    },
+    Participant: {
+      user: (participant: { userId: string }, _: Args, context: ChatContext) => userLoader(context, participant.userId),
+      role: (participant: { role: string }) => roleOut(participant.role),
+    },
+    Message: {
+      sender: (message: Message, _: Args, context: ChatContext) => userLoader(context, message.senderId),
+    },
+    TypingEvent: {
+      user: (event: { userId: string }, _: Args, context: ChatContext) => userLoader(context, event.userId),
+    },
+  };
+}
