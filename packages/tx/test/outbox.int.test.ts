@@ -232,45 +232,57 @@ describe('outbox', () => {
   ])(
     'two relays at once, $scenario: no event published twice, never two relays on one key, per-key order kept',
     async ({ keys, perKey, batchSize }) => {
-      const outbox = await freshOutbox();
-      const messages = [];
-      for (let i = 0; i < perKey; i++) {
-        for (let k = 0; k < keys; k++) messages.push({ topic: 't', key: `chat:${k}`, payload: { k, i } });
+      // One relay can hold every hot key for a whole batch, and on a loaded machine it may win
+      // every race: run again (fresh outbox) until both relays delivered something, so the
+      // checks below did face concurrency. Every run must be clean.
+      for (let run = 1; ; run++) {
+        const byRelay = await twoRelaysRun(keys, perKey, batchSize);
+        if ((byRelay.a > 0 && byRelay.b > 0) || run === 5) {
+          expect(byRelay.a).toBeGreaterThan(0);
+          expect(byRelay.b).toBeGreaterThan(0);
+          break;
+        }
       }
-      await outbox.enqueueMany(pool, messages);
-      const seen = new Map<string, string>();
-      const lastIndex = new Map<number, number>();
-      const busyKeys = new Set<string>();
-      const violations: string[] = [];
-      const byRelay = { a: 0, b: 0 };
-      const publisher = (name: 'a' | 'b') => async (event: OutboxEvent) => {
-        if (busyKeys.has(event.key)) violations.push(`${event.key} published by two relays at once`);
-        busyKeys.add(event.key);
-        const previous = seen.get(event.id);
-        if (previous) violations.push(`${event.id} published by ${previous} and ${name}`);
-        seen.set(event.id, name);
-        const { k, i } = event.payload as { k: number; i: number };
-        if ((lastIndex.get(k) ?? -1) !== i - 1) violations.push(`key ${k}: ${i} after ${lastIndex.get(k)}`);
-        lastIndex.set(k, i);
-        byRelay[name]++;
-        // A slow publisher keeps batches overlapping.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
-        busyKeys.delete(event.key);
-      };
-      const a = relayFor(outbox, publisher('a'), { batchSize, listen: false, pollIntervalMs: 5 });
-      const b = relayFor(outbox, publisher('b'), { batchSize, listen: false, pollIntervalMs: 5 });
-      a.start();
-      b.start();
-      await until(() => seen.size === keys * perKey, 20_000);
-      await Promise.all([a.stop(), b.stop()]);
-      expect(violations).toEqual([]);
-      expect(seen.size).toBe(keys * perKey);
-      // Both took part: the test did exercise concurrency.
-      expect(byRelay.a).toBeGreaterThan(0);
-      expect(byRelay.b).toBeGreaterThan(0);
-      expect(await outbox.stats(pool)).toMatchObject({ pending: 0 });
     },
   );
+
+  async function twoRelaysRun(keys: number, perKey: number, batchSize: number): Promise<{ a: number; b: number }> {
+    const outbox = await freshOutbox();
+    const messages = [];
+    for (let i = 0; i < perKey; i++) {
+      for (let k = 0; k < keys; k++) messages.push({ topic: 't', key: `chat:${k}`, payload: { k, i } });
+    }
+    await outbox.enqueueMany(pool, messages);
+    const seen = new Map<string, string>();
+    const lastIndex = new Map<number, number>();
+    const busyKeys = new Set<string>();
+    const violations: string[] = [];
+    const byRelay = { a: 0, b: 0 };
+    const publisher = (name: 'a' | 'b') => async (event: OutboxEvent) => {
+      if (busyKeys.has(event.key)) violations.push(`${event.key} published by two relays at once`);
+      busyKeys.add(event.key);
+      const previous = seen.get(event.id);
+      if (previous) violations.push(`${event.id} published by ${previous} and ${name}`);
+      seen.set(event.id, name);
+      const { k, i } = event.payload as { k: number; i: number };
+      if ((lastIndex.get(k) ?? -1) !== i - 1) violations.push(`key ${k}: ${i} after ${lastIndex.get(k)}`);
+      lastIndex.set(k, i);
+      byRelay[name]++;
+      // A slow publisher keeps batches overlapping.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
+      busyKeys.delete(event.key);
+    };
+    const a = relayFor(outbox, publisher('a'), { batchSize, listen: false, pollIntervalMs: 5 });
+    const b = relayFor(outbox, publisher('b'), { batchSize, listen: false, pollIntervalMs: 5 });
+    a.start();
+    b.start();
+    await until(() => seen.size === keys * perKey, 20_000);
+    await Promise.all([a.stop(), b.stop()]);
+    expect(violations).toEqual([]);
+    expect(seen.size).toBe(keys * perKey);
+    expect(await outbox.stats(pool)).toMatchObject({ pending: 0 });
+    return byRelay;
+  }
 
   test('stop() waits for the publish in flight and its delivered mark', async () => {
     const outbox = await freshOutbox();
