@@ -78,7 +78,7 @@ export interface Rbac {
    * committed.
    */
   invalidate(userId: string): Promise<void>;
-  /** Stops listening to the bus. */
+  /** Stops listening to the bus and the cache's clock (call it when you are done with the instance). */
   close(): void;
 }
 
@@ -92,13 +92,46 @@ export interface UserPermissions {
   rolesOf(scope?: string): string[];
 }
 
+// A settled promise can be awaited any number of times: warm checks hand out these two.
+const ALLOWED = Promise.resolve(true);
+const DENIED = Promise.resolve(false);
+
+/**
+ * Cache ages are counted in ticks of ttlMs / 16 instead of reading the clock on every check (a
+ * warm check costs less than a clock read): an entry is trusted for at least ttlMs (so at most
+ * one load per user per ttlMs) and at most 17/16 of it. The timer runs once something is
+ * cached and never keeps the process alive.
+ */
+const TTL_TICKS = 16;
+
+class TickClock {
+  tick = 0;
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly periodMs: number) {}
+
+  /** The current tick, starting the timer if it is not running. */
+  start(): number {
+    if (!this.timer) {
+      this.timer = setInterval(() => this.tick++, Math.max(1, this.periodMs));
+      this.timer.unref?.();
+    }
+    return this.tick;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
 /** Matches any rule: the cheap first pass of a check. */
 const acceptAny = () => true;
 
 interface UserGrants {
   global: string[];
   scoped: Map<string, string[]>;
-  loadedAt: number;
+  /** The cache's tick when loaded: trusted while fewer than TTL_TICKS + 1 ticks have passed. */
+  loadedTick: number;
 }
 
 /**
@@ -119,6 +152,7 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
   if (!(Number.isInteger(maxUsers) && maxUsers > 0))
     throw new TypeError(`cache.maxUsers must be a whole number > 0, got ${maxUsers}`);
   const cache = new Map<string, UserGrants>();
+  const clock = new TickClock(ttlMs / TTL_TICKS);
   // Bumped by every invalidation: a load that an invalidation overtook is not kept.
   const versions = new Map<string, number>();
   const loads = new Map<string, Promise<UserGrants>>();
@@ -134,12 +168,12 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
 
   const grantsFor = (userId: string): Promise<UserGrants> | UserGrants => {
     const cached = cacheOptions ? cache.get(userId) : undefined;
-    if (cached && Date.now() - cached.loadedAt < ttlMs) return cached;
+    if (cached && clock.tick - cached.loadedTick <= TTL_TICKS) return cached;
     const pending = loads.get(userId);
     if (pending) return pending;
     const version = versions.get(userId) ?? 0;
     const load = store.grantsOf(userId).then((grants) => {
-      const indexed: UserGrants = { global: [], scoped: new Map(), loadedAt: Date.now() };
+      const indexed: UserGrants = { global: [], scoped: new Map(), loadedTick: cacheOptions ? clock.start() : 0 };
       for (const { role, scope } of grants) {
         if (scope === null) indexed.global.push(role);
         else indexed.scoped.set(scope, [...(indexed.scoped.get(scope) ?? []), role]);
@@ -271,8 +305,8 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
       try {
         checkUser(userId);
         const grants = grantsFor(userId);
-        // Warm: answered synchronously, one resolved promise.
-        if (!(grants instanceof Promise)) return Promise.resolve(allows(grants, userId, permission, check));
+        // Warm: answered synchronously, with one of two shared settled promises (no allocation).
+        if (!(grants instanceof Promise)) return allows(grants, userId, permission, check) ? ALLOWED : DENIED;
         return grants.then((loaded) => allows(loaded, userId, permission, check));
       } catch (error) {
         return Promise.reject(error);
@@ -326,6 +360,9 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
         ],
       };
     },
-    close: () => unsubscribe?.(),
+    close: () => {
+      unsubscribe?.();
+      clock.stop();
+    },
   };
 }

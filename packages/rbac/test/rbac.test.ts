@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import {
   createMemoryGrantStore,
   createMemoryRbacBus,
@@ -270,6 +270,34 @@ describe('createRbac: caching and invalidation', () => {
     expect(await here.can('zoe', 'message:send', { scope: 'chat:1' })).toBe(true);
     expect(await there.can('zoe', 'message:send', { scope: 'chat:1' })).toBe(true);
     await expect(here.invalidate('')).rejects.toThrow(TypeError);
+  });
+
+  test('a cached entry is trusted at least ttlMs and at most 17/16 of it', async () => {
+    vi.useFakeTimers();
+    try {
+      const store = createMemoryGrantStore();
+      let loads = 0;
+      const counting: GrantStore = {
+        ...store,
+        grantsOf: (userId) => {
+          loads++;
+          return store.grantsOf(userId);
+        },
+      };
+      const rbac = await createRbac({ roles, store: counting, cache: { ttlMs: 1600 } });
+      const check = () => rbac.can('uma', 'chat:read', { scope: 'chat:1' });
+      await check();
+      expect(loads).toBe(1);
+      vi.advanceTimersByTime(1599);
+      await check();
+      expect(loads).toBe(1);
+      vi.advanceTimersByTime(201);
+      await check();
+      expect(loads).toBe(2);
+      rbac.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('a load that a revoke overtook is not kept', async () => {
