@@ -2,20 +2,26 @@ import { createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createAuth, type PrivateSigningJwk } from '@switchboard/auth';
 import { createPostgresSessionStore } from '@switchboard/auth/postgres';
 import { useAuth } from '@switchboard/auth/yoga';
+import { createCausalSessions, createDbRouter, createMemoryTokenStore } from '@switchboard/db-router';
+import { createRedisTokenStore } from '@switchboard/db-router/redis';
 import { createPaginator } from '@switchboard/pagination';
 import { createMemoryStore, createRateLimiter, fixedWindow, slidingWindowCounter } from '@switchboard/ratelimit';
+import { createRedisStore } from '@switchboard/ratelimit/redis';
 import { useRateLimit } from '@switchboard/ratelimit/yoga';
 import { createRbac } from '@switchboard/rbac';
 import { createPostgresGrantStore } from '@switchboard/rbac/postgres';
+import { createRedisRbacBus } from '@switchboard/rbac/redis';
 import { createOutbox, createOutboxRelay } from '@switchboard/tx';
 import { hardenedYogaOptions } from '@switchboard/validation/yoga';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { createChats } from './chat/chats.ts';
+import { type ChatDb, replicatedDb, singleNodeDb } from './chat/db.ts';
 import { createChatEvents } from './chat/events.ts';
 import { createMessages } from './chat/messages.ts';
 import { chatRoles } from './chat/roles.ts';
@@ -26,9 +32,15 @@ import { createMaskError } from './graphql/errors.ts';
 import { type ChatContext, createResolvers, type RequestFacts } from './graphql/resolvers.ts';
 import { typeDefs } from './graphql/type-defs.ts';
 import { useRequestLogging } from './logging.ts';
+import type { RedisConnections } from './redis.ts';
 
 export interface AppOptions {
+  /** The primary's pool: auth sessions, rbac grants, the outbox relay, writes and transactions. */
   pool: pg.Pool;
+  /** Streaming replicas for reads (cluster mode), with read-your-writes per user. */
+  replicas?: readonly string[];
+  /** Redis (cluster mode): rate limits, pub/sub across instances, rbac and causal-token sharing. */
+  redis?: RedisConnections;
   signingKeys: PrivateSigningJwk[];
   limits: LimitsConfig;
   log: Logger;
@@ -45,7 +57,7 @@ export interface App {
  * the chat domain. Nothing here decides anything about chats.
  */
 export async function createApp(options: AppOptions): Promise<App> {
-  const { pool, log, limits } = options;
+  const { pool, log, limits, redis } = options;
 
   // auth: argon2id passwords, access tokens signed with our keys, refresh sessions in Postgres.
   const auth = await createAuth({
@@ -56,8 +68,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     logger: { warn: (message) => log.warn(message) },
   });
 
-  // rbac: roles per chat (scope chat:<id>), grants in Postgres, cached per user.
-  const rbac = await createRbac({ roles: chatRoles, store: createPostgresGrantStore({ pool }) });
+  // rbac: roles per chat (scope chat:<id>), grants in Postgres, cached per user; with Redis a
+  // grant change on one instance drops the cached grants on every other at once.
+  const rbac = await createRbac({
+    roles: chatRoles,
+    store: createPostgresGrantStore({ pool }),
+    cache: redis ? { bus: createRedisRbacBus({ publisher: redis.client(), subscriber: redis.client() }) } : {},
+  });
 
   // pagination: keyset connections; cursors signed with a key derived from the signing key,
   // so they stay valid across restarts and instances.
@@ -80,16 +97,35 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   // tx: the outbox written in each message's transaction; the relay publishes after commit.
   const outbox = createOutbox();
-  const events = createChatEvents();
+  const events = createChatEvents(
+    redis
+      ? { eventTarget: createRedisEventTarget({ publishClient: redis.client(), subscribeClient: redis.client() }) }
+      : {},
+  );
   const relay = createOutboxRelay({ pool, outbox, publish: (event) => events.publishOutboxEvent(event) });
 
-  const users = createUsers({ pool, auth });
-  const chats = createChats({ pool, rbac, paginator: chatsPaginator });
-  const messages = createMessages({ pool, rbac, paginator: messagesPaginator, outbox });
-  const subscriptions = createSubscriptions({ pool, rbac, paginator: messagesPaginator, events });
+  // db-router: with replicas, reads go to a replica that already has the reader's last write
+  // (a causal token per user, shared through Redis so the next request may land anywhere).
+  const router = options.replicas?.length
+    ? await createDbRouter({ primary: pool, replicas: [...options.replicas], maxLagMs: 10_000, tokenWaitMs: 50 })
+    : undefined;
+  const db: ChatDb = router
+    ? replicatedDb(
+        router,
+        createCausalSessions({
+          router,
+          store: redis ? createRedisTokenStore({ client: redis.client() }) : createMemoryTokenStore(),
+          onStoreError: (error) => log.warn({ err: error }, 'causal token store failed: reading from the primary'),
+        }),
+      )
+    : singleNodeDb(pool);
+  const users = createUsers({ db, auth });
+  const chats = createChats({ db, rbac, paginator: chatsPaginator });
+  const messages = createMessages({ db, rbac, paginator: messagesPaginator, outbox });
+  const subscriptions = createSubscriptions({ db, rbac, paginator: messagesPaginator, events });
 
-  // ratelimit: in memory in embedded mode; one all-or-nothing check per message.
-  const limitStore = createMemoryStore();
+  // ratelimit: in memory for one instance, in Redis for many; one all-or-nothing check per message.
+  const limitStore = redis ? createRedisStore({ client: redis.client() }) : createMemoryStore();
   const hour = 3_600_000;
   const perUser = createRateLimiter({
     store: limitStore,
@@ -176,6 +212,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     close: async () => {
       await relay.stop();
       rbac.close();
+      await router?.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RedisConfig } from './redis.ts';
 
 /** What the server reads from its environment, validated once at start. */
 export interface ServerConfig {
@@ -9,6 +10,10 @@ export interface ServerConfig {
   host: string;
   /** `DATABASE_URL`: an existing PostgreSQL 15+ database; unset means the embedded server. */
   databaseUrl: string | undefined;
+  /** `DATABASE_REPLICA_URLS`: comma-separated streaming replicas of `DATABASE_URL`, for reads. */
+  replicaUrls: string[];
+  /** `REDIS_URL`, or `REDIS_SENTINELS` (+ `REDIS_MASTER_NAME`): unset means one instance, no Redis. */
+  redis: RedisConfig | undefined;
   /** `DATA_DIR`: the embedded server's cluster and the generated secrets. @default examples/chat-server/.data */
   dataDir: string;
   limits: LimitsConfig;
@@ -34,6 +39,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     port: parsePort(env.PORT),
     host: parseHost(env.HOST),
     databaseUrl: parseDatabaseUrl(env.DATABASE_URL),
+    replicaUrls: parseReplicaUrls(env),
+    redis: parseRedis(env),
     dataDir: env.DATA_DIR?.trim() ? resolve(env.DATA_DIR.trim()) : DEFAULT_DATA_DIR,
     accessTokenKeys: env.ACCESS_TOKEN_KEYS?.trim() || undefined,
     logLevel: parseLogLevel(env.LOG_LEVEL),
@@ -66,18 +73,55 @@ function parseCount(env: NodeJS.ProcessEnv, variable: string, fallback: number):
 
 const DEFAULT_DATA_DIR = fileURLToPath(new URL('../.data', import.meta.url));
 
-function parseDatabaseUrl(raw: string | undefined): string | undefined {
+function parseDatabaseUrl(raw: string | undefined, variable = 'DATABASE_URL'): string | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   let url: URL;
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new ConfigError('DATABASE_URL', 'must be a URL like postgres://user:password@host:5432/database');
+    throw new ConfigError(variable, 'must be a URL like postgres://user:password@host:5432/database');
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError('DATABASE_URL', `must start with postgres:// or postgresql://, got '${url.protocol}//'`);
+    throw new ConfigError(variable, `must start with postgres:// or postgresql://, got '${url.protocol}//'`);
   }
   return raw.trim();
+}
+
+function parseReplicaUrls(env: NodeJS.ProcessEnv): string[] {
+  const raw = env.DATABASE_REPLICA_URLS;
+  if (raw === undefined || raw.trim() === '') return [];
+  if (!env.DATABASE_URL?.trim()) {
+    throw new ConfigError('DATABASE_REPLICA_URLS', 'needs DATABASE_URL (the primary they replicate)');
+  }
+  return raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part) => parseDatabaseUrl(part, 'DATABASE_REPLICA_URLS') as string);
+}
+
+function parseRedis(env: NodeJS.ProcessEnv): RedisConfig | undefined {
+  const url = env.REDIS_URL?.trim();
+  const sentinels = env.REDIS_SENTINELS?.trim();
+  if (url && sentinels) throw new ConfigError('REDIS_URL', 'set REDIS_URL or REDIS_SENTINELS, not both');
+  if (url) {
+    if (!/^rediss?:\/\/[^\s]+$/.test(url))
+      throw new ConfigError('REDIS_URL', `must look like redis://host:6379, got '${url}'`);
+    return { url };
+  }
+  if (!sentinels) {
+    if (env.REDIS_MASTER_NAME?.trim()) throw new ConfigError('REDIS_MASTER_NAME', 'needs REDIS_SENTINELS');
+    return undefined;
+  }
+  const nodes = sentinels.split(',').map((part) => {
+    const match = /^\s*([^\s:]+):(\d{1,5})\s*$/.exec(part);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65_535) {
+      throw new ConfigError('REDIS_SENTINELS', `must be host:port[,host:port...], got '${part.trim()}'`);
+    }
+    return { host: match[1] as string, port };
+  });
+  return { sentinels: nodes, masterName: env.REDIS_MASTER_NAME?.trim() || 'mymaster' };
 }
 
 function parsePort(raw: string | undefined): number {

@@ -1,7 +1,8 @@
 import { type App, createApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
 import { type Database, migrateDatabase, openDatabase } from './db/database.ts';
 import { createLogger } from './logging.ts';
+import { connectRedis, type RedisConnections } from './redis.ts';
 import { type RunningServer, startServer } from './server.ts';
 import { loadSigningKeys } from './signing-keys.ts';
 
@@ -10,18 +11,28 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const database = await openDatabase(config);
   let app: App | undefined;
+  let redis: RedisConnections | undefined;
   let server: RunningServer;
   try {
     await migrateDatabase(database);
     const signingKeys = await loadSigningKeys({ fromEnvironment: config.accessTokenKeys, dataDir: config.dataDir });
-    app = await createApp({ pool: database.pool, signingKeys, limits: config.limits, log });
+    redis = config.redis ? connectRedis(config.redis) : undefined;
+    app = await createApp({
+      pool: database.pool,
+      replicas: config.replicaUrls,
+      ...(redis ? { redis } : {}),
+      signingKeys,
+      limits: config.limits,
+      log,
+    });
     server = await startServer(config, app.yoga);
   } catch (error) {
     await app?.close();
+    await redis?.close();
     await database.close();
     throw error;
   }
-  process.stdout.write(banner(server.url, database));
+  process.stdout.write(banner(server.url, database, config));
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -32,6 +43,7 @@ async function main(): Promise<void> {
     void server
       .close()
       .then(() => app?.close())
+      .then(() => redis?.close())
       .then(() => database.close())
       .then(
         () => process.exit(0),
@@ -45,9 +57,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-function banner(url: string, database: Database): string {
+function banner(url: string, database: Database, config: ServerConfig): string {
   const data = database.dataDir ? `embedded PostgreSQL, data in ${database.dataDir}` : 'PostgreSQL from DATABASE_URL';
-  return `Switchboard chat server: ${url} (GraphiQL in a browser)\n${data}\nStop with Ctrl-C.\n`;
+  const replicas = config.replicaUrls.length ? `, ${config.replicaUrls.length} replica(s) for reads` : '';
+  const redis = !config.redis ? '' : 'url' in config.redis ? ', Redis' : ', Redis via Sentinel';
+  return `Switchboard chat server: ${url} (GraphiQL in a browser)\n${data}${replicas}${redis}\nStop with Ctrl-C.\n`;
 }
 
 main().catch((error: unknown) => {

@@ -168,6 +168,27 @@ describe('npm start (src/main.ts)', () => {
     expect((await once(child, 'exit'))[0]).toBe(0);
   });
 
+  test('configured for replicas and Redis Sentinel: says so and serves', async () => {
+    const infra = inject('infra');
+    const db = await createTestDatabase(infra, 'chat_main_cluster');
+    const redis = infra.redis;
+    if (!redis) throw new Error('the shared topology has no Redis');
+    const child = start({
+      PORT: '0',
+      DATABASE_URL: db.primary,
+      DATABASE_REPLICA_URLS: db.replicas.join(','),
+      REDIS_SENTINELS: redis.sentinels.map((node) => `${node.host}:${node.port}`).join(','),
+      REDIS_MASTER_NAME: redis.masterName,
+      LOG_LEVEL: 'warn',
+    });
+    const printed = await banner(child);
+    expect(printed).toContain('PostgreSQL from DATABASE_URL, 2 replica(s) for reads, Redis via Sentinel');
+    const url = /(http:\/\/127\.0\.0\.1:\d+\/graphql)/.exec(printed)?.[1] as string;
+    expect(await health(url)).toEqual({ data: { health: 'ok' } });
+    child.kill('SIGTERM');
+    expect((await once(child, 'exit'))[0]).toBe(0);
+  });
+
   test('bad configuration fails at start with one line naming the variable', async () => {
     const child = start({ PORT: 'not-a-port' });
     let stderr = '';

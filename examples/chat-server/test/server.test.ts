@@ -61,6 +61,40 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ databaseUrl: 'postgres://u:p@db:5432/chat', dataDir: '/var/lib/chat' });
   });
 
+  test('reads replicas and Redis (a URL, or Sentinels with a master name)', () => {
+    const primary = 'postgres://u@db:5432/chat';
+    expect(
+      loadConfig({ DATABASE_URL: primary, DATABASE_REPLICA_URLS: 'postgres://u@r1/chat, postgres://u@r2/chat' })
+        .replicaUrls,
+    ).toEqual(['postgres://u@r1/chat', 'postgres://u@r2/chat']);
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379' }).redis).toEqual({ url: 'redis://cache:6379' });
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26380' }).redis).toEqual({
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
+      masterName: 'mymaster',
+    });
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26379', REDIS_MASTER_NAME: 'chat' }).redis).toMatchObject({
+      masterName: 'chat',
+    });
+    expect(loadConfig({}).redis).toBeUndefined();
+  });
+
+  test.each([
+    [{ DATABASE_REPLICA_URLS: 'postgres://u@r1/chat' }, /^DATABASE_REPLICA_URLS: needs DATABASE_URL/],
+    [{ DATABASE_URL: 'postgres://u@db/chat', DATABASE_REPLICA_URLS: 'http://r1' }, /^DATABASE_REPLICA_URLS: /],
+    [{ REDIS_URL: 'cache:6379' }, /^REDIS_URL: /],
+    [{ REDIS_URL: 'redis://a:1', REDIS_SENTINELS: 'b:2' }, /^REDIS_URL: set REDIS_URL or REDIS_SENTINELS/],
+    [{ REDIS_SENTINELS: 's1' }, /^REDIS_SENTINELS: /],
+    [{ REDIS_SENTINELS: 's1:99999' }, /^REDIS_SENTINELS: /],
+    [{ REDIS_MASTER_NAME: 'chat' }, /^REDIS_MASTER_NAME: needs REDIS_SENTINELS/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    [{ MESSAGES_PER_HOUR: '0' }, /^MESSAGES_PER_HOUR: /],
+  ])('rejects %o with one line naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
   test.each(['not a url', 'mysql://db/chat'])('rejects DATABASE_URL=%s naming the variable', (value) => {
     expect(() => loadConfig({ DATABASE_URL: value })).toThrow(/^DATABASE_URL: /);
   });

@@ -4,7 +4,7 @@ import type { Rbac } from '@switchboard/rbac';
 import { createPostgresGrantStore } from '@switchboard/rbac/postgres';
 import { type Transaction, withTransaction } from '@switchboard/tx';
 import { parseInput } from '@switchboard/validation';
-import type pg from 'pg';
+import type { ChatDb } from './db.ts';
 import { AppError, notFound } from './errors.ts';
 import { createChatInput, idInput } from './inputs.ts';
 import { type ChatRole, chatScope } from './roles.ts';
@@ -48,8 +48,9 @@ const FOREIGN_KEY_VIOLATION = '23503';
  * reads). Both change in one transaction: the grant store is bound to it, and the rbac cache
  * forgets the user only after the commit.
  */
-export function createChats(deps: { pool: pg.Pool; rbac: Rbac; paginator: Paginator }) {
-  const { pool, rbac, paginator } = deps;
+export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator }) {
+  const { db, rbac, paginator } = deps;
+  const pool = db.primary;
 
   const grantsIn = (tx: Transaction) => createPostgresGrantStore({ pool: tx });
   const invalidateAfterCommit = (tx: Transaction, userIds: readonly string[]) =>
@@ -59,7 +60,7 @@ export function createChats(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pagina
     const id = parseInput(idInput, rawId);
     // Not a participant and not there answer alike: ids of other people's chats stay secret.
     if (!(await rbac.can(userId, 'chat:read', { scope: chatScope(id) }))) throw notFound('chat');
-    const { rows } = await pool.query<ChatRow>('SELECT * FROM chats WHERE id = $1', [id]);
+    const { rows } = await db.readerFor(userId).query<ChatRow>('SELECT * FROM chats WHERE id = $1', [id]);
     if (!rows[0]) throw notFound('chat');
     return toChat(rows[0]);
   };
@@ -73,7 +74,7 @@ export function createChats(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pagina
       const kind = others.length === 1 && !input.title ? 'direct' : 'group';
       if (kind === 'group' && !input.title) throw new AppError('BAD_USER_INPUT', 'a group chat needs a title');
       const id = randomUUID();
-      return withTransaction(pool, async (tx) => {
+      const chat = await withTransaction(pool, async (tx) => {
         const { rows } = await tx.query<ChatRow>(
           'INSERT INTO chats (id, kind, title, owner_id) VALUES ($1, $2, $3, $4) RETURNING *',
           [id, kind, input.title ?? null, userId],
@@ -97,6 +98,8 @@ export function createChats(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pagina
         invalidateAfterCommit(tx, [userId, ...others]);
         return toChat(rows[0] as ChatRow);
       });
+      await db.afterWrite(userId);
+      return chat;
     },
 
     /** The chats the user may read, newest first: filtered in SQL by the user's rbac scopes. */
@@ -104,17 +107,24 @@ export function createChats(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pagina
       const scopes = await rbac.scopesWith(userId, 'chat:read', 'chat');
       const where = scopes === '*' ? 'true' : 'id = ANY($1::uuid[])';
       const params = scopes === '*' ? [] : [scopes];
-      const page = await paginator.fromPostgres<ChatRow>(pool, { table: 'chats', where, params }, args, {
-        queryKey: `chats:${userId}`,
-      });
+      const page = await paginator.fromPostgres<ChatRow>(
+        db.readerFor(userId),
+        { table: 'chats', where, params },
+        args,
+        {
+          queryKey: `chats:${userId}`,
+        },
+      );
       return { ...page, edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: toChat(edge.node) })) };
     },
 
-    async participants(chatId: string): Promise<Participant[]> {
-      const { rows } = await pool.query(
-        'SELECT chat_id, user_id, role, last_read_seq FROM participants WHERE chat_id = $1 ORDER BY joined_at, user_id',
-        [chatId],
-      );
+    async participants(viewerId: string, chatId: string): Promise<Participant[]> {
+      const { rows } = await db
+        .readerFor(viewerId)
+        .query(
+          'SELECT chat_id, user_id, role, last_read_seq FROM participants WHERE chat_id = $1 ORDER BY joined_at, user_id',
+          [chatId],
+        );
       return rows.map((row) => ({
         chatId: row.chat_id,
         userId: row.user_id,
@@ -124,10 +134,9 @@ export function createChats(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pagina
     },
 
     async unreadCount(userId: string, chatId: string): Promise<number> {
-      const { rows } = await pool.query('SELECT unread_count FROM participants WHERE chat_id = $1 AND user_id = $2', [
-        chatId,
-        userId,
-      ]);
+      const { rows } = await db
+        .readerFor(userId)
+        .query('SELECT unread_count FROM participants WHERE chat_id = $1 AND user_id = $2', [chatId, userId]);
       return Number(rows[0]?.unread_count ?? 0);
     },
 
@@ -144,7 +153,7 @@ export function createChats(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pagina
       await rbac.assert(actorId, 'participant:add', { scope });
       if (role === 'owner') throw new AppError('BAD_USER_INPUT', 'a chat has one owner');
       if (role === 'admin') await rbac.assert(actorId, 'participant:promote', { scope });
-      return withTransaction(pool, async (tx) => {
+      const participant = await withTransaction(pool, async (tx) => {
         const current = await tx.query('SELECT role FROM participants WHERE chat_id = $1 AND user_id = $2 FOR UPDATE', [
           chatId,
           userId,
@@ -170,6 +179,8 @@ export function createChats(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pagina
         ]);
         return { chatId, userId, role, lastReadSeq: Number(rows[0]?.last_read_seq ?? 0) };
       });
+      await db.afterWrite(actorId);
+      return participant;
     },
 
     /** Admins remove others; anyone may leave; the owner stays (delete the chat instead). */
@@ -179,7 +190,7 @@ export function createChats(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pagina
       await get(actorId, chatId);
       const scope = chatScope(chatId);
       if (userId !== actorId) await rbac.assert(actorId, 'participant:remove', { scope });
-      return withTransaction(pool, async (tx) => {
+      await withTransaction(pool, async (tx) => {
         const { rows } = await tx.query(
           'DELETE FROM participants WHERE chat_id = $1 AND user_id = $2 AND role <> $3 RETURNING role',
           [chatId, userId, 'owner'],
@@ -194,8 +205,9 @@ export function createChats(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pagina
         }
         await grantsIn(tx).revoke(userId, rows[0].role, scope);
         invalidateAfterCommit(tx, [userId]);
-        return true;
       });
+      await db.afterWrite(actorId);
+      return true;
     },
 
     async delete(actorId: string, rawChatId: unknown): Promise<boolean> {
@@ -203,7 +215,7 @@ export function createChats(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pagina
       await get(actorId, chatId);
       const scope = chatScope(chatId);
       await rbac.assert(actorId, 'chat:delete', { scope });
-      return withTransaction(pool, async (tx) => {
+      await withTransaction(pool, async (tx) => {
         const { rows } = await tx.query('SELECT user_id, role FROM participants WHERE chat_id = $1', [chatId]);
         const grants = grantsIn(tx);
         for (const row of rows) await grants.revoke(row.user_id, row.role, scope);
@@ -212,8 +224,9 @@ export function createChats(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pagina
           tx,
           rows.map((row) => row.user_id),
         );
-        return true;
       });
+      await db.afterWrite(actorId);
+      return true;
     },
   };
 }

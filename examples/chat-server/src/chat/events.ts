@@ -8,15 +8,21 @@ export interface TypingEvent {
 }
 
 /**
- * Live events per chat, inside this process (embedded mode). Messages get here only through the
- * outbox relay, after their transaction committed; typing is ephemeral and published directly.
+ * Live events per chat: inside this process, or through Redis pub/sub to every instance
+ * (`eventTarget`, cluster mode). Messages get here only through the outbox relay, after their
+ * transaction committed; typing is ephemeral and published directly.
  */
-export function createChatEvents() {
-  const pubsub = createPubSub<{
-    'message:added': [chatId: string, message: Message];
-    'message:updated': [chatId: string, message: Message];
-    typing: [chatId: string, event: TypingEvent];
-  }>();
+type ChatEventMap = {
+  'message:added': [chatId: string, message: Message];
+  'message:updated': [chatId: string, message: Message];
+  typing: [chatId: string, event: TypingEvent];
+};
+
+/** Where events travel: this process (default) or, e.g., graphql-yoga's Redis event target. */
+export type ChatEventTarget = NonNullable<NonNullable<Parameters<typeof createPubSub<ChatEventMap>>[0]>['eventTarget']>;
+
+export function createChatEvents(options: { eventTarget?: ChatEventTarget } = {}) {
+  const pubsub = createPubSub<ChatEventMap>(options.eventTarget ? { eventTarget: options.eventTarget } : {});
 
   return {
     pubsub,

@@ -3,7 +3,7 @@ import type { Paginator } from '@switchboard/pagination';
 import type { Rbac } from '@switchboard/rbac';
 import { type Outbox, withTransaction } from '@switchboard/tx';
 import { parseInput } from '@switchboard/validation';
-import type pg from 'pg';
+import type { ChatDb } from './db.ts';
 import { notFound } from './errors.ts';
 import { editMessageInput, idInput, sendMessageInput } from './inputs.ts';
 import { chatScope } from './roles.ts';
@@ -60,19 +60,20 @@ export const messagesQueryKey = (chatId: string) => `messages:${chatId}`;
  * (so numbers are in commit order), the message, every other participant's unread count in one
  * statement, and an outbox event that the relay publishes after the commit.
  */
-export function createMessages(deps: { pool: pg.Pool; rbac: Rbac; paginator: Paginator; outbox: Outbox }) {
-  const { pool, rbac, paginator, outbox } = deps;
+export function createMessages(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator; outbox: Outbox }) {
+  const { db, rbac, paginator, outbox } = deps;
+  const pool = db.primary;
 
-  const load = async (rawId: unknown): Promise<MessageRow> => {
+  const load = async (userId: string, rawId: unknown): Promise<MessageRow> => {
     const id = parseInput(idInput, rawId);
-    const { rows } = await pool.query<MessageRow>('SELECT * FROM messages WHERE id = $1', [id]);
+    const { rows } = await db.readerFor(userId).query<MessageRow>('SELECT * FROM messages WHERE id = $1', [id]);
     if (!rows[0]) throw notFound('message');
     return rows[0];
   };
 
   /** A message the user may not even read is "not found", not "forbidden". */
   const loadReadable = async (userId: string, rawId: unknown): Promise<MessageRow> => {
-    const row = await load(rawId);
+    const row = await load(userId, rawId);
     if (!(await rbac.can(userId, 'message:read', { scope: chatScope(row.chat_id) }))) throw notFound('message');
     return row;
   };
@@ -87,7 +88,7 @@ export function createMessages(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pag
     const row = await loadReadable(userId, rawId);
     if (row.deleted_at) throw notFound('message');
     await rbac.assert(userId, permission, { scope: chatScope(row.chat_id), resource: { senderId: row.sender_id } });
-    return withTransaction(pool, async (tx) => {
+    const changed = await withTransaction(pool, async (tx) => {
       const { rows } = await tx.query<MessageRow>(
         `UPDATE messages SET ${update} WHERE id = $1 AND deleted_at IS NULL RETURNING *`,
         [row.id, ...params],
@@ -97,13 +98,15 @@ export function createMessages(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pag
       await outbox.enqueue(tx, { topic: MESSAGE_UPDATED, key: message.chatId, payload: message });
       return message;
     });
+    await db.afterWrite(userId);
+    return changed;
   };
 
   return {
     async send(userId: string, raw: unknown): Promise<Message> {
       const input = parseInput(sendMessageInput, raw);
       await rbac.assert(userId, 'message:send', { scope: chatScope(input.chatId) });
-      return withTransaction(pool, async (tx) => {
+      const sent = await withTransaction(pool, async (tx) => {
         const chat = await tx.query('UPDATE chats SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq', [
           input.chatId,
         ]);
@@ -121,6 +124,8 @@ export function createMessages(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pag
         await outbox.enqueue(tx, { topic: MESSAGE_ADDED, key: message.chatId, payload: message });
         return message;
       });
+      await db.afterWrite(userId);
+      return sent;
     },
 
     edit(userId: string, raw: unknown): Promise<Message> {
@@ -137,7 +142,7 @@ export function createMessages(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pag
     async list(userId: string, rawChatId: unknown, args: Record<string, unknown>) {
       const chatId = parseInput(idInput, rawChatId);
       if (!(await rbac.can(userId, 'message:read', { scope: chatScope(chatId) }))) throw notFound('chat');
-      const page = await paginator.fromPostgres<MessageRow>(pool, messagesSource(chatId), args, {
+      const page = await paginator.fromPostgres<MessageRow>(db.readerFor(userId), messagesSource(chatId), args, {
         queryKey: messagesQueryKey(chatId),
       });
       return {
@@ -158,14 +163,17 @@ export function createMessages(deps: { pool: pg.Pool; rbac: Rbac; paginator: Pag
         [chatId, userId],
       );
       if (!rows[0]) throw notFound('chat');
+      await db.afterWrite(userId);
       return { chatId, count: 0 };
     },
 
     async unreadCounts(userId: string): Promise<{ chatId: string; count: number }[]> {
-      const { rows } = await pool.query(
-        'SELECT chat_id, unread_count FROM participants WHERE user_id = $1 AND unread_count > 0 ORDER BY chat_id',
-        [userId],
-      );
+      const { rows } = await db
+        .readerFor(userId)
+        .query(
+          'SELECT chat_id, unread_count FROM participants WHERE user_id = $1 AND unread_count > 0 ORDER BY chat_id',
+          [userId],
+        );
       return rows.map((row) => ({ chatId: row.chat_id, count: Number(row.unread_count) }));
     },
   };

@@ -1,7 +1,7 @@
 import type { Connection, Paginator } from '@switchboard/pagination';
 import type { Rbac } from '@switchboard/rbac';
 import { parseInput } from '@switchboard/validation';
-import type pg from 'pg';
+import type { ChatDb } from './db.ts';
 import { notFound } from './errors.ts';
 import type { ChatEvents, TypingEvent } from './events.ts';
 import { idInput } from './inputs.ts';
@@ -14,8 +14,8 @@ const REPLAY_PAGE = 100;
  * Subscriptions, authorized when they start and again for each event (a warm rbac check, no
  * query): a participant removed from a chat stops receiving at its next event.
  */
-export function createSubscriptions(deps: { pool: pg.Pool; rbac: Rbac; paginator: Paginator; events: ChatEvents }) {
-  const { pool, rbac, paginator, events } = deps;
+export function createSubscriptions(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator; events: ChatEvents }) {
+  const { db, rbac, paginator, events } = deps;
 
   const authorize = async (userId: string, rawChatId: unknown): Promise<string> => {
     const chatId = parseInput(idInput, rawChatId);
@@ -49,7 +49,7 @@ export function createSubscriptions(deps: { pool: pg.Pool; rbac: Rbac; paginator
           let cursor: string | null = after;
           while (cursor) {
             const page: Connection<MessageRow> = await paginator.fromPostgres<MessageRow>(
-              pool,
+              db.readerFor(userId),
               messagesSource(chatId),
               { first: REPLAY_PAGE, after: cursor },
               { queryKey: messagesQueryKey(chatId) },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Auth, SessionMeta } from '@switchboard/auth';
 import { parseInput } from '@switchboard/validation';
-import type pg from 'pg';
+import type { ChatDb } from './db.ts';
 import { AppError, notFound } from './errors.ts';
 import { loginInput, registerInput } from './inputs.ts';
 
@@ -26,19 +26,23 @@ const toUser = (row: { id: string; username: string; display_name: string | null
 });
 
 /** Accounts: register and log in with @switchboard/auth (argon2id, rotating refresh tokens). */
-export function createUsers(deps: { pool: pg.Pool; auth: Auth }) {
-  const { pool, auth } = deps;
+export function createUsers(deps: { db: ChatDb; auth: Auth }) {
+  const { db, auth } = deps;
+  // Accounts are read where they are written: a login right after registering must find the user.
+  const pool = db.primary;
 
-  const byId = async (id: string): Promise<User | undefined> => {
-    const { rows } = await pool.query('SELECT id, username, display_name FROM users WHERE id = $1', [id]);
+  const byId = async (id: string, viewerId?: string): Promise<User | undefined> => {
+    const reader = viewerId === undefined ? pool : db.readerFor(viewerId);
+    const { rows } = await reader.query('SELECT id, username, display_name FROM users WHERE id = $1', [id]);
     return rows[0] ? toUser(rows[0]) : undefined;
   };
 
   return {
     byId,
 
-    async get(id: string): Promise<User> {
-      const user = await byId(id);
+    /** A user as `viewerId` sees it (read on a replica that has the viewer's writes). */
+    async get(id: string, viewerId?: string): Promise<User> {
+      const user = await byId(id, viewerId);
       if (!user) throw notFound('user');
       return user;
     },

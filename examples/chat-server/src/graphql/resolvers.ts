@@ -48,7 +48,7 @@ export function createResolvers(services: Services) {
     context.users ??= new Map();
     let user = context.users.get(id);
     if (!user) {
-      user = users.get(id);
+      user = users.get(id, context.principal?.userId);
       context.users.set(id, user);
     }
     return user;
@@ -57,7 +57,10 @@ export function createResolvers(services: Services) {
   return {
     Query: {
       health: () => 'ok',
-      me: (_: unknown, __: Args, context: ChatContext) => users.get(userIdOf(context)),
+      me: (_: unknown, __: Args, context: ChatContext) => {
+        const userId = userIdOf(context);
+        return users.get(userId, userId);
+      },
       chat: (_: unknown, args: Args, context: ChatContext) => chats.get(userIdOf(context), args.id),
       chats: (_: unknown, args: Args, context: ChatContext) => chats.list(userIdOf(context), args),
       messages: (_: unknown, args: Args, context: ChatContext) => {
@@ -112,7 +115,8 @@ export function createResolvers(services: Services) {
     Chat: {
       kind: (chat: { kind: string }) => chat.kind.toUpperCase(),
       owner: (chat: { ownerId: string }, _: Args, context: ChatContext) => userLoader(context, chat.ownerId),
-      participants: (chat: { id: string }) => chats.participants(chat.id),
+      participants: (chat: { id: string }, _: Args, context: ChatContext) =>
+        chats.participants(userIdOf(context), chat.id),
       unreadCount: (chat: { id: string }, _: Args, context: ChatContext) =>
         chats.unreadCount(userIdOf(context), chat.id),
     },
