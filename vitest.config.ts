@@ -58,6 +58,18 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // The chat server as a cluster (its own topology, several server processes): run alone
+        // with `npm run test:cluster`, and by `npm test`.
+        ...sourceConditions,
+        test: {
+          name: 'cluster',
+          include: testFiles.map((glob) => glob.replace('*.test.ts', '*.cluster.test.ts')),
+          fileParallelism: false,
+          testTimeout: 90_000,
+          hookTimeout: 90_000,
+        },
+      },
     ],
   },
 });

@@ -35,6 +35,13 @@ export interface TopologyOptions {
    * @default false
    */
   detached?: boolean;
+  /**
+   * Kill the servers at once when this process gets SIGINT, SIGTERM or SIGHUP. `false` when the
+   * caller handles those itself and stops the topology after its own clean-up (e.g. servers that
+   * must finish their requests first); the servers are still killed if the process exits
+   * without stopping them. Ignored when `detached`. @default true
+   */
+  stopOnSignal?: boolean;
   /** Where the topology's temp dir is made. @default os.tmpdir() */
   baseDir?: string;
   /** Called once the temp dir exists, before any server starts (the CLI records it there). */
@@ -89,7 +96,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
       writeManifest(dir, manifest);
     },
   };
-  if (!detached) liveTopologies.add(dir);
+  if (!detached) liveTopologies.set(dir, { stopOnSignal: options.stopOnSignal ?? true });
   installExitHooks();
 
   const postgresOptions = options.postgres === false ? undefined : (options.postgres ?? {});
@@ -182,31 +189,33 @@ export async function stopTopologyDir(dir: string): Promise<void> {
 }
 
 // Topologies of this process that must not outlive it.
-const liveTopologies = new Set<string>();
+const liveTopologies = new Map<string, { stopOnSignal: boolean }>();
 let hooksInstalled = false;
 
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   // 'exit' handlers must be synchronous: SIGKILL every server and its children, then delete the dirs.
-  process.on('exit', killLiveTopologiesSync);
+  process.on('exit', () => killLiveTopologiesSync(false));
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
-      killLiveTopologiesSync();
+      killLiveTopologiesSync(true);
       // When nobody else (a test runner, say) handles the signal, exit as the default would.
       if (process.listenerCount(signal) === 1) process.exit(128 + signalNumber(signal));
     });
   }
 }
 
-function killLiveTopologiesSync(): void {
-  for (const dir of liveTopologies) {
+/** On a signal, only the topologies that asked for it; on exit, every one still live. */
+function killLiveTopologiesSync(onSignal: boolean): void {
+  for (const [dir, { stopOnSignal }] of liveTopologies) {
+    if (onSignal && !stopOnSignal) continue;
     for (const record of readManifest(dir)?.processes ?? []) {
       signalTree(record, 'SIGKILL');
     }
     rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    liveTopologies.delete(dir);
   }
-  liveTopologies.clear();
 }
 
 function signalNumber(signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP'): number {
