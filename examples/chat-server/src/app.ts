@@ -6,6 +6,8 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createAuth, type PrivateSigningJwk } from '@switchboard/auth';
 import { createPostgresSessionStore } from '@switchboard/auth/postgres';
 import { useAuth } from '@switchboard/auth/yoga';
+import { createCache } from '@switchboard/cache';
+import { createRedisBus, createRedisTier } from '@switchboard/cache/redis';
 import { createCausalSessions, createDbRouter, createMemoryTokenStore } from '@switchboard/db-router';
 import { createRedisTokenStore } from '@switchboard/db-router/redis';
 import { createPaginator } from '@switchboard/pagination';
@@ -119,8 +121,20 @@ export async function createApp(options: AppOptions): Promise<App> {
         }),
       )
     : singleNodeDb(pool);
-  const users = createUsers({ db, auth });
-  const chats = createChats({ db, rbac, paginator: chatsPaginator });
+  // cache: look-ups of users and of a chat's participants; in memory, plus Redis (shared L2, and
+  // a bus so an invalidation on one instance reaches every other) in cluster mode.
+  const cache = createCache({
+    ttlMs: 60_000,
+    prefix: 'chat:',
+    ...(redis
+      ? {
+          l2: createRedisTier({ client: redis.client(), prefix: 'switchboard-chat' }),
+          bus: createRedisBus({ publisher: redis.client(), subscriber: redis.client() }),
+        }
+      : {}),
+  });
+  const users = createUsers({ db, auth, cache });
+  const chats = createChats({ db, rbac, paginator: chatsPaginator, cache });
   const messages = createMessages({ db, rbac, paginator: messagesPaginator, outbox });
   const subscriptions = createSubscriptions({ db, rbac, paginator: messagesPaginator, events });
 
@@ -211,6 +225,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     yoga,
     close: async () => {
       await relay.stop();
+      await cache.close();
       rbac.close();
       await router?.close();
     },

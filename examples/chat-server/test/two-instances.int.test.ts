@@ -120,6 +120,41 @@ describe('two instances over replicas and Redis Sentinel', () => {
     expect(codeOf(await gql(a, SEND, { input: { chatId, content: 'too many' } }, alice.token))).toBe('RATE_LIMITED');
   });
 
+  test('the participant list cached on B is dropped when A adds someone (cache bus)', async () => {
+    const [a, b] = urls as [string, string];
+    const [owner, newcomer] = [await register(a), await register(a)];
+    const created = await gql<{ createChat: { id: string } }>(
+      a,
+      'mutation($input: CreateChatInput!) { createChat(input: $input) { id } }',
+      { input: { title: 'Growing', participantIds: [] } },
+      owner.token,
+    );
+    const chatId = created.data?.createChat.id as string;
+    const PARTICIPANTS = 'query($id: ID!) { chat(id: $id) { participants { user { id } } } }';
+    const idsOn = async (url: string) =>
+      (
+        await gql<{ chat: { participants: { user: { id: string } }[] } }>(
+          url,
+          PARTICIPANTS,
+          { id: chatId },
+          owner.token,
+        )
+      ).data?.chat.participants.map((participant) => participant.user.id);
+    expect(await idsOn(b)).toEqual([owner.id]);
+    await gql(
+      a,
+      'mutation($chatId: ID!, $userId: ID!) { addParticipant(chatId: $chatId, userId: $userId) { role } }',
+      { chatId, userId: newcomer.id },
+      owner.token,
+    );
+    let seen: string[] | undefined;
+    for (let i = 0; i < 50 && seen?.length !== 2; i++) {
+      seen = await idsOn(b);
+      if (seen?.length !== 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(seen).toEqual([owner.id, newcomer.id]);
+  });
+
   test('a participant removed through A loses access on B at once (rbac bus)', async () => {
     const [a, b] = urls as [string, string];
     const [owner, member] = [await register(a), await register(a)];

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Cache } from '@switchboard/cache';
 import type { Paginator } from '@switchboard/pagination';
 import type { Rbac } from '@switchboard/rbac';
 import { createPostgresGrantStore } from '@switchboard/rbac/postgres';
@@ -48,13 +49,33 @@ const FOREIGN_KEY_VIOLATION = '23503';
  * reads). Both change in one transaction: the grant store is bound to it, and the rbac cache
  * forgets the user only after the commit.
  */
-export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator }) {
-  const { db, rbac, paginator } = deps;
+export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator; cache: Cache }) {
+  const { db, rbac, paginator, cache } = deps;
   const pool = db.primary;
 
   const grantsIn = (tx: Transaction) => createPostgresGrantStore({ pool: tx });
-  const invalidateAfterCommit = (tx: Transaction, userIds: readonly string[]) =>
-    tx.afterCommit(() => Promise.all(userIds.map((userId) => rbac.invalidate(userId))));
+  // After the commit: the members' cached grants (rbac) and the chat's cached participant list
+  // go, here and, through their buses, on every other instance.
+  const invalidateAfterCommit = (tx: Transaction, chatId: string, userIds: readonly string[]) =>
+    tx.afterCommit(async () => {
+      await Promise.all(userIds.map((userId) => rbac.invalidate(userId)));
+      await cache.deleteByTag(chatScope(chatId));
+    });
+
+  const loadParticipants = async (viewerId: string, chatId: string): Promise<Participant[]> => {
+    const { rows } = await db
+      .readerFor(viewerId)
+      .query(
+        'SELECT chat_id, user_id, role, last_read_seq FROM participants WHERE chat_id = $1 ORDER BY joined_at, user_id',
+        [chatId],
+      );
+    return rows.map((row) => ({
+      chatId: row.chat_id,
+      userId: row.user_id,
+      role: row.role,
+      lastReadSeq: Number(row.last_read_seq),
+    }));
+  };
 
   const get = async (userId: string, rawId: unknown): Promise<Chat> => {
     const id = parseInput(idInput, rawId);
@@ -95,7 +116,7 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
         const grants = grantsIn(tx);
         await grants.grant(userId, 'owner', chatScope(id));
         for (const other of others) await grants.grant(other, 'member', chatScope(id));
-        invalidateAfterCommit(tx, [userId, ...others]);
+        invalidateAfterCommit(tx, id, [userId, ...others]);
         return toChat(rows[0] as ChatRow);
       });
       await db.afterWrite(userId);
@@ -118,19 +139,11 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
       return { ...page, edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: toChat(edge.node) })) };
     },
 
-    async participants(viewerId: string, chatId: string): Promise<Participant[]> {
-      const { rows } = await db
-        .readerFor(viewerId)
-        .query(
-          'SELECT chat_id, user_id, role, last_read_seq FROM participants WHERE chat_id = $1 ORDER BY joined_at, user_id',
-          [chatId],
-        );
-      return rows.map((row) => ({
-        chatId: row.chat_id,
-        userId: row.user_id,
-        role: row.role,
-        lastReadSeq: Number(row.last_read_seq),
-      }));
+    /** Cached per chat (tagged with its scope), dropped on every membership change. */
+    participants(viewerId: string, chatId: string): Promise<Participant[]> {
+      return cache.getOrSet(`participants:${chatId}`, () => loadParticipants(viewerId, chatId), {
+        tags: [chatScope(chatId)],
+      });
     },
 
     async unreadCount(userId: string, chatId: string): Promise<number> {
@@ -172,7 +185,7 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
         const grants = grantsIn(tx);
         if (current.rows[0]) await grants.revoke(userId, current.rows[0].role, scope);
         await grants.grant(userId, role, scope);
-        invalidateAfterCommit(tx, [userId]);
+        invalidateAfterCommit(tx, chatId, [userId]);
         const { rows } = await tx.query('SELECT last_read_seq FROM participants WHERE chat_id = $1 AND user_id = $2', [
           chatId,
           userId,
@@ -204,7 +217,7 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
           throw notFound('participant');
         }
         await grantsIn(tx).revoke(userId, rows[0].role, scope);
-        invalidateAfterCommit(tx, [userId]);
+        invalidateAfterCommit(tx, chatId, [userId]);
       });
       await db.afterWrite(actorId);
       return true;
@@ -222,6 +235,7 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
         await tx.query('DELETE FROM chats WHERE id = $1', [chatId]);
         invalidateAfterCommit(
           tx,
+          chatId,
           rows.map((row) => row.user_id),
         );
       });

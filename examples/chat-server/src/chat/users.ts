@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Auth, SessionMeta } from '@switchboard/auth';
+import type { Cache } from '@switchboard/cache';
 import { parseInput } from '@switchboard/validation';
 import type { ChatDb } from './db.ts';
 import { AppError, notFound } from './errors.ts';
@@ -26,15 +27,22 @@ const toUser = (row: { id: string; username: string; display_name: string | null
 });
 
 /** Accounts: register and log in with @switchboard/auth (argon2id, rotating refresh tokens). */
-export function createUsers(deps: { db: ChatDb; auth: Auth }) {
-  const { db, auth } = deps;
+export function createUsers(deps: { db: ChatDb; auth: Auth; cache: Cache }) {
+  const { db, auth, cache } = deps;
   // Accounts are read where they are written: a login right after registering must find the user.
   const pool = db.primary;
 
+  // Accounts do not change once made: cached (L1, and Redis in cluster mode) after the first
+  // read. A miss is not cached: a replica behind the primary must not hide a new user for long.
   const byId = async (id: string, viewerId?: string): Promise<User | undefined> => {
+    const cached = await cache.get<User>(`user:${id}`);
+    if (cached) return cached;
     const reader = viewerId === undefined ? pool : db.readerFor(viewerId);
     const { rows } = await reader.query('SELECT id, username, display_name FROM users WHERE id = $1', [id]);
-    return rows[0] ? toUser(rows[0]) : undefined;
+    if (!rows[0]) return undefined;
+    const user = toUser(rows[0]);
+    await cache.set(`user:${id}`, user);
+    return user;
   };
 
   return {
