@@ -34,7 +34,9 @@ import { createMaskError } from './graphql/errors.ts';
 import { type ChatContext, createResolvers, type RequestFacts } from './graphql/resolvers.ts';
 import { typeDefs } from './graphql/type-defs.ts';
 import { useRequestLogging } from './logging.ts';
+import { createOps } from './ops.ts';
 import type { RedisConnections } from './redis.ts';
+import type { Routes } from './server.ts';
 
 export interface AppOptions {
   /** The primary's pool: auth sessions, rbac grants, the outbox relay, writes and transactions. */
@@ -50,6 +52,8 @@ export interface AppOptions {
 
 export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, RequestFacts>;
+  /** `/ready` and `/metrics`, served next to GraphQL. */
+  routes: Routes;
   /** Stops the outbox relay (waiting for its batch in flight) and rbac's listeners. */
   close(): Promise<void>;
 }
@@ -164,6 +168,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const userKey = ({ context }: { context: ChatContext }) => context.principal?.userId ?? null;
   const ipKey = ({ context }: { context: ChatContext }) => context.ip;
 
+  const ops = createOps({ pool, outbox, cache, router, redis: redis?.client() });
+
   const hardened = hardenedYogaOptions();
   const yoga = createYoga<Record<string, unknown>, RequestFacts>({
     schema: makeExecutableSchema({ typeDefs, resolvers: createResolvers({ users, chats, messages, subscriptions }) }),
@@ -187,6 +193,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     }),
     plugins: [
       useRequestLogging(log),
+      ops.plugin,
       // Refuses GraphQL requests a browser could send cross-site without a preflight.
       useCSRFPrevention(),
       ...hardened.plugins,
@@ -223,6 +230,18 @@ export async function createApp(options: AppOptions): Promise<App> {
   await relay.start();
   return {
     yoga,
+    routes: {
+      '/ready': async (_request, response) => {
+        const report = await ops.ready();
+        response.writeHead(report.ready ? 200 : 503, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(report));
+      },
+      '/metrics': async (_request, response) => {
+        const { contentType, body } = await ops.metrics();
+        response.writeHead(200, { 'content-type': contentType });
+        response.end(body);
+      },
+    },
     close: async () => {
       await relay.stop();
       await cache.close();

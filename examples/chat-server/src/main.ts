@@ -25,7 +25,7 @@ async function main(): Promise<void> {
       limits: config.limits,
       log,
     });
-    server = await startServer(config, app.yoga);
+    server = await startServer(config, app.yoga, app.routes);
   } catch (error) {
     await app?.close();
     await redis?.close();

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -15,6 +15,9 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
+/** Plain HTTP endpoints served beside GraphQL (GET only), e.g. `/ready` and `/metrics`. */
+export type Routes = Record<string, (request: IncomingMessage, response: ServerResponse) => Promise<void>>;
+
 /** The id of the request being served, for every log line written while serving it. */
 export const requestScope = new AsyncLocalStorage<{ requestId: string }>();
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -26,12 +29,26 @@ type AnyYoga = YogaServerInstance<any, any>;
  * Serves yoga over HTTP (queries, mutations, subscriptions over SSE) and graphql-ws on the same
  * path; resolves once it listens.
  */
-export async function startServer(config: Pick<ServerConfig, 'port' | 'host'>, yoga: AnyYoga): Promise<RunningServer> {
+export async function startServer(
+  config: Pick<ServerConfig, 'port' | 'host'>,
+  yoga: AnyYoga,
+  routes: Routes = {},
+): Promise<RunningServer> {
   const server = createServer((request, response) => {
     const given = request.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     response.setHeader('x-request-id', requestId);
-    requestScope.run({ requestId }, () => yoga(request, response));
+    const route = request.method === 'GET' ? routes[new URL(request.url ?? '/', 'http://server').pathname] : undefined;
+    requestScope.run({ requestId }, () => {
+      if (!route) {
+        yoga(request, response);
+        return;
+      }
+      route(request, response).catch(() => {
+        if (!response.headersSent) response.writeHead(500);
+        response.end();
+      });
+    });
   });
   const sockets = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
   serveGraphqlWs(sockets, yoga);

@@ -38,7 +38,7 @@ beforeAll(async () => {
       limits: { messagesPerHour: 10_000, messagesPerChatPerHour: PER_CHAT_LIMIT, authPerIpPerMinute: 10_000 },
       log: createLogger('silent'),
     });
-    instances.push({ app, server: await startServer({ port: 0, host: '127.0.0.1' }, app.yoga), redis });
+    instances.push({ app, server: await startServer({ port: 0, host: '127.0.0.1' }, app.yoga, app.routes), redis });
   }
   urls = instances.map((instance) => instance.server.url);
 });
@@ -102,6 +102,32 @@ describe('two instances over replicas and Redis Sentinel', () => {
     expect(read.data?.messages.edges.map((edge) => edge.node.content)).toEqual(['over the wire']);
   });
 
+  test('/ready reports primary, Redis and replicas; /metrics speaks Prometheus', async () => {
+    const base = (urls[0] as string).replace(/\/graphql$/, '');
+    const ready = await fetch(`${base}/ready`);
+    expect(ready.status).toBe(200);
+    const report = (await ready.json()) as {
+      ready: boolean;
+      checks: Record<string, { ok: boolean; detail?: unknown }>;
+    };
+    expect(report.ready).toBe(true);
+    expect(report.checks.postgres?.ok).toBe(true);
+    expect(report.checks.redis?.ok).toBe(true);
+    expect(report.checks.replicas?.detail).toHaveLength(2);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    for (const name of [
+      'chat_http_requests_total',
+      'chat_http_request_duration_seconds_bucket',
+      'chat_rate_limit_refusals_total',
+      'chat_cache_hit_ratio',
+      'chat_outbox_pending',
+      'chat_outbox_oldest_pending_seconds',
+      'chat_replica_lag_seconds{replica="replica-1"}',
+    ]) {
+      expect(metrics).toContain(name);
+    }
+  });
+
   test('rate limits are shared: the per-chat limit counts messages sent through both instances', async () => {
     const [a, b] = urls as [string, string];
     const alice = await register(a);
@@ -118,6 +144,9 @@ describe('two instances over replicas and Redis Sentinel', () => {
     }
     expect(codeOf(await gql(b, SEND, { input: { chatId, content: 'too many' } }, alice.token))).toBe('RATE_LIMITED');
     expect(codeOf(await gql(a, SEND, { input: { chatId, content: 'too many' } }, alice.token))).toBe('RATE_LIMITED');
+    const base = a.replace(/\/graphql$/, '');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(Number(/^chat_rate_limit_refusals_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
   });
 
   test('the participant list cached on B is dropped when A adds someone (cache bus)', async () => {
