@@ -145,13 +145,18 @@ export async function createApp(options: AppOptions): Promise<App> {
   // ratelimit: in memory for one instance, in Redis for many; one all-or-nothing check per message.
   const limitStore = redis ? createRedisStore({ client: redis.client() }) : createMemoryStore();
   const hour = 3_600_000;
+  // While Redis is unreachable (a failover), message limits fall back to a memory limiter per
+  // instance with the limit split between instances; auth limits refuse (the safe side).
+  const messageLimitFallback = redis ? { onStoreError: { insurance: { instances: limits.instances } } } : {};
   const perUser = createRateLimiter({
     store: limitStore,
+    ...messageLimitFallback,
     prefix: 'msg-user',
     algorithm: slidingWindowCounter({ limit: limits.messagesPerHour, windowMs: hour }),
   });
   const perUserPerChat = createRateLimiter({
     store: limitStore,
+    ...messageLimitFallback,
     prefix: 'msg-chat',
     algorithm: slidingWindowCounter({ limit: limits.messagesPerChatPerHour, windowMs: hour }),
   });

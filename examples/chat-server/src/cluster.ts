@@ -38,7 +38,12 @@ async function main(): Promise<void> {
     const urls = await Promise.all(
       Array.from({ length: instances }, async (_, i) => {
         const child = spawn(process.execPath, ['--conditions=@switchboard/source', '--import', 'tsx', MAIN], {
-          env: { ...process.env, ...env, PORT: String(basePort === 0 ? 0 : basePort + i) },
+          env: {
+            ...process.env,
+            ...env,
+            INSTANCES: String(instances),
+            PORT: String(basePort === 0 ? 0 : basePort + i),
+          },
           stdio: ['ignore', 'pipe', 'inherit'],
         });
         children.push(child);

@@ -48,6 +48,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       messagesPerHour: parseCount(env, 'MESSAGES_PER_HOUR', 100),
       messagesPerChatPerHour: parseCount(env, 'MESSAGES_PER_CHAT_PER_HOUR', 50),
       authPerIpPerMinute: parseCount(env, 'AUTH_REQUESTS_PER_IP_PER_MINUTE', 30),
+      instances: parseCount(env, 'INSTANCES', 2),
     },
   };
 }
@@ -60,6 +61,11 @@ export interface LimitsConfig {
   messagesPerChatPerHour: number;
   /** `AUTH_REQUESTS_PER_IP_PER_MINUTE`: register, login and refresh calls per client address. @default 30 */
   authPerIpPerMinute: number;
+  /**
+   * `INSTANCES`: how many instances share the limits; while Redis is unreachable each one
+   * enforces its share of the message limits from memory. @default 2
+   */
+  instances: number;
 }
 
 function parseCount(env: NodeJS.ProcessEnv, variable: string, fallback: number): number {

@@ -23,7 +23,12 @@ beforeAll(async () => {
   app = await createApp({
     pool,
     signingKeys: [await generateSigningKey()],
-    limits: { messagesPerHour: 10_000, messagesPerChatPerHour: PER_CHAT_LIMIT, authPerIpPerMinute: 10_000 },
+    limits: {
+      messagesPerHour: 10_000,
+      messagesPerChatPerHour: PER_CHAT_LIMIT,
+      authPerIpPerMinute: 10_000,
+      instances: 2,
+    },
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
   });
   server = await startServer({ port: 0, host: '127.0.0.1' }, app.yoga);

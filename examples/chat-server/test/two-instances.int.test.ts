@@ -35,7 +35,12 @@ beforeAll(async () => {
       replicas: db.replicas,
       redis,
       signingKeys: keys,
-      limits: { messagesPerHour: 10_000, messagesPerChatPerHour: PER_CHAT_LIMIT, authPerIpPerMinute: 10_000 },
+      limits: {
+        messagesPerHour: 10_000,
+        messagesPerChatPerHour: PER_CHAT_LIMIT,
+        authPerIpPerMinute: 10_000,
+        instances: 2,
+      },
       log: createLogger('silent'),
     });
     instances.push({ app, server: await startServer({ port: 0, host: '127.0.0.1' }, app.yoga, app.routes), redis });
