@@ -148,25 +148,32 @@ export async function createApp(options: AppOptions): Promise<App> {
   // While Redis is unreachable (a failover), message limits fall back to a memory limiter per
   // instance with the limit split between instances; auth limits refuse (the safe side).
   const messageLimitFallback = redis ? { onStoreError: { insurance: { instances: limits.instances } } } : {};
+  const limitLogger = {
+    warn: (message: string, details?: Record<string, unknown>) => log.warn(details ?? {}, message),
+  };
   const perUser = createRateLimiter({
     store: limitStore,
+    logger: limitLogger,
     ...messageLimitFallback,
     prefix: 'msg-user',
     algorithm: slidingWindowCounter({ limit: limits.messagesPerHour, windowMs: hour }),
   });
   const perUserPerChat = createRateLimiter({
     store: limitStore,
+    logger: limitLogger,
     ...messageLimitFallback,
     prefix: 'msg-chat',
     algorithm: slidingWindowCounter({ limit: limits.messagesPerChatPerHour, windowMs: hour }),
   });
   const authPerIp = createRateLimiter({
     store: limitStore,
+    logger: limitLogger,
     prefix: 'auth-ip',
     algorithm: slidingWindowCounter({ limit: limits.authPerIpPerMinute, windowMs: 60_000 }),
   });
   const loginPerUsername = createRateLimiter({
     store: limitStore,
+    logger: limitLogger,
     prefix: 'login-user',
     algorithm: fixedWindow({ limit: 10, windowMs: 15 * 60_000 }),
   });
