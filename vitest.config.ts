@@ -32,7 +32,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: testFiles,
-          exclude: ['**/node_modules/**', '**/*.int.test.ts', '**/*.chaos.test.ts'],
+          exclude: ['**/node_modules/**', '**/*.int.test.ts', '**/*.chaos.test.ts', '**/*.cluster.test.ts'],
         },
       },
       {
