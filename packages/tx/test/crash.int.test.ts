@@ -74,9 +74,15 @@ async function drain(table: string, published: string[]) {
       published.push(event.id);
     },
   });
-  for (;;) {
+  // Until nothing is pending: rows a SIGKILLed relay had claimed stay locked until Postgres
+  // notices its connection is gone (SKIP LOCKED passes them by meanwhile), and an event whose
+  // delivery failed waits for its backoff.
+  const outbox = createOutbox({ table });
+  const deadline = Date.now() + 30_000;
+  while ((await outbox.stats(pool)).pending > 0) {
+    if (Date.now() > deadline) throw new Error('the outbox did not drain within 30 s');
     const { claimed } = await relay.runOnce();
-    if (claimed === 0) return;
+    if (claimed === 0) await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
