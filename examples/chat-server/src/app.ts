@@ -18,10 +18,12 @@ import { createRbac } from '@switchboard/rbac';
 import { createPostgresGrantStore } from '@switchboard/rbac/postgres';
 import { createRedisRbacBus } from '@switchboard/rbac/redis';
 import { createOutbox, createOutboxRelay } from '@switchboard/tx';
+import { uuidSchema } from '@switchboard/validation';
 import { hardenedYogaOptions } from '@switchboard/validation/yoga';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import * as v from 'valibot';
 import { createChats } from './chat/chats.ts';
 import { type ChatDb, replicatedDb, singleNodeDb } from './chat/db.ts';
 import { createChatEvents } from './chat/events.ts';
@@ -171,16 +173,41 @@ export async function createApp(options: AppOptions): Promise<App> {
     prefix: 'auth-ip',
     algorithm: slidingWindowCounter({ limit: limits.authPerIpPerMinute, windowMs: 60_000 }),
   });
+  // Guessing one account's password: 10 tries per client address per 15 min, and 100 from all
+  // addresses together. Keyed by address first, so a stranger cannot lock the owner out with 10
+  // bad tries of their own.
+  const loginPerUsernameAndIp = createRateLimiter({
+    store: limitStore,
+    logger: limitLogger,
+    prefix: 'login-user-ip',
+    algorithm: fixedWindow({ limit: 10, windowMs: 15 * 60_000 }),
+  });
   const loginPerUsername = createRateLimiter({
     store: limitStore,
     logger: limitLogger,
     prefix: 'login-user',
-    algorithm: fixedWindow({ limit: 10, windowMs: 15 * 60_000 }),
+    algorithm: fixedWindow({ limit: 100, windowMs: 15 * 60_000 }),
+  });
+  // Every other write a user can repeat (chats, invitations, edits, read marks): generous, but
+  // bounded; typing notices at most one per second per chat.
+  const actionsPerUser = createRateLimiter({
+    store: limitStore,
+    logger: limitLogger,
+    ...messageLimitFallback,
+    prefix: 'actions-user',
+    algorithm: slidingWindowCounter({ limit: limits.messagesPerHour * 3, windowMs: hour }),
+  });
+  const typingPerUserPerChat = createRateLimiter({
+    store: limitStore,
+    logger: limitLogger,
+    ...messageLimitFallback,
+    prefix: 'typing',
+    algorithm: fixedWindow({ limit: 1, windowMs: 1_000 }),
   });
   const userKey = ({ context }: { context: ChatContext }) => context.principal?.userId ?? null;
   const ipKey = ({ context }: { context: ChatContext }) => context.ip;
 
-  const ops = createOps({ pool, outbox, cache, router, redis: redis?.client() });
+  const ops = createOps({ pool, outbox, cache, router, redis: redis?.client(), subscriptions: subscriptions.active });
 
   const hardened = hardenedYogaOptions();
   const yoga = createYoga<Record<string, unknown>, RequestFacts>({
@@ -217,8 +244,8 @@ export async function createApp(options: AppOptions): Promise<App> {
             {
               limiter: perUserPerChat,
               key: ({ context, args }) => {
-                const chatId = (args.input as { chatId?: unknown } | undefined)?.chatId;
-                return context.principal && typeof chatId === 'string' ? `${context.principal.userId}:${chatId}` : null;
+                const chatId = canonicalId((args.input as { chatId?: unknown } | undefined)?.chatId);
+                return context.principal && chatId ? `${context.principal.userId}:${chatId}` : null;
               },
             },
           ],
@@ -227,13 +254,29 @@ export async function createApp(options: AppOptions): Promise<App> {
           'Mutation.login': [
             { limiter: authPerIp, key: ipKey },
             {
-              limiter: loginPerUsername,
-              key: ({ args }) => {
-                const username = (args.input as { username?: unknown } | undefined)?.username;
-                return typeof username === 'string' ? username.trim().toLowerCase().slice(0, 64) : null;
+              limiter: loginPerUsernameAndIp,
+              key: ({ args, context }) => {
+                const username = loginName(args);
+                return username === null ? null : `${context.ip}:${username}`;
               },
             },
+            { limiter: loginPerUsername, key: ({ args }) => loginName(args) },
           ],
+          'Mutation.logout': { limiter: authPerIp, key: ipKey },
+          'Mutation.createChat': { limiter: actionsPerUser, key: userKey },
+          'Mutation.addParticipant': { limiter: actionsPerUser, key: userKey },
+          'Mutation.removeParticipant': { limiter: actionsPerUser, key: userKey },
+          'Mutation.editMessage': { limiter: actionsPerUser, key: userKey },
+          'Mutation.deleteMessage': { limiter: actionsPerUser, key: userKey },
+          'Mutation.markRead': { limiter: actionsPerUser, key: userKey },
+          'Mutation.deleteChat': { limiter: actionsPerUser, key: userKey },
+          'Mutation.typing': {
+            limiter: typingPerUserPerChat,
+            key: ({ context, args }) => {
+              const chatId = canonicalId(args.chatId);
+              return context.principal && chatId ? `${context.principal.userId}:${chatId}` : null;
+            },
+          },
         },
       }),
     ],
@@ -261,4 +304,15 @@ export async function createApp(options: AppOptions): Promise<App> {
       await router?.close();
     },
   };
+}
+
+/** The id as the schemas will read it (trimmed, lowercased), so a limit cannot be dodged by spelling it differently. */
+function canonicalId(raw: unknown): string | null {
+  const parsed = v.safeParse(uuidSchema, raw);
+  return parsed.success ? parsed.output : null;
+}
+
+function loginName(args: Record<string, unknown>): string | null {
+  const username = (args.input as { username?: unknown } | undefined)?.username;
+  return typeof username === 'string' ? username.trim().toLowerCase().slice(0, 64) : null;
 }

@@ -12,6 +12,8 @@ export interface OpsOptions {
   router?: DbRouter | undefined;
   /** Something that answers PING: the server's Redis, in cluster mode. */
   redis?: { ping(): Promise<unknown> } | undefined;
+  /** How many subscriptions are open right now. */
+  subscriptions?: () => number;
 }
 
 export interface ReadyReport {
@@ -45,6 +47,14 @@ export function createOps(options: OpsOptions) {
     name: 'chat_rate_limit_refusals_total',
     help: 'GraphQL operations refused with RATE_LIMITED.',
     registers: [registry],
+  });
+  new Gauge({
+    name: 'chat_subscriptions_active',
+    help: 'Subscriptions open on this instance.',
+    registers: [registry],
+    collect() {
+      this.set(options.subscriptions?.() ?? 0);
+    },
   });
   new Gauge({
     name: 'chat_cache_hit_ratio',

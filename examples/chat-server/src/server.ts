@@ -50,7 +50,8 @@ export async function startServer(
       });
     });
   });
-  const sockets = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  // The same bound as an HTTP body (validation's hardening): ws would otherwise buffer 100 MiB.
+  const sockets = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: 100_000 });
   serveGraphqlWs(sockets, yoga);
   await listen(server, config);
   const { port } = server.address() as AddressInfo;

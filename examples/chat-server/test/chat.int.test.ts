@@ -31,7 +31,7 @@ beforeAll(async () => {
     },
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
   });
-  server = await startServer({ port: 0, host: '127.0.0.1' }, app.yoga);
+  server = await startServer({ port: 0, host: '127.0.0.1' }, app.yoga, app.routes);
   url = server.url;
 });
 
@@ -190,8 +190,12 @@ describe('chats and messages', () => {
     const chatId = await createChat(owner, [], 'Busy');
     const first = await send(owner, chatId, 'm0');
     expect(first.headers.get('ratelimit')).toMatch(new RegExp(`^"msg-chat";r=${PER_CHAT_LIMIT - 1};t=\\d+$`));
-    for (let i = 1; i < PER_CHAT_LIMIT; i++) expect((await send(owner, chatId, `m${i}`)).errors).toBeUndefined();
-    const refused = await send(owner, chatId, 'one too many');
+    // Spelling the id differently (upper case, spaces) is still the same chat, and the same budget.
+    const spellings = [chatId.toUpperCase(), ` ${chatId} `, chatId];
+    for (let i = 1; i < PER_CHAT_LIMIT; i++) {
+      expect((await send(owner, spellings[i % spellings.length] as string, `m${i}`)).errors).toBeUndefined();
+    }
+    const refused = await send(owner, chatId.toUpperCase(), 'one too many');
     expect(codeOf(refused)).toBe('RATE_LIMITED');
     expect(refused.errors?.[0]?.extensions?.retryAfterMs).toBeGreaterThan(0);
     // A different chat has its own budget.
@@ -461,5 +465,78 @@ describe('graphql-ws and the rest of the API', () => {
     const health = await fetch(url.replace(/\/graphql$/, '/health'));
     expect(health.status).toBe(200);
     expect(JSON.stringify(aliased)).not.toContain('    at ');
+  });
+});
+
+describe('what a security review asked for', () => {
+  const ADD = `mutation($chatId: ID!, $userId: ID!, $role: ParticipantRole) {
+    addParticipant(chatId: $chatId, userId: $userId, role: $role) { role } }`;
+  const REMOVE = 'mutation($chatId: ID!, $userId: ID!) { removeParticipant(chatId: $chatId, userId: $userId) }';
+  const READ = 'query($chatId: ID!) { messages(chatId: $chatId, last: 1) { edges { node { content } } } }';
+
+  test('concurrent role changes leave one grant: after removal the user has no access at all', async () => {
+    const [owner, target] = [await register(), await register()];
+    const chatId = await createChat(owner, [], 'Races');
+    await send(owner, chatId, 'secret plan');
+    const [a, b] = await Promise.all([
+      gql(url, ADD, { chatId, userId: target.id, role: 'MEMBER' }, owner.accessToken),
+      gql(url, ADD, { chatId, userId: target.id, role: 'MODERATOR' }, owner.accessToken),
+    ]);
+    expect([a.errors, b.errors]).toEqual([undefined, undefined]);
+    expect((await gql(url, REMOVE, { chatId, userId: target.id }, owner.accessToken)).errors).toBeUndefined();
+    expect(codeOf(await gql(url, READ, { chatId }, target.accessToken))).toBe('NOT_FOUND');
+    expect(codeOf(await send(target, chatId, 'still here?'))).toBe('FORBIDDEN');
+  });
+
+  test('a direct chat stays between two people; moderators delete but never rewrite others', async () => {
+    const [alice, bob, carol] = [await register(), await register(), await register()];
+    const direct = await gql<{ createChat: { id: string; kind: string } }>(
+      url,
+      'mutation($input: CreateChatInput!) { createChat(input: $input) { id kind } }',
+      { input: { participantIds: [bob.id] } },
+      alice.accessToken,
+    );
+    expect(direct.data?.createChat.kind).toBe('DIRECT');
+    const added = await gql(url, ADD, { chatId: direct.data?.createChat.id, userId: carol.id }, alice.accessToken);
+    expect(codeOf(added)).toBe('BAD_USER_INPUT');
+
+    const group = await createChat(alice, [bob], 'Moderated');
+    await gql(url, ADD, { chatId: group, userId: carol.id, role: 'MODERATOR' }, alice.accessToken);
+    const id = (await send(bob, group, 'my words')).data?.sendMessage.id;
+    const edit = await gql(
+      url,
+      'mutation($id: ID!, $content: String!) { editMessage(id: $id, content: $content) { content } }',
+      { id, content: 'words put in my mouth' },
+      carol.accessToken,
+    );
+    expect(codeOf(edit)).toBe('FORBIDDEN');
+  });
+
+  test('a subscription whose client went away is closed at once, not at the next event', async () => {
+    const owner = await register();
+    const chatId = await createChat(owner, [], 'Quiet');
+    const metricsUrl = url.replace(/\/graphql$/, '/metrics');
+    const active = async () =>
+      Number(/^chat_subscriptions_active (\d+)/m.exec(await (await fetch(metricsUrl)).text())?.[1]);
+    const client = createClient({ url, headers: { authorization: `Bearer ${owner.accessToken}` }, retryAttempts: 0 });
+    const streams = Array.from({ length: 5 }, () =>
+      client.iterate({
+        query: 'subscription($chatId: ID!) { messageAdded(chatId: $chatId) { seq } }',
+        variables: { chatId },
+      }),
+    );
+    const pending = streams.map((stream) => stream.next());
+    for (let i = 0; i < 50 && (await active()) < 5; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await active()).toBe(5);
+    await Promise.all(streams.map((stream) => stream.return?.()));
+    client.dispose();
+    await Promise.allSettled(pending);
+    let open = await active();
+    for (let i = 0; i < 50 && open > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      open = await active();
+    }
+    // Nothing was sent in the chat: only the client going away can have closed them.
+    expect(open).toBe(0);
   });
 });

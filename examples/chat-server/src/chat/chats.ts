@@ -8,7 +8,7 @@ import { parseInput } from '@switchboard/validation';
 import type { ChatDb } from './db.ts';
 import { AppError, notFound } from './errors.ts';
 import { createChatInput, idInput } from './inputs.ts';
-import { type ChatRole, chatScope } from './roles.ts';
+import { CHAT_ROLES, type ChatRole, chatScope } from './roles.ts';
 
 export interface Chat {
   id: string;
@@ -62,13 +62,23 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
       await cache.deleteByTag(chatScope(chatId));
     });
 
-  const loadParticipants = async (viewerId: string, chatId: string): Promise<Participant[]> => {
-    const { rows } = await db
-      .readerFor(viewerId)
-      .query(
-        'SELECT chat_id, user_id, role, last_read_seq FROM participants WHERE chat_id = $1 ORDER BY joined_at, user_id',
-        [chatId],
-      );
+  // Membership changes of one user in one chat take turns (an advisory lock: a row lock cannot
+  // cover a participant that does not exist yet), and replace every role the user holds in the
+  // chat, so two concurrent changes can never leave a second grant behind.
+  const lockMembership = (tx: Transaction, chatId: string, userId: string) =>
+    tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`membership:${chatId}:${userId}`]);
+  const revokeEveryRole = async (tx: Transaction, userId: string, scope: string) => {
+    const grants = grantsIn(tx);
+    for (const role of CHAT_ROLES) await grants.revoke(userId, role, scope);
+  };
+
+  // From the primary: the list is cached for everyone, so it must not come from a replica that
+  // has not replayed the latest change yet.
+  const loadParticipants = async (chatId: string): Promise<Participant[]> => {
+    const { rows } = await pool.query(
+      'SELECT chat_id, user_id, role, last_read_seq FROM participants WHERE chat_id = $1 ORDER BY joined_at, user_id',
+      [chatId],
+    );
     return rows.map((row) => ({
       chatId: row.chat_id,
       userId: row.user_id,
@@ -140,8 +150,8 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
     },
 
     /** Cached per chat (tagged with its scope), dropped on every membership change. */
-    participants(viewerId: string, chatId: string): Promise<Participant[]> {
-      return cache.getOrSet(`participants:${chatId}`, () => loadParticipants(viewerId, chatId), {
+    participants(chatId: string): Promise<Participant[]> {
+      return cache.getOrSet(`participants:${chatId}`, () => loadParticipants(chatId), {
         tags: [chatScope(chatId)],
       });
     },
@@ -161,12 +171,14 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
     ): Promise<Participant> {
       const chatId = parseInput(idInput, rawChatId);
       const userId = parseInput(idInput, rawUserId);
-      await get(actorId, chatId);
       const scope = chatScope(chatId);
       await rbac.assert(actorId, 'participant:add', { scope });
       if (role === 'owner') throw new AppError('BAD_USER_INPUT', 'a chat has one owner');
       if (role === 'admin') await rbac.assert(actorId, 'participant:promote', { scope });
+      const chat = await get(actorId, chatId);
+      if (chat.kind === 'direct') throw new AppError('BAD_USER_INPUT', 'a direct chat has exactly two participants');
       const participant = await withTransaction(pool, async (tx) => {
+        await lockMembership(tx, chatId, userId);
         const current = await tx.query('SELECT role FROM participants WHERE chat_id = $1 AND user_id = $2 FOR UPDATE', [
           chatId,
           userId,
@@ -182,9 +194,8 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
           if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) throw notFound('user');
           throw error;
         }
-        const grants = grantsIn(tx);
-        if (current.rows[0]) await grants.revoke(userId, current.rows[0].role, scope);
-        await grants.grant(userId, role, scope);
+        await revokeEveryRole(tx, userId, scope);
+        await grantsIn(tx).grant(userId, role, scope);
         invalidateAfterCommit(tx, chatId, [userId]);
         const { rows } = await tx.query('SELECT last_read_seq FROM participants WHERE chat_id = $1 AND user_id = $2', [
           chatId,
@@ -204,6 +215,7 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
       const scope = chatScope(chatId);
       if (userId !== actorId) await rbac.assert(actorId, 'participant:remove', { scope });
       await withTransaction(pool, async (tx) => {
+        await lockMembership(tx, chatId, userId);
         const { rows } = await tx.query(
           'DELETE FROM participants WHERE chat_id = $1 AND user_id = $2 AND role <> $3 RETURNING role',
           [chatId, userId, 'owner'],
@@ -216,7 +228,7 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
           if (owner.rows[0]) throw new AppError('BAD_USER_INPUT', 'the owner cannot leave; delete the chat instead');
           throw notFound('participant');
         }
-        await grantsIn(tx).revoke(userId, rows[0].role, scope);
+        await revokeEveryRole(tx, userId, scope);
         invalidateAfterCommit(tx, chatId, [userId]);
       });
       await db.afterWrite(actorId);
@@ -230,8 +242,7 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
       await rbac.assert(actorId, 'chat:delete', { scope });
       await withTransaction(pool, async (tx) => {
         const { rows } = await tx.query('SELECT user_id, role FROM participants WHERE chat_id = $1', [chatId]);
-        const grants = grantsIn(tx);
-        for (const row of rows) await grants.revoke(row.user_id, row.role, scope);
+        for (const row of rows) await revokeEveryRole(tx, row.user_id, scope);
         await tx.query('DELETE FROM chats WHERE id = $1', [chatId]);
         invalidateAfterCommit(
           tx,

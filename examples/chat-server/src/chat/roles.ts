@@ -23,7 +23,8 @@ export const chatRoles = {
       { permission: 'message:delete', when: ownMessage },
     ],
   },
-  moderator: { inherits: ['member'], permissions: ['message:edit', 'message:delete'] },
+  // Moderators remove anyone's messages but never put words in someone else's mouth.
+  moderator: { inherits: ['member'], permissions: ['message:delete'] },
   admin: { inherits: ['moderator'], permissions: ['participant:add', 'participant:remove'] },
   owner: { inherits: ['admin'], permissions: ['participant:promote', 'chat:delete'] },
 } satisfies RoleDefinitions;

@@ -25,10 +25,11 @@ export interface Services {
   subscriptions: Subscriptions;
 }
 
-const userIdOf = (context: ChatContext): string => {
+const principalOf = (context: ChatContext): Principal => {
   if (!context.principal) throw new AppError('UNAUTHENTICATED', 'sign in first');
-  return context.principal.userId;
+  return context.principal;
 };
+const userIdOf = (context: ChatContext): string => principalOf(context).userId;
 
 const sessionMeta = (context: ChatContext): SessionMeta => ({
   ip: context.ip,
@@ -97,17 +98,17 @@ export function createResolvers(services: Services) {
     Subscription: {
       messageAdded: {
         subscribe: (_: unknown, args: Args, context: ChatContext) =>
-          subscriptions.messageAdded(userIdOf(context), args.chatId, args.after as string | null | undefined),
+          subscriptions.messageAdded(principalOf(context), args.chatId, args.after as string | null | undefined),
         resolve: (message: Message) => message,
       },
       messageUpdated: {
         subscribe: (_: unknown, args: Args, context: ChatContext) =>
-          subscriptions.messageUpdated(userIdOf(context), args.chatId),
+          subscriptions.messageUpdated(principalOf(context), args.chatId),
         resolve: (message: Message) => message,
       },
       typing: {
         subscribe: (_: unknown, args: Args, context: ChatContext) =>
-          subscriptions.typing(userIdOf(context), args.chatId),
+          subscriptions.typing(principalOf(context), args.chatId),
         resolve: (event: unknown) => event,
       },
     },
@@ -115,8 +116,7 @@ export function createResolvers(services: Services) {
     Chat: {
       kind: (chat: { kind: string }) => chat.kind.toUpperCase(),
       owner: (chat: { ownerId: string }, _: Args, context: ChatContext) => userLoader(context, chat.ownerId),
-      participants: (chat: { id: string }, _: Args, context: ChatContext) =>
-        chats.participants(userIdOf(context), chat.id),
+      participants: (chat: { id: string }) => chats.participants(chat.id),
       unreadCount: (chat: { id: string }, _: Args, context: ChatContext) =>
         chats.unreadCount(userIdOf(context), chat.id),
     },

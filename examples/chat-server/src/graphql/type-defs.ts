@@ -82,6 +82,7 @@ export const typeDefs = /* GraphQL */ `
   type User {
     id: ID!
     username: String!
+    "Plain text (not HTML): escape it when rendering."
     displayName: String
   }
 
@@ -100,6 +101,7 @@ export const typeDefs = /* GraphQL */ `
   type Chat {
     id: ID!
     kind: ChatKind!
+    "Plain text (not HTML): escape it when rendering."
     title: String
     owner: User!
     createdAt: String!
@@ -118,6 +120,7 @@ export const typeDefs = /* GraphQL */ `
     chatId: ID!
     "Position in the chat: the order in which messages became visible."
     seq: Int!
+    "Sanitized HTML (the allow-list of @switchboard/validation's sanitizeRichText)."
     content: String!
     sender: User!
     createdAt: String!
