@@ -16,6 +16,8 @@ export interface Message {
   senderId: string;
   createdAt: string;
   editedAt: string | null;
+  /** Who last edited it (the sender, or a moderator). */
+  editedById: string | null;
   deleted: boolean;
   /** The message's cursor in its chat's connection, when known. */
   cursor?: string;
@@ -29,6 +31,7 @@ export interface MessageRow {
   sender_id: string;
   created_at: Date | string;
   edited_at: Date | string | null;
+  edited_by?: string | null;
   deleted_at: Date | string | null;
 }
 
@@ -40,6 +43,7 @@ export const toMessage = (row: MessageRow): Message => ({
   senderId: row.sender_id,
   createdAt: new Date(row.created_at).toISOString(),
   editedAt: row.edited_at ? new Date(row.edited_at).toISOString() : null,
+  editedById: row.edited_by ?? null,
   deleted: row.deleted_at !== null,
 });
 
@@ -130,7 +134,10 @@ export function createMessages(deps: { db: ChatDb; rbac: Rbac; paginator: Pagina
 
     edit(userId: string, raw: unknown): Promise<Message> {
       const input = parseInput(editMessageInput, raw);
-      return change(userId, input.id, 'message:edit', 'content = $2, edited_at = now()', [input.content]);
+      return change(userId, input.id, 'message:edit', 'content = $2, edited_at = now(), edited_by = $3', [
+        input.content,
+        userId,
+      ]);
     },
 
     async delete(userId: string, rawId: unknown): Promise<boolean> {

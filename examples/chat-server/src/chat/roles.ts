@@ -23,8 +23,9 @@ export const chatRoles = {
       { permission: 'message:delete', when: ownMessage },
     ],
   },
-  // Moderators remove anyone's messages but never put words in someone else's mouth.
-  moderator: { inherits: ['member'], permissions: ['message:delete'] },
+  // Moderators edit and delete anyone's messages; an edit is shown with its editor (editedBy),
+  // so nobody's words can be silently changed.
+  moderator: { inherits: ['member'], permissions: ['message:edit', 'message:delete'] },
   admin: { inherits: ['moderator'], permissions: ['participant:add', 'participant:remove'] },
   owner: { inherits: ['admin'], permissions: ['participant:promote', 'chat:delete'] },
 } satisfies RoleDefinitions;

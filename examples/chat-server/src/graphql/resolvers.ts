@@ -126,6 +126,8 @@ export function createResolvers(services: Services) {
     },
     Message: {
       sender: (message: Message, _: Args, context: ChatContext) => userLoader(context, message.senderId),
+      editedBy: (message: Message, _: Args, context: ChatContext) =>
+        message.editedById ? userLoader(context, message.editedById) : null,
     },
     TypingEvent: {
       user: (event: { userId: string }, _: Args, context: ChatContext) => userLoader(context, event.userId),

@@ -125,6 +125,8 @@ export const typeDefs = /* GraphQL */ `
     sender: User!
     createdAt: String!
     editedAt: String
+    "Who last edited it: the sender, or a moderator."
+    editedBy: User
     deleted: Boolean!
     "Usable as 'after' in messages and messageAdded."
     cursor: String
