@@ -1,7 +1,8 @@
-import { withDeadline } from './deadlines.ts';
+import { settle, startDeadline, withDeadline } from './deadlines.ts';
 import { RateLimitedError, StoreTimeoutError, StoreUnavailableError } from './errors.ts';
-import { storageKey, validatePrefix } from './keys.ts';
-import { createMemoryStore } from './stores/memory.ts';
+import { encodeKey, isSafeShort, storageKey, validatePrefix } from './keys.ts';
+import { type RedisConsume, redisFixedWindowOf } from './stores/fast-paths.ts';
+import { createMemoryStore, type MemoryTable, memoryTableOf } from './stores/memory.ts';
 import type { Algorithm, Decision, EvaluateMode, RateLimitResult, RateLimitStore, StoreEntry } from './types.ts';
 
 /** Where warnings go (pino, console, ...); called once per outage, not per request. */
@@ -79,6 +80,12 @@ interface ResolvedSettings {
   logger: RateLimitLogger;
   /** Shared by every limiter on the same store. */
   health: StoreHealth;
+  /** Whether the default cost of 1 passes `validateCost`. */
+  oneFits: boolean;
+  /** When the store is a memory store: its keys of this prefix, checked without storage keys. */
+  memory: MemoryTable | undefined;
+  /** When the store is a Redis store and the algorithm a fixed window: its single-key consume. */
+  redisConsume: RedisConsume | undefined;
 }
 
 // A registered symbol, not a module-level WeakMap: limiters stay recognisable when the caller
@@ -105,7 +112,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     prefix: settings.prefix,
     algorithm: settings.algorithm,
     store: settings.store,
-    consume: (key, consumeOptions) => single('consume', settings, key, consumeOptions?.cost),
+    consume: settings.memory
+      ? memoryConsume(settings, settings.memory)
+      : (key, consumeOptions) => single('consume', settings, key, consumeOptions?.cost),
     async consumeOrThrow(key, consumeOptions) {
       const result = await limiter.consume(key, consumeOptions);
       if (!result.allowed) throw new RateLimitedError(result);
@@ -193,6 +202,50 @@ function single(
   key: string,
   cost: number | undefined,
 ): Promise<RateLimitResult> {
+  const { memory } = settings;
+  if (memory !== undefined) {
+    // The same checks and answers as below through `evaluateOneSync`, minus the storage key.
+    try {
+      if (typeof key !== 'string' || key.length === 0) throwBadKey(key);
+      const paid = cost === undefined && settings.oneFits ? 1 : validateCost(cost ?? 1, settings.algorithm);
+      const encoded = isSafeShort(key) ? key : encodeKey(key);
+      return Promise.resolve(mode === 'consume' ? memory.consume(encoded, paid) : memory.check(mode, encoded, paid));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  const { redisConsume, health } = settings;
+  if (redisConsume !== undefined && mode === 'consume' && health.retryAt === 0) {
+    // The same checks and answers as below through `evaluate`, with one promise and no arrays.
+    let encoded: string;
+    let paid: number;
+    try {
+      if (typeof key !== 'string' || key.length === 0) throwBadKey(key);
+      paid = cost === undefined && settings.oneFits ? 1 : validateCost(cost ?? 1, settings.algorithm);
+      encoded = isSafeShort(key) ? key : encodeKey(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Sent before the deadline starts, as `withDeadline(store.evaluate(...))` does below.
+    const sent = redisConsume(encoded, paid);
+    return new Promise<RateLimitResult>((resolve) => {
+      const failed = (error: unknown) => {
+        markFailed(health, settings, error);
+        resolve(fallback(mode, [{ settings, storeEntry: storeEntryFor(settings, key, cost) }]).then(firstResult));
+      };
+      const deadline = startDeadline(settings.timeoutMs, failed);
+      sent.then(
+        (decision) => {
+          if (!settle(deadline)) return;
+          if (health.retryAt !== 0) markHealthy(health, settings);
+          resolve(toResult(decision, settings.algorithm));
+        },
+        (error: unknown) => {
+          if (settle(deadline)) failed(error);
+        },
+      );
+    });
+  }
   let storeEntry: StoreEntry;
   try {
     storeEntry = storeEntryFor(settings, key, cost);
@@ -205,7 +258,6 @@ function single(
   } catch (error) {
     return Promise.reject(error);
   }
-  const { health } = settings;
   if (health.retryAt !== 0 && Date.now() < health.retryAt) {
     return fallback(mode, [{ settings, storeEntry }]).then(firstResult);
   }
@@ -219,6 +271,24 @@ function single(
       return fallback(mode, [{ settings, storeEntry }]).then(firstResult);
     },
   );
+}
+
+/** `single('consume', ...)` over a memory store, written out (the same checks and answers). */
+function memoryConsume(
+  settings: ResolvedSettings,
+  memory: MemoryTable,
+): (key: string, options?: ConsumeOptions) => Promise<RateLimitResult> {
+  const { algorithm, oneFits } = settings;
+  return (key, options) => {
+    try {
+      if (typeof key !== 'string' || key.length === 0) throwBadKey(key);
+      const cost = options?.cost;
+      const paid = cost === undefined && oneFits ? 1 : validateCost(cost ?? 1, algorithm);
+      return Promise.resolve(memory.consume(isSafeShort(key) ? key : encodeKey(key), paid));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
 }
 
 const firstResult = (results: RateLimitResult[]) => results[0] as RateLimitResult;
@@ -385,12 +455,12 @@ function markHealthy(health: StoreHealth, settings: ResolvedSettings): void {
 }
 
 function validateKey(key: string): string {
-  if (typeof key !== 'string' || key.length === 0) {
-    throw new TypeError(
-      `rate-limit key must be a non-empty string, got ${key === '' ? 'an empty string' : typeof key}`,
-    );
-  }
+  if (typeof key !== 'string' || key.length === 0) throwBadKey(key);
   return key;
+}
+
+function throwBadKey(key: unknown): never {
+  throw new TypeError(`rate-limit key must be a non-empty string, got ${key === '' ? 'an empty string' : typeof key}`);
 }
 
 function validateCost(cost: number, algorithm: Algorithm): number {
@@ -426,17 +496,24 @@ function resolveSettings(options: RateLimiterOptions): ResolvedSettings {
       `onStoreError must be 'open', 'closed' or { insurance: { instances } }, got ${JSON.stringify(policy)}`,
     );
   }
+  const prefix = validatePrefix(options.prefix ?? 'rl');
+  const timeoutMs = nonNegative('timeoutMs', options.timeoutMs ?? 500, true);
+  const retryStoreAfterMs = nonNegative('retryStoreAfterMs', options.retryStoreAfterMs ?? 1_000, false);
+  const blockDurationMs = nonNegative('blockDurationMs', options.blockDurationMs ?? 0, false);
   return {
     store,
     algorithm,
-    prefix: validatePrefix(options.prefix ?? 'rl'),
+    prefix,
     policy,
     insurance,
-    timeoutMs: nonNegative('timeoutMs', options.timeoutMs ?? 500, true),
-    retryStoreAfterMs: nonNegative('retryStoreAfterMs', options.retryStoreAfterMs ?? 1_000, false),
-    blockDurationMs: nonNegative('blockDurationMs', options.blockDurationMs ?? 0, false),
+    timeoutMs,
+    retryStoreAfterMs,
+    blockDurationMs,
     logger: options.logger ?? { warn: (message, details) => console.warn(`[ratelimit] ${message}`, details ?? '') },
     health: healthOf(store),
+    memory: memoryTableOf(store, prefix, algorithm, blockDurationMs),
+    oneFits: algorithm.limit >= 1,
+    redisConsume: redisFixedWindowOf(store, prefix, algorithm, blockDurationMs),
   };
 }
 

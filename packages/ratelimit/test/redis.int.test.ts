@@ -102,4 +102,42 @@ describe('createRedisStore', () => {
     const keys = await mainClient.keys(`${prefix}|*`);
     expect(keys.sort()).toEqual([`${prefix}|alice%7cfw|fw`, `${prefix}|alice|fw`]);
   });
+
+  test("a limiter's single-key fixed-window consume answers like the general store path", async () => {
+    // The same store without its internal fast path: the limiter goes through `evaluate`.
+    const general: typeof store = {
+      evaluate: (mode, entries) => store.evaluate(mode, entries),
+      reset: (keys) => store.reset(keys),
+      block: (key, durationMs) => store.block(key, durationMs),
+    };
+    const stamp = Date.now();
+    for (const blockDurationMs of [0, 60_000]) {
+      const make = (target: typeof store, name: string) =>
+        createRateLimiter({
+          store: target,
+          algorithm: fixedWindow({ limit: 3, windowMs: 60_000 }),
+          prefix: `${name}-${blockDurationMs}-${stamp}`,
+          blockDurationMs,
+        });
+      const fast = make(store, 'fast');
+      const slow = make(general, 'general');
+      const keys = ['alice', 'b|c', 'é', 'k'.repeat(250)];
+      for (let round = 0; round < 5; round++) {
+        for (const [index, key] of keys.entries()) {
+          const cost = (round + index) % 2 === 0 ? undefined : { cost: 2 };
+          const ours = await fast.consume(key, cost);
+          const theirs = await slow.consume(key, cost);
+          // Both windows started within this test: the resets differ by the time between calls.
+          expect({ ...ours, resetMs: 0, retryAfterMs: ours.retryAfterMs > 0 }).toEqual({
+            ...theirs,
+            resetMs: 0,
+            retryAfterMs: theirs.retryAfterMs > 0,
+          });
+          expect(Math.abs(ours.resetMs - theirs.resetMs)).toBeLessThan(5_000);
+        }
+      }
+      await expect(fast.consume('')).rejects.toThrow(TypeError);
+      await expect(fast.consume('x', { cost: 4 })).rejects.toThrow(TypeError);
+    }
+  });
 });

@@ -15,7 +15,7 @@ export interface FixedWindowOptions {
  */
 export function fixedWindow(options: FixedWindowOptions): Algorithm {
   const { limit, windowMs } = windowLimit('fixedWindow', options);
-  return {
+  const algorithm: Algorithm = {
     kind: 'fixed-window',
     limit,
     windowMs,
@@ -40,7 +40,16 @@ export function fixedWindow(options: FixedWindowOptions): Algorithm {
     },
     divide: (instances) => fixedWindow({ limit: share(limit, instances, true), windowMs }),
   };
+  genuine.add(algorithm);
+  return algorithm;
 }
+
+// Made by `fixedWindow()` here, so `limit` and `windowMs` are what `step` uses: the memory store
+// may run the step written out (a hand-made object with kind 'fixed-window' goes the general way).
+const genuine = new WeakSet<Algorithm>();
+
+/** Whether `algorithm` came from this module's `fixedWindow()`. */
+export const isFixedWindow = (algorithm: Algorithm): boolean => genuine.has(algorithm);
 
 // In Redis the state is a plain integer counter whose TTL is the rest of the window: no clock
 // read and no parsing, as cheap as a script can be (it runs on Redis' single thread).

@@ -5,7 +5,8 @@ import {
   KIND_CODE,
   type LuaScript,
 } from '../algorithms/lua-script.ts';
-import type { AlgorithmKind, Decision, EvaluateMode, RateLimitStore, StoreEntry } from '../types.ts';
+import type { Algorithm, AlgorithmKind, Decision, EvaluateMode, RateLimitStore, StoreEntry } from '../types.ts';
+import { REDIS_FIXED_WINDOW, type RedisConsume } from './fast-paths.ts';
 
 /**
  * The one method we need of a Redis client. An ioredis instance (plain or Sentinel) has it; no
@@ -62,7 +63,27 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     });
   };
 
-  return {
+  // The limiter's single-key fixed-window consume: keys built from the prefix's head and the
+  // encoded key, the packed arguments made once per limiter for cost 1, one decoded decision.
+  const fixedWindowConsumer = (prefix: string, algorithm: Algorithm, blockDurationMs: number): RedisConsume => {
+    const head = `${prefix}|`;
+    const packedOne = packedArguments({ key: head, algorithm, cost: 1, blockDurationMs });
+    const { sha1, source } = FIXED_WINDOW_CONSUME_SCRIPT;
+    return (key, cost) => {
+      const state = `${head}${key}|fw`;
+      const block = `${head}${key}|b`;
+      const packed = cost === 1 ? packedOne : packedArguments({ key: head, algorithm, cost, blockDurationMs });
+      const sent = evalsha
+        ? evalsha(sha1, 2, state, block, packed)
+        : client.call('EVALSHA', sha1, 2, state, block, packed);
+      return sent.then(toDecision, (error: unknown) => {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return client.call('EVAL', source, 2, state, block, packed).then(toDecision);
+      });
+    };
+  };
+
+  const store: RateLimitStore = {
     evaluate(mode: EvaluateMode, entries: readonly StoreEntry[]): Promise<Decision[]> {
       const only = entries[0];
       if (entries.length === 1 && only && mode === 'consume' && only.algorithm.kind === 'fixed-window') {
@@ -97,6 +118,9 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
       await client.call('SET', blockKey(key), '1', 'PX', Math.max(1, Math.ceil(durationMs)));
     },
   };
+  // Not enumerable and not in the type: an internal protocol between this store and the limiter.
+  Object.defineProperty(store, REDIS_FIXED_WINDOW, { value: fixedWindowConsumer, enumerable: false });
+  return store;
 }
 
 const decodeOne = (reply: unknown): Decision[] => [toDecision(reply)];
