@@ -4,9 +4,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { withinDeadline } from './deadline.ts';
 import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
 import { FetchTimeoutError } from './errors.ts';
+import { type PendingReads, READ_WITHIN, type ReadsWithin } from './internal.ts';
 import { createMemoryTier } from './memory-tier.ts';
 import { jsonSerializer } from './serializer.ts';
-import type { BusMessage, CacheBus, CacheEntry, LocalHit, LocalTier, Serializer, SharedTier } from './types.ts';
+import type {
+  BusMessage,
+  CacheBus,
+  CacheEntry,
+  LocalHit,
+  LocalTier,
+  Serializer,
+  SharedRead,
+  SharedTier,
+} from './types.ts';
 
 export interface CacheOptions {
   /** The in-process tier; `false` for none. @default createMemoryTier() */
@@ -112,6 +122,10 @@ export interface Cache {
 interface Flight {
   /** What callers get (may resolve early with a stale value while the fetch goes on). */
   promise: Promise<unknown>;
+  /** The full key it fills. */
+  readonly key: string;
+  /** A refresh left running after callers got a stale value: it ends the flight when it lands. */
+  background: boolean;
   /** Set by an invalidation of this key or one of its tags: the result must not be cached. */
   invalidated: boolean;
   /** The tags the fetched value will carry. */
@@ -132,6 +146,15 @@ interface Snapshot {
   /** Read from L2: the write may then go to L2 (compare-and-set against these generations). */
   fromL2: boolean;
 }
+
+/** What an L2 read found: the entry when valid, and the generations a fetch must snapshot. */
+interface SharedOutcome extends Snapshot {
+  entry: CacheEntry | undefined;
+}
+
+/** Stands in for a flight's promise until `fill` has returned it (shared: no allocation). */
+const NOT_STARTED: Promise<unknown> = Promise.resolve();
+const NO_OPTIONS: GetOrSetOptions = Object.freeze({});
 
 const ALL_TAG = '#all';
 
@@ -157,6 +180,10 @@ class CacheCore {
   readonly l1: LocalTier | undefined;
   readonly l2: SharedTier | undefined;
   readonly bus: CacheBus | undefined;
+  /** The L2 read with its deadline, done by the tier itself when it can (one per batch of reads). */
+  readonly readL2: ((key: string, tags: readonly string[]) => Promise<SharedRead>) | undefined;
+  /** The same, batched by the tier (one promise for the batch), when the tier can. */
+  readonly readL2Batched: ((key: string, tags: readonly string[]) => PendingReads) | undefined;
   readonly events = new EventEmitter();
   readonly counters: CacheStats = { l1Hits: 0, l2Hits: 0, misses: 0, staleServed: 0, fetches: 0, errors: 0 };
   readonly instanceId = randomBytes(8).toString('hex');
@@ -187,6 +214,13 @@ class CacheCore {
     this.l1 = tiers.l1;
     this.l2 = tiers.l2;
     this.bus = tiers.bus;
+    const l2 = tiers.l2;
+    if (l2) {
+      const timeoutMs = options.l2TimeoutMs;
+      const within = (l2 as Partial<ReadsWithin>)[READ_WITHIN];
+      this.readL2 = (key, tags) => withinDeadline(l2.read(key, tags), timeoutMs);
+      if (typeof within === 'function') this.readL2Batched = (key, tags) => within.call(l2, key, tags, timeoutMs);
+    }
     this.unsubscribe = this.bus?.subscribe((message) => this.onBusMessage(message));
   }
 
@@ -277,21 +311,40 @@ class CacheCore {
   /** Runs an L2 call with the timeout and the outage breaker; undefined when L2 is down. */
   async shared<T>(run: (l2: SharedTier) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
     const { l2 } = this;
-    if (!l2) return { ok: false };
-    if (this.l2RetryAt !== 0 && this.options.now() < this.l2RetryAt) return { ok: false };
+    if (!l2 || this.l2Skipped()) return { ok: false };
     try {
       const value = await withinDeadline(run(l2), this.options.l2TimeoutMs);
-      if (this.l2RetryAt !== 0) {
-        this.l2RetryAt = 0;
-        void this.replayInvalidations();
-      }
+      this.l2Answered();
       return { ok: true, value };
     } catch (error) {
-      this.l2RetryAt = this.options.now() + this.options.l2RetryAfterMs;
-      this.counters.errors++;
-      this.emit('error', { tier: 'l2', error, reason: 'l2 unavailable' });
+      this.l2Failed(error);
       return { ok: false };
     }
+  }
+
+  /** Whether L2 is skipped for now, after a failure (the outage breaker). */
+  l2Skipped(): boolean {
+    return this.l2RetryAt !== 0 && this.options.now() < this.l2RetryAt;
+  }
+
+  /** L2 answered a call: closes the breaker, and replays what an outage held back. */
+  l2Answered(): void {
+    if (this.l2RetryAt !== 0) {
+      this.l2RetryAt = 0;
+      void this.replayInvalidations();
+    }
+  }
+
+  /** An L2 call failed or timed out: skip L2 for `l2RetryAfterMs`. */
+  l2Failed(error: unknown): void {
+    this.l2RetryAt = this.options.now() + this.options.l2RetryAfterMs;
+    this.counters.errors++;
+    this.emit('error', { tier: 'l2', error, reason: 'l2 unavailable' });
+  }
+
+  /** Ends a flight: later callers start a new one. */
+  endFlight(flight: Flight): void {
+    if (this.flights.get(flight.key) === flight) this.flights.delete(flight.key);
   }
 
   /** An invalidation L2 must learn of: done now, or queued until L2 is back. */
@@ -432,7 +485,6 @@ class CacheView implements Cache {
         at < entry.freshUntil &&
         at - hit.verifiedAt < core.options.l1MaxStalenessMs &&
         hit.verifiedAt > core.l1TrustedFrom &&
-        hit.verifiedAt > core.l1TrustedFrom &&
         core.tagsValid(entry)
       ) {
         core.counters.l1Hits++;
@@ -443,7 +495,12 @@ class CacheView implements Cache {
     if (typeof fetcher !== 'function') return Promise.reject(new TypeError('getOrSet needs a fetcher function'));
     const flight = core.flights.get(fullKey);
     if (flight) return flight.promise as Promise<T>;
-    return this.startFlight(fullKey, fetcher, validateCallOptions(options ?? {}), hit);
+    return this.startFlight(
+      fullKey,
+      fetcher,
+      options === undefined || options === null ? NO_OPTIONS : validateCallOptions(options),
+      hit,
+    );
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -455,6 +512,8 @@ class CacheView implements Cache {
       hit &&
       at < hit.entry.freshUntil &&
       at - hit.verifiedAt < core.options.l1MaxStalenessMs &&
+      // Like getOrSet: a copy confirmed before tag generations were forgotten is re-checked.
+      hit.verifiedAt > core.l1TrustedFrom &&
       core.tagsValid(hit.entry)
     ) {
       core.counters.l1Hits++;
@@ -578,16 +637,31 @@ class CacheView implements Cache {
     };
   }
 
-  /** Reads L2 (if any and reachable): the entry when valid, and the generations a fetch must snapshot. */
-  private async readShared(
-    fullKey: string,
-    tags: readonly string[],
-  ): Promise<{ entry: CacheEntry | undefined; snapshot: Snapshot } | undefined> {
+  /**
+   * Reads L2 (if any and reachable): the entry when valid, and the generations a fetch must
+   * snapshot; undefined when L2 is down. The hot path of every L1 miss: one read, no closure.
+   */
+  private async readShared(fullKey: string, tags: readonly string[]): Promise<SharedOutcome | undefined> {
     const core = this.core;
-    const first = await core.shared((l2) => l2.read(fullKey, tags));
-    if (!first.ok) return undefined;
-    let read = first.value;
-    for (let i = 0; i < tags.length; i++) core.learn(tags[i] as string, read.gens[i] ?? 0);
+    const { readL2, readL2Batched } = core;
+    if (readL2 === undefined || core.l2Skipped()) return undefined;
+    let read: SharedRead;
+    try {
+      if (readL2Batched !== undefined) {
+        const pending = readL2Batched(fullKey, tags);
+        const index = pending.size - 1;
+        await pending.done;
+        read = pending.result(index);
+      } else {
+        read = await readL2(fullKey, tags);
+      }
+    } catch (error) {
+      core.l2Failed(error);
+      return undefined;
+    }
+    core.l2Answered();
+    const { gens } = read;
+    for (let i = 0; i < tags.length; i++) core.learn(tags[i] as string, gens[i] ?? 0);
     let entry: CacheEntry | undefined;
     if (read.raw !== null) {
       try {
@@ -595,7 +669,7 @@ class CacheView implements Cache {
         // Generations just read from L2 are exact for the tags we asked about; an entry with
         // other tags is validated inside L2 instead.
         if (hasUnnamedTag(entry, tags)) {
-          const validated = await core.shared((l2) => l2.readValidated(fullKey, tags));
+          const validated = await core.shared((shared) => shared.readValidated(fullKey, tags));
           if (!validated.ok) return undefined;
           read = validated.value;
           entry = read.raw === null ? undefined : decodeEnvelope(read.raw, core.options.serializer);
@@ -608,7 +682,7 @@ class CacheView implements Cache {
         entry = undefined;
       }
     }
-    return { entry, snapshot: { tags, gens: read.gens, keyGen: read.keyGen, fromL2: true } };
+    return { entry, tags, gens: read.gens, keyGen: read.keyGen, fromL2: true };
   }
 
   private startFlight<T>(
@@ -618,45 +692,74 @@ class CacheView implements Cache {
     hit: LocalHit | undefined,
   ): Promise<T> {
     const core = this.core;
-    const flight: Flight = { promise: Promise.resolve(), invalidated: false, tags: this.tagsFor(options.tags) };
+    const flight: Flight = {
+      promise: NOT_STARTED,
+      key: fullKey,
+      background: false,
+      invalidated: false,
+      tags: this.tagsFor(options.tags),
+    };
     // The flight stays registered until the fetch itself ends, even when callers got a stale
     // value early: later callers join it instead of starting another fetch. Registered before
     // `fill` starts, since `fill` may end it.
-    const finished = () => {
-      if (core.flights.get(fullKey) === flight) core.flights.delete(fullKey);
-    };
     core.flights.set(fullKey, flight);
-    flight.promise = this.fill(fullKey, fetcher, options, hit, flight, finished);
+    flight.promise = this.fill(fullKey, fetcher, options, hit, flight);
     return flight.promise as Promise<T>;
   }
 
+  /** The L2 hit path, kept small (its state lives across the await); the rest is `fillMiss`. */
   private async fill<T>(
     fullKey: string,
     fetcher: () => T | Promise<T>,
     options: GetOrSetOptions,
     hit: LocalHit | undefined,
     flight: Flight,
-    finished: () => void,
   ): Promise<T> {
     const core = this.core;
-    const tags = this.tagsFor(options.tags);
     const at = core.options.now();
-    const background = { running: false, finished };
+    let shared: SharedOutcome | undefined;
+    if (core.l2) {
+      try {
+        shared = await this.readShared(fullKey, flight.tags);
+      } catch (error) {
+        core.endFlight(flight);
+        throw error;
+      }
+      const entry = shared?.entry;
+      if (entry !== undefined && core.options.now() < entry.freshUntil) {
+        try {
+          core.counters.l2Hits++;
+          if (core.listening.hit) core.emit('hit', { key: fullKey, tier: 'l2' });
+          if (!flight.invalidated) core.l1?.set(fullKey, entry, core.options.now());
+          return entry.value as T;
+        } finally {
+          core.endFlight(flight);
+        }
+      }
+    }
+    return this.fillMiss(fullKey, fetcher, options, hit, flight, at, shared);
+  }
+
+  /** No fresh value in L2 (or none reachable): a stale value, the cluster lock, or the fetcher. */
+  private async fillMiss<T>(
+    fullKey: string,
+    fetcher: () => T | Promise<T>,
+    options: GetOrSetOptions,
+    hit: LocalHit | undefined,
+    flight: Flight,
+    at: number,
+    shared: SharedOutcome | undefined,
+  ): Promise<T> {
+    const core = this.core;
+    const tags = flight.tags;
     let stale = hit && at < hit.entry.graceUntil && core.tagsValid(hit.entry) ? hit.entry : undefined;
     let snapshot: Snapshot | undefined;
 
     try {
       if (core.l2) {
-        const shared = await this.readShared(fullKey, tags);
         if (shared) {
-          snapshot = shared.snapshot;
+          snapshot = shared;
           const { entry } = shared;
-          if (entry && core.options.now() < entry.freshUntil) {
-            core.counters.l2Hits++;
-            if (core.listening.hit) core.emit('hit', { key: fullKey, tier: 'l2' });
-            if (!flight.invalidated) core.l1?.set(fullKey, entry, core.options.now());
-            return entry.value as T;
-          }
           // L2 answered: it alone decides what may stand in. An L1 copy it no longer holds was
           // invalidated (a lost bus message) and must not be served, not even as stale.
           stale = entry && core.options.now() < entry.graceUntil ? entry : undefined;
@@ -675,7 +778,7 @@ class CacheView implements Cache {
       if (waited.found) return waited.value;
 
       try {
-        return await this.fetchAndStore(fullKey, fetcher, options, flight, snapshot, stale, background);
+        return await this.fetchAndStore(fullKey, fetcher, options, flight, snapshot, stale);
       } finally {
         const { token } = waited;
         // Released only if still ours: a fetch that outlived the lock must not free another's.
@@ -683,7 +786,7 @@ class CacheView implements Cache {
       }
     } finally {
       // A refresh left running in the background ends the flight itself when it lands.
-      if (!background.running) finished();
+      if (!flight.background) core.endFlight(flight);
     }
   }
 
@@ -721,7 +824,6 @@ class CacheView implements Cache {
     flight: Flight,
     snapshot: Snapshot,
     stale: CacheEntry | undefined,
-    background: { running: boolean; finished: () => void },
   ): Promise<T> {
     const core = this.core;
     core.counters.fetches++;
@@ -750,13 +852,13 @@ class CacheView implements Cache {
       ]);
       if (early === 'slow') {
         // Answer now; the refresh goes on and stores its value when it lands.
-        background.running = true;
+        flight.background = true;
         void stored
           .catch((error: unknown) => {
             core.counters.errors++;
             core.emit('error', { key: fullKey, error, reason: 'background refresh failed' });
           })
-          .finally(background.finished);
+          .finally(() => core.endFlight(flight));
         return serveStale('soft timeout');
       }
     }

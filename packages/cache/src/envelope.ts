@@ -10,10 +10,17 @@ export function encodeEnvelope(entry: CacheEntry, serializer: Serializer): strin
   return `${JSON.stringify(header)}\n${serializer.serialize(entry.value)}`;
 }
 
+interface Header {
+  i: string;
+  f: number;
+  g: number;
+  t: [string, number][];
+}
+
 export function decodeEnvelope(raw: string, serializer: Serializer): CacheEntry {
   const newline = raw.indexOf('\n');
   if (newline < 0) throw new Error('cache envelope has no header');
-  const header = JSON.parse(raw.slice(0, newline)) as { i: string; f: number; g: number; t: [string, number][] };
+  const header = readHeader(raw, newline) ?? (JSON.parse(raw.slice(0, newline)) as Header);
   if (typeof header.i !== 'string' || !Array.isArray(header.t)) throw new Error('cache envelope header is malformed');
   return {
     id: header.i,
@@ -22,4 +29,89 @@ export function decodeEnvelope(raw: string, serializer: Serializer): CacheEntry 
     graceUntil: header.g,
     tags: header.t,
   };
+}
+
+/** The header as `JSON.parse` reads it: the general path, kept for tests. */
+export function parseHeaderJson(raw: string, end: number): unknown {
+  return JSON.parse(raw.slice(0, end));
+}
+
+// Parsed tag lists by their JSON text: most entries carry one of a few lists (the scope tag at
+// generation 0, say), so they share one frozen parse instead of a new array pair per read.
+const knownTags = new Map<string, [string, number][]>();
+const KNOWN_TAGS_MAX = 1_024;
+let lastTagsJson = '';
+let lastTags: [string, number][] | undefined;
+
+/**
+ * The header exactly as `encodeEnvelope` writes it, `{"i":"…","f":…,"g":…,"t":[…]}`, read
+ * without a full `JSON.parse`; undefined for anything else (then `JSON.parse` decides). Only
+ * accepts what `JSON.parse` would read to the same values.
+ */
+export function readHeader(raw: string, end: number): Header | undefined {
+  if (!raw.startsWith('{"i":"')) return undefined;
+  const idEnd = raw.indexOf('"', 6);
+  if (idEnd < 0 || idEnd >= end) return undefined;
+  for (let at = 6; at < idEnd; at++) {
+    const code = raw.charCodeAt(at);
+    // Escapes and control characters: left to JSON.parse.
+    if (code < 0x20 || code === 0x5c) return undefined;
+  }
+  if (!raw.startsWith('","f":', idEnd)) return undefined;
+  const f = readInteger(raw, idEnd + 6, end);
+  if (f === undefined || !raw.startsWith(',"g":', cursor)) return undefined;
+  const g = readInteger(raw, cursor + 5, end);
+  if (g === undefined || !raw.startsWith(',"t":', cursor)) return undefined;
+  if (raw.charCodeAt(end - 1) !== 0x7d /* } */) return undefined;
+  const tagsFrom = cursor + 5;
+  // The same list as the last entry's (the usual case): compared in place, no copy, no hash.
+  if (lastTags !== undefined && end - 1 - tagsFrom === lastTagsJson.length && raw.startsWith(lastTagsJson, tagsFrom)) {
+    return { i: raw.slice(6, idEnd), f, g, t: lastTags };
+  }
+  const tagsJson = raw.slice(tagsFrom, end - 1);
+  let t = knownTags.get(tagsJson);
+  if (t === undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(tagsJson);
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(parsed)) return undefined;
+    for (const pair of parsed) if (Array.isArray(pair)) Object.freeze(pair);
+    t = Object.freeze(parsed) as [string, number][];
+    if (knownTags.size >= KNOWN_TAGS_MAX) knownTags.clear();
+    knownTags.set(tagsJson, t);
+  }
+  lastTagsJson = tagsJson;
+  lastTags = t;
+  return { i: raw.slice(6, idEnd), f, g, t };
+}
+
+/** Where the last `readInteger` stopped. */
+let cursor = 0;
+
+/** A JSON integer of at most 15 digits (exact as a double) at `from`, or undefined. */
+function readInteger(raw: string, from: number, end: number): number | undefined {
+  let at = from;
+  let negative = false;
+  if (raw.charCodeAt(at) === 0x2d /* - */) {
+    negative = true;
+    at++;
+  }
+  const first = at;
+  let value = 0;
+  while (at < end) {
+    const digit = raw.charCodeAt(at) - 0x30;
+    if (digit < 0 || digit > 9) break;
+    value = value * 10 + digit;
+    at++;
+  }
+  const digits = at - first;
+  // JSON has no leading zeros; longer numbers (or fractions, exponents) go to JSON.parse.
+  if (digits === 0 || digits > 15 || (digits > 1 && raw.charCodeAt(first) === 0x30)) return undefined;
+  const next = raw.charCodeAt(at);
+  if (next === 0x2e /* . */ || next === 0x65 /* e */ || next === 0x45 /* E */) return undefined;
+  cursor = at;
+  return negative ? -value : value;
 }

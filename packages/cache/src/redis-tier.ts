@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { withinDeadline } from './deadline.ts';
+import { type PendingReads, READ_WITHIN, type ReadsWithin } from './internal.ts';
 import type { SharedRead, SharedTier } from './types.ts';
 
 /**
@@ -118,19 +120,79 @@ const UNLOCK = script(UNLOCK_LUA);
 const BUMP_TAG = script(BUMP_TAG_LUA);
 
 type Command = (command: string, ...args: (string | number)[]) => Promise<unknown>;
+/** One command as a whole argument list, the command's name first (no copy for node-redis). */
+type CommandArgs = (args: string[]) => Promise<unknown>;
 
-function commandRunner(client: RedisClientLike | NodeRedisClientLike | undefined): Command {
+function commandRunner(client: RedisClientLike | NodeRedisClientLike | undefined): {
+  call: Command;
+  send: CommandArgs;
+} {
   if (client && typeof (client as RedisClientLike).call === 'function') {
     const ioredis = client as RedisClientLike;
-    return (command, ...args) => ioredis.call(command, ...args);
+    return {
+      call: (command, ...args) => ioredis.call(command, ...args),
+      send: (args) => ioredis.call(args[0] as string, ...args.slice(1)),
+    };
   }
   if (client && typeof (client as NodeRedisClientLike).sendCommand === 'function') {
     const nodeRedis = client as NodeRedisClientLike;
-    return (command, ...args) => nodeRedis.sendCommand([command, ...args.map(String)]);
+    return {
+      call: (command, ...args) => nodeRedis.sendCommand([command, ...args.map(String)]),
+      send: (args) => nodeRedis.sendCommand(args),
+    };
   }
   throw new TypeError(
     'createRedisTier: `client` must be an ioredis instance (with `call`) or a node-redis client (with `sendCommand`)',
   );
+}
+
+// Most reads in one MGET: bounds the size of one command and of its reply.
+const MAX_BATCH = 256;
+
+const generation = (reply: unknown): number => Number(reply ?? 0);
+
+const rawEntry = (reply: unknown): string | null =>
+  typeof reply === 'string' ? reply : reply instanceof Buffer ? reply.toString('utf8') : null;
+
+const ignore = () => undefined;
+
+/** Reads sent together as one MGET: one promise for all of them, answers picked by index. */
+class ReadBatch implements PendingReads {
+  readonly keys: string[] = [];
+  readonly tags: (readonly string[])[] = [];
+  readonly done: Promise<void>;
+  settle!: () => void;
+  fail!: (error: unknown) => void;
+  reply: unknown[] = [];
+  /** Where each distinct tag's generation sits in the reply. */
+  tagSlots = new Map<string, number>();
+
+  /** `timeoutMs`: the deadline of every read in it (`Infinity` for none). */
+  constructor(readonly timeoutMs: number) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.settle = resolve;
+      this.fail = reject;
+    });
+    // Every read awaits `done`; this only keeps a failure nobody waits for from being reported.
+    this.done.catch(ignore);
+  }
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  add(key: string, tags: readonly string[]): number {
+    this.tags.push(tags);
+    return this.keys.push(key) - 1;
+  }
+
+  result(index: number): SharedRead {
+    const { reply, tagSlots } = this;
+    const tags = this.tags[index] as readonly string[];
+    const gens: number[] = new Array(tags.length);
+    for (let j = 0; j < tags.length; j++) gens[j] = generation(reply[tagSlots.get(tags[j] as string) as number]);
+    return { raw: rawEntry(reply[2 * index]), keyGen: generation(reply[2 * index + 1]), gens };
+  }
 }
 
 /**
@@ -140,7 +202,7 @@ function commandRunner(client: RedisClientLike | NodeRedisClientLike | undefined
  * lock for cluster-wide single-flight. Works with a Sentinel-managed ioredis client.
  */
 export function createRedisTier(options: RedisTierOptions): SharedTier {
-  const call = commandRunner(options.client);
+  const { call, send } = commandRunner(options.client);
   const prefix = options.prefix ?? 'cache';
   if (typeof prefix !== 'string' || prefix.length === 0 || /\s/.test(prefix)) {
     throw new TypeError(
@@ -165,19 +227,91 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
   };
 
   const fromReply = (reply: unknown[]): SharedRead => {
-    const [raw, keyGen, ...gens] = reply;
-    return {
-      raw: typeof raw === 'string' ? raw : raw instanceof Buffer ? raw.toString('utf8') : null,
-      keyGen: Number(keyGen ?? 0),
-      gens: gens.map((gen) => Number(gen ?? 0)),
-    };
+    const gens: number[] = [];
+    for (let i = 2; i < reply.length; i++) gens.push(generation(reply[i]));
+    return { raw: rawEntry(reply[0]), keyGen: generation(reply[1]), gens };
   };
 
-  return {
-    async read(key, tags) {
-      return fromReply(
-        (await call('MGET', entryKey(key), keyGenKey(key), ...tags.map((tag) => tagPrefix + tag))) as unknown[],
-      );
+  // Reads issued in the same turn of the event loop share one MGET (sent at the end of that
+  // turn): one command for the client to encode, send and parse, and each tag generation asked
+  // once. MGET is atomic, so every read in it sees one consistent moment, as it would alone.
+  // Reads with different deadlines (caches sharing this tier) go in different batches, and a
+  // batch's deadline covers each of its reads.
+  let open: ReadBatch | undefined;
+  let others: Map<number, ReadBatch> | undefined;
+  let scheduled: ReadBatch[] = [];
+
+  const flush = () => {
+    const batches = scheduled;
+    scheduled = [];
+    open = undefined;
+    others = undefined;
+    for (const reads of batches) sendBatch(reads);
+  };
+
+  const startBatch = (timeoutMs: number): ReadBatch => {
+    const reads = new ReadBatch(timeoutMs);
+    if (scheduled.length === 0) process.nextTick(flush);
+    scheduled.push(reads);
+    return reads;
+  };
+
+  /** The batch a read with this deadline joins (a new one past `MAX_BATCH` reads). */
+  const batchFor = (timeoutMs: number): ReadBatch => {
+    const current = open;
+    if (current === undefined || current.timeoutMs === timeoutMs) {
+      if (current !== undefined && current.size < MAX_BATCH) return current;
+      open = startBatch(timeoutMs);
+      return open;
+    }
+    others ??= new Map();
+    let reads = others.get(timeoutMs);
+    if (reads === undefined || reads.size >= MAX_BATCH) {
+      reads = startBatch(timeoutMs);
+      others.set(timeoutMs, reads);
+    }
+    return reads;
+  };
+
+  const sendBatch = (reads: ReadBatch) => {
+    // Layout: entry and key generation of each read, then every distinct tag once.
+    const args: string[] = ['MGET'];
+    for (const key of reads.keys) args.push(entryKey(key), keyGenKey(key));
+    const { tagSlots } = reads;
+    for (const tags of reads.tags) {
+      for (const tag of tags) {
+        if (tagSlots.has(tag)) continue;
+        tagSlots.set(tag, args.length - 1);
+        args.push(tagPrefix + tag);
+      }
+    }
+    let sent: Promise<unknown>;
+    try {
+      sent = withinDeadline(send(args), reads.timeoutMs);
+    } catch (error) {
+      reads.fail(error);
+      return;
+    }
+    sent.then((result) => {
+      if (!Array.isArray(result) || result.length !== args.length - 1) {
+        reads.fail(new Error(`unexpected MGET reply from Redis for ${reads.size} reads`));
+        return;
+      }
+      reads.reply = result;
+      reads.settle();
+    }, reads.fail);
+  };
+
+  const tier: SharedTier & ReadsWithin = {
+    read(key, tags) {
+      const reads = batchFor(Number.POSITIVE_INFINITY);
+      const index = reads.add(key, tags);
+      return reads.done.then(() => reads.result(index));
+    },
+    [READ_WITHIN](key, tags, timeoutMs) {
+      const reads = batchFor(timeoutMs);
+      reads.add(key, tags);
+      return reads;
     },
     async readValidated(key, tags) {
       return fromReply(
@@ -217,4 +351,5 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
       await run(UNLOCK, [lockKey(key)], [token]);
     },
   };
+  return tier;
 }

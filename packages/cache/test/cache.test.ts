@@ -56,6 +56,17 @@ describe('createCache (in-process)', () => {
     expect(missing).toHaveBeenCalledTimes(2);
   });
 
+  test('after tag generations are forgotten (over 100,000 tags), get and getOrSet re-check L1 copies alike', async () => {
+    const cache = createCache({ ttlMs: 60_000 });
+    await cache.set('k', 'tagged', { tags: ['t'] });
+    expect(await cache.get('k')).toBe('tagged');
+    // Enough other tags to overflow the bounded memory of generations, forgetting 't' with them.
+    for (let i = 0; i <= 100_000; i++) await cache.deleteByTag(`other:${i}`);
+    // Without L2 nothing can confirm the copy any more: both calls treat it as a miss.
+    expect(await cache.get('k')).toBeUndefined();
+    expect(await cache.getOrSet('k', async () => 'refetched', { tags: ['t'] })).toBe('refetched');
+  });
+
   test('deleteByTag invalidates exactly the values stored with that tag', async () => {
     const cache = createCache();
     await cache.getOrSet('user:1', async () => 'u1', { tags: ['user:1'] });

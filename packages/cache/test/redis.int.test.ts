@@ -263,6 +263,31 @@ describe('createRedisTier with a node-redis client', () => {
     expect(await viaIoredis.getOrSet('k', async () => 'fresh')).toBe('fresh');
   });
 
+  test('concurrent reads on both clients (one MGET per batch) each get their own entry, validated', async () => {
+    const namespace = fresh();
+    const writer = busless(namespace);
+    const readers = [
+      busless(namespace, { l1: false }),
+      createCache({ l1: false, l2: createRedisTier({ client: await nodeRedis(), prefix: namespace }), ttlMs: 60_000 }),
+    ];
+    const keys = Array.from({ length: 300 }, (_, i) => i);
+    const tagsOf = (i: number) => (i % 2 ? ['odd'] : i % 3 ? [] : ['third']);
+    await Promise.all(keys.map((i) => writer.getOrSet(`k${i}`, async () => `v${i}`, { tags: tagsOf(i) })));
+    await writer.deleteByTag('odd');
+    await writer.delete('k0');
+    for (const reader of readers) {
+      const values = await Promise.all(
+        keys.map((i) => reader.getOrSet(`k${i}`, async () => `fetched${i}`, { tags: tagsOf(i) })),
+      );
+      expect(values).toEqual(keys.map((i) => (i === 0 || i % 2 ? `fetched${i}` : `v${i}`)));
+    }
+    // Read without naming the tags: validated inside Redis, batched with reads that name them.
+    const mixed = await Promise.all(
+      keys.slice(0, 20).map((i) => (i % 4 ? readers[1]?.get(`k${i}`) : readers[0]?.get(`k${i}`))),
+    );
+    expect(mixed).toEqual(keys.slice(0, 20).map((i) => (i === 0 || i % 2 ? `fetched${i}` : `v${i}`)));
+  });
+
   test('a client that is neither is refused at construction', () => {
     expect(() => createRedisTier({ client: {} as never })).toThrow(/ioredis instance .* or a node-redis client/);
   });
