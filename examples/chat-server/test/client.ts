@@ -27,3 +27,20 @@ export async function gql<Data = Record<string, unknown>>(
 
 /** The first error's `extensions.code`, or undefined. */
 export const codeOf = (response: GraphQLResponse<unknown>) => response.errors?.[0]?.extensions?.code;
+
+/** A password the server's blocklist and strength rules accept. */
+export const TEST_PASSWORD = 'lantern quietly folds 8 paper maps';
+let registered = 0;
+
+/** Registers a fresh user through the API; `{ id, token }` for the calls that follow. */
+export async function registerUser(url: string, label = 'user'): Promise<{ id: string; token: string }> {
+  const username = `${label}${Date.now().toString(36)}${registered++}`;
+  const response = await gql<{ register: { accessToken: string; user: { id: string } } }>(
+    url,
+    'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
+    { input: { username, email: `${username}@example.com`, password: TEST_PASSWORD } },
+  );
+  const user = response.data?.register;
+  if (!user) throw new Error(`register failed: ${JSON.stringify(response.errors)}`);
+  return { id: user.user.id, token: user.accessToken };
+}

@@ -9,7 +9,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { createLogger } from '../src/logging.ts';
 import { connectRedis, type RedisConnections } from '../src/redis.ts';
 import { type RunningServer, startServer } from '../src/server.ts';
-import { gql } from './client.ts';
+import { gql, registerUser } from './client.ts';
 
 /**
  * Two instances over a topology of their own (nodes get killed): a PostgreSQL primary, a plain
@@ -58,17 +58,7 @@ afterAll(async () => {
   await topology?.stop();
 });
 
-let names = 0;
-async function register(url: string) {
-  const username = `fo${Date.now().toString(36)}${names++}`;
-  const response = await gql<{ register: { accessToken: string; user: { id: string } } }>(
-    url,
-    'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
-    { input: { username, email: `${username}@example.com`, password: 'lantern quietly folds 8 paper maps' } },
-  );
-  expect(response.errors).toBeUndefined();
-  return { id: response.data?.register.user.id as string, token: response.data?.register.accessToken as string };
-}
+const register = (url: string) => registerUser(url, 'fo');
 
 async function createChat(url: string, token: string, participantIds: string[] = []): Promise<string> {
   const response = await gql<{ createChat: { id: string } }>(

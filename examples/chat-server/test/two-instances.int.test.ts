@@ -9,7 +9,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { createLogger } from '../src/logging.ts';
 import { connectRedis, type RedisConnections } from '../src/redis.ts';
 import { type RunningServer, startServer } from '../src/server.ts';
-import { codeOf, gql } from './client.ts';
+import { codeOf, gql, registerUser } from './client.ts';
 
 /**
  * Two instances of the server over one primary with two streaming replicas and Redis behind
@@ -57,17 +57,7 @@ afterAll(async () => {
   await pool?.end();
 });
 
-let names = 0;
-async function register(url: string) {
-  const username = `two${Date.now().toString(36)}${names++}`;
-  const response = await gql<{ register: { accessToken: string; user: { id: string } } }>(
-    url,
-    'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
-    { input: { username, email: `${username}@example.com`, password: 'lantern quietly folds 8 paper maps' } },
-  );
-  expect(response.errors).toBeUndefined();
-  return { id: response.data?.register.user.id as string, token: response.data?.register.accessToken as string };
-}
+const register = (url: string) => registerUser(url, 'two');
 
 const SEND = 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { seq content } }';
 

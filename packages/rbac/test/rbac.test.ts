@@ -32,6 +32,21 @@ const roles: RoleDefinitions = {
   root: { permissions: ['*'] },
 };
 
+/** A memory grant store that counts its loads. */
+const counting = (): GrantStore & { loads: number } => {
+  const inner = createMemoryGrantStore();
+  const store = {
+    loads: 0,
+    grant: inner.grant,
+    revoke: inner.revoke,
+    grantsOf: (userId: string) => {
+      store.loads++;
+      return inner.grantsOf(userId);
+    },
+  };
+  return store;
+};
+
 describe('createRbac: model', () => {
   test('a scoped admin of chat A is not admin of chat B; a global admin is admin everywhere', async () => {
     const rbac = await createRbac({ roles });
@@ -116,20 +131,12 @@ describe('createRbac: model', () => {
   });
 
   test('forUser: synchronous checks over one snapshot of the grants', async () => {
-    const store = createMemoryGrantStore();
-    let loads = 0;
-    const counting: GrantStore = {
-      ...store,
-      grantsOf: (userId) => {
-        loads++;
-        return store.grantsOf(userId);
-      },
-    };
-    const rbac = await createRbac({ roles, store: counting, cache: false });
+    const store = counting();
+    const rbac = await createRbac({ roles, store, cache: false });
     await rbac.grant('bob', 'admin', 'chat:2');
     await rbac.grant('bob', 'member', 'chat:1');
     const bob = await rbac.forUser('bob');
-    expect(loads).toBe(1);
+    expect(store.loads).toBe(1);
     expect(bob.userId).toBe('bob');
     expect(bob.can('chat:rename', { scope: 'chat:2' })).toBe(true);
     expect(bob.can('chat:rename', { scope: 'chat:1' })).toBe(false);
@@ -139,7 +146,7 @@ describe('createRbac: model', () => {
     expect(() => bob.assert('chat:delete', { scope: 'chat:2' })).not.toThrow();
     expect(bob.rolesOf('chat:1')).toEqual(['member']);
     // Checks never load again (even with the cache off), and a revoke is seen by the next snapshot.
-    expect(loads).toBe(1);
+    expect(store.loads).toBe(1);
     await rbac.revoke('bob', 'admin', 'chat:2');
     expect(bob.can('chat:rename', { scope: 'chat:2' })).toBe(true);
     expect((await rbac.forUser('bob')).can('chat:rename', { scope: 'chat:2' })).toBe(false);
@@ -205,20 +212,6 @@ describe('createRbac: model', () => {
 });
 
 describe('createRbac: caching and invalidation', () => {
-  const counting = (): GrantStore & { loads: number } => {
-    const inner = createMemoryGrantStore();
-    const store = {
-      loads: 0,
-      grant: inner.grant,
-      revoke: inner.revoke,
-      grantsOf: (userId: string) => {
-        store.loads++;
-        return inner.grantsOf(userId);
-      },
-    };
-    return store;
-  };
-
   test('a warm check does not touch the store: one load per user per TTL', async () => {
     const store = counting();
     const rbac = await createRbac({ roles, store });
@@ -275,25 +268,17 @@ describe('createRbac: caching and invalidation', () => {
   test('a cached entry is trusted at least ttlMs and at most 17/16 of it', async () => {
     vi.useFakeTimers();
     try {
-      const store = createMemoryGrantStore();
-      let loads = 0;
-      const counting: GrantStore = {
-        ...store,
-        grantsOf: (userId) => {
-          loads++;
-          return store.grantsOf(userId);
-        },
-      };
-      const rbac = await createRbac({ roles, store: counting, cache: { ttlMs: 1600 } });
+      const store = counting();
+      const rbac = await createRbac({ roles, store, cache: { ttlMs: 1600 } });
       const check = () => rbac.can('uma', 'chat:read', { scope: 'chat:1' });
       await check();
-      expect(loads).toBe(1);
+      expect(store.loads).toBe(1);
       vi.advanceTimersByTime(1599);
       await check();
-      expect(loads).toBe(1);
+      expect(store.loads).toBe(1);
       vi.advanceTimersByTime(201);
       await check();
-      expect(loads).toBe(2);
+      expect(store.loads).toBe(2);
       rbac.close();
     } finally {
       vi.useRealTimers();
