@@ -1,6 +1,7 @@
 import { settle, startDeadline, withDeadline } from './deadlines.ts';
 import { RateLimitedError, StoreTimeoutError, StoreUnavailableError } from './errors.ts';
 import { encodeKey, isSafeShort, storageKey, validatePrefix } from './keys.ts';
+import { toResult } from './results.ts';
 import { type RedisConsume, redisFixedWindowOf } from './stores/fast-paths.ts';
 import { createMemoryStore, type MemoryTable, memoryTableOf } from './stores/memory.ts';
 import type { Algorithm, Decision, EvaluateMode, RateLimitResult, RateLimitStore, StoreEntry } from './types.ts';
@@ -387,16 +388,6 @@ async function fallback(mode: EvaluateMode, prepared: Prepared[]): Promise<RateL
     const wait = Math.max(1, settings.health.retryAt - Date.now());
     return { allowed: false, limit, remaining: 0, resetMs: wait, retryAfterMs: wait, degraded: 'closed' };
   });
-}
-
-function toResult(decision: Decision, algorithm: Algorithm): RateLimitResult {
-  return {
-    allowed: decision.allowed,
-    limit: algorithm.limit,
-    remaining: decision.remaining,
-    resetMs: decision.resetMs,
-    retryAfterMs: decision.retryAfterMs,
-  };
 }
 
 /** Block and reset go to the store too; while it is down they fail with a typed error. */

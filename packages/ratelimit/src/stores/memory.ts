@@ -1,4 +1,5 @@
 import { isFixedWindow } from '../algorithms/fixed-window.ts';
+import { toResult } from '../results.ts';
 import type { Algorithm, Decision, EvaluateMode, RateLimitResult, RateLimitStore, Step, StoreEntry } from '../types.ts';
 
 export interface MemoryStoreOptions {
@@ -358,14 +359,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     cost: number,
     blockDurationMs: number,
   ): RateLimitResult => {
-    const decision = evaluateKey(mode, table, key, table.head + key, algorithm, cost, blockDurationMs);
-    return {
-      allowed: decision.allowed,
-      limit: algorithm.limit,
-      remaining: decision.remaining,
-      resetMs: decision.resetMs,
-      retryAfterMs: decision.retryAfterMs,
-    };
+    return toResult(evaluateKey(mode, table, key, table.head + key, algorithm, cost, blockDurationMs), algorithm);
   };
 
   const tableOf = (prefix: string, algorithm: Algorithm, blockDurationMs: number): MemoryTable => {
