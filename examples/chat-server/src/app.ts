@@ -11,7 +11,14 @@ import { createRedisBus, createRedisTier } from '@switchboard/cache/redis';
 import { createCausalSessions, createDbRouter, createMemoryTokenStore } from '@switchboard/db-router';
 import { createRedisTokenStore } from '@switchboard/db-router/redis';
 import { createPaginator } from '@switchboard/pagination';
-import { createMemoryStore, createRateLimiter, fixedWindow, slidingWindowCounter } from '@switchboard/ratelimit';
+import {
+  type Algorithm,
+  createMemoryStore,
+  createRateLimiter,
+  fixedWindow,
+  type RateLimiterOptions,
+  slidingWindowCounter,
+} from '@switchboard/ratelimit';
 import { createRedisStore } from '@switchboard/ratelimit/redis';
 import { useRateLimit } from '@switchboard/ratelimit/yoga';
 import { createRbac } from '@switchboard/rbac';
@@ -153,57 +160,32 @@ export async function createApp(options: AppOptions): Promise<App> {
   const limitLogger = {
     warn: (message: string, details?: Record<string, unknown>) => log.warn(details ?? {}, message),
   };
-  const perUser = createRateLimiter({
-    store: limitStore,
-    logger: limitLogger,
-    ...messageLimitFallback,
-    prefix: 'msg-user',
-    algorithm: slidingWindowCounter({ limit: limits.messagesPerHour, windowMs: hour }),
-  });
-  const perUserPerChat = createRateLimiter({
-    store: limitStore,
-    logger: limitLogger,
-    ...messageLimitFallback,
-    prefix: 'msg-chat',
-    algorithm: slidingWindowCounter({ limit: limits.messagesPerChatPerHour, windowMs: hour }),
-  });
-  const authPerIp = createRateLimiter({
-    store: limitStore,
-    logger: limitLogger,
-    prefix: 'auth-ip',
-    algorithm: slidingWindowCounter({ limit: limits.authPerIpPerMinute, windowMs: 60_000 }),
-  });
+  const limiter = (prefix: string, algorithm: Algorithm, fallback: Pick<RateLimiterOptions, 'onStoreError'> = {}) =>
+    createRateLimiter({ store: limitStore, logger: limitLogger, ...fallback, prefix, algorithm });
+  const perUser = limiter(
+    'msg-user',
+    slidingWindowCounter({ limit: limits.messagesPerHour, windowMs: hour }),
+    messageLimitFallback,
+  );
+  const perUserPerChat = limiter(
+    'msg-chat',
+    slidingWindowCounter({ limit: limits.messagesPerChatPerHour, windowMs: hour }),
+    messageLimitFallback,
+  );
+  const authPerIp = limiter('auth-ip', slidingWindowCounter({ limit: limits.authPerIpPerMinute, windowMs: 60_000 }));
   // Guessing one account's password: 10 tries per client address per 15 min, and 100 from all
   // addresses together. Keyed by address first, so a stranger cannot lock the owner out with 10
   // bad tries of their own.
-  const loginPerUsernameAndIp = createRateLimiter({
-    store: limitStore,
-    logger: limitLogger,
-    prefix: 'login-user-ip',
-    algorithm: fixedWindow({ limit: 10, windowMs: 15 * 60_000 }),
-  });
-  const loginPerUsername = createRateLimiter({
-    store: limitStore,
-    logger: limitLogger,
-    prefix: 'login-user',
-    algorithm: fixedWindow({ limit: 100, windowMs: 15 * 60_000 }),
-  });
+  const loginPerUsernameAndIp = limiter('login-user-ip', fixedWindow({ limit: 10, windowMs: 15 * 60_000 }));
+  const loginPerUsername = limiter('login-user', fixedWindow({ limit: 100, windowMs: 15 * 60_000 }));
   // Every other write a user can repeat (chats, invitations, edits, read marks): generous, but
   // bounded; typing notices at most one per second per chat.
-  const actionsPerUser = createRateLimiter({
-    store: limitStore,
-    logger: limitLogger,
-    ...messageLimitFallback,
-    prefix: 'actions-user',
-    algorithm: slidingWindowCounter({ limit: limits.messagesPerHour * 3, windowMs: hour }),
-  });
-  const typingPerUserPerChat = createRateLimiter({
-    store: limitStore,
-    logger: limitLogger,
-    ...messageLimitFallback,
-    prefix: 'typing',
-    algorithm: fixedWindow({ limit: 1, windowMs: 1_000 }),
-  });
+  const actionsPerUser = limiter(
+    'actions-user',
+    slidingWindowCounter({ limit: limits.messagesPerHour * 3, windowMs: hour }),
+    messageLimitFallback,
+  );
+  const typingPerUserPerChat = limiter('typing', fixedWindow({ limit: 1, windowMs: 1_000 }), messageLimitFallback);
   const userKey = ({ context }: { context: ChatContext }) => context.principal?.userId ?? null;
   const ipKey = ({ context }: { context: ChatContext }) => context.ip;
 

@@ -1,47 +1,29 @@
-import { generateSigningKey } from '@switchboard/auth';
 import { createTestDatabase } from '@switchboard/infra';
 import { createClient } from 'graphql-sse';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { type App, createApp } from '../src/app.ts';
-import { migrationSources } from '../src/db/database.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { createLogger } from '../src/logging.ts';
-import { type RunningServer, startServer } from '../src/server.ts';
-import { codeOf, gql } from './client.ts';
+import { codeOf, gql, TEST_PASSWORD } from './client.ts';
+import { type Instances, startInstances } from './instances.ts';
 
 const PER_CHAT_LIMIT = 5;
+let instances: Instances;
 let pool: pg.Pool;
-let app: App;
-let server: RunningServer;
 let url: string;
 
 beforeAll(async () => {
   const db = await createTestDatabase(inject('infra'), 'chat_e2e');
-  pool = new pg.Pool({ connectionString: db.primary, max: 10 });
-  await migrate(pool, await migrationSources());
-  app = await createApp({
-    pool,
-    signingKeys: [await generateSigningKey()],
-    limits: {
-      messagesPerHour: 10_000,
-      messagesPerChatPerHour: PER_CHAT_LIMIT,
-      authPerIpPerMinute: 10_000,
-      instances: 2,
-    },
-    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+  instances = await startInstances({
+    primary: db.primary,
+    limits: { messagesPerHour: 10_000, messagesPerChatPerHour: PER_CHAT_LIMIT, authPerIpPerMinute: 10_000 },
   });
-  server = await startServer({ port: 0, host: '127.0.0.1' }, app.yoga, app.routes);
-  url = server.url;
+  pool = instances.pool;
+  url = instances.urls[0] as string;
 });
 
 afterAll(async () => {
-  await server?.close();
-  await app?.close();
-  await pool?.end();
+  await instances?.close();
 });
 
-const PASSWORD = 'lantern quietly folds 8 paper maps';
 let names = 0;
 
 interface Session {
@@ -55,7 +37,7 @@ async function register(): Promise<Session> {
   const response = await gql<{ register: { accessToken: string; refreshToken: string; user: { id: string } } }>(
     url,
     `mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id } } }`,
-    { input: { username, email: `${username}@example.com`, password: PASSWORD } },
+    { input: { username, email: `${username}@example.com`, password: TEST_PASSWORD } },
   );
   expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
   const { accessToken, refreshToken, user } = response.data?.register ?? ({} as never);
@@ -88,7 +70,7 @@ describe('accounts', () => {
     const login = await gql<{ login: { accessToken: string; refreshToken: string; user: { id: string } } }>(
       url,
       `mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id } } }`,
-      { input: { username: alice.username.toUpperCase(), password: PASSWORD } },
+      { input: { username: alice.username.toUpperCase(), password: TEST_PASSWORD } },
     );
     expect(login.data?.login.user.id).toBe(alice.id);
     const me = await gql<{ me: { id: string; username: string } }>(
@@ -116,7 +98,7 @@ describe('accounts', () => {
     const bob = (await register()) as Session & { username: string };
     const LOGIN = `mutation($input: LoginInput!) { login(input: $input) { accessToken } }`;
     const wrong = await gql(url, LOGIN, { input: { username: bob.username, password: 'not the password at all' } });
-    const unknown = await gql(url, LOGIN, { input: { username: 'nobody-here', password: PASSWORD } });
+    const unknown = await gql(url, LOGIN, { input: { username: 'nobody-here', password: TEST_PASSWORD } });
     expect(codeOf(wrong)).toBe('UNAUTHENTICATED');
     expect(wrong.errors?.[0]?.message).toBe(unknown.errors?.[0]?.message);
 

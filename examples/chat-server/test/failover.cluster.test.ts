@@ -1,23 +1,17 @@
-import { generateSigningKey } from '@switchboard/auth';
 import { startTestTopology, type Topology } from '@switchboard/infra';
 import { createClient } from 'graphql-sse';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type App, createApp } from '../src/app.ts';
-import { migrationSources } from '../src/db/database.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { createLogger } from '../src/logging.ts';
-import { connectRedis, type RedisConnections } from '../src/redis.ts';
-import { type RunningServer, startServer } from '../src/server.ts';
 import { gql, registerUser } from './client.ts';
+import { type Instances, startInstances } from './instances.ts';
 
 /**
  * Two instances over a topology of their own (nodes get killed): a PostgreSQL primary, a plain
  * replica and one that applies WAL 2 s late, Redis master + 2 replicas + 3 Sentinels.
  */
 let topology: Topology;
+let instances: Instances;
 let pool: pg.Pool;
-const instances: { app: App; server: RunningServer; redis: RedisConnections }[] = [];
 let a: string;
 let b: string;
 
@@ -27,34 +21,15 @@ beforeAll(async () => {
     redis: { replicas: 2, sentinels: 3 },
   });
   const postgres = topology.info.postgres;
-  const redisInfo = topology.info.redis;
-  if (!postgres || !redisInfo) throw new Error('incomplete topology');
-  pool = new pg.Pool({ connectionString: postgres.primary, max: 20 });
-  pool.on('error', () => {});
-  await migrate(pool, await migrationSources());
-  const keys = [await generateSigningKey()];
-  for (let i = 0; i < 2; i++) {
-    const redis = connectRedis({ sentinels: redisInfo.sentinels, masterName: redisInfo.masterName });
-    const app = await createApp({
-      pool,
-      replicas: postgres.replicas,
-      redis,
-      signingKeys: keys,
-      limits: { messagesPerHour: 100_000, messagesPerChatPerHour: 100_000, authPerIpPerMinute: 100_000, instances: 2 },
-      log: createLogger('silent'),
-    });
-    instances.push({ app, server: await startServer({ port: 0, host: '127.0.0.1' }, app.yoga, app.routes), redis });
-  }
-  [a, b] = instances.map((instance) => instance.server.url) as [string, string];
+  const redis = topology.info.redis;
+  if (!postgres || !redis) throw new Error('incomplete topology');
+  instances = await startInstances({ primary: postgres.primary, replicas: postgres.replicas, redis, count: 2 });
+  pool = instances.pool;
+  [a, b] = instances.urls as [string, string];
 });
 
 afterAll(async () => {
-  for (const { app, server, redis } of instances) {
-    await server.close(1_000);
-    await app.close();
-    await redis.close();
-  }
-  await pool?.end();
+  await instances?.close();
   await topology?.stop();
 });
 

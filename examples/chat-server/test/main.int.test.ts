@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '@switchboard/infra';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, test } from 'vitest';
-import { gql } from './client.ts';
+import { gql, TEST_PASSWORD } from './client.ts';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const dirs: string[] = [];
@@ -76,7 +76,7 @@ describe('npm start from the repository root', () => {
     try {
       const printed = await banner(child);
       const url = /(http:\/\/127\.0\.0\.1:\d+\/graphql)/.exec(printed)?.[1] as string;
-      const input = { username: 'npmstart', email: 'npm@example.com', password: 'lantern quietly folds 8 paper maps' };
+      const input = { username: 'npmstart', email: 'npm@example.com', password: TEST_PASSWORD };
       const registered = await gql<{ register: { user: { id: string } } }>(
         url,
         'mutation($input: RegisterInput!) { register(input: $input) { user { id } } }',

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'graphql-sse';
 import { afterAll, expect, test } from 'vitest';
-import { gql } from './client.ts';
+import { gql, TEST_PASSWORD } from './client.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 let cluster: ChildProcessWithoutNullStreams | undefined;
@@ -56,7 +56,7 @@ test('npm run cluster: two instances over replicas and Sentinel, a message cross
   const input = {
     username: 'clusteruser',
     email: 'cluster@example.com',
-    password: 'lantern quietly folds 8 paper maps',
+    password: TEST_PASSWORD,
   };
   const registered = await gql<{ register: { accessToken: string } }>(
     a,

@@ -1,60 +1,33 @@
-import { generateSigningKey, type PrivateSigningJwk } from '@switchboard/auth';
 import { createTestDatabase } from '@switchboard/infra';
 import { createClient } from 'graphql-sse';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { type App, createApp } from '../src/app.ts';
-import { migrationSources } from '../src/db/database.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { createLogger } from '../src/logging.ts';
-import { connectRedis, type RedisConnections } from '../src/redis.ts';
-import { type RunningServer, startServer } from '../src/server.ts';
 import { codeOf, gql, registerUser } from './client.ts';
+import { type Instances, startInstances } from './instances.ts';
 
 /**
  * Two instances of the server over one primary with two streaming replicas and Redis behind
  * Sentinel (the shared test topology): what a user does on one is seen on the other.
  */
 const PER_CHAT_LIMIT = 4;
-const instances: { app: App; server: RunningServer; redis: RedisConnections }[] = [];
-let pool: pg.Pool;
+let instances: Instances;
 let urls: string[];
 
 beforeAll(async () => {
   const infra = inject('infra');
   const db = await createTestDatabase(infra, 'chat_cluster');
-  pool = new pg.Pool({ connectionString: db.primary, max: 20 });
-  await migrate(pool, await migrationSources());
-  const keys: PrivateSigningJwk[] = [await generateSigningKey()];
-  const redisInfo = infra.redis;
-  if (!redisInfo) throw new Error('the shared topology has no Redis');
-  for (let i = 0; i < 2; i++) {
-    const redis = connectRedis({ sentinels: redisInfo.sentinels, masterName: redisInfo.masterName });
-    const app = await createApp({
-      pool,
-      replicas: db.replicas,
-      redis,
-      signingKeys: keys,
-      limits: {
-        messagesPerHour: 10_000,
-        messagesPerChatPerHour: PER_CHAT_LIMIT,
-        authPerIpPerMinute: 10_000,
-        instances: 2,
-      },
-      log: createLogger('silent'),
-    });
-    instances.push({ app, server: await startServer({ port: 0, host: '127.0.0.1' }, app.yoga, app.routes), redis });
-  }
-  urls = instances.map((instance) => instance.server.url);
+  if (!infra.redis) throw new Error('the shared topology has no Redis');
+  instances = await startInstances({
+    primary: db.primary,
+    replicas: db.replicas,
+    redis: infra.redis,
+    count: 2,
+    limits: { messagesPerChatPerHour: PER_CHAT_LIMIT },
+  });
+  urls = instances.urls;
 });
 
 afterAll(async () => {
-  for (const { app, server, redis } of instances) {
-    await server.close();
-    await app.close();
-    await redis.close();
-  }
-  await pool?.end();
+  await instances?.close();
 });
 
 const register = (url: string) => registerUser(url, 'two');

@@ -1,0 +1,71 @@
+import { generateSigningKey } from '@switchboard/auth';
+import type { RedisInfo } from '@switchboard/infra';
+import pg from 'pg';
+import { type App, createApp } from '../src/app.ts';
+import type { LimitsConfig } from '../src/config.ts';
+import { migrationSources } from '../src/db/database.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { createLogger } from '../src/logging.ts';
+import { connectRedis, type RedisConnections } from '../src/redis.ts';
+import { type RunningServer, startServer } from '../src/server.ts';
+
+export interface Instances {
+  /** The primary's pool the instances share (migrated). */
+  pool: pg.Pool;
+  /** Each instance's GraphQL URL, in start order. */
+  urls: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Server instances in this process over one database, as the tests need them: sharing signing
+ * keys, with replicas and Redis (Sentinel) when given. Limits default to far above any test.
+ */
+export async function startInstances(options: {
+  primary: string;
+  replicas?: readonly string[];
+  redis?: RedisInfo;
+  count?: number;
+  limits?: Partial<LimitsConfig>;
+}): Promise<Instances> {
+  const pool = new pg.Pool({ connectionString: options.primary, max: 20 });
+  // A test may kill the primary's connections: idle clients must not crash the process.
+  pool.on('error', () => {});
+  await migrate(pool, await migrationSources());
+  const signingKeys = [await generateSigningKey()];
+  const limits: LimitsConfig = {
+    messagesPerHour: 100_000,
+    messagesPerChatPerHour: 100_000,
+    authPerIpPerMinute: 100_000,
+    instances: 2,
+    ...options.limits,
+  };
+  const running: { app: App; server: RunningServer; redis: RedisConnections | undefined }[] = [];
+  for (let i = 0; i < (options.count ?? 1); i++) {
+    const redisInfo = options.redis;
+    const redis = redisInfo
+      ? connectRedis({ sentinels: redisInfo.sentinels, masterName: redisInfo.masterName })
+      : undefined;
+    const app = await createApp({
+      pool,
+      ...(options.replicas ? { replicas: options.replicas } : {}),
+      ...(redis ? { redis } : {}),
+      signingKeys,
+      limits,
+      log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    });
+    running.push({ app, server: await startServer({ port: 0, host: '127.0.0.1' }, app.yoga, app.routes), redis });
+  }
+  return {
+    pool,
+    urls: running.map(({ server }) => server.url),
+    async close() {
+      for (const { app, server, redis } of running) {
+        await server.close(1_000);
+        await app.close();
+        await redis?.close();
+      }
+      await pool.end();
+    },
+  };
+}
