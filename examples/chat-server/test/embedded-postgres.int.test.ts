@@ -87,6 +87,14 @@ describe('startEmbeddedPostgres', () => {
     await db.stop();
   });
 
+  test('names the folder the postgres OS user cannot enter, instead of an opaque EACCES', async () => {
+    // mkdtemp makes a root-owned 0700 folder: fine for root, closed to the server's own user.
+    const closed = await dataDir();
+    await expect(startEmbeddedPostgres({ dataDir: join(closed, 'data') })).rejects.toThrow(
+      new RegExp(`cannot enter ${closed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(mode 700\\)`),
+    );
+  });
+
   test('refuses a data folder a live server is using, and explains a taken port', async () => {
     const dir = await dataDir();
     await start(dir);
