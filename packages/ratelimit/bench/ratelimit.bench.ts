@@ -23,6 +23,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LIMIT = 1_000_000_000;
 const WINDOW_MS = 3_600_000;
 const DISTINCT_KEYS = 10_000;
+// BENCH_ONLY=redis or BENCH_ONLY=memory runs one half (the README table comes from a full run).
+const only = process.env.BENCH_ONLY;
 
 const topology = await startTopology({ postgres: false, redis: { replicas: 0, sentinels: 0 } });
 const client = new Redis(topology.info.redis?.master ?? '');
@@ -47,80 +49,84 @@ try {
   const floorSha = (await client.script('LOAD', 'return 1')) as string;
   const floor = () => client.evalsha(floorSha, 1, 'floor');
 
-  for (const [label, key] of [
-    ['one hot key', () => 'hot'],
-    [`${DISTINCT_KEYS / 1000}k distinct keys`, (i: number) => `user-${i % DISTINCT_KEYS}`],
-  ] as const) {
-    const oursLimiter = ours();
-    const theirsLimiter = theirs();
-    const results = await compare(
-      {
-        '@switchboard/ratelimit': (i) => oursLimiter.consume(key(i)),
-        'rate-limiter-flexible': (i) => theirsLimiter.consume(key(i)),
-        'raw EVALSHA floor': () => floor(),
-      },
-      { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
-    );
-    addRows(`Redis, fixed window, ${label}`, results, 'rate-limiter-flexible', 'raw EVALSHA floor');
+  if (only !== 'memory') {
+    for (const [label, key] of [
+      ['one hot key', () => 'hot'],
+      [`${DISTINCT_KEYS / 1000}k distinct keys`, (i: number) => `user-${i % DISTINCT_KEYS}`],
+    ] as const) {
+      const oursLimiter = ours();
+      const theirsLimiter = theirs();
+      const results = await compare(
+        {
+          '@switchboard/ratelimit': (i) => oursLimiter.consume(key(i)),
+          'rate-limiter-flexible': (i) => theirsLimiter.consume(key(i)),
+          'raw EVALSHA floor': () => floor(),
+        },
+        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+      );
+      addRows(`Redis, fixed window, ${label}`, results, 'rate-limiter-flexible', 'raw EVALSHA floor');
+    }
+
+    {
+      // Under attack: one key far over its limit, nearly every check refused.
+      const oursLimiter = createRateLimiter({
+        store: redisStore,
+        algorithm: fixedWindow({ limit: 100, windowMs: WINDOW_MS }),
+        prefix: `ours${++prefix}`,
+      });
+      const theirsLimiter = new RateLimiterRedis({
+        storeClient: client,
+        points: 100,
+        duration: WINDOW_MS / 1000,
+        keyPrefix: `rlf${++prefix}`,
+      });
+      const results = await compare(
+        {
+          '@switchboard/ratelimit': () => oursLimiter.consume('attacker'),
+          // rate-limiter-flexible rejects its promise on refusal.
+          'rate-limiter-flexible': () => theirsLimiter.consume('attacker').catch(() => undefined),
+        },
+        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+      );
+      addRows('Redis, fixed window, one key over its limit (refusals)', results, 'rate-limiter-flexible');
+    }
   }
 
-  {
-    // Under attack: one key far over its limit, nearly every check refused.
-    const oursLimiter = createRateLimiter({
-      store: redisStore,
-      algorithm: fixedWindow({ limit: 100, windowMs: WINDOW_MS }),
-      prefix: `ours${++prefix}`,
-    });
-    const theirsLimiter = new RateLimiterRedis({
-      storeClient: client,
-      points: 100,
-      duration: WINDOW_MS / 1000,
-      keyPrefix: `rlf${++prefix}`,
-    });
-    const results = await compare(
-      {
-        '@switchboard/ratelimit': () => oursLimiter.consume('attacker'),
-        // rate-limiter-flexible rejects its promise on refusal.
-        'rate-limiter-flexible': () => theirsLimiter.consume('attacker').catch(() => undefined),
-      },
-      { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
-    );
-    addRows('Redis, fixed window, one key over its limit (refusals)', results, 'rate-limiter-flexible');
-  }
+  if (only !== 'redis') {
+    for (const [label, key] of [
+      ['one hot key', () => 'hot'],
+      [`${DISTINCT_KEYS / 1000}k distinct keys`, (i: number) => `user-${i % DISTINCT_KEYS}`],
+    ] as const) {
+      const oursLimiter = createRateLimiter({
+        store: createMemoryStore(),
+        algorithm: fixedWindow({ limit: LIMIT, windowMs: WINDOW_MS }),
+      });
+      const theirsLimiter = new RateLimiterMemory({ points: LIMIT, duration: WINDOW_MS / 1000 });
+      const results = await compare(
+        {
+          '@switchboard/ratelimit': (i) => oursLimiter.consume(key(i)),
+          'rate-limiter-flexible': (i) => theirsLimiter.consume(key(i)),
+        },
+        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+      );
+      addRows(`Memory, fixed window, ${label}`, results, 'rate-limiter-flexible');
+    }
 
-  for (const [label, key] of [
-    ['one hot key', () => 'hot'],
-    [`${DISTINCT_KEYS / 1000}k distinct keys`, (i: number) => `user-${i % DISTINCT_KEYS}`],
-  ] as const) {
-    const oursLimiter = createRateLimiter({
-      store: createMemoryStore(),
-      algorithm: fixedWindow({ limit: LIMIT, windowMs: WINDOW_MS }),
-    });
-    const theirsLimiter = new RateLimiterMemory({ points: LIMIT, duration: WINDOW_MS / 1000 });
-    const results = await compare(
-      {
-        '@switchboard/ratelimit': (i) => oursLimiter.consume(key(i)),
-        'rate-limiter-flexible': (i) => theirsLimiter.consume(key(i)),
-      },
-      { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
-    );
-    addRows(`Memory, fixed window, ${label}`, results, 'rate-limiter-flexible');
-  }
-
-  {
-    const oursLimiter = createRateLimiter({
-      store: createMemoryStore(),
-      algorithm: fixedWindow({ limit: 100, windowMs: WINDOW_MS }),
-    });
-    const theirsLimiter = new RateLimiterMemory({ points: 100, duration: WINDOW_MS / 1000 });
-    const results = await compare(
-      {
-        '@switchboard/ratelimit': () => oursLimiter.consume('attacker'),
-        'rate-limiter-flexible': () => theirsLimiter.consume('attacker').catch(() => undefined),
-      },
-      { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
-    );
-    addRows('Memory, fixed window, one key over its limit (refusals)', results, 'rate-limiter-flexible');
+    {
+      const oursLimiter = createRateLimiter({
+        store: createMemoryStore(),
+        algorithm: fixedWindow({ limit: 100, windowMs: WINDOW_MS }),
+      });
+      const theirsLimiter = new RateLimiterMemory({ points: 100, duration: WINDOW_MS / 1000 });
+      const results = await compare(
+        {
+          '@switchboard/ratelimit': () => oursLimiter.consume('attacker'),
+          'rate-limiter-flexible': () => theirsLimiter.consume('attacker').catch(() => undefined),
+        },
+        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+      );
+      addRows('Memory, fixed window, one key over its limit (refusals)', results, 'rate-limiter-flexible');
+    }
   }
 
   const header = [

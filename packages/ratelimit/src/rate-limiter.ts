@@ -1,4 +1,4 @@
-import { settle, startDeadline, withDeadline } from './deadlines.ts';
+import { withDeadline } from './deadlines.ts';
 import { RateLimitedError, StoreTimeoutError, StoreUnavailableError } from './errors.ts';
 import { encodeKey, isSafeShort, storageKey, validatePrefix } from './keys.ts';
 import { toResult } from './results.ts';
@@ -209,8 +209,8 @@ function single(
     try {
       if (typeof key !== 'string' || key.length === 0) throwBadKey(key);
       const paid = cost === undefined && settings.oneFits ? 1 : validateCost(cost ?? 1, settings.algorithm);
-      const encoded = isSafeShort(key) ? key : encodeKey(key);
-      return Promise.resolve(mode === 'consume' ? memory.consume(encoded, paid) : memory.check(mode, encoded, paid));
+      if (mode === 'consume') return Promise.resolve(memory.consume(key, paid));
+      return Promise.resolve(memory.check(mode, isSafeShort(key) ? key : encodeKey(key), paid));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -227,25 +227,8 @@ function single(
     } catch (error) {
       return Promise.reject(error);
     }
-    // Sent before the deadline starts, as `withDeadline(store.evaluate(...))` does below.
-    const sent = redisConsume(encoded, paid);
-    return new Promise<RateLimitResult>((resolve) => {
-      const failed = (error: unknown) => {
-        markFailed(health, settings, error);
-        resolve(fallback(mode, [{ settings, storeEntry: storeEntryFor(settings, key, cost) }]).then(firstResult));
-      };
-      const deadline = startDeadline(settings.timeoutMs, failed);
-      sent.then(
-        (decision) => {
-          if (!settle(deadline)) return;
-          if (health.retryAt !== 0) markHealthy(health, settings);
-          resolve(toResult(decision, settings.algorithm));
-        },
-        (error: unknown) => {
-          if (settle(deadline)) failed(error);
-        },
-      );
-    });
+    // Batched with the other consumes of this turn; answered by the policy if Redis fails.
+    return redisConsume(encoded, paid);
   }
   let storeEntry: StoreEntry;
   try {
@@ -285,7 +268,8 @@ function memoryConsume(
       if (typeof key !== 'string' || key.length === 0) throwBadKey(key);
       const cost = options?.cost;
       const paid = cost === undefined && oneFits ? 1 : validateCost(cost ?? 1, algorithm);
-      return Promise.resolve(memory.consume(isSafeShort(key) ? key : encodeKey(key), paid));
+      // The table encodes the key (it can skip that for keys it holds already).
+      return Promise.resolve(memory.consume(key, paid));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -491,7 +475,7 @@ function resolveSettings(options: RateLimiterOptions): ResolvedSettings {
   const timeoutMs = nonNegative('timeoutMs', options.timeoutMs ?? 500, true);
   const retryStoreAfterMs = nonNegative('retryStoreAfterMs', options.retryStoreAfterMs ?? 1_000, false);
   const blockDurationMs = nonNegative('blockDurationMs', options.blockDurationMs ?? 0, false);
-  return {
+  const settings: ResolvedSettings = {
     store,
     algorithm,
     prefix,
@@ -504,8 +488,20 @@ function resolveSettings(options: RateLimiterOptions): ResolvedSettings {
     health: healthOf(store),
     memory: memoryTableOf(store, prefix, algorithm, blockDurationMs),
     oneFits: algorithm.limit >= 1,
-    redisConsume: redisFixedWindowOf(store, prefix, algorithm, blockDurationMs),
+    redisConsume: undefined,
   };
+  settings.redisConsume = redisFixedWindowOf(store, prefix, algorithm, blockDurationMs, {
+    timeoutMs,
+    failed(error, encodedKey, cost) {
+      markFailed(settings.health, settings, error);
+      const storeEntry: StoreEntry = { key: `${prefix}|${encodedKey}`, algorithm, cost, blockDurationMs };
+      return fallback('consume', [{ settings, storeEntry }]).then(firstResult);
+    },
+    answered() {
+      if (settings.health.retryAt !== 0) markHealthy(settings.health, settings);
+    },
+  });
+  return settings;
 }
 
 function nonNegative(name: string, value: number, strictlyPositive: boolean): number {

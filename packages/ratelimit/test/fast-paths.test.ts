@@ -46,8 +46,23 @@ type Op =
   | { kind: 'reset'; key: string }
   | { kind: 'advance'; ms: number };
 
-// Safe keys, keys that need encoding, keys long enough for the digest, and storage-key look-alikes.
-const keyArb = fc.constantFrom('a', 'b', 'c', 'user:1', 'x|y', 'é', 'a b', 'k'.repeat(201), '#abc', '|', 'rl|a');
+// Safe keys, keys that need encoding, keys long enough for the digest, storage-key look-alikes,
+// and keys spelled like another key's encoding ('a%20b' is how 'a b' is stored, '%c3%a9' 'é').
+const keyArb = fc.constantFrom(
+  'a',
+  'b',
+  'c',
+  'user:1',
+  'x|y',
+  'é',
+  '%c3%a9',
+  'a b',
+  'a%20b',
+  'k'.repeat(201),
+  '#abc',
+  '|',
+  'rl|a',
+);
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sentinelClientOptions } from '@switchboard/infra';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, test } from 'vitest';
-import { consumeAll, createRateLimiter, fixedWindow, slidingWindowLog } from '../src/index.ts';
+import { consumeAll, createRateLimiter, fixedWindow, type RateLimitResult, slidingWindowLog } from '../src/index.ts';
 import { createRedisStore, type RedisCommandClient } from '../src/redis.ts';
 import { storeContract } from '../src/testing.ts';
 
@@ -139,5 +139,94 @@ describe('createRedisStore', () => {
       await expect(fast.consume('')).rejects.toThrow(TypeError);
       await expect(fast.consume('x', { cost: 4 })).rejects.toThrow(TypeError);
     }
+  });
+});
+
+describe('fixed-window consumes of one turn, batched', () => {
+  /** Counts EVALSHAs and the checks in each (its key count / 2), going through `call`. */
+  function batchCounting(client: Redis) {
+    const batches: number[] = [];
+    const counting: RedisCommandClient = {
+      call: (command, ...args) => {
+        if (command === 'EVALSHA') batches.push(Number(args[1]) / 2);
+        return client.call(command, ...args);
+      },
+    };
+    return { batches, store: createRedisStore({ client: counting }) };
+  }
+
+  test('the checks of one turn share EVALSHAs (two or more above 16) and answer as if sent one by one', async () => {
+    const { batches, store: counted } = batchCounting(mainClient);
+    const stamp = Date.now();
+    // Two limiters with different limits in the same batches, and one with its own timeout.
+    const small = createRateLimiter({
+      store: counted,
+      algorithm: fixedWindow({ limit: 3, windowMs: 60_000 }),
+      prefix: `bs-${stamp}`,
+    });
+    const large = createRateLimiter({
+      store: counted,
+      algorithm: fixedWindow({ limit: 5, windowMs: 60_000 }),
+      prefix: `bl-${stamp}`,
+    });
+    const ownTimeout = createRateLimiter({
+      store: counted,
+      algorithm: fixedWindow({ limit: 2, windowMs: 60_000 }),
+      prefix: `bt-${stamp}`,
+      timeoutMs: 5_000,
+    });
+    await small.consume('warm-up');
+    batches.length = 0;
+    const calls: Promise<RateLimitResult>[] = [];
+    for (let i = 0; i < 10; i++) calls.push(small.consume('a'), large.consume('a'), ownTimeout.consume(`k${i % 2}`));
+    const results = await Promise.all(calls);
+    // 20 checks of one timeout (two batches of 10) and 10 of another (one batch).
+    expect(batches.sort()).toEqual([10, 10, 10]);
+    const allowed = (offset: number) =>
+      results
+        .filter((_, index) => index % 3 === offset)
+        .map((result) => result.allowed)
+        .filter(Boolean).length;
+    expect([allowed(0), allowed(1), allowed(2)]).toEqual([3, 5, 4]);
+    // In call order: remaining counts down per limiter, as sequential checks would answer.
+    expect(results.filter((_, index) => index % 3 === 1).map((result) => result.remaining)).toEqual([
+      4, 3, 2, 1, 0, 0, 0, 0, 0, 0,
+    ]);
+    expect(results[3 * 9 + 1]).toMatchObject({ allowed: false, limit: 5, remaining: 0 });
+    expect(results[3 * 9 + 1]?.retryAfterMs).toBeGreaterThan(55_000);
+  });
+
+  test('a key holding something else (not a counter, no TTL, another type) does not fail the batch', async () => {
+    const prefix = `corrupt-${Date.now()}`;
+    const limiter = createRateLimiter({ store, algorithm: fixedWindow({ limit: 3, windowMs: 60_000 }), prefix });
+    await mainClient.set(`${prefix}|text|fw`, 'not a number');
+    await mainClient.set(`${prefix}|fraction|fw`, '1.5', 'PX', 60_000);
+    await mainClient.set(`${prefix}|forever|fw`, '2');
+    await mainClient.hset(`${prefix}|hash|fw`, 'field', '1');
+    const keys = ['text', 'fraction', 'forever', 'hash', 'fine'];
+    const results = await Promise.all(keys.map((key) => limiter.consume(key)));
+    // Each is treated as a fresh window (the foreign value overwritten), none fails or degrades.
+    for (const result of results) expect(result).toMatchObject({ allowed: true, remaining: 2 });
+    for (const key of keys) {
+      expect(await mainClient.get(`${prefix}|${key}|fw`)).toBe('1');
+      expect(await mainClient.pttl(`${prefix}|${key}|fw`)).toBeGreaterThan(50_000);
+    }
+  });
+
+  test('64 checks at most per script run: a turn of 1,000 checks goes out in batches of 63 or less', async () => {
+    const { batches, store: counted } = batchCounting(mainClient);
+    const limiter = createRateLimiter({
+      store: counted,
+      algorithm: fixedWindow({ limit: 700, windowMs: 60_000 }),
+      prefix: `many-${Date.now()}`,
+      timeoutMs: 10_000,
+    });
+    await limiter.consume('warm-up');
+    batches.length = 0;
+    const results = await Promise.all(Array.from({ length: 1_000 }, () => limiter.consume('hot')));
+    expect(results.filter((result) => result.allowed)).toHaveLength(700);
+    expect(batches.reduce((sum, checks) => sum + checks, 0)).toBe(1_000);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(64);
+    expect(batches.length).toBe(16);
   });
 });

@@ -52,15 +52,21 @@ const genuine = new WeakSet<Algorithm>();
 export const isFixedWindow = (algorithm: Algorithm): boolean => genuine.has(algorithm);
 
 // In Redis the state is a plain integer counter whose TTL is the rest of the window: no clock
-// read and no parsing, as cheap as a script can be (it runs on Redis' single thread).
+// read and no parsing, as cheap as a script can be (it runs on Redis' single thread). A counter
+// that is not a whole number or has lost its TTL (written by something else) counts as no state:
+// it is overwritten with a fresh window rather than failing every check on the key.
 export const FIXED_WINDOW_LUA = `
+local function fixed_window_count(raw, state_key)
+  local count = tonumber(raw)
+  if count == nil or count < 0 or count % 1 ~= 0 then return nil, 0 end
+  local ttl = redis.call('PTTL', state_key)
+  if ttl <= 0 then return nil, 0 end
+  return count, ttl
+end
 local function fixed_window(state_key, raw, cost, limit, window)
-  local count, reset = 0, window
-  if raw then
-    count = tonumber(raw)
-    reset = redis.call('PTTL', state_key)
-    if reset < 0 then reset = window end
-  end
+  local count, reset = nil, window
+  if raw then count, reset = fixed_window_count(raw, state_key) end
+  if count == nil then count, reset = 0, window end
   local allowed = count + cost <= limit
   local remaining = limit - count
   if allowed then remaining = remaining - cost end
@@ -69,35 +75,59 @@ local function fixed_window(state_key, raw, cost, limit, window)
   return allowed, math.max(0, remaining), reset, retry
 end
 local function fixed_window_pay(state_key, raw, cost, window)
-  if raw then redis.call('INCRBY', state_key, cost)
+  local count = nil
+  if raw then count = fixed_window_count(raw, state_key) end
+  if count then redis.call('INCRBY', state_key, cost)
   else redis.call('SET', state_key, cost, 'PX', math.ceil(window)) end
 end
 `;
 
 /**
- * The single-key consume, alone (the hot path): KEYS = state, block; ARGV[1] = "cost limit
- * windowMs blockMs" in one string (each argument costs the client more to encode than Redis
- * to split). Same key format as the general script.
+ * Many independent single-key consumes in one script run: the checks of one event-loop turn,
+ * sent together (one command for the client to encode and send, one for Redis to read and
+ * answer). Each check is decided and paid on its own, in order, as if sent alone.
+ *
+ * KEYS: state and block key per check. ARGV[1]: the number P of parameter sets; then P sets of
+ * (limit, windowMs, blockMs); then per check (set number, cost). Reply: per check (allowed 1/0,
+ * remaining, resetMs); a refusal's wait is its resetMs. Same key format as the general script.
  */
-export const FIXED_WINDOW_CONSUME_LUA = `
-local c, l, w, b = string.match(ARGV[1], '^(%d+) (%d+) (%d+) (%d+)$')
-local cost, limit, window, block_ms = tonumber(c), tonumber(l), tonumber(w), tonumber(b)
-local values = redis.call('MGET', KEYS[1], KEYS[2])
-if values[2] then
-  local blocked = redis.call('PTTL', KEYS[2])
-  if blocked > 0 then return {0, 0, blocked, blocked} end
+export const FIXED_WINDOW_BATCH_LUA = `
+local sets = tonumber(ARGV[1])
+local limits, windows, blocks = {}, {}, {}
+for s = 1, sets do
+  local a = 3 * s - 1
+  limits[s], windows[s], blocks[s] = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
 end
-local count, reset = 0, window
-if values[1] then
-  count = tonumber(values[1])
-  reset = redis.call('PTTL', KEYS[1])
-  if reset < 0 then reset = window end
+local out = {}
+local base = 3 * sets
+for i = 1, #KEYS / 2 do
+  local state_key, block_key = KEYS[2 * i - 1], KEYS[2 * i]
+  local s, cost = tonumber(ARGV[base + 2 * i]), tonumber(ARGV[base + 2 * i + 1])
+  local limit, window = limits[s], windows[s]
+  local values = redis.call('MGET', state_key, block_key)
+  local blocked = 0
+  if values[2] then blocked = redis.call('PTTL', block_key) end
+  if blocked > 0 then
+    out[3 * i - 2], out[3 * i - 1], out[3 * i] = 0, 0, blocked
+  else
+    local count, reset, fresh = 0, window, true
+    local raw = values[1]
+    if raw then
+      local n = tonumber(raw)
+      if n ~= nil and n >= 0 and n % 1 == 0 then
+        local ttl = redis.call('PTTL', state_key)
+        if ttl > 0 then count, reset, fresh = n, ttl, false end
+      end
+    end
+    if count + cost > limit then
+      if blocks[s] > 0 then redis.call('SET', block_key, '1', 'PX', blocks[s]) end
+      out[3 * i - 2], out[3 * i - 1], out[3 * i] = 0, math.max(0, limit - count), reset
+    else
+      if fresh then redis.call('SET', state_key, cost, 'PX', window)
+      else redis.call('INCRBY', state_key, cost) end
+      out[3 * i - 2], out[3 * i - 1], out[3 * i] = 1, limit - count - cost, reset
+    end
+  end
 end
-if count + cost > limit then
-  if block_ms > 0 then redis.call('SET', KEYS[2], '1', 'PX', block_ms) end
-  return {0, math.max(0, limit - count), reset, reset}
-end
-if values[1] then redis.call('INCRBY', KEYS[1], cost)
-else redis.call('SET', KEYS[1], cost, 'PX', window) end
-return {1, limit - count - cost, reset, 0}
+return out
 `;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AlgorithmKind } from '../types.ts';
-import { FIXED_WINDOW_CONSUME_LUA, FIXED_WINDOW_LUA } from './fixed-window.ts';
+import { FIXED_WINDOW_BATCH_LUA, FIXED_WINDOW_LUA } from './fixed-window.ts';
 import { GCRA_LUA } from './gcra.ts';
 import { SLIDING_WINDOW_COUNTER_LUA } from './sliding-window-counter.ts';
 import { SLIDING_WINDOW_LOG_LUA } from './sliding-window-log.ts';
@@ -127,4 +127,4 @@ export function luaScript(source: string): LuaScript {
 }
 
 export const GENERAL_SCRIPT = luaScript(RATE_LIMIT_LUA);
-export const FIXED_WINDOW_CONSUME_SCRIPT = luaScript(FIXED_WINDOW_CONSUME_LUA);
+export const FIXED_WINDOW_BATCH_SCRIPT = luaScript(FIXED_WINDOW_BATCH_LUA);

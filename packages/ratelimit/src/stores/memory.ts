@@ -1,4 +1,5 @@
 import { isFixedWindow } from '../algorithms/fixed-window.ts';
+import { encodeKey, isSafeShort } from '../keys.ts';
 import { toResult } from '../results.ts';
 import type { Algorithm, Decision, EvaluateMode, RateLimitResult, RateLimitStore, Step, StoreEntry } from '../types.ts';
 
@@ -32,6 +33,11 @@ interface Slot {
   /** Written since eviction last passed it (CLOCK: a second chance before being dropped). */
   referenced: boolean;
   readonly key: string;
+  /**
+   * Whether `key` is a user key kept as it is by the encoding (see keys.ts). A user key found
+   * in a table with this set needs no check of its own: it is that same, safe, string.
+   */
+  readonly safe: boolean;
   readonly table: Table;
   // Insertion order over all tables, oldest first (what the single Map's order used to be).
   older: Slot | undefined;
@@ -46,8 +52,11 @@ interface Slot {
 export interface MemoryTable {
   /** A check of one limiter (its algorithm and block duration) on an encoded key. */
   check(mode: EvaluateMode, key: string, cost: number): RateLimitResult;
-  /** `check('consume', ...)`, specialised for the limiter's algorithm. */
-  consume(key: string, cost: number): RateLimitResult;
+  /**
+   * `check('consume', ...)` for a user key as the caller gave it (a non-empty string, not yet
+   * encoded), specialised for the limiter's algorithm.
+   */
+  consume(userKey: string, cost: number): RateLimitResult;
 }
 
 const MEMORY_TABLE = Symbol.for('@switchboard/ratelimit/memory-table@1');
@@ -133,7 +142,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   };
 
   const insert = (table: Table, key: string, state: number[], expiresAt: number, at: number) => {
-    const slot: Slot = { state, expiresAt, referenced: false, key, table, older: undefined, newer: undefined };
+    const slot: Slot = {
+      state,
+      expiresAt,
+      referenced: false,
+      key,
+      safe: isSafeShort(key),
+      table,
+      older: undefined,
+      newer: undefined,
+    };
     table.slots.set(key, slot);
     append(slot);
     if (++size > maxKeys) evictOne(at);
@@ -195,7 +213,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   // Amortized expiry: a full pass once every max(1000, size) writes costs O(1) per write and
   // keeps memory proportional to the keys active within the longest TTL.
   const sweep = (at: number) => {
-    if (++writesSinceSweep < Math.max(1_000, size)) return;
+    if (++writesSinceSweep >= 1_000 && writesSinceSweep >= size) sweepAll(at);
+  };
+  const sweepAll = (at: number) => {
     writesSinceSweep = 0;
     let slot = oldest;
     while (slot) {
@@ -307,48 +327,48 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
    */
   const fixedWindowConsumer = (table: Table, algorithm: Algorithm, blockDurationMs: number) => {
     const { limit, windowMs } = algorithm;
-    return (key: string, cost: number): RateLimitResult => {
+    return (userKey: string, cost: number): RateLimitResult => {
+      // A key already stored as it is needs no check: most checks are on known keys.
+      let key = userKey;
+      let slot = table.slots.get(key);
+      if (slot === undefined ? !isSafeShort(key) : !slot.safe) {
+        key = encodeKey(userKey);
+        slot = table.slots.get(key);
+      }
       if (blocks.size !== 0) return checkKey('consume', table, key, algorithm, cost, blockDurationMs);
       const at = now();
-      let slot = table.slots.get(key);
-      if (slot !== undefined && slot.expiresAt <= at) {
-        remove(slot);
-        slot = undefined;
-      }
-      let count = 0;
-      let start = at;
-      const state = slot === undefined ? undefined : slot.state;
-      if (state !== undefined && at < (state[1] ?? 0) + windowMs) {
-        count = state[0] ?? 0;
-        start = state[1] ?? at;
-      }
-      const resetMs = start + windowMs - at;
-      if (count + cost > limit) {
-        if (blockDurationMs > 0) blocks.set(table.head + key, at + blockDurationMs);
-        const wait = Math.ceil(resetMs);
-        return { allowed: false, limit, remaining: Math.max(0, limit - count), resetMs: wait, retryAfterMs: wait };
-      }
-      if (slot === undefined) {
-        insert(table, key, [count + cost, start], at + resetMs, at);
-      } else {
-        if (state !== undefined && state.length === 2) {
+      if (slot !== undefined && slot.expiresAt > at) {
+        const state = slot.state;
+        const start = state[1] as number;
+        if (state.length === 2 && at < start + windowMs) {
+          // Within the key's window (the usual case): only the count changes.
+          const count = state[0] as number;
+          const resetMs = Math.ceil(start + windowMs - at);
+          if (count + cost > limit) return refuse(table, key, count, resetMs, at);
           state[0] = count + cost;
-          state[1] = start;
-        } else {
-          slot.state = [count + cost, start];
+          slot.referenced = true;
+          if (++writesSinceSweep >= 1_000 && writesSinceSweep >= size) sweepAll(at);
+          return { allowed: true, limit, remaining: limit - count - cost, resetMs, retryAfterMs: 0 };
         }
-        slot.expiresAt = at + resetMs;
+      }
+      // A new window: the key is new, expired, or holds another algorithm's state.
+      const resetMs = Math.ceil(windowMs);
+      if (cost > limit) return refuse(table, key, 0, resetMs, at);
+      if (slot === undefined || slot.expiresAt <= at) {
+        if (slot !== undefined) remove(slot);
+        insert(table, key, [cost, at], at + windowMs, at);
+      } else {
+        slot.state = [cost, at];
+        slot.expiresAt = at + windowMs;
         slot.referenced = true;
       }
       sweep(at);
-      return {
-        allowed: true,
-        limit,
-        remaining: Math.max(0, limit - count - cost),
-        resetMs: Math.ceil(resetMs),
-        retryAfterMs: 0,
-      };
+      return { allowed: true, limit, remaining: limit - cost, resetMs, retryAfterMs: 0 };
     };
+    function refuse(table: Table, key: string, count: number, wait: number, at: number): RateLimitResult {
+      if (blockDurationMs > 0) blocks.set(table.head + key, at + blockDurationMs);
+      return { allowed: false, limit, remaining: Math.max(0, limit - count), resetMs: wait, retryAfterMs: wait };
+    }
   };
 
   const checkKey = (
@@ -369,7 +389,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       check: (mode, key, cost) => checkKey(mode, table, key, algorithm, cost, blockDurationMs),
       consume: isFixedWindow(algorithm)
         ? fixedWindowConsumer(table, algorithm, blockDurationMs)
-        : (key, cost) => checkKey('consume', table, key, algorithm, cost, blockDurationMs),
+        : (userKey, cost) =>
+            checkKey(
+              'consume',
+              table,
+              isSafeShort(userKey) ? userKey : encodeKey(userKey),
+              algorithm,
+              cost,
+              blockDurationMs,
+            ),
     };
   };
 

@@ -1,12 +1,13 @@
 import {
   ARGS_PER_ENTRY,
-  FIXED_WINDOW_CONSUME_SCRIPT,
+  FIXED_WINDOW_BATCH_SCRIPT,
   GENERAL_SCRIPT,
   KIND_CODE,
   type LuaScript,
 } from '../algorithms/lua-script.ts';
 import type { Algorithm, AlgorithmKind, Decision, EvaluateMode, RateLimitStore, StoreEntry } from '../types.ts';
-import { REDIS_FIXED_WINDOW, type RedisConsume } from './fast-paths.ts';
+import { REDIS_FIXED_WINDOW, type RedisConsume, type RedisConsumeHooks } from './fast-paths.ts';
+import { createConsumeBatcher, type SendBatch } from './redis-consume-batch.ts';
 
 /**
  * The one method we need of a Redis client. An ioredis instance (plain or Sentinel) has it; no
@@ -48,39 +49,47 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     });
 
   const evalsha = typeof client.evalsha === 'function' ? client.evalsha.bind(client) : undefined;
-  // The hot path, written out: no argument arrays to build and spread.
-  const consumeFixedWindow = (entry: StoreEntry): Promise<Decision[]> => {
-    const state = stateKey(entry.key, 'fixed-window');
-    const block = `${entry.key}|b`;
-    const packed = packedArguments(entry);
-    const { sha1, source } = FIXED_WINDOW_CONSUME_SCRIPT;
+  // The fixed-window script, by SHA1, with EVAL when Redis does not know it yet.
+  const sendFixedWindow: SendBatch = (args) => {
+    const { sha1, source } = FIXED_WINDOW_BATCH_SCRIPT;
     const sent = evalsha
-      ? evalsha(sha1, 2, state, block, packed)
-      : client.call('EVALSHA', sha1, 2, state, block, packed);
-    return sent.then(decodeOne, (error: unknown) => {
+      ? evalsha(sha1, ...(args as [number, ...(string | number)[]]))
+      : client.call('EVALSHA', sha1, ...args);
+    return sent.catch((error: unknown) => {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.call('EVAL', source, 2, state, block, packed).then(decodeOne);
+      return client.call('EVAL', source, ...args);
     });
   };
-
-  // The limiter's single-key fixed-window consume: keys built from the prefix's head and the
-  // encoded key, the packed arguments made once per limiter for cost 1, one decoded decision.
-  const fixedWindowConsumer = (prefix: string, algorithm: Algorithm, blockDurationMs: number): RedisConsume => {
-    const head = `${prefix}|`;
-    const packedOne = packedArguments({ key: head, algorithm, cost: 1, blockDurationMs });
-    const { sha1, source } = FIXED_WINDOW_CONSUME_SCRIPT;
-    return (key, cost) => {
-      const state = `${head}${key}|fw`;
-      const block = `${head}${key}|b`;
-      const packed = cost === 1 ? packedOne : packedArguments({ key: head, algorithm, cost, blockDurationMs });
-      const sent = evalsha
-        ? evalsha(sha1, 2, state, block, packed)
-        : client.call('EVALSHA', sha1, 2, state, block, packed);
-      return sent.then(toDecision, (error: unknown) => {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return client.call('EVAL', source, 2, state, block, packed).then(toDecision);
-      });
-    };
+  // A lone fixed-window consume through `evaluate` (the limiter batches its own): the batch
+  // script with one check.
+  const consumeFixedWindow = (entry: StoreEntry): Promise<Decision[]> => {
+    const [limit, windowMs] = entry.algorithm.params;
+    return sendFixedWindow([
+      2,
+      stateKey(entry.key, 'fixed-window'),
+      blockKey(entry.key),
+      1,
+      ...fixedWindowParams(limit, windowMs, entry.blockDurationMs),
+      1,
+      entry.cost,
+    ]).then((reply) => {
+      if (!Array.isArray(reply) || reply.length !== 3) {
+        throw new Error(`unexpected reply from the rate-limit script: ${JSON.stringify(reply)}`);
+      }
+      const allowed = reply[0] === 1;
+      const resetMs = Number(reply[2]);
+      return [{ allowed, remaining: Number(reply[1]), resetMs, retryAfterMs: allowed ? 0 : resetMs }];
+    });
+  };
+  const batchedConsumer = createConsumeBatcher(sendFixedWindow);
+  const fixedWindowConsumer = (
+    prefix: string,
+    algorithm: Algorithm,
+    blockDurationMs: number,
+    hooks: RedisConsumeHooks,
+  ): RedisConsume => {
+    const [limit, windowMs] = algorithm.params;
+    return batchedConsumer(prefix, fixedWindowParams(limit, windowMs, blockDurationMs), algorithm.limit, hooks);
   };
 
   const store: RateLimitStore = {
@@ -123,27 +132,12 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   return store;
 }
 
-const decodeOne = (reply: unknown): Decision[] => [toDecision(reply)];
-
-// "cost limit windowMs blockMs" for the fixed-window script, cached for the usual cost of 1.
-const packedForCostOne = new WeakMap<StoreEntry['algorithm'], Map<number, string>>();
-
-function packedArguments(entry: StoreEntry): string {
-  const [limit, windowMs] = entry.algorithm.params;
-  const tail = () => `${Math.floor(limit)} ${Math.ceil(windowMs)} ${Math.ceil(entry.blockDurationMs)}`;
-  if (entry.cost !== 1) return `${entry.cost} ${tail()}`;
-  let byBlock = packedForCostOne.get(entry.algorithm);
-  if (!byBlock) {
-    byBlock = new Map();
-    packedForCostOne.set(entry.algorithm, byBlock);
-  }
-  let packed = byBlock.get(entry.blockDurationMs);
-  if (packed === undefined) {
-    packed = `1 ${tail()}`;
-    byBlock.set(entry.blockDurationMs, packed);
-  }
-  return packed;
-}
+/** The fixed-window script's parameter set: limit, window and block duration in whole ms. */
+const fixedWindowParams = (limit: number, windowMs: number, blockDurationMs: number): [number, number, number] => [
+  Math.floor(limit),
+  Math.ceil(windowMs),
+  Math.ceil(blockDurationMs),
+];
 
 function toDecision(row: unknown): Decision {
   if (!Array.isArray(row) || row.length !== 4)
