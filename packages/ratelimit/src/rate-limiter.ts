@@ -263,13 +263,18 @@ function memoryConsume(
   memory: MemoryTable,
 ): (key: string, options?: ConsumeOptions) => Promise<RateLimitResult> {
   const { algorithm, oneFits } = settings;
+  const { consume } = memory;
   return (key, options) => {
+    // The usual call, `consume(key)`: nothing to validate but the key.
+    if (options === undefined && oneFits && typeof key === 'string' && key.length !== 0) {
+      // The table encodes the key (it can skip that for keys it holds already).
+      return Promise.resolve(consume(key, 1));
+    }
     try {
       if (typeof key !== 'string' || key.length === 0) throwBadKey(key);
       const cost = options?.cost;
       const paid = cost === undefined && oneFits ? 1 : validateCost(cost ?? 1, algorithm);
-      // The table encodes the key (it can skip that for keys it holds already).
-      return Promise.resolve(memory.consume(key, paid));
+      return Promise.resolve(consume(key, paid));
     } catch (error) {
       return Promise.reject(error);
     }
