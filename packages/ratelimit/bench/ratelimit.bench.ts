@@ -28,6 +28,9 @@ const only = process.env.BENCH_ONLY;
 
 const topology = await startTopology({ postgres: false, redis: { replicas: 0, sentinels: 0 } });
 const client = new Redis(topology.info.redis?.master ?? '');
+// For reference: ioredis can also gather the commands of one turn into one socket write
+// (enableAutoPipelining); each check is still its own command for Redis to run and answer.
+const pipelined = new Redis(topology.info.redis?.master ?? '', { enableAutoPipelining: true });
 const rows: string[] = [];
 
 try {
@@ -39,15 +42,16 @@ try {
       algorithm: fixedWindow({ limit: LIMIT, windowMs: WINDOW_MS }),
       prefix: `ours${++prefix}`,
     });
-  const theirs = () =>
+  const theirs = (storeClient = client) =>
     new RateLimiterRedis({
-      storeClient: client,
+      storeClient,
       points: LIMIT,
       duration: WINDOW_MS / 1000,
       keyPrefix: `rlf${++prefix}`,
     });
   const floorSha = (await client.script('LOAD', 'return 1')) as string;
   const floor = () => client.evalsha(floorSha, 1, 'floor');
+  const pipelinedFloor = () => pipelined.evalsha(floorSha, 1, 'floor');
 
   if (only !== 'memory') {
     for (const [label, key] of [
@@ -56,15 +60,25 @@ try {
     ] as const) {
       const oursLimiter = ours();
       const theirsLimiter = theirs();
+      const theirsPipelined = theirs(pipelined);
       const results = await compare(
         {
           '@switchboard/ratelimit': (i) => oursLimiter.consume(key(i)),
           'rate-limiter-flexible': (i) => theirsLimiter.consume(key(i)),
           'raw EVALSHA floor': () => floor(),
+          'rate-limiter-flexible, autopipelined client': (i) => theirsPipelined.consume(key(i)),
+          'raw EVALSHA floor, autopipelined client': () => pipelinedFloor(),
         },
         { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
       );
-      addRows(`Redis, fixed window, ${label}`, results, 'rate-limiter-flexible', 'raw EVALSHA floor');
+      addRows(
+        `Redis, fixed window, ${label}`,
+        results,
+        'rate-limiter-flexible',
+        'raw EVALSHA floor',
+        'rate-limiter-flexible, autopipelined client',
+        'raw EVALSHA floor, autopipelined client',
+      );
     }
 
     {
@@ -138,6 +152,7 @@ try {
   process.stdout.write(`${[...header, ...rows].join('\n')}\n`);
 } finally {
   client.disconnect();
+  pipelined.disconnect();
   await topology.stop();
 }
 

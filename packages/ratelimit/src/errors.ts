@@ -29,8 +29,15 @@ export class RateLimitedError extends RateLimitError {
 
 /** The store failed (Redis unreachable, script error) and the policy was to surface it. */
 export class StoreUnavailableError extends RateLimitError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * True when the store is up but could not decide this check: its keys hold data the script
+   * cannot read (written by something else). Other checks are not affected, so the store is not
+   * treated as down.
+   */
+  readonly keysOnly: boolean;
+  constructor(message: string, options?: { cause?: unknown; keysOnly?: boolean }) {
     super('STORE_UNAVAILABLE', message, options);
+    this.keysOnly = options?.keysOnly ?? false;
   }
 }
 

@@ -415,6 +415,14 @@ function healthOf(store: RateLimitStore): StoreHealth {
 }
 
 function markFailed(health: StoreHealth, settings: ResolvedSettings, error: unknown): void {
+  if (error instanceof StoreUnavailableError && error.keysOnly) {
+    // The store answered; only this check's keys are unreadable: no outage to wait out.
+    settings.logger.warn('rate-limit state unreadable; answering this check by the onStoreError policy', {
+      prefix: settings.prefix,
+      error: error.message,
+    });
+    return;
+  }
   health.retryAt = Date.now() + settings.retryStoreAfterMs;
   if (!health.failing) {
     health.failing = true;

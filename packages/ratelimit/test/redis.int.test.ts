@@ -2,7 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sentinelClientOptions } from '@switchboard/infra';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, test } from 'vitest';
-import { consumeAll, createRateLimiter, fixedWindow, type RateLimitResult, slidingWindowLog } from '../src/index.ts';
+import {
+  consumeAll,
+  createRateLimiter,
+  fixedWindow,
+  gcra,
+  type RateLimitResult,
+  slidingWindowCounter,
+  slidingWindowLog,
+  tokenBucket,
+} from '../src/index.ts';
 import { createRedisStore, type RedisCommandClient } from '../src/redis.ts';
 import { storeContract } from '../src/testing.ts';
 
@@ -228,5 +237,89 @@ describe('fixed-window consumes of one turn, batched', () => {
     expect(batches.reduce((sum, checks) => sum + checks, 0)).toBe(1_000);
     expect(Math.max(...batches)).toBeLessThanOrEqual(64);
     expect(batches.length).toBe(16);
+  });
+});
+
+describe('checks of one turn through the general script, batched', () => {
+  const algorithms = () => [
+    slidingWindowLog({ limit: 3, windowMs: 60_000 }),
+    slidingWindowCounter({ limit: 3, windowMs: 60_000 }),
+    tokenBucket({ capacity: 3, refillPerSecond: 0.001 }),
+    gcra({ limit: 1, periodMs: 60_000, burst: 3 }),
+  ];
+
+  test('share EVALSHAs and answer as the same checks made one at a time', async () => {
+    const stamp = Date.now();
+    const commands: string[] = [];
+    const counted = createRedisStore({
+      client: {
+        call: (command, ...args) => {
+          commands.push(command);
+          return mainClient.call(command, ...args);
+        },
+      },
+    });
+    const make = (target: typeof store, name: string) =>
+      algorithms().map((algorithm, index) =>
+        createRateLimiter({ store: target, algorithm, prefix: `${name}-${index}-${stamp}`, timeoutMs: 10_000 }),
+      );
+    const together = make(counted, 'together');
+    const apart = make(store, 'apart');
+    // Each limiter: 4 consumes, a peek, a penalty, and a consumeAll over all four limiters.
+    const script = (limiters: ReturnType<typeof make>) => [
+      ...limiters.flatMap((limiter) => [
+        () => limiter.consume('k'),
+        () => limiter.consume('k'),
+        () => limiter.peek('k'),
+        () => limiter.consume('k'),
+        () => limiter.consume('k'),
+        () => limiter.penalize('j', { cost: 2 }),
+      ]),
+      () => consumeAll(limiters.map((limiter) => ({ limiter, key: 'j' }))).then((all) => all.results[0]),
+      () => consumeAll(limiters.map((limiter) => ({ limiter, key: 'j' }))).then((all) => all.results[3]),
+    ];
+    await together[0]?.peek('warm-up');
+    commands.length = 0;
+    const batched = await Promise.all(script(together).map((call) => call()));
+    expect(commands).toEqual(['EVALSHA', 'EVALSHA']);
+    const sequential: (RateLimitResult | undefined)[] = [];
+    for (const call of script(apart)) sequential.push(await call());
+    const shape = (result: RateLimitResult | undefined) => ({
+      allowed: result?.allowed,
+      remaining: result?.remaining,
+      degraded: result?.degraded,
+    });
+    expect(batched.map(shape)).toEqual(sequential.map(shape));
+    // The point of the comparison: the checks did run into their limits.
+    expect(batched.filter((result) => result?.allowed === false).length).toBeGreaterThan(4);
+  });
+
+  test('a check over a key written by something else fails alone; the others of its batch are answered', async () => {
+    const prefix = `foreign-${Date.now()}`;
+    const warnings: string[] = [];
+    const log = createRateLimiter({
+      store,
+      algorithm: slidingWindowLog({ limit: 3, windowMs: 60_000 }),
+      prefix,
+      logger: { warn: (message) => warnings.push(message) },
+    });
+    const counter = createRateLimiter({
+      store,
+      algorithm: slidingWindowCounter({ limit: 3, windowMs: 60_000 }),
+      prefix: `${prefix}-c`,
+    });
+    // The log keeps a list; a string there makes its script step fail (WRONGTYPE).
+    await mainClient.set(`${prefix}|bad|swl`, 'a string', 'PX', 60_000);
+    const [bad, good, other] = await Promise.all([log.consume('bad'), log.consume('good'), counter.consume('x')]);
+    expect(bad).toMatchObject({ allowed: false, degraded: 'closed' });
+    expect(good).toMatchObject({ allowed: true, remaining: 2 });
+    expect(good.degraded).toBeUndefined();
+    expect(other).toMatchObject({ allowed: true, remaining: 2 });
+    expect(other.degraded).toBeUndefined();
+    // The store is up: the next checks go to Redis, not to the failure policy.
+    expect(warnings).toEqual(['rate-limit state unreadable; answering this check by the onStoreError policy']);
+    const next = await log.consume('good');
+    expect(next).toMatchObject({ allowed: true, remaining: 1 });
+    expect(next.degraded).toBeUndefined();
   });
 });

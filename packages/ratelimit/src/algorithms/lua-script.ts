@@ -19,10 +19,16 @@ export const KIND_CODE: Record<AlgorithmKind, number> = {
 export const ARGS_PER_ENTRY = 6;
 
 /**
- * One script for every check: KEYS are (state, block) pairs, one pair per entry; ARGV[1] is
- * the mode, then ARGS_PER_ENTRY values per entry. Phase 1 decides every entry from the stored
- * state and the server's clock (TIME); phase 2 writes only if the mode says so (consume: all
- * allowed; force: always). So a multi-limit check is all-or-nothing, in one round trip.
+ * One script for every check, and for every check of one event-loop turn at once. A check is a
+ * group of entries decided together: phase 1 decides every entry from the stored state and the
+ * server's clock (TIME); phase 2 writes only if the mode says so (consume: all allowed; force:
+ * always). So a multi-limit check is all-or-nothing, in one round trip; the groups of one run are
+ * independent and run in order, as if sent one by one.
+ *
+ * KEYS: (state, block) per entry, group after group. ARGV[1]: the number of groups; then per
+ * group its mode, its entry count n, and ARGS_PER_ENTRY values per entry. Reply: per group, one
+ * row per entry (allowed 1/0, remaining, resetMs, retryAfterMs), or the error text of a group that
+ * failed (state written by something else): its decisions are not made, the other groups' are.
  */
 export const RATE_LIMIT_LUA = `
 local function parse(raw)
@@ -44,11 +50,6 @@ local STEPS = { [3] = sliding_window_counter, [4] = token_bucket, [5] = gcra }
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
-local mode = ARGV[1]
-
-local n = #KEYS / 2
-local results, plans = {}, {}
-local all_allowed = true
 
 local function decide(kind, state_key, raw, cost, p1, p2, p3)
   if kind == 1 then return fixed_window(state_key, raw, cost, p1, p2) end
@@ -56,39 +57,6 @@ local function decide(kind, state_key, raw, cost, p1, p2, p3)
   local state = nil
   if raw then state = parse(raw) end
   return STEPS[kind](state, now, cost, p1, p2, p3)
-end
-
-for i = 1, n do
-  local state_key, block_key = KEYS[2 * i - 1], KEYS[2 * i]
-  local a = 1 + (i - 1) * ${ARGS_PER_ENTRY}
-  local kind, cost, block_ms = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  local p1, p2, p3 = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
-  local raw, block_until = false, false
-  -- One read for state and block (the log's state is a list, read by its own step).
-  if kind == 2 then block_until = redis.call('GET', block_key)
-  else
-    local values = redis.call('MGET', state_key, block_key)
-    raw, block_until = values[1], values[2]
-  end
-  -- A block is a key that expires when the block ends.
-  local blocked = 0
-  if block_until then blocked = redis.call('PTTL', block_key) end
-  local allowed, remaining, reset, retry, next_state, ttl
-  if blocked > 0 and mode ~= 'force' then
-    allowed, remaining, reset, retry = false, 0, blocked, blocked
-  elseif mode == 'peek' then
-    -- What is left now (cost 0), and whether one more would pass (cost 1).
-    local _a, _r
-    _a, remaining, reset = decide(kind, state_key, raw, 0, p1, p2, p3)
-    allowed, _r, _a, retry = decide(kind, state_key, raw, 1, p1, p2, p3)
-  else
-    allowed, remaining, reset, retry, next_state, ttl = decide(kind, state_key, raw, cost, p1, p2, p3)
-  end
-  if not allowed then all_allowed = false end
-  local flag = 0
-  if allowed then flag = 1 end
-  results[i] = { flag, remaining, math.ceil(reset), math.ceil(retry) }
-  plans[i] = { kind, state_key, block_key, cost, block_ms, p2, next_state, ttl, allowed, blocked, raw }
 end
 
 local function pay(plan)
@@ -103,17 +71,66 @@ local function pay(plan)
   end
 end
 
-if mode == 'force' or (mode == 'consume' and all_allowed) then
-  for i = 1, n do pay(plans[i]) end
-elseif mode == 'consume' then
+-- One check: entries 1..n with keys from KEYS[k0 + 1] and values from ARGV[a0 + 1].
+local function check(k0, a0, n, mode)
+  local results, plans = {}, {}
+  local all_allowed = true
   for i = 1, n do
-    local plan = plans[i]
-    if not plan[9] and plan[5] > 0 and plan[10] <= 0 then
-      redis.call('SET', plan[3], '1', 'PX', plan[5])
+    local state_key, block_key = KEYS[k0 + 2 * i - 1], KEYS[k0 + 2 * i]
+    local a = a0 + (i - 1) * ${ARGS_PER_ENTRY}
+    local kind, cost, block_ms = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+    local p1, p2, p3 = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+    local raw, block_until = false, false
+    -- One read for state and block (the log's state is a list, read by its own step).
+    if kind == 2 then block_until = redis.call('GET', block_key)
+    else
+      local values = redis.call('MGET', state_key, block_key)
+      raw, block_until = values[1], values[2]
+    end
+    -- A block is a key that expires when the block ends.
+    local blocked = 0
+    if block_until then blocked = redis.call('PTTL', block_key) end
+    local allowed, remaining, reset, retry, next_state, ttl
+    if blocked > 0 and mode ~= 'force' then
+      allowed, remaining, reset, retry = false, 0, blocked, blocked
+    elseif mode == 'peek' then
+      -- What is left now (cost 0), and whether one more would pass (cost 1).
+      local _a, _r
+      _a, remaining, reset = decide(kind, state_key, raw, 0, p1, p2, p3)
+      allowed, _r, _a, retry = decide(kind, state_key, raw, 1, p1, p2, p3)
+    else
+      allowed, remaining, reset, retry, next_state, ttl = decide(kind, state_key, raw, cost, p1, p2, p3)
+    end
+    if not allowed then all_allowed = false end
+    local flag = 0
+    if allowed then flag = 1 end
+    results[i] = { flag, remaining, math.ceil(reset), math.ceil(retry) }
+    plans[i] = { kind, state_key, block_key, cost, block_ms, p2, next_state, ttl, allowed, blocked, raw }
+  end
+  if mode == 'force' or (mode == 'consume' and all_allowed) then
+    for i = 1, n do pay(plans[i]) end
+  elseif mode == 'consume' then
+    for i = 1, n do
+      local plan = plans[i]
+      if not plan[9] and plan[5] > 0 and plan[10] <= 0 then
+        redis.call('SET', plan[3], '1', 'PX', plan[5])
+      end
     end
   end
+  return results
 end
-return results
+
+local replies = {}
+local k0, a0 = 0, 1
+for g = 1, tonumber(ARGV[1]) do
+  local mode, n = ARGV[a0 + 1], tonumber(ARGV[a0 + 2])
+  local ok, reply = pcall(check, k0, a0 + 2, n, mode)
+  if ok then replies[g] = reply
+  elseif type(reply) == 'table' and reply.err then replies[g] = reply.err
+  else replies[g] = tostring(reply) end
+  k0, a0 = k0 + 2 * n, a0 + 2 + n * ${ARGS_PER_ENTRY}
+end
+return replies
 `;
 
 /** A script with its SHA1, for EVALSHA. */

@@ -1,0 +1,118 @@
+import { KIND_CODE } from '../algorithms/lua-script.ts';
+import { StoreUnavailableError } from '../errors.ts';
+import type { Decision, EvaluateMode, StoreEntry } from '../types.ts';
+import { MAX_CHECKS_PER_BATCH, type SendBatch, SPLIT_ABOVE } from './redis-consume-batch.ts';
+
+interface Check {
+  mode: EvaluateMode;
+  entries: readonly StoreEntry[];
+  keys: string[];
+  resolve: (decisions: Decision[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Gathers the checks of one event-loop turn that go through the general script (every
+ * algorithm and mode, multi-limit checks) and sends them together at the end of the turn: one
+ * EVALSHA per batch of up to 64 entries, two batches or more when the turn has more than 16.
+ * Each check stays all-or-nothing and is decided in order; a check whose state Redis cannot
+ * read (written by something else) fails alone. No deadline here: the limiter bounds each call.
+ */
+export function createCheckBatcher(
+  send: SendBatch,
+  stateKey: (entry: StoreEntry) => string,
+  blockKey: (entry: StoreEntry) => string,
+) {
+  let pending: Check[] = [];
+  let entriesPending = 0;
+
+  const flush = () => {
+    const checks = pending;
+    const total = entriesPending;
+    pending = [];
+    entriesPending = 0;
+    const batches = total <= SPLIT_ABOVE ? 1 : Math.max(2, Math.ceil(total / MAX_CHECKS_PER_BATCH));
+    const perBatch = Math.ceil(total / batches);
+    let from = 0;
+    let size = 0;
+    for (let i = 0; i < checks.length; i++) {
+      size += (checks[i] as Check).entries.length;
+      // A check is never split; a batch closes once it holds its share of entries.
+      if (size >= perBatch || i === checks.length - 1) {
+        dispatch(checks.slice(from, i + 1));
+        from = i + 1;
+        size = 0;
+      }
+    }
+  };
+
+  const dispatch = (checks: Check[]) => {
+    const keys: string[] = [];
+    const values: (string | number)[] = [checks.length];
+    for (const check of checks) {
+      for (const key of check.keys) keys.push(key);
+      values.push(check.mode, check.entries.length);
+      for (const entry of check.entries) {
+        const [p1, p2, p3] = entry.algorithm.params;
+        values.push(KIND_CODE[entry.algorithm.kind], entry.cost, entry.blockDurationMs, p1, p2, p3);
+      }
+    }
+    let sent: Promise<unknown>;
+    try {
+      sent = send([keys.length, ...keys, ...values]);
+    } catch (error) {
+      for (const check of checks) check.reject(error);
+      return;
+    }
+    sent.then(
+      (reply) => {
+        if (!Array.isArray(reply) || reply.length !== checks.length) {
+          const error = new Error(`unexpected reply from the rate-limit script for ${checks.length} checks`);
+          for (const check of checks) check.reject(error);
+          return;
+        }
+        for (const [index, check] of checks.entries()) answer(check, reply[index]);
+      },
+      (error: unknown) => {
+        for (const check of checks) check.reject(error);
+      },
+    );
+  };
+
+  const answer = (check: Check, rows: unknown) => {
+    if (!Array.isArray(rows)) {
+      const keys = check.entries.map((entry) => entry.key).join(', ');
+      check.reject(
+        new StoreUnavailableError(`rate-limit state of ${keys} cannot be read: ${String(rows)}`, { keysOnly: true }),
+      );
+      return;
+    }
+    try {
+      if (rows.length !== check.entries.length)
+        throw new Error('rate-limit script answered the wrong number of entries');
+      check.resolve(rows.map(toDecision));
+    } catch (error) {
+      check.reject(error);
+    }
+  };
+
+  return (mode: EvaluateMode, entries: readonly StoreEntry[]): Promise<Decision[]> =>
+    new Promise<Decision[]>((resolve, reject) => {
+      const keys: string[] = [];
+      for (const entry of entries) keys.push(stateKey(entry), blockKey(entry));
+      if (pending.length === 0) process.nextTick(flush);
+      pending.push({ mode, entries, keys, resolve, reject });
+      entriesPending += entries.length;
+    });
+}
+
+export function toDecision(row: unknown): Decision {
+  if (!Array.isArray(row) || row.length !== 4)
+    throw new Error(`unexpected reply from the rate-limit script: ${JSON.stringify(row)}`);
+  return {
+    allowed: row[0] === 1,
+    remaining: Math.max(0, Number(row[1])),
+    resetMs: Math.max(0, Number(row[2])),
+    retryAfterMs: Math.max(0, Number(row[3])),
+  };
+}
