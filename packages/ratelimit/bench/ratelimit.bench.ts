@@ -18,6 +18,7 @@ import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 const CONCURRENCY = 50;
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 1_500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP_MS = 500;
 // Limits far above the load (both libraries take their "allowed" path on every check), except
 // in the "over its limit" scenarios.
 const LIMIT = 1_000_000_000;
@@ -69,7 +70,7 @@ try {
           'rate-limiter-flexible, autopipelined client': (i) => theirsPipelined.consume(key(i)),
           'raw EVALSHA floor, autopipelined client': () => pipelinedFloor(),
         },
-        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS, warmupMs: WARMUP_MS },
       );
       addRows(
         `Redis, fixed window, ${label}`,
@@ -100,7 +101,7 @@ try {
           // rate-limiter-flexible rejects its promise on refusal.
           'rate-limiter-flexible': () => theirsLimiter.consume('attacker').catch(() => undefined),
         },
-        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS, warmupMs: WARMUP_MS },
       );
       addRows('Redis, fixed window, one key over its limit (refusals)', results, 'rate-limiter-flexible');
     }
@@ -121,7 +122,7 @@ try {
           '@switchboard/ratelimit': (i) => oursLimiter.consume(key(i)),
           'rate-limiter-flexible': (i) => theirsLimiter.consume(key(i)),
         },
-        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS, warmupMs: WARMUP_MS },
       );
       addRows(`Memory, fixed window, ${label}`, results, 'rate-limiter-flexible');
     }
@@ -137,14 +138,14 @@ try {
           '@switchboard/ratelimit': () => oursLimiter.consume('attacker'),
           'rate-limiter-flexible': () => theirsLimiter.consume('attacker').catch(() => undefined),
         },
-        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS, warmupMs: WARMUP_MS },
       );
       addRows('Memory, fixed window, one key over its limit (refusals)', results, 'rate-limiter-flexible');
     }
   }
 
   const header = [
-    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${CONCURRENCY} checks in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds`,
+    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${CONCURRENCY} checks in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds after ${WARMUP_MS} ms of warm-up each`,
     '',
     '| scenario | implementation | checks/s | p50 ms | p99 ms | ours ÷ this |',
     '| --- | --- | ---: | ---: | ---: | ---: |',

@@ -209,7 +209,7 @@ function single(
     try {
       if (typeof key !== 'string' || key.length === 0) throwBadKey(key);
       const paid = cost === undefined && settings.oneFits ? 1 : validateCost(cost ?? 1, settings.algorithm);
-      if (mode === 'consume') return Promise.resolve(memory.consume(key, paid));
+      if (mode === 'consume') return memory.consume(key, paid);
       return Promise.resolve(memory.check(mode, isSafeShort(key) ? key : encodeKey(key), paid));
     } catch (error) {
       return Promise.reject(error);
@@ -266,15 +266,13 @@ function memoryConsume(
   const { consume } = memory;
   return (key, options) => {
     // The usual call, `consume(key)`: nothing to validate but the key.
-    if (options === undefined && oneFits && typeof key === 'string' && key.length !== 0) {
-      // The table encodes the key (it can skip that for keys it holds already).
-      return Promise.resolve(consume(key, 1));
-    }
     try {
+      // The table encodes the key (it can skip that for keys it holds already).
+      if (options === undefined && oneFits && typeof key === 'string' && key.length !== 0) return consume(key, 1);
       if (typeof key !== 'string' || key.length === 0) throwBadKey(key);
       const cost = options?.cost;
       const paid = cost === undefined && oneFits ? 1 : validateCost(cost ?? 1, algorithm);
-      return Promise.resolve(consume(key, paid));
+      return consume(key, paid);
     } catch (error) {
       return Promise.reject(error);
     }

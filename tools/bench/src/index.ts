@@ -42,11 +42,20 @@ export async function measure(
   return { opsPerSec: (counter / elapsed) * 1000, p50Ms: at(0.5), p99Ms: at(0.99) };
 }
 
-/** Runs every contender `rounds` times, interleaved (A B C A B C ...), and keeps each one's median round. */
+/**
+ * Runs every contender `rounds` times, interleaved (A B C A B C ...), and keeps each one's median
+ * round. With `warmupMs`, each contender first runs that long unmeasured (JIT, connections,
+ * scripts loaded), so the first contender of a process is not measured cold.
+ */
 export async function compare(
   contenders: Record<string, (i: number) => Promise<unknown>>,
-  options: { concurrency: number; durationMs: number; rounds: number },
+  options: { concurrency: number; durationMs: number; rounds: number; warmupMs?: number },
 ): Promise<Record<string, Measurement>> {
+  if (options.warmupMs) {
+    for (const run of Object.values(contenders)) {
+      await measure(run, { concurrency: options.concurrency, durationMs: options.warmupMs });
+    }
+  }
   const runs: Record<string, Measurement[]> = {};
   for (let round = 0; round < options.rounds; round++) {
     for (const [name, run] of Object.entries(contenders)) {

@@ -54,9 +54,11 @@ export interface MemoryTable {
   check(mode: EvaluateMode, key: string, cost: number): RateLimitResult;
   /**
    * `check('consume', ...)` for a user key as the caller gave it (a non-empty string, not yet
-   * encoded), specialised for the limiter's algorithm.
+   * encoded), specialised for the limiter's algorithm, answered as `limiter.consume` answers: a
+   * settled promise, made where the result is made (V8 allocates the two together, cheaper
+   * than a `Promise.resolve` of a returned result).
    */
-  consume(userKey: string, cost: number): RateLimitResult;
+  consume(userKey: string, cost: number): Promise<RateLimitResult>;
 }
 
 const MEMORY_TABLE = Symbol.for('@switchboard/ratelimit/memory-table@1');
@@ -327,7 +329,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
    */
   const fixedWindowConsumer = (table: Table, algorithm: Algorithm, blockDurationMs: number) => {
     const { limit, windowMs } = algorithm;
-    return (userKey: string, cost: number): RateLimitResult => {
+    return (userKey: string, cost: number): Promise<RateLimitResult> => {
       // A key already stored as it is needs no check: most checks are on known keys.
       let key = userKey;
       let slot = table.slots.get(key);
@@ -335,7 +337,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         key = encodeKey(userKey);
         slot = table.slots.get(key);
       }
-      if (blocks.size !== 0) return checkKey('consume', table, key, algorithm, cost, blockDurationMs);
+      if (blocks.size !== 0) return Promise.resolve(checkKey('consume', table, key, algorithm, cost, blockDurationMs));
       const at = now();
       if (slot !== undefined && slot.expiresAt > at) {
         const state = slot.state;
@@ -344,16 +346,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
           // Within the key's window (the usual case): only the count changes.
           const count = state[0] as number;
           const resetMs = Math.ceil(start + windowMs - at);
-          if (count + cost > limit) return refuse(table, key, count, resetMs, at);
+          if (count + cost > limit) return Promise.resolve(refuse(table, key, count, resetMs, at));
           state[0] = count + cost;
           slot.referenced = true;
           if (++writesSinceSweep >= 1_000 && writesSinceSweep >= size) sweepAll(at);
-          return { allowed: true, limit, remaining: limit - count - cost, resetMs, retryAfterMs: 0 };
+          return Promise.resolve({ allowed: true, limit, remaining: limit - count - cost, resetMs, retryAfterMs: 0 });
         }
       }
       // A new window: the key is new, expired, or holds another algorithm's state.
       const resetMs = Math.ceil(windowMs);
-      if (cost > limit) return refuse(table, key, 0, resetMs, at);
+      if (cost > limit) return Promise.resolve(refuse(table, key, 0, resetMs, at));
       if (slot === undefined || slot.expiresAt <= at) {
         if (slot !== undefined) remove(slot);
         insert(table, key, [cost, at], at + windowMs, at);
@@ -363,7 +365,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         slot.referenced = true;
       }
       sweep(at);
-      return { allowed: true, limit, remaining: limit - cost, resetMs, retryAfterMs: 0 };
+      return Promise.resolve({ allowed: true, limit, remaining: limit - cost, resetMs, retryAfterMs: 0 });
     };
     function refuse(table: Table, key: string, count: number, wait: number, at: number): RateLimitResult {
       if (blockDurationMs > 0) blocks.set(table.head + key, at + blockDurationMs);
@@ -389,15 +391,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       check: (mode, key, cost) => checkKey(mode, table, key, algorithm, cost, blockDurationMs),
       consume: isFixedWindow(algorithm)
         ? fixedWindowConsumer(table, algorithm, blockDurationMs)
-        : (userKey, cost) =>
-            checkKey(
-              'consume',
-              table,
-              isSafeShort(userKey) ? userKey : encodeKey(userKey),
-              algorithm,
-              cost,
-              blockDurationMs,
-            ),
+        : (userKey, cost) => {
+            const key = isSafeShort(userKey) ? userKey : encodeKey(userKey);
+            return Promise.resolve(checkKey('consume', table, key, algorithm, cost, blockDurationMs));
+          },
     };
   };
 
