@@ -16,6 +16,7 @@ import {
   createMemoryStore,
   createRateLimiter,
   fixedWindow,
+  ipKey,
   type RateLimiterOptions,
   slidingWindowCounter,
 } from '@switchboard/ratelimit';
@@ -187,7 +188,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   );
   const typingPerUserPerChat = limiter('typing', fixedWindow({ limit: 1, windowMs: 1_000 }), messageLimitFallback);
   const userKey = ({ context }: { context: ChatContext }) => context.principal?.userId ?? null;
-  const ipKey = ({ context }: { context: ChatContext }) => context.ip;
+  // Per network, not per address: an IPv6 client can take a fresh address from its /56 (or
+  // larger) block for every request; IPv4-mapped addresses count as the IPv4 client.
+  const clientKey = ({ context }: { context: ChatContext }) => ipKey(context.ip);
 
   const ops = createOps({ pool, outbox, cache, router, redis: redis?.client(), subscriptions: subscriptions.active });
 
@@ -231,20 +234,20 @@ export async function createApp(options: AppOptions): Promise<App> {
               },
             },
           ],
-          'Mutation.register': { limiter: authPerIp, key: ipKey },
-          'Mutation.refreshToken': { limiter: authPerIp, key: ipKey },
+          'Mutation.register': { limiter: authPerIp, key: clientKey },
+          'Mutation.refreshToken': { limiter: authPerIp, key: clientKey },
           'Mutation.login': [
-            { limiter: authPerIp, key: ipKey },
+            { limiter: authPerIp, key: clientKey },
             {
               limiter: loginPerUsernameAndIp,
               key: ({ args, context }) => {
                 const username = loginName(args);
-                return username === null ? null : `${context.ip}:${username}`;
+                return username === null ? null : `${ipKey(context.ip)}:${username}`;
               },
             },
             { limiter: loginPerUsername, key: ({ args }) => loginName(args) },
           ],
-          'Mutation.logout': { limiter: authPerIp, key: ipKey },
+          'Mutation.logout': { limiter: authPerIp, key: clientKey },
           'Mutation.createChat': { limiter: actionsPerUser, key: userKey },
           'Mutation.addParticipant': { limiter: actionsPerUser, key: userKey },
           'Mutation.removeParticipant': { limiter: actionsPerUser, key: userKey },

@@ -19,6 +19,7 @@ export {
   StoreUnavailableError,
 } from './errors.ts';
 export { type RateLimitHeaderOptions, rateLimitHeaders } from './headers.ts';
+export { type IpKeyOptions, ipKey } from './ip.ts';
 export { encodeKey } from './keys.ts';
 export {
   type ConsumeAllEntry,
