@@ -79,6 +79,8 @@ interface ResolvedSettings {
   retryStoreAfterMs: number;
   blockDurationMs: number;
   logger: RateLimitLogger;
+  /** Until then, unreadable-state warnings of this limiter are not repeated. */
+  quietUntil: number;
   /** Shared by every limiter on the same store. */
   health: StoreHealth;
   /** Whether the default cost of 1 passes `validateCost`. */
@@ -372,7 +374,9 @@ async function fallback(mode: EvaluateMode, prepared: Prepared[]): Promise<RateL
     if (settings.policy === 'open') {
       return { allowed: true, limit, remaining: limit, resetMs: 0, retryAfterMs: 0, degraded: 'open' };
     }
-    const wait = Math.max(1, settings.health.retryAt - Date.now());
+    // Until the store is tried again; a check refused for its keys alone: one retry period.
+    const { retryAt } = settings.health;
+    const wait = Math.max(1, retryAt > 0 ? retryAt - Date.now() : settings.retryStoreAfterMs);
     return { allowed: false, limit, remaining: 0, resetMs: wait, retryAfterMs: wait, degraded: 'closed' };
   });
 }
@@ -414,17 +418,22 @@ function healthOf(store: RateLimitStore): StoreHealth {
 
 function markFailed(health: StoreHealth, settings: ResolvedSettings, error: unknown): void {
   if (error instanceof StoreUnavailableError && error.keysOnly) {
-    // The store answered; only this check's keys are unreadable: no outage to wait out.
-    settings.logger.warn('rate-limit state unreadable; answering this check by the onStoreError policy', {
-      prefix: settings.prefix,
-      error: error.message,
-    });
+    // The store answered; only this check's keys are unreadable: no outage to wait out. Said
+    // once a minute per limiter, not per check.
+    const now = Date.now();
+    if (now >= settings.quietUntil) {
+      settings.quietUntil = now + 60_000;
+      warn(settings, 'rate-limit state unreadable; answering such checks by the onStoreError policy', {
+        prefix: settings.prefix,
+        error: error.message,
+      });
+    }
     return;
   }
   health.retryAt = Date.now() + settings.retryStoreAfterMs;
   if (!health.failing) {
     health.failing = true;
-    settings.logger.warn('rate-limit store failed; answering by the onStoreError policy', {
+    warn(settings, 'rate-limit store failed; answering by the onStoreError policy', {
       prefix: settings.prefix,
       policy: typeof settings.policy === 'string' ? settings.policy : 'insurance',
       error: error instanceof Error ? error.message : String(error),
@@ -432,10 +441,19 @@ function markFailed(health: StoreHealth, settings: ResolvedSettings, error: unkn
   }
 }
 
+/** A logger that throws must not break a check (nor leave the checks batched with it unanswered). */
+function warn(settings: ResolvedSettings, message: string, details: Record<string, unknown>): void {
+  try {
+    settings.logger.warn(message, details);
+  } catch {
+    // Nothing better to do with a failing logger.
+  }
+}
+
 function markHealthy(health: StoreHealth, settings: ResolvedSettings): void {
   if (health.failing) {
     health.failing = false;
-    settings.logger.warn('rate-limit store answers again', { prefix: settings.prefix });
+    warn(settings, 'rate-limit store answers again', { prefix: settings.prefix });
   }
   health.retryAt = 0;
 }
@@ -457,6 +475,15 @@ function validateCost(cost: number, algorithm: Algorithm): number {
   return cost;
 }
 
+// The kinds the Redis script knows (an algorithm object with another kind could not run there).
+const ALGORITHM_KINDS = new Set<string>([
+  'fixed-window',
+  'sliding-window-log',
+  'sliding-window-counter',
+  'token-bucket',
+  'gcra',
+]);
+
 function resolveSettings(options: RateLimiterOptions): ResolvedSettings {
   if (!options || typeof options !== 'object') throw new TypeError('createRateLimiter needs an options object');
   const { store, algorithm } = options;
@@ -465,7 +492,14 @@ function resolveSettings(options: RateLimiterOptions): ResolvedSettings {
       'createRateLimiter: `store` must be a rate-limit store (createMemoryStore() or createRedisStore())',
     );
   }
-  if (!algorithm || typeof algorithm.step !== 'function') {
+  if (
+    !algorithm ||
+    typeof algorithm.step !== 'function' ||
+    !ALGORITHM_KINDS.has(algorithm.kind) ||
+    !Array.isArray(algorithm.params) ||
+    algorithm.params.length !== 3 ||
+    !algorithm.params.every((value) => typeof value === 'number' && Number.isFinite(value))
+  ) {
     throw new TypeError(
       'createRateLimiter: `algorithm` must come from fixedWindow(), slidingWindowLog(), slidingWindowCounter(), tokenBucket() or gcra()',
     );
@@ -496,6 +530,7 @@ function resolveSettings(options: RateLimiterOptions): ResolvedSettings {
     retryStoreAfterMs,
     blockDurationMs,
     logger: options.logger ?? { warn: (message, details) => console.warn(`[ratelimit] ${message}`, details ?? '') },
+    quietUntil: 0,
     health: healthOf(store),
     memory: memoryTableOf(store, prefix, algorithm, blockDurationMs),
     oneFits: algorithm.limit >= 1,

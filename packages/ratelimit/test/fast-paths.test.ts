@@ -194,6 +194,22 @@ describe('memory fast paths answer like the reference store through the general 
 });
 
 describe('the Redis fixed-window consume of a limiter, when the store fails', () => {
+  test('a logger that throws leaves no check of the batch unanswered', async () => {
+    const failingClient: RedisCommandClient = { call: () => Promise.reject(new Error('connection refused')) };
+    const limiter = createRateLimiter({
+      store: createRedisStore({ client: failingClient }),
+      algorithm: fixedWindow({ limit: 4, windowMs: 60_000 }),
+      onStoreError: 'open',
+      logger: {
+        warn: () => {
+          throw new Error('logger broke');
+        },
+      },
+    });
+    const results = await Promise.all([limiter.consume('a'), limiter.consume('b'), limiter.consume('c')]);
+    expect(results.map((result) => result.degraded)).toEqual(['open', 'open', 'open']);
+  });
+
   // A client that never answers, or fails every command.
   const hanging: RedisCommandClient = { call: () => new Promise(() => {}) };
   const failing: RedisCommandClient = { call: () => Promise.reject(new Error('connection refused')) };

@@ -52,6 +52,19 @@ describe('createRateLimiter options', () => {
     expect(() => createRateLimiter({ store, algorithm, prefix: 'a|b' })).toThrow(/prefix/);
     expect(() => createRateLimiter({ store: {} as RateLimitStore, algorithm })).toThrow(/store/);
     expect(() => createRateLimiter({ store, algorithm: {} as typeof algorithm })).toThrow(/algorithm/);
+    // Hand-made algorithms the Redis script could not run: an unknown kind, missing parameters.
+    expect(() => createRateLimiter({ store, algorithm: { ...algorithm, kind: 'leaky' as 'gcra' } })).toThrow(
+      /algorithm/,
+    );
+    expect(() =>
+      createRateLimiter({
+        store,
+        algorithm: { ...algorithm, params: undefined as unknown as [number, number, number] },
+      }),
+    ).toThrow(/algorithm/);
+    expect(() => createRateLimiter({ store, algorithm: { ...algorithm, params: [1, Number.NaN, 0] } })).toThrow(
+      /algorithm/,
+    );
     expect(() => createRateLimiter({ store, algorithm, onStoreError: 'maybe' as 'open' })).toThrow(/onStoreError/);
     expect(() => createRateLimiter({ store, algorithm, timeoutMs: 0 })).toThrow(/timeoutMs/);
   });

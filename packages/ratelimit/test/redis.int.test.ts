@@ -3,6 +3,7 @@ import { sentinelClientOptions } from '@switchboard/infra';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, test } from 'vitest';
 import {
+  type Algorithm,
   consumeAll,
   createRateLimiter,
   fixedWindow,
@@ -317,9 +318,106 @@ describe('checks of one turn through the general script, batched', () => {
     expect(other).toMatchObject({ allowed: true, remaining: 2 });
     expect(other.degraded).toBeUndefined();
     // The store is up: the next checks go to Redis, not to the failure policy.
-    expect(warnings).toEqual(['rate-limit state unreadable; answering this check by the onStoreError policy']);
+    expect(warnings).toEqual(['rate-limit state unreadable; answering such checks by the onStoreError policy']);
     const next = await log.consume('good');
     expect(next).toMatchObject({ allowed: true, remaining: 1 });
     expect(next.degraded).toBeUndefined();
+  });
+});
+
+describe('what the batched scripts must not do (review findings)', () => {
+  test('counters Redis would not INCRBY ("5.0", "007", "1e3", " 5") start a fresh window and fail no check', async () => {
+    const prefix = `strict-${Date.now()}`;
+    const limiter = createRateLimiter({ store, algorithm: fixedWindow({ limit: 3, windowMs: 60_000 }), prefix });
+    const foreign = ['5.0', '007', '1e3', ' 5'];
+    for (const [index, value] of foreign.entries()) await mainClient.set(`${prefix}|f${index}|fw`, value, 'PX', 60_000);
+    const keys = ['a', ...foreign.map((_, index) => `f${index}`), 'b'];
+    const results = await Promise.all(keys.map((key) => limiter.consume(key)));
+    for (const result of results) {
+      expect(result.degraded).toBeUndefined();
+      expect(result).toMatchObject({ allowed: true, remaining: 2 });
+    }
+    for (const key of keys) expect(await mainClient.get(`${prefix}|${key}|fw`)).toBe('1');
+  });
+
+  test('a multi-limit check over such a counter is decided and paid once, not refused and half paid', async () => {
+    const stamp = Date.now();
+    const counter = createRateLimiter({
+      store,
+      algorithm: slidingWindowCounter({ limit: 10, windowMs: 60_000 }),
+      prefix: `half-c-${stamp}`,
+    });
+    const fixed = createRateLimiter({
+      store,
+      algorithm: fixedWindow({ limit: 10, windowMs: 60_000 }),
+      prefix: `half-f-${stamp}`,
+    });
+    await mainClient.set(`half-f-${stamp}|u|fw`, '007', 'PX', 60_000);
+    for (const expected of [9, 8]) {
+      const all = await consumeAll([
+        { limiter: counter, key: 'u' },
+        { limiter: fixed, key: 'u' },
+      ]);
+      expect(all.allowed).toBe(true);
+      expect(all.results.map((result) => result.degraded)).toEqual([undefined, undefined]);
+      expect(all.results[0]?.remaining).toBe(expected);
+    }
+    expect((await counter.peek('u')).remaining).toBe(8);
+  });
+
+  test('Redis refusing writes (a replica: READONLY) marks the store down, for the general script as for the batch', async () => {
+    const replicaAddress = redisInfo.replicas[0];
+    if (!replicaAddress) throw new Error('the shared topology has no Redis replica');
+    const replica = new Redis(replicaAddress);
+    try {
+      const replicaStore = createRedisStore({ client: replica });
+      const warnings: string[] = [];
+      const make = (algorithm: Algorithm, name: string) =>
+        createRateLimiter({
+          store: replicaStore,
+          algorithm,
+          prefix: `ro-${name}-${Date.now()}`,
+          retryStoreAfterMs: 60_000,
+          logger: { warn: (message) => warnings.push(message) },
+        });
+      const counter = make(slidingWindowCounter({ limit: 5, windowMs: 60_000 }), 'c');
+      const fixed = make(fixedWindow({ limit: 5, windowMs: 60_000 }), 'f');
+      const first = await counter.consume('k');
+      expect(first).toMatchObject({ allowed: false, degraded: 'closed' });
+      expect(first.retryAfterMs).toBeGreaterThan(50_000);
+      // Marked down: the next checks are answered by the policy without asking Redis.
+      const [second, third] = await Promise.all([counter.consume('k'), fixed.consume('k')]);
+      expect(second).toMatchObject({ degraded: 'closed' });
+      expect(third).toMatchObject({ degraded: 'closed' });
+      expect(warnings).toEqual(['rate-limit store failed; answering by the onStoreError policy']);
+    } finally {
+      replica.disconnect();
+    }
+  });
+
+  test('checks, penalties, resets and blocks of one turn take effect in call order', async () => {
+    const stamp = Date.now();
+    const make = (name: string) =>
+      createRateLimiter({
+        store,
+        algorithm: fixedWindow({ limit: 3, windowMs: 60_000 }),
+        prefix: `order-${name}-${stamp}`,
+      });
+    const penalized = make('p');
+    const [before, penalty, after] = await Promise.all([
+      penalized.consume('k'),
+      penalized.penalize('k', { cost: 2 }),
+      penalized.consume('k'),
+    ]);
+    expect([before.allowed, penalty.remaining, after.allowed]).toEqual([true, 0, false]);
+
+    const reset = make('r');
+    await Promise.all([reset.consume('k'), reset.consume('k'), reset.reset('k')]);
+    expect((await reset.peek('k')).remaining).toBe(3);
+
+    const blocked = make('b');
+    const [allowed] = await Promise.all([blocked.consume('k'), blocked.block('k', 60_000)]);
+    expect(allowed.allowed).toBe(true);
+    expect((await blocked.consume('k')).allowed).toBe(false);
   });
 });

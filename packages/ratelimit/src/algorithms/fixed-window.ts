@@ -53,12 +53,21 @@ export const isFixedWindow = (algorithm: Algorithm): boolean => genuine.has(algo
 
 // In Redis the state is a plain integer counter whose TTL is the rest of the window: no clock
 // read and no parsing, as cheap as a script can be (it runs on Redis' single thread). A counter
-// that is not a whole number or has lost its TTL (written by something else) counts as no state:
-// it is overwritten with a fresh window rather than failing every check on the key.
-export const FIXED_WINDOW_LUA = `
+// that INCRBY would not take (not written the way Redis writes integers: "5.0", "007", "1e3")
+// or that has lost its TTL was written by something else: it counts as no state and is
+// overwritten with a fresh window, so paying can never fail halfway through a script.
+const COUNTER_LUA = `
+local function counter_value(raw)
+  if #raw > 15 then return nil end
+  if raw ~= '0' and not string.match(raw, '^[1-9]%d*$') then return nil end
+  return tonumber(raw)
+end
+`;
+
+export const FIXED_WINDOW_LUA = `${COUNTER_LUA}
 local function fixed_window_count(raw, state_key)
-  local count = tonumber(raw)
-  if count == nil or count < 0 or count % 1 ~= 0 then return nil, 0 end
+  local count = counter_value(raw)
+  if count == nil then return nil, 0 end
   local ttl = redis.call('PTTL', state_key)
   if ttl <= 0 then return nil, 0 end
   return count, ttl
@@ -91,7 +100,7 @@ end
  * (limit, windowMs, blockMs); then per check (set number, cost). Reply: per check (allowed 1/0,
  * remaining, resetMs); a refusal's wait is its resetMs. Same key format as the general script.
  */
-export const FIXED_WINDOW_BATCH_LUA = `
+export const FIXED_WINDOW_BATCH_LUA = `${COUNTER_LUA}
 local sets = tonumber(ARGV[1])
 local limits, windows, blocks = {}, {}, {}
 for s = 1, sets do
@@ -113,8 +122,8 @@ for i = 1, #KEYS / 2 do
     local count, reset, fresh = 0, window, true
     local raw = values[1]
     if raw then
-      local n = tonumber(raw)
-      if n ~= nil and n >= 0 and n % 1 == 0 then
+      local n = counter_value(raw)
+      if n ~= nil then
         local ttl = redis.call('PTTL', state_key)
         if ttl > 0 then count, reset, fresh = n, ttl, false end
       end

@@ -27,8 +27,10 @@ export const ARGS_PER_ENTRY = 6;
  *
  * KEYS: (state, block) per entry, group after group. ARGV[1]: the number of groups; then per
  * group its mode, its entry count n, and ARGS_PER_ENTRY values per entry. Reply: per group, one
- * row per entry (allowed 1/0, remaining, resetMs, retryAfterMs), or the error text of a group that
- * failed (state written by something else): its decisions are not made, the other groups' are.
+ * row per entry (allowed 1/0, remaining, resetMs, retryAfterMs), or the error text of a group whose
+ * keys hold what its steps cannot read (written by something else: a Lua error or WRONGTYPE,
+ * raised before any write): its decisions are not made, the other groups' are. Any other error
+ * (READONLY, OOM, ...) fails the whole run.
  */
 export const RATE_LIMIT_LUA = `
 local function parse(raw)
@@ -126,8 +128,17 @@ for g = 1, tonumber(ARGV[1]) do
   local mode, n = ARGV[a0 + 1], tonumber(ARGV[a0 + 2])
   local ok, reply = pcall(check, k0, a0 + 2, n, mode)
   if ok then replies[g] = reply
-  elseif type(reply) == 'table' and reply.err then replies[g] = reply.err
-  else replies[g] = tostring(reply) end
+  else
+    local text = reply
+    if type(reply) == 'table' then text = reply.err end
+    text = tostring(text)
+    -- This check's own data: a key of another type, or a step failing on state it cannot read
+    -- (a Lua error, "<chunk>:<line>: ..."). Both happen before any write.
+    if string.find(text, '^WRONGTYPE') or string.find(text, '^@?[%w_]+:%d+: ') then replies[g] = text
+    -- The server (READONLY after a failover, OOM, ...): the whole run fails with the error the
+    -- client knows (ioredis reconnects on READONLY), as a script without pcall would.
+    else return redis.error_reply(text) end
+  end
   k0, a0 = k0 + 2 * n, a0 + 2 + n * ${ARGS_PER_ENTRY}
 end
 return replies

@@ -47,18 +47,18 @@ export function createCheckBatcher(
   };
 
   const dispatch = (checks: Check[]) => {
-    const keys: string[] = [];
-    const values: (string | number)[] = [checks.length];
-    for (const check of checks) {
-      for (const key of check.keys) keys.push(key);
-      values.push(check.mode, check.entries.length);
-      for (const entry of check.entries) {
-        const [p1, p2, p3] = entry.algorithm.params;
-        values.push(KIND_CODE[entry.algorithm.kind], entry.cost, entry.blockDurationMs, p1, p2, p3);
-      }
-    }
     let sent: Promise<unknown>;
     try {
+      const keys: string[] = [];
+      const values: (string | number)[] = [checks.length];
+      for (const check of checks) {
+        for (const key of check.keys) keys.push(key);
+        values.push(check.mode, check.entries.length);
+        for (const entry of check.entries) {
+          const [p1, p2, p3] = entry.algorithm.params;
+          values.push(KIND_CODE[entry.algorithm.kind], entry.cost, entry.blockDurationMs, p1, p2, p3);
+        }
+      }
       sent = send([keys.length, ...keys, ...values]);
     } catch (error) {
       for (const check of checks) check.reject(error);
@@ -96,14 +96,20 @@ export function createCheckBatcher(
     }
   };
 
-  return (mode: EvaluateMode, entries: readonly StoreEntry[]): Promise<Decision[]> =>
-    new Promise<Decision[]>((resolve, reject) => {
-      const keys: string[] = [];
-      for (const entry of entries) keys.push(stateKey(entry), blockKey(entry));
-      if (pending.length === 0) process.nextTick(flush);
-      pending.push({ mode, entries, keys, resolve, reject });
-      entriesPending += entries.length;
-    });
+  return {
+    check: (mode: EvaluateMode, entries: readonly StoreEntry[]): Promise<Decision[]> =>
+      new Promise<Decision[]>((resolve, reject) => {
+        const keys: string[] = [];
+        for (const entry of entries) keys.push(stateKey(entry), blockKey(entry));
+        if (pending.length === 0) process.nextTick(flush);
+        pending.push({ mode, entries, keys, resolve, reject });
+        entriesPending += entries.length;
+      }),
+    /** Whether checks wait for the end of the turn. */
+    hasPending: () => pending.length !== 0,
+    /** Sends the waiting checks now (to keep call order with commands sent another way). */
+    flushNow: flush,
+  };
 }
 
 export function toDecision(row: unknown): Decision {

@@ -87,7 +87,6 @@ class TurnChecks {
     }
     for (let i = from, at = 0; i < to; i++, at += 3) {
       const owner = owners[i] as Owner;
-      owner.hooks.answered();
       const allowed = reply[at] === 1;
       const resetMs = Number(reply[at + 2]);
       (resolvers[i] as Resolve)({
@@ -97,13 +96,21 @@ class TurnChecks {
         resetMs,
         retryAfterMs: allowed ? 0 : resetMs,
       });
+      owner.hooks.answered();
     }
   }
 
   fail(error: unknown, from: number, to: number): void {
     const { owners, resolvers, encodedKeys, costs } = this;
     for (let i = from; i < to; i++) {
-      (resolvers[i] as Resolve)((owners[i] as Owner).hooks.failed(error, encodedKeys[i] as string, costs[i] as number));
+      let answer: Promise<RateLimitResult>;
+      try {
+        answer = (owners[i] as Owner).hooks.failed(error, encodedKeys[i] as string, costs[i] as number);
+      } catch (hookError) {
+        // Every check is answered, whatever a hook does.
+        answer = Promise.reject(hookError);
+      }
+      (resolvers[i] as Resolve)(answer);
     }
   }
 }
@@ -168,15 +175,21 @@ export function createConsumeBatcher(send: SendBatch) {
     return checks;
   };
 
-  /** The batched consume of one limiter: `prefix|key|fw` and `prefix|key|b`, as the general script. */
-  return (
-    prefix: string,
-    params: readonly [number, number, number],
-    limit: number,
-    hooks: RedisConsumeHooks,
-  ): RedisConsume => {
-    const owner: Owner = { params, limit, hooks };
-    const head = `${prefix}|`;
-    return (key, cost) => checksFor(hooks.timeoutMs).add(owner, `${head}${key}|fw`, `${head}${key}|b`, key, cost);
+  return {
+    /** The batched consume of one limiter: `prefix|key|fw` and `prefix|key|b`, as the general script. */
+    consumer(
+      prefix: string,
+      params: readonly [number, number, number],
+      limit: number,
+      hooks: RedisConsumeHooks,
+    ): RedisConsume {
+      const owner: Owner = { params, limit, hooks };
+      const head = `${prefix}|`;
+      return (key, cost) => checksFor(hooks.timeoutMs).add(owner, `${head}${key}|fw`, `${head}${key}|b`, key, cost);
+    },
+    /** Whether checks wait for the end of the turn. */
+    hasPending: () => scheduled.length !== 0,
+    /** Sends the waiting checks now (to keep call order with commands sent another way). */
+    flushNow: flush,
   };
 }

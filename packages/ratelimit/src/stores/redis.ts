@@ -46,12 +46,19 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
       });
     };
   const sendFixedWindow = sender(FIXED_WINDOW_BATCH_SCRIPT);
-  const check = createCheckBatcher(
+  const checks = createCheckBatcher(
     sender(GENERAL_SCRIPT),
     (entry) => stateKey(entry.key, entry.algorithm.kind),
     (entry) => blockKey(entry.key),
   );
-  const batchedConsumer = createConsumeBatcher(sendFixedWindow);
+  const consumes = createConsumeBatcher(sendFixedWindow);
+  // Call order holds across the two batchers and plain commands: Redis runs one connection's
+  // commands in the order they are sent, so whatever waits in one batcher goes out before a
+  // check joins the other, and both go out before a reset or a block.
+  const flushBoth = () => {
+    if (consumes.hasPending()) consumes.flushNow();
+    if (checks.hasPending()) checks.flushNow();
+  };
   const fixedWindowConsumer = (
     prefix: string,
     algorithm: Algorithm,
@@ -59,19 +66,33 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     hooks: RedisConsumeHooks,
   ): RedisConsume => {
     const [limit, windowMs] = algorithm.params;
-    return batchedConsumer(prefix, fixedWindowParams(limit, windowMs, blockDurationMs), algorithm.limit, hooks);
+    const consume = consumes.consumer(
+      prefix,
+      fixedWindowParams(limit, windowMs, blockDurationMs),
+      algorithm.limit,
+      hooks,
+    );
+    return (key, cost) => {
+      if (checks.hasPending()) checks.flushNow();
+      return consume(key, cost);
+    };
   };
 
   const store: RateLimitStore = {
-    evaluate: (mode: EvaluateMode, entries: readonly StoreEntry[]): Promise<Decision[]> => check(mode, entries),
+    evaluate(mode: EvaluateMode, entries: readonly StoreEntry[]): Promise<Decision[]> {
+      if (consumes.hasPending()) consumes.flushNow();
+      return checks.check(mode, entries);
+    },
     async reset(keys) {
       if (keys.length === 0) return;
+      flushBoth();
       await client.call(
         'DEL',
         ...keys.flatMap((key) => [...ALL_STATE_SUFFIXES.map((suffix) => `${key}|${suffix}`), blockKey(key)]),
       );
     },
     async block(key, durationMs) {
+      flushBoth();
       // A block is a key that expires when the block ends.
       await client.call('SET', blockKey(key), '1', 'PX', Math.max(1, Math.ceil(durationMs)));
     },
