@@ -60,7 +60,14 @@ export async function compare(
   for (let round = 0; round < options.rounds; round++) {
     for (const [name, run] of Object.entries(contenders)) {
       const list = runs[name] ?? [];
-      list.push(await measure(run, options));
+      const measured = await measure(run, options);
+      // BENCH_VERBOSE=1: every round on stderr, to see what a median hides.
+      if (process.env.BENCH_VERBOSE) {
+        process.stderr.write(
+          `round ${round + 1} ${name}: ${Math.round(measured.opsPerSec).toLocaleString('en-US')}/s\n`,
+        );
+      }
+      list.push(measured);
       runs[name] = list;
     }
   }
