@@ -25,8 +25,9 @@ export interface CausalSessions {
    */
   afterWrite(userId: string): Promise<string>;
   /**
-   * A reader for this user: every query looks up the user's latest token and reads at least that
-   * fresh. `options.token` (e.g. from a request header) is also honoured: the newer one wins.
+   * A reader for this user: every query looks up the user's latest token (queries started in the
+   * same event-loop turn share one look-up) and reads at least that fresh. `options.token` (e.g.
+   * from a request header) is also honoured: the newer one wins.
    */
   readerFor(userId: string, options?: { token?: string | null | undefined }): DbReader;
   /** The user's latest stored token, e.g. to return it in a header. `undefined` when none. */
@@ -74,11 +75,38 @@ export function createCausalSessions(options: CausalSessionsOptions): CausalSess
     }
   };
 
+  // Reads of one user started in the same turn of the event loop share one look-up (a GraphQL
+  // request resolving several fields reads several times at once). That is safe: a write the
+  // user could have seen acknowledged was stored before the turn began, so before the shared
+  // look-up was sent; and a write this process completes clears the user's shared look-up.
+  let turnLookups: Map<string, Promise<string | undefined>> | undefined;
+  const lookUp = (userId: string): Promise<string | undefined> => {
+    if (turnLookups === undefined) {
+      turnLookups = new Map();
+      process.nextTick(() => {
+        turnLookups = undefined;
+      });
+    }
+    let lookup = turnLookups.get(userId);
+    if (lookup === undefined) {
+      try {
+        lookup = store.get(userId);
+      } catch (error) {
+        lookup = Promise.reject(error);
+      }
+      turnLookups.set(userId, lookup);
+    }
+    return lookup;
+  };
+  const forget = (userId: string) => {
+    turnLookups?.delete(userId);
+  };
+
   /** The options a read of this user needs: the newer token, or the primary when unknown. */
   const optionsFor = async (userId: string, extra: string | undefined): Promise<ReadOptions | undefined> => {
     let stored: string | undefined;
     try {
-      stored = await store.get(userId);
+      stored = await lookUp(userId);
     } catch (error) {
       report(error, 'get', userId);
       return PRIMARY;
@@ -96,6 +124,7 @@ export function createCausalSessions(options: CausalSessionsOptions): CausalSess
       } catch (error) {
         report(error, 'advance', userId);
       }
+      forget(userId);
       return token;
     },
     readerFor(userId, readerOptions) {
@@ -119,6 +148,7 @@ export function createCausalSessions(options: CausalSessionsOptions): CausalSess
       checkUser(userId);
       if (decodeCausalToken(token) === undefined) return false;
       await store.advance(userId, token as string);
+      forget(userId);
       return true;
     },
   };
