@@ -150,7 +150,13 @@ export async function createApp(options: AppOptions): Promise<App> {
   const users = createUsers({ db, auth, cache });
   const chats = createChats({ db, rbac, paginator: chatsPaginator, cache });
   const messages = createMessages({ db, rbac, paginator: messagesPaginator, outbox });
-  const subscriptions = createSubscriptions({ db, rbac, paginator: messagesPaginator, events });
+  const subscriptions = createSubscriptions({
+    db,
+    rbac,
+    paginator: messagesPaginator,
+    events,
+    maxPerUser: limits.subscriptionsPerUser,
+  });
 
   // ratelimit: in memory for one instance, in Redis for many; one all-or-nothing check per message.
   const limitStore = redis ? createRedisStore({ client: redis.client() }) : createMemoryStore();

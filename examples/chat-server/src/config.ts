@@ -48,6 +48,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       messagesPerHour: parseCount(env, 'MESSAGES_PER_HOUR', 100),
       messagesPerChatPerHour: parseCount(env, 'MESSAGES_PER_CHAT_PER_HOUR', 50),
       authPerIpPerMinute: parseCount(env, 'AUTH_REQUESTS_PER_IP_PER_MINUTE', 30),
+      subscriptionsPerUser: parseCount(env, 'SUBSCRIPTIONS_PER_USER', 20),
       instances: parseCount(env, 'INSTANCES', 2),
     },
   };
@@ -61,6 +62,11 @@ export interface LimitsConfig {
   messagesPerChatPerHour: number;
   /** `AUTH_REQUESTS_PER_IP_PER_MINUTE`: register, login and refresh calls per client address. @default 30 */
   authPerIpPerMinute: number;
+  /**
+   * `SUBSCRIPTIONS_PER_USER`: subscriptions one user may hold open on one instance (each holds
+   * a live feed and memory until it ends). @default 20
+   */
+  subscriptionsPerUser: number;
   /**
    * `INSTANCES`: how many instances share the limits; while Redis is unreachable each one
    * enforces its share of the message limits from memory. @default 2

@@ -6,6 +6,7 @@ import { codeOf, gql, TEST_PASSWORD } from './client.ts';
 import { type Instances, startInstances } from './instances.ts';
 
 const PER_CHAT_LIMIT = 5;
+const SUBSCRIPTIONS_PER_USER = 5;
 let instances: Instances;
 let pool: pg.Pool;
 let url: string;
@@ -14,7 +15,12 @@ beforeAll(async () => {
   const db = await createTestDatabase(inject('infra'), 'chat_e2e');
   instances = await startInstances({
     primary: db.primary,
-    limits: { messagesPerHour: 10_000, messagesPerChatPerHour: PER_CHAT_LIMIT, authPerIpPerMinute: 10_000 },
+    limits: {
+      messagesPerHour: 10_000,
+      messagesPerChatPerHour: PER_CHAT_LIMIT,
+      authPerIpPerMinute: 10_000,
+      subscriptionsPerUser: SUBSCRIPTIONS_PER_USER,
+    },
   });
   pool = instances.pool;
   url = instances.urls[0] as string;
@@ -275,6 +281,34 @@ describe('subscriptions over SSE (graphql-sse client)', () => {
     await send(owner, chatId, 'four');
     expect((await next).value?.data?.messageAdded.content).toBe('four');
     await resumed.return?.();
+    client.dispose();
+  });
+
+  test('one user holds at most SUBSCRIPTIONS_PER_USER subscriptions; ending one frees its slot', async () => {
+    const owner = await register();
+    const chatId = await createChat(owner, [], 'Many feeds');
+    const client = createClient({ url, headers: { authorization: `Bearer ${owner.accessToken}` }, retryAttempts: 0 });
+    const TYPING = `subscription($chatId: ID!) { typing(chatId: $chatId) { chatId } }`;
+    const open = () => client.iterate({ query: TYPING, variables: { chatId } });
+    // A stream's first result is its first event or its error: race it against a short wait.
+    const firstOf = (stream: ReturnType<typeof open>) =>
+      Promise.race([
+        stream.next().then(
+          (result) => JSON.stringify(result),
+          (error: unknown) => JSON.stringify(error),
+        ),
+        new Promise<string>((resolve) => setTimeout(() => resolve('open'), 500)),
+      ]);
+    const streams = Array.from({ length: SUBSCRIPTIONS_PER_USER }, open);
+    for (const stream of streams) expect(await firstOf(stream)).toBe('open');
+    const refused = open();
+    expect(await firstOf(refused)).toContain('TOO_MANY_SUBSCRIPTIONS');
+    await streams[0]?.return?.();
+    // The server sees the client go away shortly after.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const again = open();
+    expect(await firstOf(again)).toBe('open');
+    await Promise.all([...streams.slice(1), again].map((stream) => stream.return?.()));
     client.dispose();
   });
 

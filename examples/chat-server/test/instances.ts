@@ -37,6 +37,7 @@ export async function startInstances(options: {
     messagesPerHour: 100_000,
     messagesPerChatPerHour: 100_000,
     authPerIpPerMinute: 100_000,
+    subscriptionsPerUser: 100_000,
     instances: 2,
     ...options.limits,
   };

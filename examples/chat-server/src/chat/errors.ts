@@ -1,5 +1,5 @@
 /** The codes clients see in `extensions.code` for the server's own refusals. */
-export type AppErrorCode = 'NOT_FOUND' | 'BAD_USER_INPUT' | 'UNAUTHENTICATED' | 'FORBIDDEN';
+export type AppErrorCode = 'NOT_FOUND' | 'BAD_USER_INPUT' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'TOO_MANY_SUBSCRIPTIONS';
 
 /** A refusal decided by the chat domain (the packages have their own error classes). */
 export class AppError extends Error {

@@ -3,7 +3,7 @@ import type { Connection, Paginator } from '@switchboard/pagination';
 import type { Rbac } from '@switchboard/rbac';
 import { parseInput } from '@switchboard/validation';
 import type { ChatDb } from './db.ts';
-import { notFound } from './errors.ts';
+import { AppError, notFound } from './errors.ts';
 import type { ChatEvents, TypingEvent } from './events.ts';
 import { idInput } from './inputs.ts';
 import { type Message, type MessageRow, messagesQueryKey, messagesSource, toMessage } from './messages.ts';
@@ -21,9 +21,34 @@ interface Closable {
  * query): a participant removed from a chat stops receiving at its next event, and a stream
  * ends once the access token it was opened with has expired (log in again to resume).
  */
-export function createSubscriptions(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator; events: ChatEvents }) {
-  const { db, rbac, paginator, events } = deps;
+export function createSubscriptions(deps: {
+  db: ChatDb;
+  rbac: Rbac;
+  paginator: Paginator;
+  events: ChatEvents;
+  /** Subscriptions one user may hold open on this instance. */
+  maxPerUser: number;
+}) {
+  const { db, rbac, paginator, events, maxPerUser } = deps;
   let active = 0;
+  const openByUser = new Map<string, number>();
+
+  /** Takes one of the user's subscription slots, or refuses: each one holds a live feed and memory. */
+  const reserve = (userId: string) => {
+    const open = openByUser.get(userId) ?? 0;
+    if (open >= maxPerUser) {
+      throw new AppError(
+        'TOO_MANY_SUBSCRIPTIONS',
+        `at most ${maxPerUser} subscriptions may be open at once; end one before starting another`,
+      );
+    }
+    openByUser.set(userId, open + 1);
+  };
+  const release = (userId: string) => {
+    const open = (openByUser.get(userId) ?? 1) - 1;
+    if (open <= 0) openByUser.delete(userId);
+    else openByUser.set(userId, open);
+  };
 
   const authorize = async (userId: string, rawChatId: unknown): Promise<string> => {
     const chatId = parseInput(idInput, rawChatId);
@@ -39,13 +64,14 @@ export function createSubscriptions(deps: { db: ChatDb; rbac: Rbac; paginator: P
    * waits inside the live feed, where its own `return()` would only be seen at the next event,
    * so the feed is closed first. Counts the subscriptions open.
    */
-  const closable = <T>(source: AsyncGenerator<T>, live: Closable): AsyncGenerator<T> => {
+  const closable = <T>(userId: string, source: AsyncGenerator<T>, live: Closable): AsyncGenerator<T> => {
     active++;
     let closed = false;
     const close = async () => {
       if (closed) return;
       closed = true;
       active--;
+      release(userId);
       await live.return?.();
     };
     const wrapped: AsyncGenerator<T> = {
@@ -129,20 +155,24 @@ export function createSubscriptions(deps: { db: ChatDb; rbac: Rbac; paginator: P
      */
     async messageAdded(viewer: Principal, rawChatId: unknown, after: string | null | undefined) {
       const chatId = await authorize(viewer.userId, rawChatId);
+      reserve(viewer.userId);
       const live = events.pubsub.subscribe('message:added', chatId);
-      return closable(replayThenLive(viewer, chatId, after ?? undefined, live), live);
+      return closable(viewer.userId, replayThenLive(viewer, chatId, after ?? undefined, live), live);
     },
 
     async messageUpdated(viewer: Principal, rawChatId: unknown) {
       const chatId = await authorize(viewer.userId, rawChatId);
+      reserve(viewer.userId);
       const live = events.pubsub.subscribe('message:updated', chatId);
-      return closable(filtered(viewer, chatId, live), live);
+      return closable(viewer.userId, filtered(viewer, chatId, live), live);
     },
 
     async typing(viewer: Principal, rawChatId: unknown): Promise<AsyncGenerator<TypingEvent>> {
       const chatId = await authorize(viewer.userId, rawChatId);
+      reserve(viewer.userId);
       const live = events.pubsub.subscribe('typing', chatId);
       return closable(
+        viewer.userId,
         filtered(viewer, chatId, live, (event) => event.userId === viewer.userId),
         live,
       );
