@@ -4,7 +4,15 @@ import { encodeKey, isSafeShort, storageKey, validatePrefix } from './keys.ts';
 import { toResult } from './results.ts';
 import { type RedisConsume, redisFixedWindowOf } from './stores/fast-paths.ts';
 import { createMemoryStore, type MemoryTable, memoryTableOf } from './stores/memory.ts';
-import type { Algorithm, Decision, EvaluateMode, RateLimitResult, RateLimitStore, StoreEntry } from './types.ts';
+import {
+  ALGORITHM_KINDS,
+  type Algorithm,
+  type Decision,
+  type EvaluateMode,
+  type RateLimitResult,
+  type RateLimitStore,
+  type StoreEntry,
+} from './types.ts';
 
 /** Where warnings go (pino, console, ...); called once per outage, not per request. */
 export interface RateLimitLogger {
@@ -211,7 +219,7 @@ function single(
     try {
       if (typeof key !== 'string' || key.length === 0) throwBadKey(key);
       const paid = cost === undefined && settings.oneFits ? 1 : validateCost(cost ?? 1, settings.algorithm);
-      if (mode === 'consume') return memory.consume(key, paid);
+      // (A memory limiter's consume is `memoryConsume`; this is peek and force.)
       return Promise.resolve(memory.check(mode, isSafeShort(key) ? key : encodeKey(key), paid));
     } catch (error) {
       return Promise.reject(error);
@@ -475,15 +483,6 @@ function validateCost(cost: number, algorithm: Algorithm): number {
   return cost;
 }
 
-// The kinds the Redis script knows (an algorithm object with another kind could not run there).
-const ALGORITHM_KINDS = new Set<string>([
-  'fixed-window',
-  'sliding-window-log',
-  'sliding-window-counter',
-  'token-bucket',
-  'gcra',
-]);
-
 function resolveSettings(options: RateLimiterOptions): ResolvedSettings {
   if (!options || typeof options !== 'object') throw new TypeError('createRateLimiter needs an options object');
   const { store, algorithm } = options;
@@ -495,7 +494,8 @@ function resolveSettings(options: RateLimiterOptions): ResolvedSettings {
   if (
     !algorithm ||
     typeof algorithm.step !== 'function' ||
-    !ALGORITHM_KINDS.has(algorithm.kind) ||
+    // A kind the Redis script knows, with the three numbers it reads.
+    !(ALGORITHM_KINDS as readonly string[]).includes(algorithm.kind) ||
     !Array.isArray(algorithm.params) ||
     algorithm.params.length !== 3 ||
     !algorithm.params.every((value) => typeof value === 'number' && Number.isFinite(value))

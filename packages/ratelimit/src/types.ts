@@ -26,7 +26,14 @@ export interface Decision {
 }
 
 /** The algorithms by name; each has a module in `algorithms/` and a branch in the Lua script. */
-export type AlgorithmKind = 'fixed-window' | 'sliding-window-log' | 'sliding-window-counter' | 'token-bucket' | 'gcra';
+export const ALGORITHM_KINDS = [
+  'fixed-window',
+  'sliding-window-log',
+  'sliding-window-counter',
+  'token-bucket',
+  'gcra',
+] as const;
+export type AlgorithmKind = (typeof ALGORITHM_KINDS)[number];
 
 /**
  * Outcome of one algorithm step over one key's state. `next` is the state after paying `cost`,

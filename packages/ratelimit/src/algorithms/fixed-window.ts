@@ -55,39 +55,33 @@ export const isFixedWindow = (algorithm: Algorithm): boolean => genuine.has(algo
 // read and no parsing, as cheap as a script can be (it runs on Redis' single thread). A counter
 // that INCRBY would not take (not written the way Redis writes integers: "5.0", "007", "1e3")
 // or that has lost its TTL was written by something else: it counts as no state and is
-// overwritten with a fresh window, so paying can never fail halfway through a script.
-const COUNTER_LUA = `
+// overwritten with a fresh window, so paying can never fail halfway through a script:
+// fixed_window's fifth answer, fresh, tells fixed_window_pay to SET a new window, not INCRBY.
+export const FIXED_WINDOW_LUA = `
 local function counter_value(raw)
   if #raw > 15 then return nil end
   if raw ~= '0' and not string.match(raw, '^[1-9]%d*$') then return nil end
   return tonumber(raw)
 end
-`;
-
-export const FIXED_WINDOW_LUA = `${COUNTER_LUA}
-local function fixed_window_count(raw, state_key)
-  local count = counter_value(raw)
-  if count == nil then return nil, 0 end
-  local ttl = redis.call('PTTL', state_key)
-  if ttl <= 0 then return nil, 0 end
-  return count, ttl
-end
 local function fixed_window(state_key, raw, cost, limit, window)
   local count, reset = nil, window
-  if raw then count, reset = fixed_window_count(raw, state_key) end
-  if count == nil then count, reset = 0, window end
+  if raw then count = counter_value(raw) end
+  if count ~= nil then
+    local ttl = redis.call('PTTL', state_key)
+    if ttl > 0 then reset = ttl else count = nil end
+  end
+  local fresh = count == nil
+  if fresh then count, reset = 0, window end
   local allowed = count + cost <= limit
   local remaining = limit - count
   if allowed then remaining = remaining - cost end
   local retry = 0
   if not allowed then retry = reset end
-  return allowed, math.max(0, remaining), reset, retry
+  return allowed, math.max(0, remaining), reset, retry, fresh
 end
-local function fixed_window_pay(state_key, raw, cost, window)
-  local count = nil
-  if raw then count = fixed_window_count(raw, state_key) end
-  if count then redis.call('INCRBY', state_key, cost)
-  else redis.call('SET', state_key, cost, 'PX', math.ceil(window)) end
+local function fixed_window_pay(state_key, fresh, cost, window)
+  if fresh then redis.call('SET', state_key, cost, 'PX', math.ceil(window))
+  else redis.call('INCRBY', state_key, cost) end
 end
 `;
 
@@ -100,7 +94,7 @@ end
  * (limit, windowMs, blockMs); then per check (set number, cost). Reply: per check (allowed 1/0,
  * remaining, resetMs); a refusal's wait is its resetMs. Same key format as the general script.
  */
-export const FIXED_WINDOW_BATCH_LUA = `${COUNTER_LUA}
+export const FIXED_WINDOW_BATCH_LUA = `${FIXED_WINDOW_LUA}
 local sets = tonumber(ARGV[1])
 local limits, windows, blocks = {}, {}, {}
 for s = 1, sets do
@@ -112,30 +106,22 @@ local base = 3 * sets
 for i = 1, #KEYS / 2 do
   local state_key, block_key = KEYS[2 * i - 1], KEYS[2 * i]
   local s, cost = tonumber(ARGV[base + 2 * i]), tonumber(ARGV[base + 2 * i + 1])
-  local limit, window = limits[s], windows[s]
+  local window = windows[s]
   local values = redis.call('MGET', state_key, block_key)
   local blocked = 0
   if values[2] then blocked = redis.call('PTTL', block_key) end
   if blocked > 0 then
     out[3 * i - 2], out[3 * i - 1], out[3 * i] = 0, 0, blocked
   else
-    local count, reset, fresh = 0, window, true
-    local raw = values[1]
-    if raw then
-      local n = counter_value(raw)
-      if n ~= nil then
-        local ttl = redis.call('PTTL', state_key)
-        if ttl > 0 then count, reset, fresh = n, ttl, false end
-      end
+    local allowed, remaining, reset, _, fresh = fixed_window(state_key, values[1], cost, limits[s], window)
+    local flag = 0
+    if allowed then
+      flag = 1
+      fixed_window_pay(state_key, fresh, cost, window)
+    elseif blocks[s] > 0 then
+      redis.call('SET', block_key, '1', 'PX', blocks[s])
     end
-    if count + cost > limit then
-      if blocks[s] > 0 then redis.call('SET', block_key, '1', 'PX', blocks[s]) end
-      out[3 * i - 2], out[3 * i - 1], out[3 * i] = 0, math.max(0, limit - count), reset
-    else
-      if fresh then redis.call('SET', state_key, cost, 'PX', window)
-      else redis.call('INCRBY', state_key, cost) end
-      out[3 * i - 2], out[3 * i - 1], out[3 * i] = 1, limit - count - cost, reset
-    end
+    out[3 * i - 2], out[3 * i - 1], out[3 * i] = flag, remaining, reset
   end
 end
 return out

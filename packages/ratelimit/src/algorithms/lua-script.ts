@@ -63,7 +63,8 @@ end
 
 local function pay(plan)
   local kind, state_key, cost, window, next_state, ttl = plan[1], plan[2], plan[4], plan[6], plan[7], plan[8]
-  if kind == 1 then fixed_window_pay(state_key, plan[11], cost, window)
+  -- A fixed window's "next state" is whether paying starts a fresh window.
+  if kind == 1 then fixed_window_pay(state_key, next_state, cost, window)
   elseif kind == 2 then
     local stamp = string.format('%.3f', now)
     for _ = 1, cost do redis.call('RPUSH', state_key, stamp) end
@@ -107,7 +108,7 @@ local function check(k0, a0, n, mode)
     local flag = 0
     if allowed then flag = 1 end
     results[i] = { flag, remaining, math.ceil(reset), math.ceil(retry) }
-    plans[i] = { kind, state_key, block_key, cost, block_ms, p2, next_state, ttl, allowed, blocked, raw }
+    plans[i] = { kind, state_key, block_key, cost, block_ms, p2, next_state, ttl, allowed, blocked }
   end
   if mode == 'force' or (mode == 'consume' and all_allowed) then
     for i = 1, n do pay(plans[i]) end

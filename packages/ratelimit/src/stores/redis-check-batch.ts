@@ -1,12 +1,11 @@
 import { KIND_CODE } from '../algorithms/lua-script.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { Decision, EvaluateMode, StoreEntry } from '../types.ts';
-import { MAX_CHECKS_PER_BATCH, type SendBatch, SPLIT_ABOVE } from './redis-consume-batch.ts';
+import { chunkSize, type SendBatch } from './redis-consume-batch.ts';
 
 interface Check {
   mode: EvaluateMode;
   entries: readonly StoreEntry[];
-  keys: string[];
   resolve: (decisions: Decision[]) => void;
   reject: (error: unknown) => void;
 }
@@ -31,8 +30,7 @@ export function createCheckBatcher(
     const total = entriesPending;
     pending = [];
     entriesPending = 0;
-    const batches = total <= SPLIT_ABOVE ? 1 : Math.max(2, Math.ceil(total / MAX_CHECKS_PER_BATCH));
-    const perBatch = Math.ceil(total / batches);
+    const perBatch = chunkSize(total);
     let from = 0;
     let size = 0;
     for (let i = 0; i < checks.length; i++) {
@@ -52,9 +50,9 @@ export function createCheckBatcher(
       const keys: string[] = [];
       const values: (string | number)[] = [checks.length];
       for (const check of checks) {
-        for (const key of check.keys) keys.push(key);
         values.push(check.mode, check.entries.length);
         for (const entry of check.entries) {
+          keys.push(stateKey(entry), blockKey(entry));
           const [p1, p2, p3] = entry.algorithm.params;
           values.push(KIND_CODE[entry.algorithm.kind], entry.cost, entry.blockDurationMs, p1, p2, p3);
         }
@@ -99,10 +97,8 @@ export function createCheckBatcher(
   return {
     check: (mode: EvaluateMode, entries: readonly StoreEntry[]): Promise<Decision[]> =>
       new Promise<Decision[]>((resolve, reject) => {
-        const keys: string[] = [];
-        for (const entry of entries) keys.push(stateKey(entry), blockKey(entry));
         if (pending.length === 0) process.nextTick(flush);
-        pending.push({ mode, entries, keys, resolve, reject });
+        pending.push({ mode, entries, resolve, reject });
         entriesPending += entries.length;
       }),
     /** Whether checks wait for the end of the turn. */
@@ -112,7 +108,7 @@ export function createCheckBatcher(
   };
 }
 
-export function toDecision(row: unknown): Decision {
+function toDecision(row: unknown): Decision {
   if (!Array.isArray(row) || row.length !== 4)
     throw new Error(`unexpected reply from the rate-limit script: ${JSON.stringify(row)}`);
   return {

@@ -1,6 +1,6 @@
 import { settle, startDeadline } from '../deadlines.ts';
 import type { RateLimitResult } from '../types.ts';
-import type { RedisConsume, RedisConsumeHooks } from './fast-paths.ts';
+import type { RedisConsumeHooks } from './fast-paths.ts';
 
 /** Sends the fixed-window batch script with these arguments (numKeys, keys..., args...). */
 export type SendBatch = (args: (string | number)[]) => Promise<unknown>;
@@ -176,16 +176,17 @@ export function createConsumeBatcher(send: SendBatch) {
   };
 
   return {
-    /** The batched consume of one limiter: `prefix|key|fw` and `prefix|key|b`, as the general script. */
+    /**
+     * The batched consume of one limiter: a check of `cost` on the encoded `key`, whose state
+     * and block live at `stateKey` and `blockKey` (the store's key format).
+     */
     consumer(
-      prefix: string,
       params: readonly [number, number, number],
       limit: number,
       hooks: RedisConsumeHooks,
-    ): RedisConsume {
+    ): (stateKey: string, blockKey: string, key: string, cost: number) => Promise<RateLimitResult> {
       const owner: Owner = { params, limit, hooks };
-      const head = `${prefix}|`;
-      return (key, cost) => checksFor(hooks.timeoutMs).add(owner, `${head}${key}|fw`, `${head}${key}|b`, key, cost);
+      return (stateKey, blockKey, key, cost) => checksFor(hooks.timeoutMs).add(owner, stateKey, blockKey, key, cost);
     },
     /** Whether checks wait for the end of the turn. */
     hasPending: () => scheduled.length !== 0,

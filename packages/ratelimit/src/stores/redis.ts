@@ -66,15 +66,12 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     hooks: RedisConsumeHooks,
   ): RedisConsume => {
     const [limit, windowMs] = algorithm.params;
-    const consume = consumes.consumer(
-      prefix,
-      fixedWindowParams(limit, windowMs, blockDurationMs),
-      algorithm.limit,
-      hooks,
-    );
+    const consume = consumes.consumer(fixedWindowParams(limit, windowMs, blockDurationMs), algorithm.limit, hooks);
+    const head = `${prefix}|`;
     return (key, cost) => {
       if (checks.hasPending()) checks.flushNow();
-      return consume(key, cost);
+      const storage = head + key;
+      return consume(stateKey(storage, 'fixed-window'), blockKey(storage), key, cost);
     };
   };
 
