@@ -10,6 +10,8 @@ export interface AccessTokenSettings {
   ttlMs?: number;
   /** Accepted clock skew for exp / nbf / iat. @default 5000 */
   clockToleranceMs?: number;
+  /** Verified tokens remembered until they expire, so a client's next requests skip the signature check; 0 disables. @default 10000 */
+  cacheSize?: number;
 }
 
 /** Who a valid access token speaks for. */
@@ -48,6 +50,10 @@ export function createAccessTokenService(keys: KeySet, settings: AccessTokenSett
     throw new TypeError('audience must be a non-empty string');
   if (!(Number.isFinite(ttlMs) && ttlMs >= 1_000))
     throw new TypeError(`accessTtlMs must be at least 1000, got ${ttlMs}`);
+  const cacheSize = settings.cacheSize ?? 10_000;
+  if (!(Number.isInteger(cacheSize) && cacheSize >= 0))
+    throw new TypeError(`accessTokenCacheSize must be a whole number >= 0, got ${cacheSize}`);
+  const verified = createVerifiedTokenCache(cacheSize, toleranceSeconds * 1000);
 
   return {
     async sign({ userId, sessionId, claims = {} }) {
@@ -75,6 +81,8 @@ export function createAccessTokenService(keys: KeySet, settings: AccessTokenSett
       if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
         throw new AuthError('INVALID_TOKEN', 'access token is missing or malformed');
       }
+      const known = verified.get(token);
+      if (known) return known;
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(
@@ -103,7 +111,42 @@ export function createAccessTokenService(keys: KeySet, settings: AccessTokenSett
       if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') {
         throw new AuthError('INVALID_TOKEN', 'access token lacks a subject or session');
       }
-      return { userId: payload.sub, sessionId: payload.sid, claims: payload as Principal['claims'] };
+      const principal: Principal = Object.freeze({
+        userId: payload.sub,
+        sessionId: payload.sid,
+        claims: Object.freeze(payload) as Principal['claims'],
+      });
+      verified.set(token, principal);
+      return principal;
+    },
+  };
+}
+
+/**
+ * Tokens whose signature and claims were checked, by their exact text, until they expire (with
+ * the same tolerance as the check). The signature check is most of an authenticated request's
+ * CPU, and a client sends one token with every request until it expires. Only successes are
+ * kept, principals are frozen (shared by every request of the token), and the oldest entry goes
+ * first when full. Whether the session is still valid is not a property of the token, so it is
+ * never answered from here.
+ */
+function createVerifiedTokenCache(size: number, toleranceMs: number) {
+  const entries = new Map<string, { principal: Principal; validUntil: number }>();
+  return {
+    get(token: string): Principal | undefined {
+      const entry = entries.get(token);
+      if (entry === undefined) return undefined;
+      // Expired: verify again, which fails with TOKEN_EXPIRED as for any expired token.
+      if (Date.now() >= entry.validUntil) {
+        entries.delete(token);
+        return undefined;
+      }
+      return entry.principal;
+    },
+    set(token: string, principal: Principal): void {
+      if (size === 0 || typeof principal.claims.exp !== 'number') return;
+      if (entries.size >= size) entries.delete(entries.keys().next().value as string);
+      entries.set(token, { principal, validUntil: principal.claims.exp * 1000 + toleranceMs });
     },
   };
 }

@@ -20,6 +20,12 @@ export interface AuthOptions {
   stores?: { sessions?: SessionStore };
   /** @default 900000 (15 min) */
   accessTtlMs?: number;
+  /**
+   * Access tokens remembered after their signature check, until they expire, so that a client's
+   * next requests skip it (it is most of an authenticated request's CPU); 0 disables. Only valid
+   * tokens are kept; each entry holds the token text and its claims. @default 10000
+   */
+  accessTokenCacheSize?: number;
   /** Lifetime of each refresh token (renewed by every refresh). @default 1209600000 (14 days) */
   refreshTtlMs?: number;
   /**
@@ -96,6 +102,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     issuer: options.issuer,
     audience: options.audience,
     ...(options.accessTtlMs === undefined ? {} : { ttlMs: options.accessTtlMs }),
+    ...(options.accessTokenCacheSize === undefined ? {} : { cacheSize: options.accessTokenCacheSize }),
   });
   const passwords = createPasswordHasher(options.password ? { params: options.password } : {});
   const sessions = options.stores?.sessions ?? createMemorySessionStore();

@@ -1,6 +1,6 @@
 import { createHmac, createPublicKey } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import {
   type AccessTokenService,
   createAccessTokenService,
@@ -178,5 +178,67 @@ describe('access tokens', () => {
     await expect(service.sign({ userId: 'u1', sessionId: 's1', claims: { sub: 'admin' } })).rejects.toThrow(
       /cannot be overridden/,
     );
+  });
+});
+
+describe('verified-token cache', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  test('a token verified once is answered without checking its signature again', async () => {
+    const keys = await loadKeySet([await generateSigningKey()]);
+    const service = createAccessTokenService(keys, settings);
+    const { token } = await service.sign({ userId: 'u1', sessionId: 's1' });
+    const verify = vi.spyOn(crypto.subtle, 'verify');
+    const first = await service.verify(token);
+    expect(verify).toHaveBeenCalledTimes(1);
+    expect(await service.verify(token)).toBe(first);
+    expect(verify).toHaveBeenCalledTimes(1);
+    // Shared by every request of the token: nobody can change it for the others.
+    expect(Object.isFrozen(first) && Object.isFrozen(first.claims)).toBe(true);
+
+    const uncached = createAccessTokenService(keys, { ...settings, cacheSize: 0 });
+    await uncached.verify(token);
+    await uncached.verify(token);
+    expect(verify).toHaveBeenCalledTimes(3);
+  });
+
+  test('attack: a cached token altered by one character is checked, and refused', async () => {
+    const keys = await loadKeySet([await generateSigningKey()]);
+    const service = createAccessTokenService(keys, settings);
+    const { token } = await service.sign({ userId: 'u1', sessionId: 's1', claims: { role: 'member' } });
+    await service.verify(token);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    await expectRejected(service, `${header}.${b64({ ...claims, role: 'admin' })}.${signature}`);
+    const flipped = signature.at(-2) === 'A' ? 'B' : 'A';
+    await expectRejected(service, `${header}.${payload}.${signature.slice(0, -2)}${flipped}${signature.at(-1)}`);
+  });
+
+  test('a cached token still expires: TOKEN_EXPIRED once past exp and the clock tolerance', async () => {
+    const keys = await loadKeySet([await generateSigningKey()]);
+    const service = createAccessTokenService(keys, { ...settings, ttlMs: 60_000 });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { token } = await service.sign({ userId: 'u1', sessionId: 's1' });
+    await service.verify(token);
+    vi.setSystemTime(Date.now() + 63_000);
+    expect((await service.verify(token)).userId).toBe('u1');
+    vi.setSystemTime(Date.now() + 4_000);
+    await expectRejected(service, token, 'TOKEN_EXPIRED');
+  });
+
+  test('at most cacheSize tokens are kept: the oldest is checked again', async () => {
+    const keys = await loadKeySet([await generateSigningKey()]);
+    const service = createAccessTokenService(keys, { ...settings, cacheSize: 2 });
+    const tokens = await Promise.all(['a', 'b', 'c'].map((id) => service.sign({ userId: id, sessionId: id })));
+    for (const { token } of tokens) await service.verify(token);
+    const verify = vi.spyOn(crypto.subtle, 'verify');
+    await service.verify(tokens[2]?.token as string);
+    expect(verify).toHaveBeenCalledTimes(0);
+    await service.verify(tokens[0]?.token as string);
+    expect(verify).toHaveBeenCalledTimes(1);
+    expect(() => createAccessTokenService(keys, { ...settings, cacheSize: -1 })).toThrow(TypeError);
   });
 });

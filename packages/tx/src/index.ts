@@ -22,6 +22,7 @@ export {
   createOutbox,
   type Outbox,
   type OutboxEvent,
+  type OutboxInsertFields,
   type OutboxMessage,
   type OutboxOptions,
   type OutboxStats,

@@ -7,6 +7,7 @@ import {
   type OutboxEvent,
   type OutboxRelay,
   type OutboxRelayOptions,
+  uuidv7,
   withTransaction,
 } from '../src/index.ts';
 import { createOutboxMigrations, migrations } from '../src/postgres.ts';
@@ -148,6 +149,71 @@ describe('outbox', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const id = await withTransaction(pool, (tx) => outbox.enqueue(tx, { topic: 't', key: 'k', payload: {} }));
     await until(() => published.includes(id), 5000);
+  });
+
+  test('enqueueSql writes a change and its event in one statement, wakes the relay, and is all or nothing', async () => {
+    const outbox = await freshOutbox();
+    const notes = `notes_${tableCounter}`;
+    await pool.query(`CREATE TABLE ${notes} (id int PRIMARY KEY, body text NOT NULL)`);
+    const insert = `WITH n AS (INSERT INTO ${notes} (id, body) VALUES ($1, $2) RETURNING *),
+      e AS (${outbox.enqueueSql({ from: 'n', id: '$3::uuid', topic: "'note.added'", key: "'notes'", payload: 'to_jsonb(n)' })})
+    SELECT * FROM n`;
+    const published: OutboxEvent[] = [];
+    const relay = relayFor(outbox, (event) => void published.push(event), { pollIntervalMs: 60_000 });
+    const up = new Promise<boolean>((resolve) => relay.on('listening', resolve));
+    relay.start();
+    expect(await up).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const id = uuidv7();
+    const { rows } = await pool.query(insert, [1, 'first', id]);
+    expect(rows).toEqual([{ id: 1, body: 'first' }]);
+    // Only the NOTIFY can wake a relay that polls once a minute.
+    await until(() => published.length === 1, 5000);
+    expect(published[0]).toMatchObject({ id, topic: 'note.added', key: 'notes', payload: { id: 1, body: 'first' } });
+
+    // The same primary key again: the statement fails as a whole, so no event is left behind.
+    await expect(pool.query(insert, [1, 'again', uuidv7()])).rejects.toMatchObject({ code: '23505' });
+    expect(await outbox.stats(pool)).toMatchObject({ pending: 0 });
+    expect((await pool.query(`SELECT count(*)::int AS n FROM ${outbox.table}`)).rows[0].n).toBe(1);
+    expect(() => outbox.enqueueSql({ from: 'n', id: '', topic: "'t'", key: "'k'", payload: '1' })).toThrow(TypeError);
+  });
+
+  test('lingerMs: events arriving one by one under load travel in a few batches, in order', async () => {
+    const batchesFor = async (lingerMs: number) => {
+      const outbox = await freshOutbox();
+      let batches = 0;
+      const counting = {
+        connect: () => {
+          batches++;
+          return pool.connect();
+        },
+      };
+      const published: number[] = [];
+      const relay = createOutboxRelay({
+        pool: counting,
+        outbox,
+        listen: false,
+        pollIntervalMs: 1,
+        lingerMs,
+        publish: (event) => void published.push((event.payload as { n: number }).n),
+      });
+      relays.push(relay);
+      relay.start();
+      for (let n = 0; n < 40; n++) {
+        await outbox.enqueue(pool, { topic: 't', key: 'k', payload: { n } });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await until(() => published.length === 40);
+      await relay.stop();
+      expect(published).toEqual([...Array(40).keys()]);
+      return batches;
+    };
+    const eager = await batchesFor(0);
+    const lingering = await batchesFor(60);
+    // 40 events over ~250 ms: one batch per ~60 ms, against one (or more) per event.
+    expect(lingering).toBeLessThan(15);
+    expect(eager).toBeGreaterThan(lingering * 2);
   });
 
   test('a failing publish is retried with backoff, holds back its key, and is recorded', async () => {

@@ -40,7 +40,20 @@ export const createChatInput = v.object({
 
 export const messageContent = messageContentSchema({ maxLength: 4000 });
 
-export const sendMessageInput = v.object({ chatId: uuidSchema, content: messageContent });
+/** A sender's own id for one message, so that a retried send is not sent twice (printable ASCII). */
+export const clientIdSchema = v.pipe(
+  v.string(),
+  v.trim(),
+  v.minLength(1, 'must not be empty'),
+  v.maxLength(64, 'must be at most 64 characters'),
+  v.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+);
+
+export const sendMessageInput = v.object({
+  chatId: uuidSchema,
+  content: messageContent,
+  clientId: v.nullish(clientIdSchema),
+});
 
 export const editMessageInput = v.object({ id: uuidSchema, content: messageContent });
 

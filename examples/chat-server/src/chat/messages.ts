@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Paginator } from '@switchboard/pagination';
 import type { Rbac } from '@switchboard/rbac';
-import { type Outbox, withTransaction } from '@switchboard/tx';
+import { type Outbox, uuidv7 } from '@switchboard/tx';
 import { parseInput } from '@switchboard/validation';
 import type { ChatDb } from './db.ts';
 import { notFound } from './errors.ts';
@@ -60,13 +60,84 @@ export const messagesSource = (chatId: string) => ({
 export const messagesQueryKey = (chatId: string) => `messages:${chatId}`;
 
 /**
- * Messages. `send` is one transaction: the chat row's lock hands out the next sequence number
- * (so numbers are in commit order), the message, every other participant's unread count in one
- * statement, and an outbox event that the relay publishes after the commit.
+ * The {@link Message} of a `messages` row, built by PostgreSQL: the event a statement enqueues
+ * and the answer it returns are then one value. Must agree with {@link toMessage} (tested).
+ */
+const messageJson = (row: string) => `jsonb_build_object(
+    'id', ${row}.id, 'chatId', ${row}.chat_id, 'seq', ${row}.seq,
+    'content', CASE WHEN ${row}.deleted_at IS NULL THEN ${row}.content ELSE '' END,
+    'senderId', ${row}.sender_id,
+    'createdAt', to_char(${row}.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'editedAt', to_char(${row}.edited_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'editedById', ${row}.edited_by, 'deleted', ${row}.deleted_at IS NOT NULL)`;
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Messages. Every write is ONE statement (atomic without BEGIN/COMMIT, one round trip): the
+ * change, and its outbox event that the relay publishes after the commit. `send` takes the next
+ * sequence number under the chat row's lock (so numbers are in commit order, without holes),
+ * inserts the message and bumps every other participant's unread count.
  */
 export function createMessages(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator; outbox: Outbox }) {
   const { db, rbac, paginator, outbox } = deps;
   const pool = db.primary;
+  /** The outbox event of the `changed` row, its id in parameter `idParameter`. */
+  const enqueue = (topic: string, idParameter: string) =>
+    outbox.enqueueSql({
+      from: 'changed',
+      id: `${idParameter}::uuid`,
+      topic: `'${topic}'`,
+      key: 'changed.chat_id::text',
+      payload: 'changed.message',
+    });
+
+  // $1 id, $2 chat, $3 sender, $4 content, $5 client id (or null), $6 event id. A repeated client
+  // id takes no sequence number: the existing message is answered instead (second branch, which
+  // reads the snapshot from before this statement, so never the row the first branch inserts).
+  const sendSql = `
+WITH chat AS (
+  UPDATE chats SET last_seq = last_seq + 1
+   WHERE id = $2
+     AND ($5::text IS NULL OR NOT EXISTS (
+           SELECT 1 FROM messages WHERE chat_id = $2 AND sender_id = $3 AND client_id = $5))
+  RETURNING last_seq
+), inserted AS (
+  INSERT INTO messages (id, chat_id, seq, sender_id, content, client_id)
+  SELECT $1, $2, chat.last_seq, $3, $4, $5 FROM chat
+  RETURNING *
+), changed AS (
+  SELECT inserted.chat_id, ${messageJson('inserted')} AS message FROM inserted
+), unread AS (
+  -- One statement, no read-modify-write: concurrent senders cannot lose an increment.
+  UPDATE participants SET unread_count = unread_count + 1
+   WHERE chat_id = $2 AND user_id <> $3 AND EXISTS (SELECT 1 FROM inserted)
+), event AS (${enqueue(MESSAGE_ADDED, '$6')})
+SELECT message FROM changed
+UNION ALL
+SELECT ${messageJson('earlier')} FROM messages earlier
+ WHERE $5::text IS NOT NULL AND earlier.chat_id = $2 AND earlier.sender_id = $3 AND earlier.client_id = $5`;
+  const sentEarlierSql = `SELECT ${messageJson('m')} AS message FROM messages m
+ WHERE m.chat_id = $1 AND m.sender_id = $2 AND m.client_id = $3`;
+
+  /** `update` sets columns of the message `$1` (more parameters from `$3` on; `$2` is the event id). */
+  const changeSql = (update: string) => `
+WITH updated AS (
+  UPDATE messages SET ${update} WHERE id = $1 AND deleted_at IS NULL RETURNING *
+), changed AS (
+  SELECT updated.chat_id, ${messageJson('updated')} AS message FROM updated
+), event AS (${enqueue(MESSAGE_UPDATED, '$2')})
+SELECT message FROM changed`;
+  const editSql = changeSql('content = $3, edited_at = now(), edited_by = $4');
+  const deleteSql = changeSql('deleted_at = now()');
+
+  /** The message's cursor in its chat's connection: a client can resume from it with `after`. */
+  const withCursor = (message: Message): Message => ({
+    ...message,
+    cursor: paginator.postgresCursor([String(message.seq)], messagesSource(message.chatId), {
+      queryKey: messagesQueryKey(message.chatId),
+    }),
+  });
 
   const load = async (userId: string, rawId: unknown): Promise<MessageRow> => {
     const id = parseInput(idInput, rawId);
@@ -86,62 +157,57 @@ export function createMessages(deps: { db: ChatDb; rbac: Rbac; paginator: Pagina
     userId: string,
     rawId: unknown,
     permission: 'message:edit' | 'message:delete',
-    update: string,
+    sql: string,
     params: unknown[],
   ): Promise<Message> => {
     const row = await loadReadable(userId, rawId);
     if (row.deleted_at) throw notFound('message');
     await rbac.assert(userId, permission, { scope: chatScope(row.chat_id), resource: { senderId: row.sender_id } });
-    const changed = await withTransaction(pool, async (tx) => {
-      const { rows } = await tx.query<MessageRow>(
-        `UPDATE messages SET ${update} WHERE id = $1 AND deleted_at IS NULL RETURNING *`,
-        [row.id, ...params],
-      );
-      if (!rows[0]) throw notFound('message');
-      const message = toMessage(rows[0]);
-      await outbox.enqueue(tx, { topic: MESSAGE_UPDATED, key: message.chatId, payload: message });
-      return message;
-    });
+    const { rows } = await pool.query<{ message: Message }>(sql, [row.id, uuidv7(), ...params]);
+    if (!rows[0]) throw notFound('message');
     await db.afterWrite(userId);
-    return changed;
+    return rows[0].message;
   };
 
   return {
+    /**
+     * Sends a message; with a `clientId` already used by this sender in this chat, answers the
+     * message sent then (whatever its state now) and sends nothing.
+     */
     async send(userId: string, raw: unknown): Promise<Message> {
       const input = parseInput(sendMessageInput, raw);
       await rbac.assert(userId, 'message:send', { scope: chatScope(input.chatId) });
-      const sent = await withTransaction(pool, async (tx) => {
-        const chat = await tx.query('UPDATE chats SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq', [
-          input.chatId,
-        ]);
-        if (!chat.rows[0]) throw notFound('chat');
-        const { rows } = await tx.query<MessageRow>(
-          'INSERT INTO messages (id, chat_id, seq, sender_id, content) VALUES ($1, $2, $3, $4, $5) RETURNING *',
-          [randomUUID(), input.chatId, chat.rows[0].last_seq, userId, input.content],
-        );
-        // One statement, no read-modify-write: concurrent senders cannot lose an increment.
-        await tx.query('UPDATE participants SET unread_count = unread_count + 1 WHERE chat_id = $1 AND user_id <> $2', [
+      const clientId = input.clientId ?? null;
+      let message: Message | undefined;
+      try {
+        const { rows } = await pool.query<{ message: Message }>(sendSql, [
+          randomUUID(),
           input.chatId,
           userId,
+          input.content,
+          clientId,
+          uuidv7(),
         ]);
-        const message = toMessage(rows[0] as MessageRow);
-        await outbox.enqueue(tx, { topic: MESSAGE_ADDED, key: message.chatId, payload: message });
-        return message;
-      });
+        message = rows[0]?.message;
+      } catch (error) {
+        // The same client id sent twice at once: the other send won, answer its message.
+        if (clientId === null || (error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+        const { rows } = await pool.query<{ message: Message }>(sentEarlierSql, [input.chatId, userId, clientId]);
+        message = rows[0]?.message;
+        if (!message) throw error;
+      }
+      if (!message) throw notFound('chat');
       await db.afterWrite(userId);
-      return sent;
+      return withCursor(message);
     },
 
     edit(userId: string, raw: unknown): Promise<Message> {
       const input = parseInput(editMessageInput, raw);
-      return change(userId, input.id, 'message:edit', 'content = $2, edited_at = now(), edited_by = $3', [
-        input.content,
-        userId,
-      ]);
+      return change(userId, input.id, 'message:edit', editSql, [input.content, userId]);
     },
 
     async delete(userId: string, rawId: unknown): Promise<boolean> {
-      await change(userId, rawId, 'message:delete', 'deleted_at = now()', []);
+      await change(userId, rawId, 'message:delete', deleteSql, []);
       return true;
     },
 

@@ -28,6 +28,10 @@ export const typeDefs = /* GraphQL */ `
     createChat(input: CreateChatInput!): Chat!
     addParticipant(chatId: ID!, userId: ID!, role: ParticipantRole = MEMBER): Participant!
     removeParticipant(chatId: ID!, userId: ID!): Boolean!
+    """
+    Sends a message; the answer carries its cursor, to resume messageAdded with 'after'. Sent
+    again with the same clientId, it answers the message already sent and sends nothing.
+    """
     sendMessage(input: SendMessageInput!): Message!
     editMessage(id: ID!, content: String!): Message!
     deleteMessage(id: ID!): Boolean!
@@ -71,6 +75,11 @@ export const typeDefs = /* GraphQL */ `
     chatId: ID!
     "Rich text: b, i, em, strong, code, pre, br, p and http(s)/mailto links are kept."
     content: String!
+    """
+    Your own id for this message (1-64 printable ASCII characters), unique per chat: a send
+    retried after a lost answer returns the message instead of sending it twice.
+    """
+    clientId: ID
   }
 
   type AuthPayload {
