@@ -86,6 +86,13 @@ export interface OutboxRelay {
   stop(): Promise<void>;
   /** Runs one claim-publish-mark cycle now (tests, cron jobs, draining). */
   runOnce(): Promise<BatchResult>;
+  /**
+   * Tells a running relay that events were just committed, as a NOTIFY would, without the
+   * database: for producers in the relay's own process, with an outbox created with
+   * `notify: false` (PostgreSQL serializes the commits of transactions that NOTIFY, WAL flush
+   * included). Events of other processes are then found by polling (`pollIntervalMs`).
+   */
+  wake(): void;
   /** Deletes delivered events older than `retentionMs`; returns how many. */
   cleanup(): Promise<number>;
   /** Subscribes to an event; returns the unsubscribe function. */
@@ -532,6 +539,7 @@ DELETE FROM ${table} WHERE position IN (
       }
     },
     runOnce,
+    wake: requestWake,
     cleanup,
     on(event, listener) {
       const set = listeners[event] as Set<typeof listener>;

@@ -179,6 +179,22 @@ describe('outbox', () => {
     expect(() => outbox.enqueueSql({ from: 'n', id: '', topic: "'t'", key: "'k'", payload: '1' })).toThrow(TypeError);
   });
 
+  test('wake() starts a sleeping relay at once, for an outbox that does not notify', async () => {
+    const quiet = createOutbox({ ...(await freshOutbox()), notify: false });
+    const published: string[] = [];
+    const relay = relayFor(quiet, (event) => void published.push(event.id), { pollIntervalMs: 60_000 });
+    relay.start();
+    await until(() => relay.listening);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const unseen = await quiet.enqueue(pool, { topic: 't', payload: 1 });
+    // No NOTIFY: nothing wakes the relay for a minute...
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(published).toEqual([]);
+    // ...until its producer says so.
+    relay.wake();
+    await until(() => published.includes(unseen), 2000);
+  });
+
   test('lingerMs: events arriving one by one under load travel in a few batches, in order', async () => {
     const batchesFor = async (lingerMs: number) => {
       const outbox = await freshOutbox();

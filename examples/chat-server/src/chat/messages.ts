@@ -79,8 +79,15 @@ const UNIQUE_VIOLATION = '23505';
  * sequence number under the chat row's lock (so numbers are in commit order, without holes),
  * inserts the message and bumps every other participant's unread count.
  */
-export function createMessages(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator; outbox: Outbox }) {
-  const { db, rbac, paginator, outbox } = deps;
+export function createMessages(deps: {
+  db: ChatDb;
+  rbac: Rbac;
+  paginator: Paginator;
+  outbox: Outbox;
+  /** Called after a write committed an outbox event: wakes this process's relay. */
+  onEnqueued?: () => void;
+}) {
+  const { db, rbac, paginator, outbox, onEnqueued = () => {} } = deps;
   const pool = db.primary;
   /** The outbox event of the `changed` row, its id in parameter `idParameter`. */
   const enqueue = (topic: string, idParameter: string) =>
@@ -165,6 +172,7 @@ SELECT message FROM changed`;
     await rbac.assert(userId, permission, { scope: chatScope(row.chat_id), resource: { senderId: row.sender_id } });
     const { rows } = await pool.query<{ message: Message }>(sql, [row.id, uuidv7(), ...params]);
     if (!rows[0]) throw notFound('message');
+    onEnqueued();
     await db.afterWrite(userId);
     return rows[0].message;
   };
@@ -180,15 +188,15 @@ SELECT message FROM changed`;
       const clientId = input.clientId ?? null;
       let message: Message | undefined;
       try {
-        const { rows } = await pool.query<{ message: Message }>(sendSql, [
-          randomUUID(),
-          input.chatId,
-          userId,
-          input.content,
-          clientId,
-          uuidv7(),
-        ]);
+        const { rows } = await pool.query<{ message: Message }>({
+          // Named: each connection parses and plans it once (planning this statement cost more
+          // of PostgreSQL's CPU than running it).
+          name: 'chat-send-message',
+          text: sendSql,
+          values: [randomUUID(), input.chatId, userId, input.content, clientId, uuidv7()],
+        });
         message = rows[0]?.message;
+        if (message) onEnqueued();
       } catch (error) {
         // The same client id sent twice at once: the other send won, answer its message.
         if (clientId === null || (error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
