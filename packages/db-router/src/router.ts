@@ -682,7 +682,25 @@ class Router {
     );
   }
 
-  private async captureToken(): Promise<string> {
+  private turnCapture: Promise<string> | undefined;
+
+  /**
+   * Callers of one event-loop turn share one look-up, sent once the turn ends: every one of them
+   * called after its commit returned, so the LSN it reads covers all their commits. A caller
+   * after the look-up was sent starts the next one (it cannot share a reading taken before it).
+   */
+  private captureToken(): Promise<string> {
+    if (this.closed) return Promise.reject(new RouterClosedError());
+    if (this.turnCapture === undefined) {
+      this.turnCapture = new Promise<void>((resolve) => process.nextTick(resolve)).then(() => {
+        this.turnCapture = undefined;
+        return this.captureNow();
+      });
+    }
+    return this.turnCapture;
+  }
+
+  private async captureNow(): Promise<string> {
     if (this.closed) throw new RouterClosedError();
     const result = await this.run<{ lsn: string | null }>(this.primaryNode, CURRENT_LSN, undefined);
     const lsn = parseLsn(result.rows[0]?.lsn);

@@ -117,6 +117,22 @@ describe('createDbRouter on the shared topology', () => {
     expect(result.rows.map((row) => row.body)).toEqual(['fresh']);
   });
 
+  test('captureToken calls of one turn share one look-up; a call after it was sent makes another', async () => {
+    const queriesOnPrimary = () => router.stats().primary.queries;
+    const before = queriesOnPrimary();
+    const tokens = await Promise.all([router.captureToken(), router.captureToken(), router.captureToken()]);
+    expect(new Set(tokens).size).toBe(1);
+    expect(queriesOnPrimary() - before).toBe(1);
+    // Written after that look-up was sent: the next token must be taken afresh, and covers it.
+    await router.write('INSERT INTO notes (owner, body) VALUES ($1, $2)', ['turn', 'later']);
+    const later = await router.captureToken();
+    expect(queriesOnPrimary() - before).toBe(3);
+    const result = await router.read<{ body: string }>('SELECT body FROM notes WHERE owner = $1', ['turn'], {
+      token: later,
+    });
+    expect(result.rows).toEqual([{ body: 'later' }]);
+  });
+
   test('also after a transaction run on router.primary', async () => {
     const client = await router.primary.connect();
     try {
