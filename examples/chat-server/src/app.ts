@@ -112,7 +112,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
 
   // tx: the outbox written in each message's transaction; the relay publishes after commit.
-  const outbox = createOutbox();
+  // No NOTIFY per message: PostgreSQL commits NOTIFYing transactions one at a time (WAL flush
+  // included), which capped sends at a few hundred per second. This process wakes its own relay
+  // after each write; relays of other instances poll, so nothing waits longer than a poll.
+  const outbox = createOutbox({ notify: false });
   const events = createChatEvents(
     redis
       ? { eventTarget: createRedisEventTarget({ publishClient: redis.client(), subscribeClient: redis.client() }) }
@@ -149,13 +152,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   const users = createUsers({ db, auth, cache });
   const chats = createChats({ db, rbac, paginator: chatsPaginator, cache });
-  const messages = createMessages({ db, rbac, paginator: messagesPaginator, outbox });
+  const messages = createMessages({ db, rbac, paginator: messagesPaginator, outbox, onEnqueued: () => relay.wake() });
   const subscriptions = createSubscriptions({
     db,
     rbac,
     paginator: messagesPaginator,
     events,
     maxPerUser: limits.subscriptionsPerUser,
+    log,
   });
 
   // ratelimit: in memory for one instance, in Redis for many; one all-or-nothing check per message.
@@ -180,19 +184,30 @@ export async function createApp(options: AppOptions): Promise<App> {
     messageLimitFallback,
   );
   const authPerIp = limiter('auth-ip', slidingWindowCounter({ limit: limits.authPerIpPerMinute, windowMs: 60_000 }));
-  // Guessing one account's password: 10 tries per client address per 15 min, and 100 from all
-  // addresses together. Keyed by address first, so a stranger cannot lock the owner out with 10
-  // bad tries of their own.
-  const loginPerUsernameAndIp = limiter('login-user-ip', fixedWindow({ limit: 10, windowMs: 15 * 60_000 }));
-  const loginPerUsername = limiter('login-user', fixedWindow({ limit: 100, windowMs: 15 * 60_000 }));
+  // Guessing one account's password: a few tries per client address per window, and a higher
+  // ceiling from all addresses together. Keyed by address first, so a stranger cannot lock the
+  // owner out with bad tries of their own.
+  const loginWindowMs = limits.loginWindowMinutes * 60_000;
+  const loginPerUsernameAndIp = limiter(
+    'login-user-ip',
+    fixedWindow({ limit: limits.loginAttemptsPerIpPerUsername, windowMs: loginWindowMs }),
+  );
+  const loginPerUsername = limiter(
+    'login-user',
+    fixedWindow({ limit: limits.loginAttemptsPerUsername, windowMs: loginWindowMs }),
+  );
   // Every other write a user can repeat (chats, invitations, edits, read marks): generous, but
-  // bounded; typing notices at most one per second per chat.
+  // bounded; typing notices per second per chat (one by default).
   const actionsPerUser = limiter(
     'actions-user',
-    slidingWindowCounter({ limit: limits.messagesPerHour * 3, windowMs: hour }),
+    slidingWindowCounter({ limit: limits.actionsPerHour, windowMs: hour }),
     messageLimitFallback,
   );
-  const typingPerUserPerChat = limiter('typing', fixedWindow({ limit: 1, windowMs: 1_000 }), messageLimitFallback);
+  const typingPerUserPerChat = limiter(
+    'typing',
+    fixedWindow({ limit: limits.typingPerChatPerSecond, windowMs: 1_000 }),
+    messageLimitFallback,
+  );
   const userKey = ({ context }: { context: ChatContext }) => context.principal?.userId ?? null;
   // Per network, not per address: an IPv6 client can take a fresh address from its /56 (or
   // larger) block for every request; IPv4-mapped addresses count as the IPv4 client.

@@ -44,13 +44,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     dataDir: env.DATA_DIR?.trim() ? resolve(env.DATA_DIR.trim()) : DEFAULT_DATA_DIR,
     accessTokenKeys: env.ACCESS_TOKEN_KEYS?.trim() || undefined,
     logLevel: parseLogLevel(env.LOG_LEVEL),
-    limits: {
-      messagesPerHour: parseCount(env, 'MESSAGES_PER_HOUR', 100),
-      messagesPerChatPerHour: parseCount(env, 'MESSAGES_PER_CHAT_PER_HOUR', 50),
-      authPerIpPerMinute: parseCount(env, 'AUTH_REQUESTS_PER_IP_PER_MINUTE', 30),
-      subscriptionsPerUser: parseCount(env, 'SUBSCRIPTIONS_PER_USER', 20),
-      instances: parseCount(env, 'INSTANCES', 2),
-    },
+    limits: parseLimits(env),
+  };
+}
+
+function parseLimits(env: NodeJS.ProcessEnv): LimitsConfig {
+  const messagesPerHour = parseCount(env, 'MESSAGES_PER_HOUR', 100);
+  return {
+    messagesPerHour,
+    messagesPerChatPerHour: parseCount(env, 'MESSAGES_PER_CHAT_PER_HOUR', 50),
+    actionsPerHour: parseCount(env, 'ACTIONS_PER_HOUR', messagesPerHour * 3),
+    typingPerChatPerSecond: parseCount(env, 'TYPING_PER_CHAT_PER_SECOND', 1),
+    authPerIpPerMinute: parseCount(env, 'AUTH_REQUESTS_PER_IP_PER_MINUTE', 30),
+    loginAttemptsPerIpPerUsername: parseCount(env, 'LOGIN_ATTEMPTS_PER_IP_PER_USERNAME', 10),
+    loginAttemptsPerUsername: parseCount(env, 'LOGIN_ATTEMPTS_PER_USERNAME', 100),
+    loginWindowMinutes: parseCount(env, 'LOGIN_WINDOW_MINUTES', 15),
+    subscriptionsPerUser: parseCount(env, 'SUBSCRIPTIONS_PER_USER', 20),
+    instances: parseCount(env, 'INSTANCES', 2),
   };
 }
 
@@ -60,8 +70,28 @@ export interface LimitsConfig {
   messagesPerHour: number;
   /** `MESSAGES_PER_CHAT_PER_HOUR`: messages one user may send per hour in one chat. @default 50 */
   messagesPerChatPerHour: number;
-  /** `AUTH_REQUESTS_PER_IP_PER_MINUTE`: register, login and refresh calls per client address. @default 30 */
+  /**
+   * `ACTIONS_PER_HOUR`: every other write one user may repeat (create chat, add or remove a
+   * participant, edit, delete, mark read, delete chat), together, per hour.
+   * @default 3 × `MESSAGES_PER_HOUR` (300)
+   */
+  actionsPerHour: number;
+  /** `TYPING_PER_CHAT_PER_SECOND`: typing notices one user may send per second in one chat. @default 1 */
+  typingPerChatPerSecond: number;
+  /** `AUTH_REQUESTS_PER_IP_PER_MINUTE`: register, login, refresh and logout calls per client address. @default 30 */
   authPerIpPerMinute: number;
+  /**
+   * `LOGIN_ATTEMPTS_PER_IP_PER_USERNAME`: logins to one username from one client address per
+   * login window. @default 10
+   */
+  loginAttemptsPerIpPerUsername: number;
+  /**
+   * `LOGIN_ATTEMPTS_PER_USERNAME`: logins to one username from all addresses together per login
+   * window (a ceiling above the per-address one, so a stranger cannot lock the owner out). @default 100
+   */
+  loginAttemptsPerUsername: number;
+  /** `LOGIN_WINDOW_MINUTES`: the window of both login limits, in minutes. @default 15 */
+  loginWindowMinutes: number;
   /**
    * `SUBSCRIPTIONS_PER_USER`: subscriptions one user may hold open on one instance (each holds
    * a live feed and memory until it ends). @default 20

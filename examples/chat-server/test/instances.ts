@@ -36,7 +36,12 @@ export async function startInstances(options: {
   const limits: LimitsConfig = {
     messagesPerHour: 100_000,
     messagesPerChatPerHour: 100_000,
+    actionsPerHour: 100_000,
+    typingPerChatPerSecond: 100_000,
     authPerIpPerMinute: 100_000,
+    loginAttemptsPerIpPerUsername: 100_000,
+    loginAttemptsPerUsername: 100_000,
+    loginWindowMinutes: 15,
     subscriptionsPerUser: 100_000,
     instances: 2,
     ...options.limits,

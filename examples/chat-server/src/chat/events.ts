@@ -26,7 +26,10 @@ export function createChatEvents(options: { eventTarget?: ChatEventTarget } = {}
 
   return {
     pubsub,
-    /** The outbox relay's `publish`: an event it delivers more than once is deduplicated by subscribers (by seq). */
+    /**
+     * The outbox relay's `publish`. A `message:added` event delivered more than once is dropped
+     * by the subscriptions (by seq), one that pub/sub loses is read from the database.
+     */
     publishOutboxEvent(event: OutboxEvent): void {
       const message = event.payload as Message;
       if (event.topic === MESSAGE_ADDED) pubsub.publish('message:added', message.chatId, message);

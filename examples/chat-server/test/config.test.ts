@@ -1,0 +1,83 @@
+import { describe, expect, test } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+describe('loadConfig: limits', () => {
+  test('defaults to the limits the server has always applied', () => {
+    expect(loadConfig({}).limits).toEqual({
+      messagesPerHour: 100,
+      messagesPerChatPerHour: 50,
+      actionsPerHour: 300,
+      typingPerChatPerSecond: 1,
+      authPerIpPerMinute: 30,
+      loginAttemptsPerIpPerUsername: 10,
+      loginAttemptsPerUsername: 100,
+      loginWindowMinutes: 15,
+      subscriptionsPerUser: 20,
+      instances: 2,
+    });
+  });
+
+  test('reads every limit from its variable', () => {
+    const limits = loadConfig({
+      MESSAGES_PER_HOUR: '1000000',
+      MESSAGES_PER_CHAT_PER_HOUR: '500000',
+      ACTIONS_PER_HOUR: '7000',
+      TYPING_PER_CHAT_PER_SECOND: '5',
+      AUTH_REQUESTS_PER_IP_PER_MINUTE: '600',
+      LOGIN_ATTEMPTS_PER_IP_PER_USERNAME: '50',
+      LOGIN_ATTEMPTS_PER_USERNAME: '5000',
+      LOGIN_WINDOW_MINUTES: '1',
+      SUBSCRIPTIONS_PER_USER: '3',
+      INSTANCES: '4',
+    }).limits;
+    expect(limits).toEqual({
+      messagesPerHour: 1_000_000,
+      messagesPerChatPerHour: 500_000,
+      actionsPerHour: 7_000,
+      typingPerChatPerSecond: 5,
+      authPerIpPerMinute: 600,
+      loginAttemptsPerIpPerUsername: 50,
+      loginAttemptsPerUsername: 5_000,
+      loginWindowMinutes: 1,
+      subscriptionsPerUser: 3,
+      instances: 4,
+    });
+  });
+
+  test('ACTIONS_PER_HOUR follows MESSAGES_PER_HOUR (three times it) unless set', () => {
+    expect(loadConfig({ MESSAGES_PER_HOUR: '2000' }).limits.actionsPerHour).toBe(6_000);
+    expect(loadConfig({ MESSAGES_PER_HOUR: '2000', ACTIONS_PER_HOUR: '10' }).limits.actionsPerHour).toBe(10);
+  });
+
+  test('blank means the default; surrounding spaces are allowed', () => {
+    expect(loadConfig({ LOGIN_WINDOW_MINUTES: '  ', TYPING_PER_CHAT_PER_SECOND: ' 3 ' }).limits).toMatchObject({
+      loginWindowMinutes: 15,
+      typingPerChatPerSecond: 3,
+    });
+  });
+
+  test.each([
+    'MESSAGES_PER_HOUR',
+    'MESSAGES_PER_CHAT_PER_HOUR',
+    'ACTIONS_PER_HOUR',
+    'TYPING_PER_CHAT_PER_SECOND',
+    'AUTH_REQUESTS_PER_IP_PER_MINUTE',
+    'LOGIN_ATTEMPTS_PER_IP_PER_USERNAME',
+    'LOGIN_ATTEMPTS_PER_USERNAME',
+    'LOGIN_WINDOW_MINUTES',
+    'SUBSCRIPTIONS_PER_USER',
+    'INSTANCES',
+  ])('%s: anything but a whole number of at least 1 stops the start, naming the variable', (variable) => {
+    for (const bad of ['0', '-1', '1.5', '1e3', 'ten', '0x10']) {
+      let error: unknown;
+      try {
+        loadConfig({ [variable]: bad });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).variable).toBe(variable);
+      expect((error as ConfigError).message).toBe(`${variable}: must be a whole number of at least 1, got '${bad}'`);
+    }
+  });
+});
