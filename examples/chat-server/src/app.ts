@@ -2,7 +2,6 @@ import { createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createAuth, type PrivateSigningJwk } from '@switchboard/auth';
 import { createPostgresSessionStore } from '@switchboard/auth/postgres';
 import { useAuth } from '@switchboard/auth/yoga';
@@ -36,6 +35,7 @@ import { createChats } from './chat/chats.ts';
 import { type ChatDb, replicatedDb, singleNodeDb } from './chat/db.ts';
 import { createChatEvents } from './chat/events.ts';
 import { createMessages } from './chat/messages.ts';
+import { createRedisEvents } from './chat/redis-events.ts';
 import { chatRoles } from './chat/roles.ts';
 import { createSubscriptions } from './chat/subscriptions.ts';
 import { createUsers } from './chat/users.ts';
@@ -118,7 +118,13 @@ export async function createApp(options: AppOptions): Promise<App> {
   const outbox = createOutbox({ notify: false });
   const events = createChatEvents(
     redis
-      ? { eventTarget: createRedisEventTarget({ publishClient: redis.client(), subscribeClient: redis.client() }) }
+      ? {
+          eventTarget: createRedisEvents({
+            publisher: redis.client(),
+            subscriber: redis.client(),
+            onError: (error, operation) => log.warn({ err: error, operation }, 'Redis pub/sub call failed'),
+          }),
+        }
       : {},
   );
   const relay = createOutboxRelay({ pool, outbox, publish: (event) => events.publishOutboxEvent(event) });

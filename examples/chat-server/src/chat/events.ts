@@ -21,8 +21,21 @@ type ChatEventMap = {
 /** Where events travel: this process (default) or, e.g., graphql-yoga's Redis event target. */
 export type ChatEventTarget = NonNullable<NonNullable<Parameters<typeof createPubSub<ChatEventMap>>[0]>['eventTarget']>;
 
-export function createChatEvents(options: { eventTarget?: ChatEventTarget } = {}) {
-  const pubsub = createPubSub<ChatEventMap>(options.eventTarget ? { eventTarget: options.eventTarget } : {});
+/**
+ * `eventTarget`: where events travel (this process by default). One with an awaitable `publish`
+ * (createRedisEvents) makes the outbox relay wait until Redis took each message, and retry
+ * those it refused.
+ */
+export function createChatEvents(
+  options: { eventTarget?: ChatEventTarget & { publish?(topic: string, detail: unknown): Promise<void> } } = {},
+) {
+  const { eventTarget } = options;
+  const pubsub = createPubSub<ChatEventMap>(eventTarget ? { eventTarget } : {});
+  // The topic yoga's pubsub gives `publish(routingKey, id, payload)`.
+  const deliver = (routingKey: 'message:added' | 'message:updated', message: Message): Promise<void> | void => {
+    if (eventTarget?.publish) return eventTarget.publish(`${routingKey}:${message.chatId}`, message);
+    pubsub.publish(routingKey, message.chatId, message);
+  };
 
   return {
     pubsub,
@@ -30,10 +43,10 @@ export function createChatEvents(options: { eventTarget?: ChatEventTarget } = {}
      * The outbox relay's `publish`. A `message:added` event delivered more than once is dropped
      * by the subscriptions (by seq), one that pub/sub loses is read from the database.
      */
-    publishOutboxEvent(event: OutboxEvent): void {
+    publishOutboxEvent(event: OutboxEvent): Promise<void> | void {
       const message = event.payload as Message;
-      if (event.topic === MESSAGE_ADDED) pubsub.publish('message:added', message.chatId, message);
-      else if (event.topic === MESSAGE_UPDATED) pubsub.publish('message:updated', message.chatId, message);
+      if (event.topic === MESSAGE_ADDED) return deliver('message:added', message);
+      if (event.topic === MESSAGE_UPDATED) return deliver('message:updated', message);
     },
   };
 }

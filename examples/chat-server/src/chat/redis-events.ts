@@ -1,0 +1,78 @@
+import type { Redis } from 'ioredis';
+import type { ChatEventTarget } from './events.ts';
+
+/** A Redis pub/sub event target whose deliveries can be awaited (the outbox relay's). */
+export interface AwaitableEventTarget extends ChatEventTarget {
+  /** Publishes to every instance; resolves once Redis accepted it, rejects if it did not. */
+  publish(topic: string, detail: unknown): Promise<void>;
+}
+
+/**
+ * Events between instances over Redis pub/sub, for yoga's `createPubSub` (the role of
+ * `@graphql-yoga/redis-event-target`, which publishes and subscribes without handling the
+ * promises: a Redis outage longer than the client's command timeout rejects them unhandled and
+ * stops the process). Here every Redis call's failure is reported and survived: ioredis
+ * subscribes again by itself after a reconnect, and messages lost meanwhile are read from
+ * PostgreSQL by the subscriptions. `publish` is awaited by the outbox relay, so an event Redis
+ * refused is retried rather than marked delivered.
+ */
+export function createRedisEvents(options: {
+  publisher: Redis;
+  subscriber: Redis;
+  onError: (error: unknown, operation: 'publish' | 'subscribe' | 'unsubscribe') => void;
+}): AwaitableEventTarget {
+  const { publisher, subscriber, onError } = options;
+  const listeners = new Map<string, Set<(event: CustomEvent) => void>>();
+
+  subscriber.on('message', (channel: string, raw: string) => {
+    const set = listeners.get(channel);
+    if (!set) return;
+    let detail: unknown;
+    try {
+      detail = raw === '' ? null : JSON.parse(raw);
+    } catch {
+      return;
+    }
+    // One parsed value for every listener of this instance: subscribers share it, read-only.
+    const event = new CustomEvent(channel, { detail });
+    for (const listener of set) listener(event);
+  });
+
+  // The same function for add and remove, as yoga's own event target does.
+  const listenerOf = (callback: EventListenerOrEventListenerObject | null) =>
+    (callback === null ? undefined : 'handleEvent' in callback ? callback.handleEvent : callback) as
+      | ((event: CustomEvent) => void)
+      | undefined;
+
+  const publish = async (topic: string, detail: unknown): Promise<void> => {
+    await publisher.publish(topic, detail === undefined ? '' : JSON.stringify(detail));
+  };
+
+  return {
+    publish,
+    addEventListener(topic: string, callback: EventListenerOrEventListenerObject | null) {
+      const listener = listenerOf(callback);
+      if (!listener) return;
+      let set = listeners.get(topic);
+      if (!set) {
+        set = new Set();
+        listeners.set(topic, set);
+        subscriber.subscribe(topic).catch((error: unknown) => onError(error, 'subscribe'));
+      }
+      set.add(listener);
+    },
+    removeEventListener(topic: string, callback: EventListenerOrEventListenerObject | null) {
+      const listener = listenerOf(callback);
+      const set = listeners.get(topic);
+      if (!listener || !set) return;
+      set.delete(listener);
+      if (set.size > 0) return;
+      listeners.delete(topic);
+      subscriber.unsubscribe(topic).catch((error: unknown) => onError(error, 'unsubscribe'));
+    },
+    dispatchEvent(event: Event) {
+      publish(event.type, (event as CustomEvent).detail).catch((error: unknown) => onError(error, 'publish'));
+      return true;
+    },
+  };
+}
