@@ -49,6 +49,16 @@ const SEND = `mutation($input: SendMessageInput!) {
 const send = (user: User, chatId: string, content: string, clientId?: string) =>
   gql<{ sendMessage: Sent }>(url, SEND, { input: { chatId, content, ...(clientId ? { clientId } : {}) } }, user.token);
 
+const unreadOf = async (user: User) =>
+  (
+    await gql<{ unreadCounts: { chatId: string; count: number }[] }>(
+      url,
+      '{ unreadCounts { chatId count } }',
+      {},
+      user.token,
+    )
+  ).data?.unreadCounts;
+
 const countIn = async (chatId: string) =>
   Number((await pool.query('SELECT count(*) FROM messages WHERE chat_id = $1', [chatId])).rows[0].count);
 
@@ -64,11 +74,7 @@ describe('sendMessage with clientId (idempotent sends)', () => {
     expect(await countIn(chatId)).toBe(1);
     const { rows } = await pool.query('SELECT last_seq FROM chats WHERE id = $1', [chatId]);
     expect(Number(rows[0].last_seq)).toBe(1);
-    const unread = await pool.query('SELECT unread_count FROM participants WHERE chat_id = $1 AND user_id = $2', [
-      chatId,
-      member.id,
-    ]);
-    expect(unread.rows[0].unread_count).toBe(1);
+    expect(await unreadOf(member)).toEqual([{ chatId, count: 1 }]);
     const events = await pool.query(
       `SELECT count(*)::int AS n FROM switchboard_outbox WHERE key = $1 AND topic = 'chat.message.added'`,
       [chatId],
@@ -119,6 +125,38 @@ describe('sendMessage with clientId (idempotent sends)', () => {
       expect(codeOf(await send(owner, chatId, 'nope', clientId || ' '))).toBe('BAD_USER_INPUT');
     }
     expect(await countIn(chatId)).toBe(0);
+  });
+});
+
+describe('unread counts', () => {
+  test("others' messages count; your own do not, and sending marks the chat read up to yours; newcomers start at 0", async () => {
+    const [owner, member, late] = [await registerUser(url), await registerUser(url), await registerUser(url)];
+    const chatId = await chatOf(owner, [member]);
+    await send(owner, chatId, 'one');
+    await send(owner, chatId, 'two');
+    expect(await unreadOf(member)).toEqual([{ chatId, count: 2 }]);
+    expect(await unreadOf(owner)).toEqual([]);
+    await send(member, chatId, 'three');
+    expect(await unreadOf(member)).toEqual([]);
+    expect(await unreadOf(owner)).toEqual([{ chatId, count: 1 }]);
+
+    const added = await gql(
+      url,
+      'mutation($chatId: ID!, $userId: ID!) { addParticipant(chatId: $chatId, userId: $userId) { lastReadSeq } }',
+      { chatId, userId: late.id },
+      owner.token,
+    );
+    expect(added.data).toEqual({ addParticipant: { lastReadSeq: 3 } });
+    expect(await unreadOf(late)).toEqual([]);
+    await send(owner, chatId, 'four');
+    expect(await unreadOf(late)).toEqual([{ chatId, count: 1 }]);
+    const chat = await gql<{ chat: { unreadCount: number } }>(
+      url,
+      'query($id: ID!) { chat(id: $id) { unreadCount } }',
+      { id: chatId },
+      late.token,
+    );
+    expect(chat.data?.chat.unreadCount).toBe(1);
   });
 });
 

@@ -157,10 +157,13 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
     },
 
     async unreadCount(userId: string, chatId: string): Promise<number> {
-      const { rows } = await db
-        .readerFor(userId)
-        .query('SELECT unread_count FROM participants WHERE chat_id = $1 AND user_id = $2', [chatId, userId]);
-      return Number(rows[0]?.unread_count ?? 0);
+      const { rows } = await db.readerFor(userId).query(
+        `SELECT c.last_seq - p.last_read_seq AS unread
+             FROM participants p JOIN chats c ON c.id = p.chat_id
+            WHERE p.chat_id = $1 AND p.user_id = $2`,
+        [chatId, userId],
+      );
+      return Math.max(0, Number(rows[0]?.unread ?? 0));
     },
 
     async addParticipant(
@@ -186,7 +189,9 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
         if (current.rows[0]?.role === 'owner') throw new AppError('BAD_USER_INPUT', "the owner's role cannot change");
         try {
           await tx.query(
-            `INSERT INTO participants (chat_id, user_id, role) VALUES ($1, $2, $3)
+            // A newcomer has nothing unread: the history before joining is not news to them.
+            `INSERT INTO participants (chat_id, user_id, role, last_read_seq)
+             SELECT $1, $2, $3, last_seq FROM chats WHERE id = $1
              ON CONFLICT (chat_id, user_id) DO UPDATE SET role = excluded.role`,
             [chatId, userId, role],
           );

@@ -77,7 +77,8 @@ const UNIQUE_VIOLATION = '23505';
  * Messages. Every write is ONE statement (atomic without BEGIN/COMMIT, one round trip): the
  * change, and its outbox event that the relay publishes after the commit. `send` takes the next
  * sequence number under the chat row's lock (so numbers are in commit order, without holes),
- * inserts the message and bumps every other participant's unread count.
+ * inserts the message and moves the sender's read mark to it. A participant's unread count is
+ * `chats.last_seq - last_read_seq`: no per-message write for the others.
  */
 export function createMessages(deps: {
   db: ChatDb;
@@ -115,10 +116,12 @@ WITH chat AS (
   RETURNING *
 ), changed AS (
   SELECT inserted.chat_id, ${messageJson('inserted')} AS message FROM inserted
-), unread AS (
-  -- One statement, no read-modify-write: concurrent senders cannot lose an increment.
-  UPDATE participants SET unread_count = unread_count + 1
-   WHERE chat_id = $2 AND user_id <> $3 AND EXISTS (SELECT 1 FROM inserted)
+), sender AS (
+  -- The sender has read up to their own message; everyone else's unread count is the distance
+  -- from their read mark to the chat's last_seq, so nobody else's row is written.
+  UPDATE participants SET last_read_seq = GREATEST(last_read_seq, inserted.seq)
+    FROM inserted
+   WHERE participants.chat_id = $2 AND participants.user_id = $3
 ), event AS (${enqueue(MESSAGE_ADDED, '$6')})
 SELECT message FROM changed
 UNION ALL
@@ -238,9 +241,9 @@ SELECT message FROM changed`;
     async markRead(userId: string, rawChatId: unknown): Promise<{ chatId: string; count: number }> {
       const chatId = parseInput(idInput, rawChatId);
       const { rows } = await pool.query(
-        `UPDATE participants p SET unread_count = 0, last_read_seq = c.last_seq
+        `UPDATE participants p SET last_read_seq = GREATEST(p.last_read_seq, c.last_seq)
            FROM chats c WHERE c.id = p.chat_id AND p.chat_id = $1 AND p.user_id = $2
-         RETURNING p.unread_count`,
+         RETURNING p.last_read_seq`,
         [chatId, userId],
       );
       if (!rows[0]) throw notFound('chat');
@@ -249,13 +252,14 @@ SELECT message FROM changed`;
     },
 
     async unreadCounts(userId: string): Promise<{ chatId: string; count: number }[]> {
-      const { rows } = await db
-        .readerFor(userId)
-        .query(
-          'SELECT chat_id, unread_count FROM participants WHERE user_id = $1 AND unread_count > 0 ORDER BY chat_id',
-          [userId],
-        );
-      return rows.map((row) => ({ chatId: row.chat_id, count: Number(row.unread_count) }));
+      const { rows } = await db.readerFor(userId).query(
+        `SELECT p.chat_id, c.last_seq - p.last_read_seq AS unread
+             FROM participants p JOIN chats c ON c.id = p.chat_id
+            WHERE p.user_id = $1 AND c.last_seq > p.last_read_seq
+            ORDER BY p.chat_id`,
+        [userId],
+      );
+      return rows.map((row) => ({ chatId: row.chat_id, count: Number(row.unread) }));
     },
   };
 }

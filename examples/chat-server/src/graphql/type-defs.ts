@@ -115,6 +115,7 @@ export const typeDefs = /* GraphQL */ `
     owner: User!
     createdAt: String!
     participants: [Participant!]!
+    "Messages after your read mark (markRead, or your own last message: sending marks the chat read up to it)."
     unreadCount: Int!
   }
 
