@@ -18,12 +18,18 @@ const REDACTED = [
 ];
 
 export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    redact: { paths: REDACTED, censor: '[redacted]' },
-    base: { service: 'chat-server' },
-    mixin: () => requestScope.getStore() ?? {},
-  });
+  return pino(
+    {
+      level,
+      redact: { paths: REDACTED, censor: '[redacted]' },
+      base: { service: 'chat-server' },
+      mixin: () => requestScope.getStore() ?? {},
+    },
+    // Written by libuv's threads, not the event loop: pino's default (a synchronous write per
+    // line) blocked request handling for every line under load. What is still queued is written
+    // out when the process exits (pino flushes its destination on exit).
+    pino.destination({ dest: 1, sync: false }),
+  );
 }
 
 /**
