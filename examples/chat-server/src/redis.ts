@@ -24,6 +24,9 @@ const RESILIENT = {
   retryStrategy: () => 100,
   reconnectOnError: (error: Error) => (error.message.startsWith('READONLY') ? 2 : false),
   disconnectTimeout: 200,
+  // Commands issued in one event-loop turn (causal tokens, cache reads, the relay's publishes of
+  // a batch) leave in one write: fewer system calls per request under load.
+  enableAutoPipelining: true,
 } satisfies RedisOptions;
 
 export function connectRedis(config: RedisConfig): RedisConnections {
