@@ -32,7 +32,13 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: testFiles,
-          exclude: ['**/node_modules/**', '**/*.int.test.ts', '**/*.chaos.test.ts', '**/*.cluster.test.ts'],
+          exclude: [
+            '**/node_modules/**',
+            '**/*.int.test.ts',
+            '**/*.chaos.test.ts',
+            '**/*.cluster.test.ts',
+            '**/*.load.test.ts',
+          ],
         },
       },
       {
@@ -68,6 +74,19 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 90_000,
           hookTimeout: 90_000,
+        },
+      },
+      {
+        // The load harness end to end (tools/load): it builds the server if needed and starts its
+        // own servers (the built server, as production runs it), one file at a time. Short, low
+        // rates: these check correctness and the JSON, never speed.
+        ...sourceConditions,
+        test: {
+          name: 'load',
+          include: testFiles.map((glob) => glob.replace('*.test.ts', '*.load.test.ts')),
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
         },
       },
     ],

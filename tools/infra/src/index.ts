@@ -13,6 +13,7 @@ export {
   queryOne,
   startPostgres,
 } from './postgres.ts';
+export { isRunning, type ProcessRecord, readStartTime, signalTree } from './process.ts';
 export { DEFAULT_MASTER_NAME, RedisGroup, type RedisGroupOptions, RedisNode, startRedis } from './redis.ts';
 export { sentinelClientOptions } from './redis-client.ts';
 export { redisCommand } from './resp.ts';
