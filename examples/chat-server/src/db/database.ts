@@ -9,7 +9,10 @@ import { type MigrationSource, migrate, readSqlMigrations } from './migrate.ts';
 
 /** The server's PostgreSQL: the configured one, or the embedded one it started itself. */
 export interface Database {
+  /** Requests' pool: every query and connection bounded (`QUERY_TIMEOUT_MS`, `CONNECT_TIMEOUT_MS`). */
   pool: pg.Pool;
+  /** Where the pool connects (the migrations open their own connection, without the bounds). */
+  connectionString: string;
   /** Where the embedded server keeps its data; undefined with `DATABASE_URL`. */
   dataDir: string | undefined;
   /** Ends the pool, then stops the embedded server if this process started it. */
@@ -18,9 +21,32 @@ export interface Database {
 
 const APP_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
+/**
+ * How long one statement may run on the server (PostgreSQL's `statement_timeout`, which cancels
+ * it cleanly), in ms. Every query of the server is a short indexed one; migrations are exempt
+ * (their own connection, {@link migrateDatabase}).
+ */
+export const STATEMENT_TIMEOUT_MS = 750;
+/**
+ * How long the server waits for any answer to a query, and for a connection from the pool (or a
+ * new one), in ms: a primary that stops answering altogether (stopped, partitioned, its
+ * machine frozen) cancels nothing itself, and requests would wait on it, holding the pool, until
+ * it comes back. With these bounds a request fails within about a second with
+ * `DATABASE_UNAVAILABLE` (HTTP 503) instead, and the next ones work as soon as it answers again.
+ */
+export const QUERY_TIMEOUT_MS = 1_000;
+export const CONNECT_TIMEOUT_MS = 1_000;
+
 export async function openDatabase(config: ServerConfig, options: { poolSize?: number } = {}): Promise<Database> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: config.dataDir });
-  const pool = new pg.Pool({ connectionString: config.databaseUrl ?? embedded?.url, max: options.poolSize ?? 10 });
+  const connectionString = (config.databaseUrl ?? embedded?.url) as string;
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.poolSize ?? 10,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => {});
   try {
@@ -32,6 +58,7 @@ export async function openDatabase(config: ServerConfig, options: { poolSize?: n
   }
   return {
     pool,
+    connectionString,
     dataDir: embedded ? config.dataDir : undefined,
     close: async () => {
       await pool.end();
@@ -53,7 +80,17 @@ export async function migrationSources(): Promise<MigrationSource[]> {
   ];
 }
 
-/** Applies whatever is not applied yet; returns the names applied now. */
+/**
+ * Applies whatever is not applied yet; returns the names applied now. On a connection of its
+ * own, without the request pool's timeouts: a migration may rewrite a large table, and an
+ * instance waits for another's migrations (advisory lock) as long as they take.
+ */
 export async function migrateDatabase(database: Database): Promise<string[]> {
-  return migrate(database.pool, await migrationSources());
+  const pool = new pg.Pool({ connectionString: database.connectionString, max: 1 });
+  pool.on('error', () => {});
+  try {
+    return await migrate(pool, await migrationSources());
+  } finally {
+    await pool.end();
+  }
 }

@@ -7,6 +7,7 @@ import { toGraphQLError as validationError } from '@switchboard/validation/yoga'
 import type { GraphQLError } from 'graphql';
 import { createGraphQLError, maskError as yogaMaskError } from 'graphql-yoga';
 import { AppError } from '../chat/errors.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 
 type Logger = { error(object: object, message: string): void };
 
@@ -32,6 +33,13 @@ export function createMaskError(log: Logger) {
     if (isRateLimitError(original) && original.code === 'RATE_LIMITED') {
       return client('RATE_LIMITED', 'too many requests', {
         retryAfterMs: (original as { retryAfterMs?: number }).retryAfterMs,
+      });
+    }
+    // PostgreSQL did not answer in time (stopped, unreachable): fail fast, say so, and ask clients
+    // to wait a little before trying again (a crowd retrying at once delays the recovery).
+    if (isDatabaseUnavailable(original)) {
+      return client('DATABASE_UNAVAILABLE', 'the database is not answering; try again shortly', {
+        http: { status: 503, headers: { 'retry-after': '1' } },
       });
     }
     // Already a client error (e.g. RATE_LIMITED from @switchboard/ratelimit's plugin): keep it.
