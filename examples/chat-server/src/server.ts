@@ -34,7 +34,15 @@ export async function startServer(
   yoga: AnyYoga,
   routes: Routes = {},
 ): Promise<RunningServer> {
+  // Sockets carrying a subscription over SSE: they never finish by themselves, so stopping cuts
+  // them (as WebSockets are closed) and their clients reconnect elsewhere, resuming with `after`.
+  const streams = new Set<IncomingMessage['socket']>();
   const server = createServer((request, response) => {
+    if (request.headers.accept?.includes('text/event-stream')) {
+      const socket = request.socket;
+      streams.add(socket);
+      socket.once('close', () => streams.delete(socket));
+    }
     const given = request.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     response.setHeader('x-request-id', requestId);
@@ -60,6 +68,7 @@ export async function startServer(
     url: `http://${host}:${port}${yoga.graphqlEndpoint}`,
     close: async (graceMs = 10_000) => {
       for (const socket of sockets.clients) socket.close(1001, 'server stopping');
+      for (const socket of streams) socket.destroy();
       await new Promise<void>((resolve) => sockets.close(() => resolve()));
       await closeGracefully(server, graceMs);
     },

@@ -46,6 +46,47 @@ describe('startServer', () => {
   });
 });
 
+describe('stopping', () => {
+  test('cuts SSE subscriptions at once instead of waiting out the grace period for them', async () => {
+    const yoga = createYoga({
+      schema: createSchema({
+        typeDefs: 'type Query { health: String! } type Subscription { ticks: Int! }',
+        resolvers: {
+          Query: { health: () => 'ok' },
+          Subscription: {
+            ticks: {
+              subscribe: async function* () {
+                for (let n = 0; ; n++) {
+                  yield { ticks: n };
+                  await new Promise((resolve) => setTimeout(resolve, 50));
+                }
+              },
+            },
+          },
+        },
+      }),
+      graphqlEndpoint: '/graphql',
+    });
+    const running = await startServer({ port: 0, host: '127.0.0.1' }, yoga);
+    const response = await fetch(running.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: 'subscription { ticks }' }),
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('ticks');
+    const started = Date.now();
+    await running.close(10_000);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // The client sees its stream broken (not completed), so it knows to reconnect.
+    await expect(
+      (async () => {
+        for (;;) if ((await reader.read()).done) return 'completed';
+      })(),
+    ).rejects.toThrow();
+  });
+});
+
 describe('loadConfig', () => {
   test('defaults to 127.0.0.1:4000', () => {
     expect(loadConfig({})).toMatchObject({ port: 4000, host: '127.0.0.1', databaseUrl: undefined });
