@@ -86,3 +86,52 @@ export function cpuTimeMs(groups: ProcessGroups): Record<string, number> {
   }
   return times;
 }
+
+/** CPU over a measured window. */
+export interface WindowCpu {
+  /** Of the system under test, by role, ms. */
+  cpuMs: Record<string, number>;
+  /** The load generator's, in % of one core. */
+  generatorCpuPercent: number;
+  /** Every other process on the machine (neither measured nor the generator), in % of one core. */
+  otherCpuPercent: number;
+}
+
+const GENERATOR = '(generator)';
+
+/**
+ * Samples CPU when the window opens (`opensAt`, epoch ms) and again at `end()`: the system under
+ * test's processes by role, the generator's, and the whole machine's (/proc/stat), whose rest is
+ * another job's noise.
+ */
+export function cpuWindow(
+  processes: () => ProcessGroups,
+  generator: readonly number[],
+  opensAt: number,
+): { end(): Promise<WindowCpu> } {
+  const sample = () => ({
+    at: Date.now(),
+    busy: machineBusyMs(),
+    groups: cpuTimeMs({ ...processes(), [GENERATOR]: generator }),
+  });
+  const first = new Promise<ReturnType<typeof sample>>((resolve) => {
+    setTimeout(() => resolve(sample()), Math.max(0, opensAt - Date.now()));
+  });
+  return {
+    async end() {
+      const last = sample();
+      const before = await first;
+      const spent = Object.fromEntries(
+        Object.entries(last.groups).map(([name, ms]) => [name, Math.max(0, ms - (before.groups[name] ?? 0))]),
+      );
+      const { [GENERATOR]: generatorMs = 0, ...cpuMs } = spent;
+      const ours = Object.values(spent).reduce((sum, ms) => sum + ms, 0);
+      const wallMs = Math.max(1, last.at - before.at);
+      return {
+        cpuMs,
+        generatorCpuPercent: (generatorMs / wallMs) * 100,
+        otherCpuPercent: (Math.max(0, last.busy - before.busy - ours) / wallMs) * 100,
+      };
+    },
+  };
+}

@@ -50,7 +50,8 @@ export async function runLoad(
   if (!scenario) {
     throw new UsageError(`unknown scenario '${options.scenario}' (known: ${Object.keys(scenarios).join(', ')})`);
   }
-  if (options.subscribers !== undefined) io.log(`note: ${scenario.name} does not use --subscribers`);
+  if (options.subscribers !== undefined && !scenario.usesSubscribers)
+    io.log(`note: ${scenario.name} does not use --subscribers`);
   if (!options.target) ensureBuilt({ build: options.build });
   const addresses = loopbackAddresses(options.addresses);
   const system: SystemUnderTest = await startSystem({
@@ -64,13 +65,15 @@ export async function runLoad(
     log: io.log,
   });
   let world: World | undefined;
+  let prepared: PreparedScenario | undefined;
   try {
-    const sizes = {
+    const requested = {
       users: options.users,
       chats: options.chats,
       members: options.members,
       history: options.history ?? scenario.defaults?.history ?? 0,
     };
+    const sizes = scenario.sizes ? scenario.sizes(requested, options) : requested;
     io.log(
       `seeding ${sizes.users} users, ${sizes.chats} chats of ${sizes.members}${sizes.history ? `, ${sizes.history} messages each` : ''}...`,
     );
@@ -80,12 +83,12 @@ export async function runLoad(
         ? await seedDatabase({ databaseUrl: system.databaseUrl, signingKeys: system.signingKeys, sizes })
         : await seedThroughApi({ url: system.instances[0]?.url as string, sizes, addresses });
     io.log(`seeded in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
-    const context = { system, world, addresses };
+    const context = { system, world, addresses, options, log: io.log };
     const withBaseline = scenario.name === 'send' && options.baseline && system.databaseUrl !== undefined;
     if (scenario.name === 'send' && options.baseline && !withBaseline) {
       io.log('note: no baseline beside a --target server (it needs the same PostgreSQL)');
     }
-    const prepared = await scenario.prepare(context);
+    prepared = await scenario.prepare(context);
     const preparedBaseline = withBaseline ? await baselineScenario.prepare(context) : undefined;
     const measureOptions = (name: string) => ({
       scenario: name,
@@ -112,6 +115,7 @@ export async function runLoad(
         ...measureOptions(name),
         warmupMs: 0,
         durationMs: options.primeS * 1000,
+        prime: true,
       });
     };
     const seed = sizes;
@@ -174,6 +178,7 @@ export async function runLoad(
     const rows = [...full.steps, ...(bare?.steps ?? [])];
     return { report, rows, svg, dir: system.dir };
   } finally {
+    await prepared?.close?.().catch(() => {});
     await world?.close();
     await system.stop();
   }

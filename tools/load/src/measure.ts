@@ -12,6 +12,8 @@ export interface MeasureOptions {
   addresses: string[];
   workers: number;
   connections: number;
+  /** A priming run (not reported): scenarios that measure themselves may do less. */
+  prime?: boolean;
   signal?: AbortSignal;
 }
 
@@ -22,6 +24,8 @@ export async function measure(
   rate: number,
   options: MeasureOptions,
 ): Promise<LoadResult> {
+  if (prepared.measure) return prepared.measure(rate, options);
+  if (!prepared.workload) throw new Error(`${options.scenario}: the scenario has neither workload() nor measure()`);
   await world.refreshTokens();
   const workload = prepared.workload();
   const run = await runOpenLoop({

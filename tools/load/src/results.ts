@@ -49,6 +49,38 @@ export interface LoadResult {
   acknowledged?: number;
   /** Of those, how many are in PostgreSQL after the run. */
   persisted?: number;
+  // Scenarios with subscribers (fanout, mixed): every expected delivery counted.
+  subscribers?: number;
+  /** Each acknowledged message of the window times the subscribers of its chat, its sender's own excluded. */
+  expectedDeliveries?: number;
+  delivered?: number;
+  lost?: number;
+  /** Receipts of a message a subscriber already had. */
+  duplicates?: number;
+  /** From the send's acknowledgement (its answer at the load generator) to the receipt. */
+  deliveryLatencyMs?: LatencyMs;
+  /** Servers' RSS with the subscribers connected and idle, minus before they connected, per subscriber; null when not ours. */
+  memoryPerSubscriberKiB?: number | null;
+  /** mixed: per operation. */
+  operations?: Record<string, OperationResult>;
+  /** growth: latency at each size of the messages table. */
+  points?: GrowthPoint[];
+}
+
+export interface OperationResult {
+  count: number;
+  errors: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface GrowthPoint {
+  /** Rows in `messages` when measured. */
+  rows: number;
+  send: OperationResult & { cpuMsPerOp: number | null };
+  page: OperationResult & { cpuMsPerOp: number | null };
 }
 
 export const GENERATOR_LATE_LIMIT_MS = 10;
@@ -169,9 +201,76 @@ export function table(results: readonly LoadResult[]): string {
     `${result.generator.lateMs.p99.toFixed(1)}${result.generator.behind ? ' (behind)' : ''}`,
     result.generator.otherCpuPercent.toFixed(0),
   ]);
+  return [markdown(header, rows), ...extraTables(results)].join('\n\n');
+}
+
+function markdown(header: string[], rows: string[][]): string {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] as string).length)));
   const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] as number)).join(' | ')} |`;
   return [line(header), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+const ms = (value: number) => value.toFixed(1);
+const percentiles = (latency: { p50: number; p95: number; p99: number }) =>
+  [latency.p50, latency.p95, latency.p99].map(ms);
+
+/** Deliveries (fanout, mixed), operations (mixed) and growth points, where a result has them. */
+function extraTables(results: readonly LoadResult[]): string[] {
+  const tables: string[] = [];
+  const fanout = results.filter((result) => result.delivered !== undefined);
+  if (fanout.length) {
+    const header = [
+      'scenario',
+      'offered/s',
+      'subscribers',
+      'expected',
+      'delivered',
+      'lost',
+      'duplicates',
+      'delivery p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'KiB/subscriber',
+    ];
+    const rows = fanout.map((result) => [
+      ...[result.scenario, result.offeredRate, result.subscribers, result.expectedDeliveries].map(String),
+      ...[result.delivered, result.lost, result.duplicates].map(String),
+      ...percentiles(result.deliveryLatencyMs ?? { p50: 0, p95: 0, p99: 0 }),
+      result.memoryPerSubscriberKiB == null ? 'n/a' : result.memoryPerSubscriberKiB.toFixed(1),
+    ]);
+    tables.push(markdown(header, rows));
+  }
+  for (const result of results) {
+    if (!result.operations) continue;
+    const header = [
+      `${result.scenario} ${result.offeredRate}/s`,
+      'count',
+      'errors',
+      'p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'max ms',
+    ];
+    const rows = Object.entries(result.operations).map(([name, op]) => [
+      name,
+      String(op.count),
+      String(op.errors),
+      ...percentiles(op),
+      ms(op.max),
+    ]);
+    tables.push(markdown(header, rows));
+  }
+  for (const result of results) {
+    if (!result.points) continue;
+    const header = ['rows', 'send p50 ms', 'send p95 ms', 'send p99 ms', 'page p50 ms', 'page p95 ms', 'page p99 ms'];
+    const rows = result.points.map((point) => [
+      String(point.rows),
+      ...percentiles(point.send),
+      ...percentiles(point.page),
+    ]);
+    tables.push(markdown(header, rows));
+  }
+  return tables;
 }
 
 /** How the full stack compares with the bare baseline at the same offered rate. */

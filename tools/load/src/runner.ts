@@ -1,11 +1,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { cpuTimeMs, machineBusyMs } from './cpu.ts';
+import { cpuWindow } from './cpu.ts';
 import type { ParentMessage, WorkerConfig, WorkerMessage, WorkerResult, Workload } from './workload.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
-const GENERATOR = '(generator)';
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface OpenLoopOptions {
@@ -101,24 +100,9 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
     const results = children.map((child) => next(child, 'done'));
     for (const child of children) post(child, { type: 'go', startAt });
     const generator = children.flatMap((child) => (child.pid ? [child.pid] : []));
-    const sample = () => ({
-      at: Date.now(),
-      busy: machineBusyMs(),
-      groups: cpuTimeMs({ ...options.workload.processes(), [GENERATOR]: generator }),
-    });
-    const windowStart = startAt + options.warmupMs;
-    const first = new Promise<ReturnType<typeof sample>>((resolve) => {
-      setTimeout(() => resolve(sample()), Math.max(0, windowStart - Date.now()));
-    });
+    const window = cpuWindow(() => options.workload.processes(), generator, startAt + options.warmupMs);
     const done = (await Promise.all(results)).map((message) => (message as { result: WorkerResult }).result);
-    const last = sample();
-    const before = await first;
-    const spent = Object.fromEntries(
-      Object.entries(last.groups).map(([name, ms]) => [name, Math.max(0, ms - (before.groups[name] ?? 0))]),
-    );
-    const { [GENERATOR]: generatorMs = 0, ...cpuMs } = spent;
-    const ours = Object.values(spent).reduce((sum, ms) => sum + ms, 0);
-    const windowWallMs = Math.max(1, last.at - before.at);
+    const cpu = await window.end();
 
     const requests: RequestRecord[] = [];
     let lastAnswer = options.durationMs;
@@ -147,11 +131,9 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
       rate: options.rate,
       durationMs: options.durationMs,
       requests,
-      cpuMs,
       elapsedMs: lastAnswer,
       workers,
-      generatorCpuPercent: (generatorMs / windowWallMs) * 100,
-      otherCpuPercent: (Math.max(0, last.busy - before.busy - ours) / windowWallMs) * 100,
+      ...cpu,
     };
   } finally {
     options.signal?.removeEventListener('abort', abort);

@@ -20,6 +20,8 @@ export interface SeededUser {
   username: string;
   /** A valid access token (re-minted by `refreshTokens` before it expires). */
   token: string;
+  /** The refresh token of the same session (for `refreshToken`; spent once used). */
+  refreshToken?: string;
 }
 
 export interface SeededChat {
@@ -121,7 +123,7 @@ export async function seedDatabase(options: {
       stores: { sessions: createPostgresSessionStore({ pool }) },
     });
     const hash = await auth.hashPassword(password);
-    const users = Array.from({ length: sizes.users }, (_, i) => ({
+    const users: SeededUser[] = Array.from({ length: sizes.users }, (_, i) => ({
       id: randomUUID(),
       username: `load${runId}u${i}`,
       token: '',
@@ -183,7 +185,9 @@ export async function seedDatabase(options: {
 
     const mint = () =>
       inBatches(users, 8, async (user) => {
-        user.token = (await auth.issueTokens({ id: user.id })).accessToken;
+        const tokens = await auth.issueTokens({ id: user.id });
+        user.token = tokens.accessToken;
+        user.refreshToken = tokens.refreshToken;
       });
     await mint();
     return worldOf({ users, chats, password, runId }, mint, () => pool.end());
@@ -216,15 +220,17 @@ export async function seedThroughApi(options: { url: string; sizes: SeedSizes; a
         mutation === 'register'
           ? { username: user.username, email: `${user.username}@load.example`, password }
           : { username: user.username, password };
-      const data = await clientFor(index).data<Record<string, { accessToken: string; user: { id: string } }>>(
+      type Payload = { accessToken: string; refreshToken: string; user: { id: string } };
+      const data = await clientFor(index).data<Record<string, Payload>>(
         `mutation Seed($input: ${mutation === 'register' ? 'RegisterInput' : 'LoginInput'}!) {
-          ${mutation}(input: $input) { accessToken user { id } }
+          ${mutation}(input: $input) { accessToken refreshToken user { id } }
         }`,
         { input },
       );
-      const payload = data[mutation] as { accessToken: string; user: { id: string } };
+      const payload = data[mutation] as Payload;
       user.id = payload.user.id;
       user.token = payload.accessToken;
+      user.refreshToken = payload.refreshToken;
     };
     await inBatches(users, 8, (user, index) => login(user, index, 'register'));
 
