@@ -19,6 +19,8 @@ export interface AuthPayload {
 }
 
 const UNIQUE_VIOLATION = '23505';
+/** Thrown by the cache's fetcher so that an unknown id is not cached. */
+const NO_SUCH_USER = new Error('no such user');
 
 const toUser = (row: { id: string; username: string; display_name: string | null }): User => ({
   id: row.id,
@@ -33,16 +35,21 @@ export function createUsers(deps: { db: ChatDb; auth: Auth; cache: Cache }) {
   const pool = db.primary;
 
   // Accounts do not change once made: cached (L1, and Redis in cluster mode) after the first
-  // read. A miss is not cached: a replica behind the primary must not hide a new user for long.
+  // read. getOrSet, not get-then-set: the subscribers of one message all resolve its sender at
+  // once, and share one look-up; a fill is not a change, so nothing is published to the other
+  // instances. A miss is not cached: a replica behind the primary must not hide a new user.
   const byId = async (id: string, viewerId?: string): Promise<User | undefined> => {
-    const cached = await cache.get<User>(`user:${id}`);
-    if (cached) return cached;
-    const reader = viewerId === undefined ? pool : db.readerFor(viewerId);
-    const { rows } = await reader.query('SELECT id, username, display_name FROM users WHERE id = $1', [id]);
-    if (!rows[0]) return undefined;
-    const user = toUser(rows[0]);
-    await cache.set(`user:${id}`, user);
-    return user;
+    try {
+      return await cache.getOrSet<User>(`user:${id}`, async () => {
+        const reader = viewerId === undefined ? pool : db.readerFor(viewerId);
+        const { rows } = await reader.query('SELECT id, username, display_name FROM users WHERE id = $1', [id]);
+        if (!rows[0]) throw NO_SUCH_USER;
+        return toUser(rows[0]);
+      });
+    } catch (error) {
+      if (error === NO_SUCH_USER) return undefined;
+      throw error;
+    }
   };
 
   return {
