@@ -29,9 +29,9 @@ export interface OutboxRelayOptions {
   /** Polling interval when no notification arrives (also how soon a retry that came due runs). @default 1000 */
   pollIntervalMs?: number;
   /**
-   * After a batch that delivered something, wait this long before claiming the next one, so that
-   * under load events travel together (one claim and one mark per batch instead of per event).
-   * An idle relay still wakes at once on a NOTIFY; a full batch is followed at once. @default 5
+   * After a batch of several events, wait this long before claiming the next one, so that under
+   * load events travel together (one claim and one mark per batch instead of per event). A quiet
+   * outbox (batches of one) is not delayed; a full batch is followed at once. @default 5
    */
   lingerMs?: number;
   /** LISTEN for the outbox's NOTIFY to wake at once; `false` polls only. @default true */
@@ -426,8 +426,9 @@ DELETE FROM ${table} WHERE position IN (
       }
       // A full batch means there may be more: go again without waiting.
       if (result.claimed >= batchSize) continue;
-      // Under load (this batch had events), let the next ones gather for a moment.
-      if (result.claimed > 0 && lingerMs > 0) await sleep(lingerMs, false);
+      // Under load (events arrived while this batch ran), let the next ones gather for a moment.
+      // A batch of one is a quiet outbox: the next event goes out at once.
+      if (result.claimed > 1 && lingerMs > 0) await sleep(lingerMs, false);
       if (wakeRequested) continue;
       await waitForWake(pollIntervalMs);
     }

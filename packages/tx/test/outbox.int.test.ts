@@ -216,8 +216,12 @@ describe('outbox', () => {
       });
       relays.push(relay);
       relay.start();
-      for (let n = 0; n < 40; n++) {
-        await outbox.enqueue(pool, { topic: 't', key: 'k', payload: { n } });
+      // Two at a time: the batches hold several events, as under load.
+      for (let n = 0; n < 40; n += 2) {
+        await outbox.enqueueMany(pool, [
+          { topic: 't', key: 'k', payload: { n } },
+          { topic: 't', key: 'k', payload: { n: n + 1 } },
+        ]);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       await until(() => published.length === 40);
@@ -227,9 +231,29 @@ describe('outbox', () => {
     };
     const eager = await batchesFor(0);
     const lingering = await batchesFor(60);
-    // 40 events over ~250 ms: one batch per ~60 ms, against one (or more) per event.
-    expect(lingering).toBeLessThan(15);
+    // 40 events over ~100 ms: one batch per ~60 ms, against one (or more) per pair.
+    expect(lingering).toBeLessThan(10);
     expect(eager).toBeGreaterThan(lingering * 2);
+  });
+
+  test('lingerMs does not delay a quiet outbox: single events go out at once', async () => {
+    const outbox = await freshOutbox();
+    const published = new Map<number, number>();
+    const relay = relayFor(outbox, (event) => void published.set((event.payload as { n: number }).n, Date.now()), {
+      lingerMs: 500,
+    });
+    relay.start();
+    await until(() => relay.listening);
+    const lateness: number[] = [];
+    for (let n = 0; n < 5; n++) {
+      const at = Date.now();
+      await outbox.enqueue(pool, { topic: 't', key: 'k', payload: { n } });
+      await until(() => published.has(n), 2000);
+      lateness.push((published.get(n) as number) - at);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // Far below the 500 ms a lingering relay would wait.
+    expect(Math.max(...lateness)).toBeLessThan(250);
   });
 
   test('a failing publish is retried with backoff, holds back its key, and is recorded', async () => {
