@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, test } from 'vitest';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { type EmbeddedPostgres, socketPathFits, startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 
 const dirs: string[] = [];
 const running: EmbeddedPostgres[] = [];
@@ -54,18 +54,35 @@ describe('startEmbeddedPostgres', () => {
   test('creates the cluster on first start, keeps its data across restarts, guards its password', async () => {
     const dir = await dataDir();
     const first = await start(dir);
-    expect(first.url).toMatch(/^postgres:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/switchboard$/);
+    // The server talks to it over the Unix socket in the cluster's folder; TCP stays open.
+    expect(first.url).toBe(first.tcpUrl.replace('@127.0.0.1:', `@${encodeURIComponent(first.clusterDir)}:`));
+    expect(first.tcpUrl).toMatch(/^postgres:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/switchboard$/);
+    expect((await stat(join(first.clusterDir, `.s.PGSQL.${first.port}`))).isSocket()).toBe(true);
+    expect(await query(first.tcpUrl, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
     await query(first.url, 'CREATE TABLE kept (v text); INSERT INTO kept VALUES ($$still here$$)');
     await first.stop();
 
     const second = await start(dir);
     expect(await query(second.url, 'SELECT v FROM kept')).toEqual([{ v: 'still here' }]);
     expect((await stat(join(dir, 'postgres-password'))).mode & 0o777).toBe(0o600);
-    // Only our password opens it: the cluster does not trust local connections.
-    const wrong = new URL(second.url);
-    wrong.password = 'wrong';
-    await expect(query(wrong.href, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
+    // Only our password opens it, over the socket as over TCP: no connection is trusted.
+    for (const url of [second.url, second.tcpUrl]) {
+      const wrong = new URL(url);
+      wrong.password = 'wrong';
+      await expect(query(wrong.href, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
+    }
     await second.stop();
+  });
+
+  test('falls back to TCP when the socket path would not fit in sun_path', async () => {
+    const parent = await dataDir();
+    await chmod(parent, 0o711); // the server's OS user passes through it
+    const dir = join(parent, 'a-data-folder-deep-enough-that-its-socket-path-is-over-107-bytes-long');
+    expect(socketPathFits(join(dir, 'postgres'), 65535)).toBe(false);
+    const db = await start(dir);
+    expect(db.url).toBe(db.tcpUrl);
+    expect(await query(db.url, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+    await db.stop();
   });
 
   test('recovers the orphan a kill -9 of Node leaves behind', async () => {
