@@ -504,6 +504,53 @@ describe('what a security review asked for', () => {
     expect(codeOf(await send(target, chatId, 'still here?'))).toBe('FORBIDDEN');
   });
 
+  test('only the owner makes, changes or removes an admin: an admin cannot demote or remove a co-admin', async () => {
+    const [owner, first, second, member] = [await register(), await register(), await register(), await register()];
+    const chatId = await createChat(owner, [member], 'Admins');
+    for (const admin of [first, second]) {
+      expect(
+        (await gql(url, ADD, { chatId, userId: admin.id, role: 'ADMIN' }, owner.accessToken)).errors,
+      ).toBeUndefined();
+    }
+    const roles = async () => {
+      const response = await gql<{ chat: { participants: { user: { id: string }; role: string }[] } }>(
+        url,
+        'query($id: ID!) { chat(id: $id) { participants { user { id } role } } }',
+        { id: chatId },
+        owner.accessToken,
+      );
+      return Object.fromEntries((response.data?.chat.participants ?? []).map((p) => [p.user.id, p.role]));
+    };
+
+    // The attacks of one admin on the other: demote (re-add with a lower role), remove, and make
+    // a new admin of their own.
+    for (const role of ['MEMBER', 'MODERATOR']) {
+      expect(codeOf(await gql(url, ADD, { chatId, userId: second.id, role }, first.accessToken))).toBe('FORBIDDEN');
+    }
+    expect(codeOf(await gql(url, REMOVE, { chatId, userId: second.id }, first.accessToken))).toBe('FORBIDDEN');
+    expect(codeOf(await gql(url, ADD, { chatId, userId: member.id, role: 'ADMIN' }, first.accessToken))).toBe(
+      'FORBIDDEN',
+    );
+    expect(await roles()).toMatchObject({ [second.id]: 'ADMIN', [member.id]: 'MEMBER' });
+
+    // What an admin still does: members and moderators in, out and between those roles.
+    expect((await gql(url, ADD, { chatId, userId: member.id, role: 'MODERATOR' }, first.accessToken)).errors).toBe(
+      undefined,
+    );
+    expect((await gql(url, REMOVE, { chatId, userId: member.id }, first.accessToken)).errors).toBeUndefined();
+    // An admin may leave; the owner demotes and removes admins.
+    expect((await gql(url, REMOVE, { chatId, userId: second.id }, second.accessToken)).errors).toBeUndefined();
+    expect((await gql(url, ADD, { chatId, userId: first.id, role: 'MEMBER' }, owner.accessToken)).errors).toBe(
+      undefined,
+    );
+    expect(await roles()).toMatchObject({ [first.id]: 'MEMBER' });
+    expect((await gql(url, ADD, { chatId, userId: first.id, role: 'ADMIN' }, owner.accessToken)).errors).toBe(
+      undefined,
+    );
+    expect((await gql(url, REMOVE, { chatId, userId: first.id }, owner.accessToken)).errors).toBeUndefined();
+    expect(Object.keys(await roles()).sort()).toEqual([owner.id]);
+  });
+
   test('a direct chat stays between two people; an edit by a moderator shows who made it', async () => {
     const [alice, bob, carol] = [await register(), await register(), await register()];
     const direct = await gql<{ createChat: { id: string; kind: string } }>(

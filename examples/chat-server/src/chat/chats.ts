@@ -43,6 +43,8 @@ const toChat = (row: ChatRow): Chat => ({
 
 const FOREIGN_KEY_VIOLATION = '23503';
 
+const onlyTheOwner = () => new AppError('FORBIDDEN', "only the chat's owner makes, changes or removes an admin");
+
 /**
  * Chats and who is in them. Membership lives twice, on purpose: the `participants` rows (what
  * lists and unread counts read) and the rbac grants in scope `chat:<id>` (what every check
@@ -177,7 +179,10 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
       const scope = chatScope(chatId);
       await rbac.assert(actorId, 'participant:add', { scope });
       if (role === 'owner') throw new AppError('BAD_USER_INPUT', 'a chat has one owner');
-      if (role === 'admin') await rbac.assert(actorId, 'participant:promote', { scope });
+      // Admins are the owner's to make and unmake: an admin adds members and moderators, but
+      // neither promotes to admin nor changes a co-admin's role.
+      const managesAdmins = await rbac.can(actorId, 'participant:promote', { scope });
+      if (role === 'admin' && !managesAdmins) throw onlyTheOwner();
       const chat = await get(actorId, chatId);
       if (chat.kind === 'direct') throw new AppError('BAD_USER_INPUT', 'a direct chat has exactly two participants');
       const participant = await withTransaction(pool, async (tx) => {
@@ -187,6 +192,7 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
           userId,
         ]);
         if (current.rows[0]?.role === 'owner') throw new AppError('BAD_USER_INPUT', "the owner's role cannot change");
+        if (current.rows[0]?.role === 'admin' && role !== 'admin' && !managesAdmins) throw onlyTheOwner();
         try {
           await tx.query(
             // A newcomer has nothing unread: the history before joining is not news to them.
@@ -212,15 +218,26 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
       return participant;
     },
 
-    /** Admins remove others; anyone may leave; the owner stays (delete the chat instead). */
+    /**
+     * Admins remove members and moderators, the owner removes admins too; anyone may leave; the
+     * owner stays (delete the chat instead).
+     */
     async removeParticipant(actorId: string, rawChatId: unknown, rawUserId: unknown): Promise<boolean> {
       const chatId = parseInput(idInput, rawChatId);
       const userId = parseInput(idInput, rawUserId);
       await get(actorId, chatId);
       const scope = chatScope(chatId);
-      if (userId !== actorId) await rbac.assert(actorId, 'participant:remove', { scope });
+      const leaving = userId === actorId;
+      if (!leaving) await rbac.assert(actorId, 'participant:remove', { scope });
+      const managesAdmins = leaving || (await rbac.can(actorId, 'participant:promote', { scope }));
       await withTransaction(pool, async (tx) => {
         await lockMembership(tx, chatId, userId);
+        // The role is read under the membership lock: a promotion committed meanwhile counts.
+        const target = await tx.query('SELECT role FROM participants WHERE chat_id = $1 AND user_id = $2 FOR UPDATE', [
+          chatId,
+          userId,
+        ]);
+        if (target.rows[0]?.role === 'admin' && !managesAdmins) throw onlyTheOwner();
         const { rows } = await tx.query(
           'DELETE FROM participants WHERE chat_id = $1 AND user_id = $2 AND role <> $3 RETURNING role',
           [chatId, userId, 'owner'],

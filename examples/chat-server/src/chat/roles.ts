@@ -10,7 +10,8 @@ const ownMessage = ({ userId, resource }: { userId: string; resource?: unknown }
 
 /**
  * Roles inside one chat (granted in scope `chat:<id>`): every participant is a member;
- * moderators act on anyone's messages; admins manage participants; the owner deletes the chat.
+ * moderators act on anyone's messages; admins manage members and moderators; the owner also
+ * makes, changes and removes admins (`participant:promote`, checked in chats.ts) and deletes the chat.
  */
 export const chatRoles = {
   member: {
