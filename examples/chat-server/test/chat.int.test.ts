@@ -381,6 +381,65 @@ describe('graphql-ws and the rest of the API', () => {
     await client.dispose();
   });
 
+  test('messageUpdated and typing: participants receive them; a removed participant stops receiving both', async () => {
+    const { createClient: createWsClient } = await import('graphql-ws');
+    const WebSocket = (await import('ws')).default;
+    const [owner, member] = [await register(), await register()];
+    const chatId = await createChat(owner, [member], 'Edits');
+    const messageId = (await send(owner, chatId, 'draft')).data?.sendMessage.id;
+    const client = createWsClient({
+      url: url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${member.accessToken}` },
+      retryAttempts: 0,
+    });
+    const edits: string[] = [];
+    const typists: string[] = [];
+    const ended = { edits: false, typing: false };
+    const stops = [
+      client.subscribe<{ messageUpdated: { content: string } }>(
+        { query: 'subscription($chatId: ID!) { messageUpdated(chatId: $chatId) { content } }', variables: { chatId } },
+        {
+          next: (result) => result.data && edits.push(result.data.messageUpdated.content),
+          error: () => (ended.edits = true),
+          complete: () => (ended.edits = true),
+        },
+      ),
+      client.subscribe<{ typing: { user: { id: string } } }>(
+        { query: 'subscription($chatId: ID!) { typing(chatId: $chatId) { user { id } } }', variables: { chatId } },
+        {
+          next: (result) => result.data && typists.push(result.data.typing.user.id),
+          error: () => (ended.typing = true),
+          complete: () => (ended.typing = true),
+        },
+      ),
+    ];
+    const until = async (check: () => boolean) => {
+      for (let i = 0; i < 100 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    const EDIT = 'mutation($id: ID!, $content: String!) { editMessage(id: $id, content: $content) { content } }';
+    const TYPE = 'mutation($chatId: ID!) { typing(chatId: $chatId) }';
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await gql(url, EDIT, { id: messageId, content: 'first edit' }, owner.accessToken)).errors).toBeUndefined();
+    expect((await gql(url, TYPE, { chatId }, owner.accessToken)).errors).toBeUndefined();
+    await until(() => edits.length === 1 && typists.length === 1);
+    expect({ edits, typists }).toEqual({ edits: ['first edit'], typists: [owner.id] });
+
+    const REMOVE = 'mutation($chatId: ID!, $userId: ID!) { removeParticipant(chatId: $chatId, userId: $userId) }';
+    expect((await gql(url, REMOVE, { chatId, userId: member.id }, owner.accessToken)).errors).toBeUndefined();
+    // Each feed re-checks membership per event: the next edit and the next typing event end
+    // the removed participant's subscriptions instead of reaching them.
+    expect((await gql(url, EDIT, { id: messageId, content: 'after removal' }, owner.accessToken)).errors).toBe(
+      undefined,
+    );
+    expect((await gql(url, TYPE, { chatId }, owner.accessToken)).errors).toBeUndefined();
+    await until(() => ended.edits && ended.typing);
+    expect(ended).toEqual({ edits: true, typing: true });
+    expect({ edits, typists }).toEqual({ edits: ['first edit'], typists: [owner.id] });
+    for (const stop of stops) stop();
+    await client.dispose();
+  });
+
   test('edit and delete: own messages only, moderators any; typing reaches the others', async () => {
     const [owner, member, moderator] = [await register(), await register(), await register()];
     const chatId = await createChat(owner, [member], 'Roles');
