@@ -34,3 +34,30 @@ export function pickNode<N extends Candidate>(
   }
   return best;
 }
+
+/** What read-your-writes routing needs to know of a replica. */
+export interface ReplayCandidate extends Candidate {
+  readonly state: string;
+  /** The replay position last seen on it (`undefined`: not known yet). */
+  readonly lsn: bigint | undefined;
+}
+
+/**
+ * Picks a replica that may serve a read carrying a causal token for `lsn`: in rotation
+ * (`healthy`) and known to have replayed at least that far. `undefined` when none is: the
+ * router then asks the most advanced one, or reads the primary. A replica behind the token
+ * must never be picked: the read would miss the reader's own write.
+ */
+export function pickReplayed<N extends ReplayCandidate>(
+  policy: RoutingPolicy,
+  replicas: readonly N[],
+  cursor: number,
+  lsn: bigint,
+): N | undefined {
+  return pickNode(
+    policy,
+    replicas,
+    cursor,
+    (node) => node.state === 'healthy' && node.lsn !== undefined && node.lsn >= lsn,
+  );
+}

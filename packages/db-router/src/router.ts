@@ -3,7 +3,7 @@ import { isConnectionError, isRecoveryConflict } from './connection-errors.ts';
 import { InvalidCausalTokenError, RouterClosedError } from './errors.ts';
 import { type LsnSample, pruneSamples, replicaLagMs } from './lag.ts';
 import { formatLsn, lsnDistance, parseLsn } from './lsn.ts';
-import { pickNode, type RoutingPolicy } from './policies.ts';
+import { pickNode, pickReplayed, type RoutingPolicy } from './policies.ts';
 import { decodeCausalToken, encodeCausalToken } from './token.ts';
 import type { DbReader, ReadOptions, Row, Statement } from './types.ts';
 
@@ -520,8 +520,7 @@ class Router {
     statement: Statement,
     values?: readonly unknown[],
   ): Promise<pg.QueryResult<R>> {
-    const reached = (node: RouterNode) => node.state === 'healthy' && node.lsn !== undefined && node.lsn >= lsn;
-    const known = pickNode(this.settings.policy, this.replicas, this.otherCursor++, reached);
+    const known = pickReplayed(this.settings.policy, this.replicas, this.otherCursor++, lsn);
     if (known) return this.readOn<R>(known, statement, values, lsn);
     return this.readAfterProbe<R>(lsn, statement, values);
   }

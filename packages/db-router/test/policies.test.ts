@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { pickNode } from '../src/policies.ts';
+import { pickNode, pickReplayed } from '../src/policies.ts';
 
 const nodes = (...inFlight: number[]) => inFlight.map((load, index) => ({ name: `r${index}`, inFlight: load }));
 const all = () => true;
@@ -40,5 +40,31 @@ describe('least-in-flight', () => {
     const list = nodes(0, 7, 4);
     expect(pickNode('least-in-flight', list, 0, (node) => node.name !== 'r0')?.name).toBe('r2');
     expect(pickNode('least-in-flight', list, 0, () => false)).toBeUndefined();
+  });
+});
+
+describe('read-your-writes: pickReplayed', () => {
+  const replicas = (...positions: (bigint | undefined)[]) =>
+    positions.map((lsn, index) => ({ name: `r${index}`, inFlight: 0, state: 'healthy', lsn }));
+
+  test('a replica whose replay position is behind the token is never picked', () => {
+    const list = replicas(100n, 250n, 180n);
+    for (const policy of ['round-robin', 'least-in-flight'] as const) {
+      for (let cursor = 0; cursor < 6; cursor++) {
+        expect(pickReplayed(policy, list, cursor, 200n)?.name).toBe('r1');
+      }
+    }
+  });
+
+  test('exactly at the token is enough; an unknown position is not', () => {
+    expect(pickReplayed('round-robin', replicas(undefined, 200n), 0, 200n)?.name).toBe('r1');
+    expect(pickReplayed('round-robin', replicas(undefined), 0, 1n)).toBeUndefined();
+  });
+
+  test('no replica has replayed the token (or only one out of rotation has): none is picked', () => {
+    expect(pickReplayed('round-robin', replicas(100n, 199n), 0, 200n)).toBeUndefined();
+    const [ahead] = replicas(500n);
+    const lagging = { ...(ahead as NonNullable<typeof ahead>), state: 'lagging' };
+    expect(pickReplayed('least-in-flight', [lagging], 0, 200n)).toBeUndefined();
   });
 });
