@@ -1,3 +1,9 @@
+/**
+ * @switchboard/ratelimit/yoga: graphql-yoga / envelop plugins (per-field rules with `useRateLimit`, a
+ * budget for every operation with `useOperationRateLimit`) and the package's GraphQL error table
+ * (`toGraphQLError`). Peers: `graphql`, `graphql-yoga`.
+ * @packageDocumentation
+ */
 import {
   defaultFieldResolver,
   type GraphQLFieldResolver,
@@ -6,11 +12,16 @@ import {
   type GraphQLResolveInfo,
   type GraphQLSchema,
 } from 'graphql';
-// Through yoga, so the error belongs to the graphql instance yoga checks it against.
-import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import type { Plugin } from 'graphql-yoga';
+import { RateLimitedError } from './errors.ts';
+import { toGraphQLError } from './graphql-errors.ts';
 import { rateLimitHeaders } from './headers.ts';
 import { consumeAll, type RateLimiter } from './rate-limiter.ts';
 import type { RateLimitResult } from './types.ts';
+
+export { toGraphQLError } from './graphql-errors.ts';
+export { createOperationCost, type OperationCostFunction, type OperationCostOptions } from './operation-cost.ts';
+export { type UseOperationRateLimitOptions, useOperationRateLimit } from './operation-rate-limit.ts';
 
 /** What a rule's `key` function sees. */
 export interface RateLimitRuleContext<Context> {
@@ -160,14 +171,9 @@ function limitResolver<Context>(
         );
       }
       if (!outcome.allowed) {
-        const retryAfterMs = outcome.retryAfterMs;
-        throw createGraphQLError(message, {
-          extensions: {
-            code: 'RATE_LIMITED',
-            retryAfterMs,
-            http: { status: 429, headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } },
-          },
-        });
+        const { retryAfterMs } = outcome;
+        const refusing = outcome.results.find((result) => !result.allowed) as RateLimitResult;
+        throw toGraphQLError(new RateLimitedError({ retryAfterMs, limit: refusing.limit, message }));
       }
     }
     return resolve(source, args, context, info);

@@ -44,10 +44,14 @@ export {
 } from './schemas.ts';
 export { detectSpam, type SpamCheckOptions, type SpamReason, spamCheck } from './spam.ts';
 export {
+  findUnstorableCharacter,
   type LengthUnit,
   normalizeText,
   normalizeTextAction,
+  storableTextCheck,
   stripUnsafeCharacters,
   stripUnsafeCharactersAction,
   textLength,
+  type UnstorableCharacter,
+  type UnstorableCharacterKind,
 } from './text.ts';

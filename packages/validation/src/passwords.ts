@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { DEFAULT_PASSWORD_BLOCKLIST } from './password-blocklist.ts';
-import { textLength } from './text.ts';
+import { findUnstorableCharacter, textLength, UNSTORABLE_MESSAGES } from './text.ts';
 
 /**
  * A set of passwords that must not be used, matched case-insensitively after NFKC
@@ -228,7 +228,13 @@ export function normalizePassword(password: string): string {
 }
 
 /** Why a password is refused (see {@link checkPassword}). */
-export type PasswordProblem = 'too-short' | 'too-long' | 'control-characters' | 'common' | 'context';
+export type PasswordProblem =
+  | 'too-short'
+  | 'too-long'
+  | 'control-characters'
+  | 'unpaired-surrogate'
+  | 'common'
+  | 'context';
 
 /** Options of {@link passwordSchema} and {@link checkPassword}. */
 export interface PasswordOptions {
@@ -289,6 +295,7 @@ const MESSAGES: Record<PasswordProblem, (o: ResolvedPasswordOptions) => string> 
   'too-short': (o) => `must be at least ${o.minLength} characters`,
   'too-long': (o) => `must be at most ${o.maxLength} characters`,
   'control-characters': () => 'must not contain control characters',
+  'unpaired-surrogate': () => UNSTORABLE_MESSAGES['lone-surrogate'],
   common: () => 'is too common or too easy to guess: avoid known passwords, keyboard patterns and repetition',
   context: () => 'must not be based on your username, email address or the name of this service',
 };
@@ -304,6 +311,8 @@ function problemsOf(password: string, o: ResolvedPasswordOptions): PasswordProbl
     return problems;
   }
   if (PASSWORD_CONTROLS.test(normalized)) problems.push('control-characters');
+  // Not text: it has no UTF-8 form, so it would hash as whatever the encoder replaced it with.
+  if (findUnstorableCharacter(normalized)?.kind === 'lone-surrogate') problems.push('unpaired-surrogate');
   if (isCommonPassword(normalized, { blocklist: o.blocklist })) problems.push('common');
   else if (o.context.length > 0 && isBasedOnContext(normalized, o.context, o.minLength)) problems.push('context');
   return problems;

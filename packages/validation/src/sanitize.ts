@@ -45,14 +45,19 @@ const DROP_CONTENT = [
 ];
 
 /**
- * The href a browser would follow, if it is absolute and uses an allowed scheme; otherwise
- * undefined. `new URL` is the WHATWG URL parser browsers use: it strips leading C0 controls and
- * spaces, removes tabs and newlines anywhere, and lowercases the scheme, so `java&#9;script:`,
- * ` JaVaScRiPt:` and the like all come out as `javascript:` and are refused. Without a base
- * URL, relative and protocol-relative (`//host`) links do not parse and are refused too.
- * The serialized form is what we keep, so the output is canonical (and idempotent).
+ * The href a browser would follow, if it is absolute, uses an allowed scheme and carries no
+ * credentials; otherwise undefined. This is the sanitizer's own check, not sanitize-html's
+ * scheme filter (which it does not rely on). `new URL` is the WHATWG URL parser browsers use:
+ * it strips leading C0 controls and spaces, removes tabs and newlines anywhere, and lowercases
+ * the scheme, so `java&#9;script:`, ` JaVaScRiPt:` and the like all come out as `javascript:`
+ * and are refused. Without a base URL, relative and protocol-relative (`//host`) links do not
+ * parse and are refused too. A user name or password (`https://bank.example@evil.example/`,
+ * `https://user:pass@host/`, in any case or encoding: the parser decides where the host
+ * starts, as the browser will) is refused: it makes a link read as another site, and
+ * browsers send it as credentials. The serialized form is what we keep, so the output is
+ * canonical (and idempotent).
  */
-function safeHref(href: string | undefined): string | undefined {
+export function safeHref(href: string | undefined): string | undefined {
   if (href === undefined) return undefined;
   let url: URL;
   try {
@@ -61,6 +66,7 @@ function safeHref(href: string | undefined): string | undefined {
     return undefined;
   }
   if (!ALLOWED_PROTOCOLS.has(url.protocol)) return undefined;
+  if (url.username !== '' || url.password !== '') return undefined;
   // `http:foo` parses as http://foo/ ; only keep links whose author wrote an authority.
   if (url.protocol !== 'mailto:' && !/^[a-z][a-z0-9+.-]*:[\\/]{2}/i.test(href.replace(/[\t\n\r]/g, '').trim())) {
     return undefined;
@@ -158,9 +164,10 @@ function reparsesDifferently(output: string): boolean {
  *   except elements whose content is code or metadata (`script`, `style`, `template`,
  *   `iframe`, `noscript`, `title`, ...), removed with their content; comments are removed;
  * - no attributes except on `a`: `href`, only when it is an absolute `http:`, `https:` or
- *   `mailto:` URL as a browser parses it (relative and `//host` links are refused; the URL is
- *   stored in its canonical serialized form), and `rel="noopener noreferrer nofollow"`, always
- *   set. A link without a valid `href` becomes its text;
+ *   `mailto:` URL as a browser parses it, without credentials (relative and `//host` links,
+ *   and `https://user:pass@host/` or `https://bank.example@evil.example/`, are refused; the URL
+ *   is stored in its canonical serialized form), and `rel="noopener noreferrer nofollow"`,
+ *   always set. A link without a valid `href` becomes its text;
  * - text is NFC-normalized, and control and bidirectional-override characters are removed
  *   (see {@link stripUnsafeCharacters}); `&`, `<`, `>` in text are escaped;
  * - elements nested deeper than {@link MAX_NESTING} levels are removed (their text kept).

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { plainTextOfSanitized, sanitizeRichText } from './sanitize.ts';
 import { type SpamCheckOptions, spamCheck } from './spam.ts';
-import { type LengthUnit, normalizeText, textLength } from './text.ts';
+import { type LengthUnit, normalizeText, storableTextCheck, textLength } from './text.ts';
 
 /** A valibot schema taking `TInput` and producing `TOutput` (how the schemas here are typed). */
 export type Schema<TInput, TOutput = TInput> = v.GenericSchema<TInput, TOutput>;
@@ -65,6 +65,7 @@ export function createUsernameSchema(options: UsernameOptions = {}): Schema<stri
   const reserved = new Set((options.reserved ?? RESERVED_USERNAMES).map((name) => name.toLowerCase()));
   return v.pipe(
     v.string('must be a string'),
+    storableTextCheck(),
     v.transform((value) => normalizeText(value).normalize('NFKC').trim().toLowerCase()),
     v.rawCheck(({ dataset, addIssue }) => {
       if (!dataset.typed) return;
@@ -92,6 +93,7 @@ export const usernameSchema: Schema<string> = createUsernameSchema();
  */
 export const emailSchema: Schema<string> = v.pipe(
   v.string('must be a string'),
+  storableTextCheck(),
   v.trim(),
   v.maxLength(254, 'must be at most 254 characters'),
   v.email('must be a valid email address'),
@@ -122,6 +124,7 @@ export function createDisplayNameSchema(options: DisplayNameOptions = {}): Schem
   const unit = options.unit ?? 'codePoints';
   return v.pipe(
     v.string('must be a string'),
+    storableTextCheck(),
     v.transform((value) => normalizeText(value).replace(INVISIBLE, '').replace(/\s+/g, ' ').trim()),
     v.rawCheck(({ dataset, addIssue }) => {
       if (!dataset.typed) return;
@@ -165,8 +168,9 @@ export interface MessageContentOptions {
 }
 
 /**
- * Chat message content. Order matters and is fixed: sanitize (or normalize) first, trim, then
- * refuse empty messages (nothing visible) and outputs longer than `maxLength`. Measuring after
+ * Chat message content. Order matters and is fixed: refuse characters a database cannot store
+ * (NUL, lone surrogates; see `storableTextCheck`), sanitize (or normalize), trim, then refuse
+ * empty messages (nothing visible) and outputs longer than `maxLength`. Measuring after
  * sanitizing means a payload cannot pass the check and then grow (entities expanded, links
  * canonicalized) or be judged by markup that is then removed. The output is what to store.
  * Idempotent: the output parses to itself.
@@ -192,6 +196,7 @@ export function messageContentSchema(options: MessageContentOptions = {}): Schem
   const base = v.pipe(
     v.string('must be a string'),
     v.maxLength(maxInputLength, `is too long (at most ${maxInputLength} characters before formatting is removed)`),
+    storableTextCheck(),
     v.transform((value) => (format === 'html' ? sanitizeRichText(value) : normalizeText(value)).trim()),
     v.rawCheck(({ dataset, addIssue }) => {
       if (!dataset.typed) return;
@@ -228,6 +233,7 @@ export function createAttachmentsSchema(options: AttachmentsOptions = {}): Schem
   const hosts = options.allowedHosts ? new Set(options.allowedHosts.map((host) => host.toLowerCase())) : undefined;
   const url = v.pipe(
     v.string('must be a string'),
+    storableTextCheck(),
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       let parsed: URL;
       try {
@@ -257,6 +263,7 @@ export const attachmentsSchema: Schema<string[]> = createAttachmentsSchema();
 /** A UUID (any version), trimmed; output lowercase (the canonical form). */
 export const uuidSchema: Schema<string> = v.pipe(
   v.string('must be a string'),
+  storableTextCheck(),
   v.trim(),
   v.uuid('must be a UUID'),
   v.toLowerCase(),
@@ -311,6 +318,7 @@ export function createPaginationArgsSchema(
     v.nullable(
       v.pipe(
         v.string('must be a string'),
+        storableTextCheck(),
         v.minLength(1, 'must not be empty'),
         v.maxLength(maxCursorLength, `must be at most ${maxCursorLength} characters`),
       ),

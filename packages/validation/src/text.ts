@@ -96,3 +96,62 @@ export function normalizeTextAction(): v.TransformAction<string, string> {
 export function stripUnsafeCharactersAction(): v.TransformAction<string, string> {
   return v.transform(stripUnsafeCharacters);
 }
+
+/** Why {@link findUnstorableCharacter} refuses a character. */
+export type UnstorableCharacterKind = 'nul' | 'lone-surrogate';
+
+/** The first character of a string that a database cannot store, as {@link findUnstorableCharacter} reports it. */
+export interface UnstorableCharacter {
+  kind: UnstorableCharacterKind;
+  /** Its index in UTF-16 code units. */
+  index: number;
+  /** What is wrong, for a person: `'must not contain the NUL character (U+0000)'`. */
+  message: string;
+}
+
+// NUL: PostgreSQL's text types cannot hold it ("invalid byte sequence ... 0x00"). A lone
+// surrogate has no UTF-8 encoding: drivers send U+FFFD or fail, so what is stored is not what was sent.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching NUL is the point
+const MAYBE_UNSTORABLE = /[\u0000\uD800-\uDFFF]/;
+const UNSTORABLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: see MAYBE_UNSTORABLE
+  /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The issue message for each kind of unstorable character (the schemas' and the yoga plugin's). */
+export const UNSTORABLE_MESSAGES: Readonly<Record<UnstorableCharacterKind, string>> = {
+  nul: 'must not contain the NUL character (U+0000)',
+  'lone-surrogate': 'must not contain an unpaired UTF-16 surrogate (not valid Unicode)',
+};
+
+/**
+ * The first character of `text` that PostgreSQL (or any UTF-8 store) cannot store as sent: NUL
+ * (U+0000) or a lone UTF-16 surrogate; undefined when there is none (emoji and every other
+ * valid character are fine). Clean text costs one regular expression test.
+ *
+ * @example
+ * findUnstorableCharacter('a\u0000b'); // { kind: 'nul', index: 1, message: 'must not contain the NUL character (U+0000)' }
+ */
+export function findUnstorableCharacter(text: string): UnstorableCharacter | undefined {
+  if (!MAYBE_UNSTORABLE.test(text)) return undefined;
+  const match = UNSTORABLE.exec(text);
+  if (match === null) return undefined;
+  const kind: UnstorableCharacterKind = match[0] === '\u0000' ? 'nul' : 'lone-surrogate';
+  return { kind, index: match.index, message: UNSTORABLE_MESSAGES[kind] };
+}
+
+/**
+ * valibot check: refuses a string holding a character a database cannot store (see
+ * {@link findUnstorableCharacter}) with an issue on the field, instead of the database failing
+ * later with an error the client never sees. Every string schema of this package starts with it;
+ * put it right after `v.string()` in your own.
+ *
+ * @example
+ * const topic = v.pipe(v.string(), storableTextCheck(), normalizeTextAction(), v.maxLength(200));
+ */
+export function storableTextCheck(): v.RawCheckAction<string> {
+  return v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const found = findUnstorableCharacter(dataset.value);
+    if (found) addIssue({ message: found.message });
+  });
+}

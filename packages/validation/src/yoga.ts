@@ -1,13 +1,15 @@
 /**
  * @switchboard/validation/yoga: input errors as GraphQL errors a client can act on, and the
- * GraphQL hardening recipe (depth, cost, alias, token and directive limits with graphql-armor).
+ * GraphQL hardening recipe (depth, cost, alias, token and directive limits with graphql-armor,
+ * and no input a database cannot store).
  * Peers: `graphql`, `graphql-yoga`, and `@escape.tech/graphql-armor` for {@link hardenedPlugins}.
  * @packageDocumentation
  */
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
-import type { ExecutionResult, GraphQLError } from 'graphql';
+import type { ExecutionArgs, ExecutionResult, GraphQLError } from 'graphql';
 import { createGraphQLError, handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
-import { isValidationError, type ValidationError, type ValidationIssue } from './errors.ts';
+import { isValidationError, ValidationError, type ValidationIssue } from './errors.ts';
+import { findUnstorableInput } from './storable-input.ts';
 
 /** The `extensions` of a GraphQL error made from a {@link ValidationError}. */
 export interface BadUserInputExtensions {
@@ -100,6 +102,41 @@ export function useValidationErrors(options: ValidationErrorsOptions = {}): Plug
   };
 }
 
+/**
+ * yoga / envelop plugin: before an operation runs (a query or mutation when it executes, a
+ * subscription when it starts), checks every string of its input, in the variables and in the
+ * document's literal arguments, recursively through lists and input objects, for characters a
+ * database cannot store: NUL (U+0000), which PostgreSQL's text types refuse, and lone UTF-16
+ * surrogates, which have no UTF-8 form. Such an operation does not run; it gets a
+ * {@link toGraphQLError | BAD_USER_INPUT} error naming each place, instead of the database
+ * failing mid-resolver and the client seeing "Unexpected error.":
+ * `{ message, locations, extensions: { code: 'BAD_USER_INPUT', issues: [{ path, message }] } }`
+ * with HTTP 400. A path is the one inside `variables` (`['input', 'content']`) or, for a
+ * literal, the fields' response keys, the argument and the keys inside it
+ * (`['sendMessage', 'input', 'content']`). Part of {@link hardenedPlugins}.
+ *
+ * @example
+ * createYoga({ schema, plugins: [useStorableInput(), useValidationErrors()] });
+ */
+export function useStorableInput(options: ValidationErrorsOptions = {}): Plugin {
+  const check = (args: ExecutionArgs, stop: (result: ExecutionResult) => void) => {
+    const found = findUnstorableInput(
+      args.document,
+      args.variableValues as Record<string, unknown> | null | undefined,
+      args.operationName,
+    );
+    if (!found) return;
+    const error = new ValidationError(found.issues);
+    // Carries the locations of the variables and literals at fault.
+    const from = createGraphQLError(error.message, { nodes: found.nodes });
+    stop({ errors: [toGraphQLError(error, { ...options, from })] });
+  };
+  return {
+    onExecute: ({ args, setResultAndStopExecution }) => check(args, setResultAndStopExecution),
+    onSubscribe: ({ args, setResultAndStopExecution }) => check(args, setResultAndStopExecution),
+  };
+}
+
 type ArmorConfig = NonNullable<ConstructorParameters<typeof EnvelopArmor>[0]>;
 
 /** Limits of {@link hardenedPlugins}; `false` turns one off. */
@@ -121,6 +158,12 @@ export interface HardeningOptions {
   blockFieldSuggestions?: boolean;
   /** Say the limit in the error ("Token limit of 1000 exceeded"). @default true */
   exposeLimits?: boolean;
+  /**
+   * Refuse operations whose input holds a character a database cannot store (NUL, lone
+   * surrogates) with `BAD_USER_INPUT` and the field's path, before they run: see
+   * {@link useStorableInput}. @default true
+   */
+  storableInput?: boolean;
   /** Anything else for graphql-armor, merged over the above. */
   armor?: ArmorConfig;
 }
@@ -136,7 +179,8 @@ const limit = (name: string, value: number | false | undefined, fallback: number
 /**
  * The GraphQL hardening recipe as yoga plugins, built on
  * [graphql-armor](https://github.com/Escape-Technologies/graphql-armor): limits on depth,
- * cost, aliases, tokens and directives, and no field suggestions. A refused operation is
+ * cost, aliases, tokens and directives, and no field suggestions; plus
+ * {@link useStorableInput} (input a database cannot store is refused). A refused operation is
  * never executed; it gets a GraphQL error with `extensions.code` `GRAPHQL_VALIDATION_FAILED`
  * (`GRAPHQL_PARSE_FAILED` for the token limit) and, per GraphQL over HTTP, status 400 for
  * clients accepting `application/graphql-response+json` (200 for plain `application/json`).
@@ -176,7 +220,8 @@ export function hardenedPlugins(options: HardeningOptions = {}): Plugin[] {
     (config as Record<string, unknown>)[k] = { ...(config[k] as object | undefined), ...(value as object) };
   }
   // graphql-armor types its plugins with its own copy of @envelop/core; they are yoga plugins.
-  return new EnvelopArmor(config).protect().plugins as unknown as Plugin[];
+  const plugins = new EnvelopArmor(config).protect().plugins as unknown as Plugin[];
+  return options.storableInput === false ? plugins : [...plugins, useStorableInput()];
 }
 
 /** Options of {@link hardenedYogaOptions}. */

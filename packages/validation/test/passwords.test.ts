@@ -84,6 +84,16 @@ describe('passwordSchema (NIST SP 800-63B-4)', () => {
     ]);
   });
 
+  test('refuses lone surrogates: not text, and they would hash as whatever an encoder replaced them with', () => {
+    for (const password of ['violet\uD800harbor mints', 'violet harbor mints\uDC00']) {
+      expect(messagesOf(() => parseInput(schema, password))).toEqual([
+        'must not contain an unpaired UTF-16 surrogate (not valid Unicode)',
+      ]);
+      expect(checkPassword(password).map((problem) => problem.problem)).toEqual(['unpaired-surrogate']);
+    }
+    expect(checkPassword('violet harbor mints 👍🏽')).toEqual([]);
+  });
+
   test('refuses common passwords that pass the length rule', () => {
     for (const password of [
       'passwordpassword',

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { JSDOM } from 'jsdom';
 import { describe, expect, test } from 'vitest';
 import { LINK_REL, MAX_NESTING, RICH_TEXT_TAGS, sanitizeRichText, toPlainText } from '../src/index.ts';
+import { safeHref } from '../src/sanitize.ts';
 import { XSS_CORPUS, XSS_PAYLOADS } from './xss-corpus.ts';
 
 const { window } = new JSDOM('');
@@ -48,6 +49,7 @@ function problemsOf(html: string): string[] {
         if (!absolute) problems.push(`relative href ${href}`);
         if (!['http:', 'https:', 'mailto:'].includes(resolved.protocol))
           problems.push(`href scheme ${resolved.protocol}`);
+        if (resolved.username !== '' || resolved.password !== '') problems.push('credentials in href');
       }
       if (element.getAttribute('rel') !== LINK_REL) problems.push(`rel ${element.getAttribute('rel')}`);
     }
@@ -88,6 +90,9 @@ describe('sanitizeRichText against the XSS corpus', () => {
     expect(problemsOf('<a href="/x" rel="noopener noreferrer nofollow">x</a>')).toEqual(['relative href /x']);
     expect(problemsOf('<svg><b>x</b></svg>')).toContain('element svg');
     expect(problemsOf('<!-- c --><a href="https://a.example/">x</a>')).toEqual(['comment', 'rel null']);
+    expect(problemsOf(`<a href="https://bank.example@evil.example/" rel="${LINK_REL}">x</a>`)).toEqual([
+      'credentials in href',
+    ]);
   });
 });
 
@@ -134,6 +139,52 @@ describe('sanitizeRichText policy', () => {
     expect(sanitizeRichText('<a>no href</a>')).toBe('no href');
   });
 
+  test('drops links carrying a user name or password, in any case, encoding or spelling; keeps their text', () => {
+    for (const href of [
+      'https://user:pass@host.example/',
+      'https://bank.example@evil.example/',
+      'http://user@host.example',
+      'https://user%40x:pw@host.example/',
+      'HTTPS://a@b.example',
+      'hTtP://A:B@host.example',
+      'https://:pw@host.example/',
+      'https://user:@host.example/',
+      'https://a@b@c.example/',
+      'https://b%D0%B0nk.example@evil.example/',
+      'https://bаnk.example@evil.example/' /* Cyrillic а */,
+      '  https://bank.example@evil.example/',
+      'https://bank.example&#64;evil.example/',
+      'https://bank.example&#x40;evil.example/',
+      'https://bank.ex&#9;ample@evil.example/',
+      'ht&#10;tps://user@host.example',
+      'https:\\\\bank.example@evil.example/',
+      'https:/\\bank.example@evil.example/',
+      'https://bank.example:443@evil.example/',
+      'http://[::1]@evil.example/',
+      'mailto://user:pw@host.example',
+      // '@' encoded or look-alike in the host is not a separator: no valid URL at all.
+      'https://bank.example%40evil.example/',
+      'https://bank.example\uFF20evil.example/',
+    ]) {
+      const output = sanitizeRichText(`<a href="${href}">Your bank</a>`);
+      expect(output, href).toBe('Your bank');
+    }
+  });
+
+  test('keeps links whose "@" is not in the authority, and drops an empty user part from the canonical URL', () => {
+    for (const [href, kept] of [
+      ['https://example.com/@alice', 'https://example.com/@alice'],
+      ['https://example.com/?to=a@b.example#x@y', 'https://example.com/?to=a@b.example#x@y'],
+      ['mailto:someone@example.com', 'mailto:someone@example.com'],
+      // The browser's parser puts the host before the backslash: evil.example is where it goes, as shown.
+      ['https://evil.example\\@bank.example/', 'https://evil.example/@bank.example/'],
+      ['https://@host.example/', 'https://host.example/'],
+      ['https://:@host.example/', 'https://host.example/'],
+    ] as const) {
+      expect(sanitizeRichText(`<a href="${href}">x</a>`), href).toBe(`<a href="${kept}" rel="${LINK_REL}">x</a>`);
+    }
+  });
+
   test('escapes text, including entity-encoded markup', () => {
     expect(sanitizeRichText('1 < 2 && 3 > 2')).toBe('1 &lt; 2 &amp;&amp; 3 &gt; 2');
     expect(sanitizeRichText('&lt;b&gt;not bold&lt;/b&gt;')).toBe('&lt;b&gt;not bold&lt;/b&gt;');
@@ -164,6 +215,57 @@ describe('sanitizeRichText policy', () => {
   test('throws TypeError on a non-string', () => {
     expect(() => sanitizeRichText(42 as unknown as string)).toThrow(TypeError);
     expect(() => toPlainText(null as unknown as string)).toThrow(TypeError);
+  });
+});
+
+describe("safeHref, the sanitizer's own URL check (independent of sanitize-html's scheme filter)", () => {
+  test('refuses script-capable schemes in every spelling, even shaped like scheme://authority', () => {
+    // Each of these has the 'scheme://' shape the authority check asks for: only the scheme
+    // check itself refuses them.
+    for (const href of [
+      'javascript://%0Aalert(1)',
+      'JavaScript://%0Aalert(document.cookie)',
+      'JAVASCRIPT://example.com/%0Aalert(1)',
+      ' javascript://%0Aalert(1)',
+      '\u0001javascript://%0Aalert(1)',
+      'java\tscript://%0Aalert(1)',
+      'java\nscript://%0Aalert(1)',
+      'java\rscript://%0Aalert(1)',
+      'javascript\t://%0Aalert(1)',
+      'data://text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==',
+      'DATA://text/html,<script>alert(1)</script>',
+      'vbscript://%0Amsgbox(1)',
+      'VBScript://x%0Amsgbox(1)',
+      'livescript://%0Aalert(1)',
+      'blob://https://evil.example/uuid',
+      'file:///etc/passwd',
+      'filesystem://https://evil.example/x',
+      'ftp://files.example/',
+      'ws://evil.example/',
+    ]) {
+      expect(safeHref(href), JSON.stringify(href)).toBeUndefined();
+    }
+  });
+
+  test('refuses the plain forms, relative links and nothing at all', () => {
+    for (const href of [
+      'javascript:alert(1)',
+      'data:text/html,<script>alert(1)</script>',
+      'vbscript:msgbox(1)',
+      ' jav\tascript:alert(1)',
+      '/chat/1',
+      '//evil.example/',
+      '',
+      undefined,
+    ]) {
+      expect(safeHref(href), JSON.stringify(href)).toBeUndefined();
+    }
+  });
+
+  test('accepts absolute http, https and mailto URLs, canonicalized', () => {
+    expect(safeHref('HTTPS://Example.COM/a b')).toBe('https://example.com/a%20b');
+    expect(safeHref(' http://example.com')).toBe('http://example.com/');
+    expect(safeHref('mailto:someone@example.com')).toBe('mailto:someone@example.com');
   });
 });
 

@@ -26,6 +26,47 @@ const issues = (schema: v.GenericSchema, value: unknown) => {
   return result.success ? [] : result.issues.map((issue) => issue.message);
 };
 
+describe('characters a database cannot store (NUL, lone surrogates)', () => {
+  const NUL = 'must not contain the NUL character (U+0000)';
+  const SURROGATE = 'must not contain an unpaired UTF-16 surrogate (not valid Unicode)';
+  const schemas: [string, v.GenericSchema, (bad: string) => unknown][] = [
+    ['usernameSchema', usernameSchema, (bad) => `ali${bad}ce`],
+    ['emailSchema', emailSchema, (bad) => `alice${bad}@example.com`],
+    ['displayNameSchema', displayNameSchema, (bad) => `Zoé${bad}`],
+    ['messageContentSchema', messageContentSchema(), (bad) => `<b>hi${bad}</b>`],
+    ['messageContentSchema text', messageContentSchema({ format: 'text' }), (bad) => `hi${bad}`],
+    ['uuidSchema', uuidSchema, (bad) => `0191f0c2-7a7b-7c3d-8e9f-0a1b2c3d4e5f${bad}`],
+  ];
+
+  test('every string schema refuses them with an issue instead of storing or silently changing them', () => {
+    for (const [name, schema, input] of schemas) {
+      expect(issues(schema, input('\u0000')), name).toEqual([NUL]);
+      expect(issues(schema, input('\uD800')), name).toEqual([SURROGATE]);
+      expect(issues(schema, input('\uDFFF')), name).toEqual([SURROGATE]);
+      // A low surrogate before a high one is two lone surrogates, not a pair.
+      expect(issues(schema, input('\uDC00\uD800')), name).toEqual([SURROGATE]);
+    }
+  });
+
+  test('inside lists and objects, the issue carries the path of the field', () => {
+    const attachments = v.safeParse(attachmentsSchema, ['https://a.example/x', 'https://a.example/\u0000']);
+    expect(attachments.issues?.map((issue) => [issue.path?.[0]?.key, issue.message])).toEqual([[1, NUL]]);
+    const pagination = v.safeParse(paginationArgsSchema, { first: 10, after: 'abc\uD800' });
+    expect(pagination.issues?.map((issue) => [issue.path?.[0]?.key, issue.message])).toEqual([['after', SURROGATE]]);
+    const input = v.object({ chatId: uuidSchema, content: messageContentSchema() });
+    expect(() => parseInput(input, { chatId: '0191f0c2-7a7b-7c3d-8e9f-0a1b2c3d4e5f', content: 'a\u0000' })).toThrow(
+      expect.objectContaining({ issues: [{ path: ['content'], message: NUL }] }),
+    );
+  });
+
+  test('valid text passes: emoji (surrogate pairs), "<3", tabs and line breaks', () => {
+    expect(parseInput(messageContentSchema(), 'I <3 this 👩🏽‍💻\tok\nyes')).toBe('I &lt;3 this 👩🏽‍💻\tok\nyes');
+    expect(parseInput(messageContentSchema({ format: 'text' }), '<3 🏴󠁧󠁢󠁳󠁣󠁴󠁿')).toBe('<3 🏴󠁧󠁢󠁳󠁣󠁴󠁿');
+    expect(parseInput(displayNameSchema, 'Zoé 👍🏽')).toBe('Zoé 👍🏽');
+    expect(parseInput(paginationArgsSchema, { after: '😀' })).toEqual({ after: '😀' });
+  });
+});
+
 describe('usernameSchema', () => {
   test('outputs the canonical form: trimmed, NFKC, lowercase', () => {
     expect(parseInput(usernameSchema, '  Alice_01 ')).toBe('alice_01');

@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import * as v from 'valibot';
 import { describe, expect, test } from 'vitest';
-import { normalizeText, normalizeTextAction, stripUnsafeCharacters, textLength } from '../src/index.ts';
+import {
+  findUnstorableCharacter,
+  normalizeText,
+  normalizeTextAction,
+  storableTextCheck,
+  stripUnsafeCharacters,
+  textLength,
+} from '../src/index.ts';
 
 const TROJAN_SOURCE = ['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069'];
 
@@ -74,5 +81,42 @@ describe('textLength', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('findUnstorableCharacter', () => {
+  test('finds NUL and lone surrogates, with their index', () => {
+    expect(findUnstorableCharacter('ab\u0000c')).toEqual({
+      kind: 'nul',
+      index: 2,
+      message: 'must not contain the NUL character (U+0000)',
+    });
+    expect(findUnstorableCharacter('x\uD800')).toMatchObject({ kind: 'lone-surrogate', index: 1 });
+    expect(findUnstorableCharacter('\uDC00y')).toMatchObject({ kind: 'lone-surrogate', index: 0 });
+    expect(findUnstorableCharacter('\uDC00\uD800')).toMatchObject({ kind: 'lone-surrogate', index: 0 });
+    expect(findUnstorableCharacter('👍\uD83D')).toMatchObject({ kind: 'lone-surrogate', index: 2 });
+  });
+
+  test('finds nothing in valid text, other controls included (they are storable)', () => {
+    for (const text of ['', 'plain', '<3', '👩🏽‍💻 🏴󠁧󠁢󠁳󠁣󠁴󠁿', '\u0001\u001F\uFFFF', '\uD83D\uDC4D']) {
+      expect(findUnstorableCharacter(text), JSON.stringify(text)).toBeUndefined();
+    }
+  });
+
+  test('agrees with the UTF-8 round trip (property): unstorable exactly when NUL or not well-formed', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 30 }), (text) => {
+        const roundTrips = new TextDecoder().decode(new TextEncoder().encode(text)) === text;
+        const storable = !text.includes('\u0000') && roundTrips;
+        expect(findUnstorableCharacter(text) === undefined).toBe(storable);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('storableTextCheck is the valibot form', () => {
+    const schema = v.pipe(v.string(), storableTextCheck());
+    expect(v.safeParse(schema, 'a\u0000').issues?.[0]?.message).toBe('must not contain the NUL character (U+0000)');
+    expect(v.parse(schema, 'fine 👍')).toBe('fine 👍');
   });
 });

@@ -157,6 +157,23 @@ export const XSS_CORPUS: Record<string, readonly string[]> = {
     '&#x202E;reversed',
     'line\u0000break\u0007bell\u001Bescape',
   ],
+  // Not script, but a lie about where a link goes: the part before '@' is a user name and
+  // password, so the link reads as bank.example and opens evil.example (and browsers send the
+  // credentials). Kept links must carry none.
+  'links with credentials': [
+    '<a href="https://bank.example@evil.example/">https://bank.example/</a>',
+    '<a href="https://user:pass@host.example/">x</a>',
+    '<a href="http://user@host.example">x</a>',
+    '<a href="https://user%40x:pw@host.example/">x</a>',
+    '<a href="HTTPS://a@b.example">x</a>',
+    '<a href="https://:pw@host.example/">x</a>',
+    '<a href="https://bank.example&#64;evil.example/">x</a>',
+    '<a href="https://bank.example&commat;evil.example/">x</a>',
+    '<a href="https:\\\\bank.example@evil.example/">x</a>',
+    '<a href="https://bank.ex&#9;ample@evil.example/">x</a>',
+    '<a href=" https://bank.example@evil.example/">x</a>',
+    '<a href="mailto://user:pw@host.example">x</a>',
+  ],
 };
 
 /** Every payload, flattened. */

@@ -1,8 +1,16 @@
+import { parse } from 'graphql';
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import * as v from 'valibot';
 import { describe, expect, test } from 'vitest';
 import { messageContentSchema, parseInput, uuidSchema, ValidationError } from '../src/index.ts';
-import { hardenedPlugins, hardenedYogaOptions, toGraphQLError, useValidationErrors } from '../src/yoga.ts';
+import { findUnstorableInput } from '../src/storable-input.ts';
+import {
+  hardenedPlugins,
+  hardenedYogaOptions,
+  toGraphQLError,
+  useStorableInput,
+  useValidationErrors,
+} from '../src/yoga.ts';
 
 const SendMessageInput = v.object({ chatId: uuidSchema, content: messageContentSchema({ maxLength: 20 }) });
 
@@ -227,5 +235,188 @@ describe('hardenedYogaOptions', () => {
     const small = await run(SEND, { input: { chatId: 'x', content: 'y' } });
     expect(small.status).toBe(400);
     expect((small.body.errors?.[0]?.extensions as { code?: string } | undefined)?.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('useStorableInput on a real yoga', () => {
+  const NUL = 'must not contain the NUL character (U+0000)';
+  const SURROGATE = 'must not contain an unpaired UTF-16 surrogate (not valid Unicode)';
+  // What PostgreSQL answers for such text: the resolver fails, and the client would only see
+  // "Unexpected error.".
+  const storable = (value: unknown): boolean =>
+    typeof value === 'string'
+      ? !value.includes('\u0000') && new TextDecoder().decode(new TextEncoder().encode(value)) === value
+      : value !== null && typeof value === 'object'
+        ? Object.values(value).every(storable)
+        : true;
+  const stored: string[] = [];
+  const store = (value: unknown): string => {
+    if (!storable(value)) throw new Error('invalid byte sequence for encoding "UTF8": 0x00');
+    stored.push(JSON.stringify(value));
+    return 'saved';
+  };
+  const notes = createSchema({
+    typeDefs: /* GraphQL */ `
+      input MetaInput { note: String, tags: [String!] }
+      input NoteInput { title: String!, meta: MetaInput }
+      type Query { ping: String }
+      type Mutation { saveNote(input: NoteInput!): String!, rename(title: String!): String! }
+      type Subscription { notes(filter: String!): String! }
+    `,
+    resolvers: {
+      Mutation: {
+        saveNote: (_: unknown, args: { input: unknown }) => store(args.input),
+        rename: (_: unknown, args: { title: string }) => store(args.title),
+      },
+      Subscription: {
+        notes: {
+          subscribe: async function* (_: unknown, args: { filter: string }) {
+            store(args.filter);
+            yield { notes: 'n1' };
+          },
+        },
+      },
+    },
+  });
+  const run = (plugins: Plugin[]) => {
+    const yoga = createYoga({ schema: notes, plugins, logging: false });
+    return async (query: string, variables?: Record<string, unknown>) => {
+      const response = await yoga.fetch('http://yoga.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        // JSON.stringify writes a lone surrogate as the escape \ud800: the server parses it back.
+        body: JSON.stringify({ query, variables }),
+      });
+      return {
+        status: response.status,
+        body: (await response.json()) as {
+          data?: unknown;
+          errors?: { message: string; locations?: unknown; extensions?: Record<string, unknown> }[];
+        },
+      };
+    };
+  };
+  const SAVE = 'mutation Save($input: NoteInput!) { saveNote(input: $input) }';
+
+  test('without it, a NUL reaches the database and the client sees "Unexpected error."', async () => {
+    const plain = run([]);
+    const { body } = await plain(SAVE, { input: { title: 'ok', meta: { note: 'a\u0000b' } } });
+    expect(body.errors?.[0]?.message).toBe('Unexpected error.');
+  });
+
+  test('refuses a NUL in a variable nested two levels deep, with the path, before the resolver runs', async () => {
+    const guarded = run([useStorableInput()]);
+    stored.length = 0;
+    const { status, body } = await guarded(SAVE, { input: { title: 'ok', meta: { note: 'a\u0000b' } } });
+    expect(status).toBe(400);
+    expect(body).toEqual({
+      errors: [
+        {
+          message: `invalid input: input.meta.note: ${NUL}`,
+          locations: [{ line: 1, column: 15 }],
+          extensions: { code: 'BAD_USER_INPUT', issues: [{ path: ['input', 'meta', 'note'], message: NUL }] },
+        },
+      ],
+    });
+    expect(stored).toEqual([]);
+  });
+
+  test('names every bad string: list items by index, lone surrogates too', async () => {
+    const guarded = run([useStorableInput()]);
+    const { status, body } = await guarded(SAVE, {
+      input: { title: '\ud800', meta: { note: 'fine', tags: ['ok', 'x\u0000', 'y\udc00'] } },
+    });
+    expect(status).toBe(400);
+    expect(body.errors?.[0]?.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      issues: [
+        { path: ['input', 'title'], message: SURROGATE },
+        { path: ['input', 'meta', 'tags', 1], message: NUL },
+        { path: ['input', 'meta', 'tags', 2], message: SURROGATE },
+      ],
+    });
+  });
+
+  test("refuses a NUL in an inline argument, with the field path and the literal's location", async () => {
+    const guarded = run([useStorableInput()]);
+    stored.length = 0;
+    const { status, body } = await guarded(
+      'mutation {\n  saveNote(input: { title: "ok", meta: { tags: ["fine", "a\\u0000b"] } })\n  renamed: rename(title: "\\u0000")\n}',
+    );
+    expect(status).toBe(400);
+    expect(body.errors).toEqual([
+      {
+        message: `invalid input: saveNote.input.meta.tags.1: ${NUL} (and 1 more)`,
+        locations: [
+          { line: 2, column: 57 },
+          { line: 3, column: 26 },
+        ],
+        extensions: {
+          code: 'BAD_USER_INPUT',
+          issues: [
+            { path: ['saveNote', 'input', 'meta', 'tags', 1], message: NUL },
+            { path: ['renamed', 'title'], message: NUL },
+          ],
+        },
+      },
+    ]);
+    expect(stored).toEqual([]);
+  });
+
+  test('checks variable defaults, fragments and subscriptions (which do not start)', async () => {
+    const guarded = run([useStorableInput()]);
+    const defaults = await guarded('mutation ($t: String! = "\\u0000") { rename(title: $t) }');
+    expect(defaults.body.errors?.[0]?.extensions?.issues).toEqual([{ path: ['t'], message: NUL }]);
+    const fragment = await guarded('mutation { ...F } fragment F on Mutation { r: rename(title: "\\u0000") }');
+    expect(fragment.body.errors?.[0]?.extensions?.issues).toEqual([{ path: ['r', 'title'], message: NUL }]);
+    stored.length = 0;
+    const subscription = await guarded('subscription ($f: String!) { notes(filter: $f) }', { f: '\udfff' });
+    expect(subscription.body.errors?.[0]?.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      issues: [{ path: ['f'], message: SURROGATE }],
+    });
+    expect(stored).toEqual([]);
+  });
+
+  test('valid text passes untouched: emoji, "<3", accents, tabs and line breaks', async () => {
+    const guarded = run([useStorableInput()]);
+    stored.length = 0;
+    const title = 'I <3 this 👩🏽‍💻 🏴󠁧󠁢󠁳󠁣󠁴󠁿 café\tand\nmore';
+    const { status, body } = await guarded(SAVE, { input: { title, meta: { tags: ['👍🏽', '<3'] } } });
+    expect(status).toBe(200);
+    expect(body).toEqual({ data: { saveNote: 'saved' } });
+    expect(JSON.parse(stored[0] as string)).toEqual({ title, meta: { tags: ['👍🏽', '<3'] } });
+    expect((await guarded('mutation { rename(title: "I \\u2764\\ufe0f <3 \\ud83d\\udc4d") }')).body).toEqual({
+      data: { rename: 'saved' },
+    });
+  });
+
+  test('is part of hardenedYogaOptions (storableInput: false leaves it out)', async () => {
+    const hardened = run(hardenedYogaOptions().plugins);
+    const refused = await hardened(SAVE, { input: { title: 'a\u0000' } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const without = run(hardenedYogaOptions({ storableInput: false }).plugins);
+    expect((await without(SAVE, { input: { title: 'a\u0000' } })).body.errors?.[0]?.message).toBe('Unexpected error.');
+  });
+});
+
+describe('findUnstorableInput', () => {
+  test('checks object keys, and walks variables nested deeper than the call stack', () => {
+    const document = parse('query ($data: JSON) { ping(data: $data) }');
+    expect(findUnstorableInput(document, { data: { 'bad\u0000key': 1 } })?.issues).toEqual([
+      { path: ['data'], message: 'keys must not contain the NUL character (U+0000)' },
+    ]);
+    let deep: unknown = 'x\u0000';
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const found = findUnstorableInput(document, { data: deep });
+    expect(found?.issues[0]?.path).toHaveLength(200_001);
+    expect(findUnstorableInput(document, { data: { fine: ['👍', '<3'] } })).toBeUndefined();
+  });
+
+  test('reports at most 20 issues', () => {
+    const document = parse('query ($data: JSON) { ping(data: $data) }');
+    const found = findUnstorableInput(document, { data: Array.from({ length: 1_000 }, () => '\u0000') });
+    expect(found?.issues).toHaveLength(20);
   });
 });
