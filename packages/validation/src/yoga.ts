@@ -8,8 +8,11 @@
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import type { ExecutionArgs, ExecutionResult, GraphQLError } from 'graphql';
 import { createGraphQLError, handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
+import { useRequestBodyLimit } from './body-limit.ts';
 import { isValidationError, ValidationError, type ValidationIssue } from './errors.ts';
 import { findUnstorableInput } from './storable-input.ts';
+
+export { useRequestBodyLimit };
 
 /** The `extensions` of a GraphQL error made from a {@link ValidationError}. */
 export interface BadUserInputExtensions {
@@ -247,13 +250,19 @@ export interface HardenedYogaOptions extends HardeningOptions {
  */
 export function hardenedYogaOptions(options: HardenedYogaOptions = {}): {
   plugins: Plugin[];
-  maxRequestBodySize: number;
+  /** `false`: yoga's own limit is off, {@link useRequestBodyLimit} (in `plugins`) applies it. */
+  maxRequestBodySize: false;
   maskedErrors: true;
   batching: false;
 } {
-  const maxRequestBodySize = options.maxRequestBodySize ?? 100_000;
-  if (!Number.isInteger(maxRequestBodySize) || maxRequestBodySize < 1) {
-    throw new TypeError(`maxRequestBodySize must be a positive integer, got ${maxRequestBodySize}`);
+  const limit = options.maxRequestBodySize ?? 100_000;
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new TypeError(`maxRequestBodySize must be a positive integer, got ${limit}`);
   }
-  return { plugins: hardenedPlugins(options), maxRequestBodySize, maskedErrors: true, batching: false };
+  return {
+    plugins: [...hardenedPlugins(options), useRequestBodyLimit(limit)],
+    maxRequestBodySize: false,
+    maskedErrors: true,
+    batching: false,
+  };
 }

@@ -1,13 +1,16 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parse } from 'graphql';
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import * as v from 'valibot';
-import { describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { messageContentSchema, parseInput, uuidSchema, ValidationError } from '../src/index.ts';
 import { findUnstorableInput } from '../src/storable-input.ts';
 import {
   hardenedPlugins,
   hardenedYogaOptions,
   toGraphQLError,
+  useRequestBodyLimit,
   useStorableInput,
   useValidationErrors,
 } from '../src/yoga.ts';
@@ -224,7 +227,8 @@ describe('hardenedPlugins on a real yoga', () => {
 describe('hardenedYogaOptions', () => {
   test('limits the request body size (413), with masked errors and no batching', async () => {
     const hardened = hardenedYogaOptions({ maxRequestBodySize: 1_000 });
-    expect(hardened).toMatchObject({ maxRequestBodySize: 1_000, maskedErrors: true, batching: false });
+    // yoga's own limit is off: useRequestBodyLimit (in the plugins) applies it.
+    expect(hardened).toMatchObject({ maxRequestBodySize: false, maskedErrors: true, batching: false });
     const run = server([...hardened.plugins, useValidationErrors()], {
       maxRequestBodySize: hardened.maxRequestBodySize,
       batching: hardened.batching,
@@ -418,5 +422,96 @@ describe('findUnstorableInput', () => {
     const document = parse('query ($data: JSON) { ping(data: $data) }');
     const found = findUnstorableInput(document, { data: Array.from({ length: 1_000 }, () => '\u0000') });
     expect(found?.issues).toHaveLength(20);
+  });
+});
+
+describe('useRequestBodyLimit over real HTTP', () => {
+  const LIMIT = 1_000;
+  let url = '';
+  let close = async () => {};
+  const parsed: number[] = [];
+  beforeAll(async () => {
+    const yoga = createYoga({
+      schema,
+      logging: false,
+      maxRequestBodySize: false,
+      plugins: [
+        useRequestBodyLimit(LIMIT),
+        { onParams: () => void parsed.push(1) } satisfies Plugin,
+        useValidationErrors(),
+      ],
+    });
+    const httpServer = createServer(yoga);
+    await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}/graphql`;
+    close = () => new Promise((resolve) => httpServer.close(() => resolve()));
+  });
+  afterAll(() => close());
+
+  const body = (size: number) => {
+    const text = JSON.stringify({ query: '{ __typename }', variables: { pad: '' } });
+    return text.replace('"pad":""', `"pad":"${'x'.repeat(size - text.length)}"`);
+  };
+  /** Sends `text` with a Content-Length (fetch's default for a string) or chunked (a stream). */
+  const post = (text: string, framing: 'length' | 'chunked', headers: Record<string, string> = {}) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body:
+        framing === 'length'
+          ? text
+          : new ReadableStream({
+              start(controller) {
+                const bytes = new TextEncoder().encode(text);
+                for (let at = 0; at < bytes.length; at += 100) controller.enqueue(bytes.subarray(at, at + 100));
+                controller.close();
+              },
+            }),
+      ...(framing === 'chunked' ? { duplex: 'half' } : {}),
+    } as RequestInit);
+  const answer = async (response: Response) => ({
+    status: response.status,
+    code: ((await response.json()) as { errors?: { extensions?: { code?: string } }[] }).errors?.[0]?.extensions?.code,
+  });
+
+  test('a declared Content-Length over the limit is refused before the body is parsed', async () => {
+    const before = parsed.length;
+    expect(await answer(await post(body(LIMIT + 1), 'length'))).toEqual({
+      status: 413,
+      code: 'REQUEST_ENTITY_TOO_LARGE',
+    });
+    expect(parsed.length).toBe(before);
+    expect((await post(body(LIMIT), 'length')).status).toBe(200);
+  });
+
+  test('a chunked body (no Content-Length) is counted while it streams', async () => {
+    expect(await answer(await post(body(LIMIT + 1), 'chunked'))).toEqual({
+      status: 413,
+      code: 'REQUEST_ENTITY_TOO_LARGE',
+    });
+    expect((await post(body(LIMIT), 'chunked')).status).toBe(200);
+  });
+
+  test('a malformed Content-Length is refused, never skipped (request-smuggling shapes)', async () => {
+    // Node's HTTP parser refuses these before any plugin runs; other runtimes may pass them on.
+    const yoga = createYoga({
+      schema,
+      logging: false,
+      maxRequestBodySize: false,
+      plugins: [useRequestBodyLimit(LIMIT)],
+    });
+    for (const length of ['12, 12', '-1', '1e3']) {
+      const response = await yoga.fetch('http://yoga.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': length },
+        body: body(100),
+      });
+      expect(await answer(response)).toEqual({ status: 400, code: 'BAD_REQUEST' });
+    }
+  });
+
+  test('bad limits are a TypeError at construction', () => {
+    expect(() => useRequestBodyLimit(0)).toThrow(TypeError);
+    expect(() => useRequestBodyLimit(1.5)).toThrow(TypeError);
   });
 });
