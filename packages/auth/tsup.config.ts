@@ -2,5 +2,13 @@ import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.base.ts';
 
 export default defineConfig(
-  packageBuild({ entry: { index: 'src/index.ts', postgres: 'src/postgres.ts', yoga: 'src/yoga.ts' } }),
+  packageBuild({
+    entry: {
+      index: 'src/index.ts',
+      postgres: 'src/postgres.ts',
+      yoga: 'src/yoga.ts',
+      graphql: 'src/graphql.ts',
+      redis: 'src/redis.ts',
+    },
+  }),
 );

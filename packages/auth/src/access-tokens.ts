@@ -12,6 +12,12 @@ export interface AccessTokenSettings {
   clockToleranceMs?: number;
   /** Verified tokens remembered until they expire, so a client's next requests skip the signature check; 0 disables. @default 10000 */
   cacheSize?: number;
+  /**
+   * Oldest `iat` accepted, in ms before now, whatever the token's `exp` says. Also refused: a
+   * token whose lifetime (`exp - iat`) is longer than this service mints (`ttlMs` plus the
+   * tolerance), and one issued in the future. @default ttlMs (rounded up to whole seconds) + clockToleranceMs
+   */
+  maxTokenAgeMs?: number;
 }
 
 /** Who a valid access token speaks for. */
@@ -44,16 +50,22 @@ export interface AccessTokenService {
 export function createAccessTokenService(keys: KeySet, settings: AccessTokenSettings): AccessTokenService {
   const ttlMs = settings.ttlMs ?? 900_000;
   const toleranceSeconds = Math.ceil((settings.clockToleranceMs ?? 5_000) / 1000);
+  // What `sign` puts between iat and exp (whole seconds), plus the tolerance: no token of ours
+  // spans more, so a longer one was minted elsewhere (a leaked key, a misconfigured instance).
+  const maxLifetimeMs = Math.ceil(ttlMs / 1000) * 1000 + toleranceSeconds * 1000;
+  const maxTokenAgeMs = settings.maxTokenAgeMs ?? maxLifetimeMs;
   if (typeof settings.issuer !== 'string' || settings.issuer.length === 0)
     throw new TypeError('issuer must be a non-empty string');
   if (typeof settings.audience !== 'string' || settings.audience.length === 0)
     throw new TypeError('audience must be a non-empty string');
   if (!(Number.isFinite(ttlMs) && ttlMs >= 1_000))
     throw new TypeError(`accessTtlMs must be at least 1000, got ${ttlMs}`);
+  if (!(Number.isFinite(maxTokenAgeMs) && maxTokenAgeMs >= 1_000))
+    throw new TypeError(`maxTokenAgeMs must be at least 1000, got ${maxTokenAgeMs}`);
   const cacheSize = settings.cacheSize ?? 10_000;
   if (!(Number.isInteger(cacheSize) && cacheSize >= 0))
     throw new TypeError(`accessTokenCacheSize must be a whole number >= 0, got ${cacheSize}`);
-  const verified = createVerifiedTokenCache(cacheSize, toleranceSeconds * 1000);
+  const verified = createVerifiedTokenCache(cacheSize, toleranceSeconds * 1000, maxTokenAgeMs);
 
   return {
     async sign({ userId, sessionId, claims = {} }) {
@@ -111,6 +123,11 @@ export function createAccessTokenService(keys: KeySet, settings: AccessTokenSett
       if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') {
         throw new AuthError('INVALID_TOKEN', 'access token lacks a subject or session');
       }
+      checkTokenAge(payload as JWTPayload & { iat: number; exp: number }, {
+        maxTokenAgeMs,
+        maxLifetimeMs,
+        toleranceMs: toleranceSeconds * 1000,
+      });
       const principal: Principal = Object.freeze({
         userId: payload.sub,
         sessionId: payload.sid,
@@ -123,20 +140,39 @@ export function createAccessTokenService(keys: KeySet, settings: AccessTokenSett
 }
 
 /**
+ * The checks on `iat` that jose leaves to us. jose accepts any `exp - iat`, so a correctly signed
+ * token minted with a 24 h lifetime would be honoured for 24 h; and an `iat` in the future would
+ * let a token outlive `maxTokenAgeMs` by as much.
+ */
+function checkTokenAge(
+  claims: { iat: number; exp: number },
+  limits: { maxTokenAgeMs: number; maxLifetimeMs: number; toleranceMs: number },
+): void {
+  const issuedAtMs = claims.iat * 1000;
+  if (claims.exp * 1000 - issuedAtMs > limits.maxLifetimeMs)
+    throw new AuthError('INVALID_TOKEN', 'access token lifetime is longer than this service issues');
+  const ageMs = Date.now() - issuedAtMs;
+  if (ageMs < -limits.toleranceMs) throw new AuthError('INVALID_TOKEN', 'access token is issued in the future');
+  // Expired in effect: the client's remedy is the same as for `exp` (refresh).
+  if (ageMs > limits.maxTokenAgeMs) throw new AuthError('TOKEN_EXPIRED', 'access token is too old');
+}
+
+/**
  * Tokens whose signature and claims were checked, by their exact text, until they expire (with
  * the same tolerance as the check). The signature check is most of an authenticated request's
  * CPU, and a client sends one token with every request until it expires. Only successes are
  * kept, principals are frozen (shared by every request of the token), and the oldest entry goes
  * first when full. Whether the session is still valid is not a property of the token, so it is
- * never answered from here.
+ * never answered from here. An entry also ends when the token reaches `maxTokenAgeMs`, so a
+ * cached token is refused exactly when a fresh check would refuse it.
  */
-function createVerifiedTokenCache(size: number, toleranceMs: number) {
+function createVerifiedTokenCache(size: number, toleranceMs: number, maxTokenAgeMs: number) {
   const entries = new Map<string, { principal: Principal; validUntil: number }>();
   return {
     get(token: string): Principal | undefined {
       const entry = entries.get(token);
       if (entry === undefined) return undefined;
-      // Expired: verify again, which fails with TOKEN_EXPIRED as for any expired token.
+      // Expired or too old: verify again, which fails with TOKEN_EXPIRED as for any such token.
       if (Date.now() >= entry.validUntil) {
         entries.delete(token);
         return undefined;
@@ -144,9 +180,11 @@ function createVerifiedTokenCache(size: number, toleranceMs: number) {
       return entry.principal;
     },
     set(token: string, principal: Principal): void {
-      if (size === 0 || typeof principal.claims.exp !== 'number') return;
+      const { exp, iat } = principal.claims;
+      if (size === 0 || typeof exp !== 'number' || typeof iat !== 'number') return;
       if (entries.size >= size) entries.delete(entries.keys().next().value as string);
-      entries.set(token, { principal, validUntil: principal.claims.exp * 1000 + toleranceMs });
+      const validUntil = Math.min(exp * 1000 + toleranceMs, iat * 1000 + maxTokenAgeMs);
+      entries.set(token, { principal, validUntil });
     },
   };
 }

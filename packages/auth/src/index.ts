@@ -11,7 +11,15 @@ export {
 } from './access-tokens.ts';
 export { type Auth, type AuthOptions, type AuthUser, createAuth, type TokenPair } from './auth.ts';
 export { bearerToken, type RequestLike } from './authenticate.ts';
-export { AuthError, type AuthErrorCode, isAuthError } from './errors.ts';
+export type { DeviceFailureOutcome, DeviceTokenStore, NewDeviceToken } from './device-tokens.ts';
+export {
+  AUTH_ERROR_TABLE,
+  type AuthErrorMapping,
+  type AuthErrorResponse,
+  type AuthGraphQLCode,
+  authErrorResponse,
+} from './error-table.ts';
+export { AuthBusyError, AuthError, type AuthErrorCode, isAuthError } from './errors.ts';
 export {
   generateSigningKey,
   type KeySet,
@@ -31,10 +39,19 @@ export {
   type PasswordParams,
 } from './passwords.ts';
 export {
+  createMemoryRevocationBus,
+  type RevocationBus,
+  type RevocationOptions,
+  type SessionRevokedListener,
+} from './revocations.ts';
+export {
   createMemorySessionStore,
+  type DeleteExpiredResult,
   type NewSession,
   type RotateOutcome,
   type SessionInfo,
   type SessionMeta,
+  type SessionRevocation,
   type SessionStore,
 } from './sessions.ts';
+export { createMemoryDeviceTokenStore } from './stores/memory-devices.ts';

@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import { createWorkQueue } from './work-queue.ts';
 
 /** argon2id cost parameters (OWASP password storage cheat sheet: m = 19 MiB, t = 2, p = 1). */
 export interface PasswordParams {
@@ -21,6 +23,17 @@ export interface Argon2Functions {
 export interface PasswordHasherOptions {
   params?: Partial<PasswordParams>;
   argon2?: Argon2Functions;
+  /**
+   * argon2 operations (hash or verify) running at once; more wait in the queue. argon2 runs on
+   * the libuv threadpool and is CPU-bound. @default the libuv threadpool size (`UV_THREADPOOL_SIZE`,
+   * 4 when unset), capped at the number of CPUs
+   */
+  concurrency?: number;
+  /**
+   * Operations waiting for a free slot; past it, `hash` and `verify` fail at once with
+   * `AuthError` code `BUSY` (an `AuthBusyError` with `retryAfterMs`). @default 16 × concurrency
+   */
+  queueSize?: number;
 }
 
 export interface PasswordCheck {
@@ -34,20 +47,31 @@ export interface PasswordHasher {
   /**
    * Checks a password. `hash` may be `null` for an unknown user: the password is then checked
    * against a dummy hash made with the same parameters, so both paths cost the same and give
-   * the same `{ ok: false }` (no user enumeration through timing or answers).
+   * the same `{ ok: false }` (no user enumeration through timing or answers). Both wait in the
+   * same bounded queue, and both fail alike with `BUSY` when it is full.
    */
   verify(hash: string | null, password: string): Promise<PasswordCheck>;
 }
 
 const MAX_PASSWORD_LENGTH = 4_096;
 
-/** argon2id hashing with OWASP parameters by default (configurable), and `needsRehash`. */
+/**
+ * argon2id hashing with OWASP parameters by default (configurable), `needsRehash`, and a bounded
+ * queue in front of the work (`concurrency`, `queueSize`).
+ */
 export function createPasswordHasher(options: PasswordHasherOptions = {}): PasswordHasher {
   const params: PasswordParams = { ...OWASP_ARGON2ID, ...options.params };
   for (const [name, value] of Object.entries(params)) {
     if (!Number.isInteger(value) || value < 1)
       throw new TypeError(`argon2 ${name} must be a whole number >= 1, got ${value}`);
   }
+  const concurrency = options.concurrency ?? defaultConcurrency();
+  if (!(Number.isInteger(concurrency) && concurrency >= 1))
+    throw new TypeError(`passwordConcurrency must be a whole number >= 1, got ${concurrency}`);
+  const queueSize = options.queueSize ?? 16 * concurrency;
+  if (!(Number.isInteger(queueSize) && queueSize >= 0))
+    throw new TypeError(`passwordQueueSize must be a whole number >= 0, got ${queueSize}`);
+  const queue = createWorkQueue({ concurrency, queueSize });
   const argon2: Argon2Functions = options.argon2 ?? {
     // argon2id is the library's default algorithm (its enum is type-only under verbatimModuleSyntax).
     hash: (password, p) => argon2Hash(password, p),
@@ -71,26 +95,38 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
   return {
     async hash(password) {
       checkInput(password);
-      return argon2.hash(password, params);
+      return queue.run(() => argon2.hash(password, params));
     },
     async verify(stored, password) {
       checkInput(password);
-      if (stored === null) {
-        await dummyVerify(password);
-        return { ok: false, needsRehash: false };
-      }
-      let ok: boolean;
-      try {
-        ok = await argon2.verify(stored, password);
-      } catch {
-        // A corrupt or empty stored hash (an SSO-only account, say) is a failed login that costs
-        // what a real one costs, so it does not stand out either.
-        await dummyVerify(password);
-        return { ok: false, needsRehash: false };
-      }
-      return { ok, needsRehash: ok && !sameParams(stored, params) };
+      // One slot for the whole check, the dummy verify after a corrupt hash included.
+      return queue.run(() => check(stored, password));
     },
   };
+
+  async function check(stored: string | null, password: string): Promise<PasswordCheck> {
+    if (stored === null) {
+      await dummyVerify(password);
+      return { ok: false, needsRehash: false };
+    }
+    let ok: boolean;
+    try {
+      ok = await argon2.verify(stored, password);
+    } catch {
+      // A corrupt or empty stored hash (an SSO-only account, say) is a failed login that costs
+      // what a real one costs, so it does not stand out either.
+      await dummyVerify(password);
+      return { ok: false, needsRehash: false };
+    }
+    return { ok, needsRehash: ok && !sameParams(stored, params) };
+  }
+}
+
+/** argon2 runs on the libuv threadpool; more parallel work than CPUs only queues there. */
+function defaultConcurrency(): number {
+  const threadpool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
+  const threads = Number.isInteger(threadpool) && threadpool > 0 ? threadpool : 4;
+  return Math.max(1, Math.min(threads, availableParallelism()));
 }
 
 /** Whether a PHC string `$argon2id$v=19$m=..,t=..,p=..$...` was made with `params`. */

@@ -24,8 +24,16 @@ export interface NewSession extends SessionInfo {
 }
 
 export type RotateOutcome =
-  /** Rotated: `tokenHash` is consumed, `newTokenHash` is the family's current token. */
-  | { outcome: 'rotated'; session: SessionInfo & { claims: Record<string, unknown> } }
+  /**
+   * Rotated: `tokenHash` is consumed, `newTokenHash` is the family's current token. Or, with
+   * `sealedSuccessor`, a repeat presentation within the leeway: `newTokenHash` was not used,
+   * the caller must hand out the successor sealed there (the one the first presenter got).
+   */
+  | {
+      outcome: 'rotated';
+      session: SessionInfo & { claims: Record<string, unknown> };
+      sealedSuccessor?: string;
+    }
   /** `tokenHash` was already consumed (and not within the leeway): the family is now revoked. */
   | { outcome: 'reused'; sessionId: string; userId: string }
   /** Unknown, expired, or of a revoked family. */
@@ -38,13 +46,22 @@ export type RotateOutcome =
 export interface SessionStore {
   create(session: NewSession): Promise<void>;
   /**
-   * Consumes `tokenHash` and makes `newTokenHash` current (valid until `expiresAt`). A token
-   * consumed less than `reuseLeewayMs` ago whose successor is still unused (a lost response)
-   * has that successor replaced instead of counting as reuse: one live token per family.
+   * Consumes `tokenHash` and makes `newTokenHash` current (valid until `expiresAt`), keeping
+   * `sealedSuccessor` with the consumed token. A token consumed less than `reuseLeewayMs` ago
+   * whose successor is still unused (two tabs refreshing at once, a lost response) is not
+   * reuse: the store answers `rotated` with the `sealedSuccessor` kept at its first rotation,
+   * and changes no token, so every such presenter gets the same successor (one live chain).
+   * Once the successor is used, the sealed copy is dropped. A token consumed without a sealed
+   * successor (by an older version) has its unused successor replaced by `newTokenHash` instead.
    */
   rotate(input: {
     tokenHash: string;
     newTokenHash: string;
+    /**
+     * The successor, sealed under a key only the presented token yields (see `createAuth`);
+     * opaque to the store. Absent when `reuseLeewayMs` is 0.
+     */
+    sealedSuccessor?: string;
     now: Date;
     expiresAt: Date;
     reuseLeewayMs: number;
@@ -58,6 +75,42 @@ export interface SessionStore {
   revokeAllForUser(userId: string, now: Date): Promise<number>;
   /** Active sessions of the user, newest first. */
   listSessions(userId: string, now: Date): Promise<SessionInfo[]>;
+  /**
+   * Deletes what can no longer be used (what `auth.cleanup()` runs): refresh tokens past their
+   * expiry; every token of a family that is revoked or older than `maxSessionMs`; sealed
+   * successors older than `reuseLeewayMs`; and the rows of sessions that ended (revoked,
+   * expired, or past `maxSessionMs`) more than `keepEndedSessionsMs` ago. Consumed tokens of
+   * live families stay: presenting one again is how reuse is detected. Optional for custom
+   * stores; `auth.cleanup()` needs it.
+   */
+  deleteExpired?(input: {
+    now: Date;
+    maxSessionMs: number;
+    reuseLeewayMs: number;
+    keepEndedSessionsMs: number;
+  }): Promise<DeleteExpiredResult>;
+  /**
+   * Sessions revoked at or after `since`, by any instance: what `createAuth` polls to refuse
+   * their access tokens (a revocation message lost on the bus is found here). The revocation
+   * time compared must be the `now` given to the call that revoked (`rotate`, `revokeByToken`,
+   * `revokeAllForUser`), never the store's own clock: an instance asks for `since: now` right
+   * after revoking to learn which sessions it ended.
+   */
+  listRevokedSince(since: Date): Promise<SessionRevocation[]>;
+}
+
+/** What `SessionStore.deleteExpired` removed. */
+export interface DeleteExpiredResult {
+  /** Refresh-token rows deleted. */
+  tokens: number;
+  /** Session rows deleted (ended sessions past `keepEndedSessionsMs`). */
+  sessions: number;
+}
+
+/** A session that was revoked (logout, sign out everywhere, refresh-token reuse). */
+export interface SessionRevocation {
+  sessionId: string;
+  userId: string;
 }
 
 interface MemoryFamily {
@@ -72,6 +125,10 @@ interface MemoryToken {
   consumedAt: Date | undefined;
   /** The successor this token was rotated into. */
   replacedBy: string | undefined;
+  /** That successor, sealed under this token; kept until the successor is used. */
+  sealedSuccessor: string | undefined;
+  /** The token this one succeeded, whose sealed copy of this one goes when this one is used. */
+  replaces: string | undefined;
 }
 
 /**
@@ -111,40 +168,59 @@ export function createMemorySessionStore(): SessionStore {
         expiresAt: info.expiresAt,
         consumedAt: undefined,
         replacedBy: undefined,
+        sealedSuccessor: undefined,
+        replaces: undefined,
       });
     },
-    async rotate({ tokenHash, newTokenHash, now, expiresAt, reuseLeewayMs, maxSessionMs, meta }) {
+    async rotate({ tokenHash, newTokenHash, sealedSuccessor, now, expiresAt, reuseLeewayMs, maxSessionMs, meta }) {
       const token = tokens.get(tokenHash);
       if (!token) return { outcome: 'invalid' };
       const family = families.get(token.sessionId);
       if (!family || family.revokedAt || token.expiresAt <= now) return { outcome: 'invalid' };
       if (now.getTime() - family.info.createdAt.getTime() >= maxSessionMs) return { outcome: 'invalid' };
+      const touch = (tokenExpiresAt: Date) => {
+        family.info = {
+          ...family.info,
+          lastUsedAt: now,
+          expiresAt: tokenExpiresAt,
+          ...(meta.userAgent === undefined ? {} : { userAgent: meta.userAgent }),
+          ...(meta.ip === undefined ? {} : { ip: meta.ip }),
+        };
+        return { ...family.info, claims: family.claims };
+      };
       if (token.consumedAt) {
         // Only with a leeway at all (clocks can make the elapsed time negative, which must not
-        // pass for a retry at leeway 0), and only while the successor is unused: it is then
-        // replaced (one live chain per family), never doubled.
+        // pass for a repeat at leeway 0), and only while the successor is unused.
         const successor = token.replacedBy === undefined ? undefined : tokens.get(token.replacedBy);
         const elapsed = now.getTime() - token.consumedAt.getTime();
-        const retry = reuseLeewayMs > 0 && elapsed < reuseLeewayMs && successor !== undefined && !successor.consumedAt;
-        if (!retry) {
+        const repeat = reuseLeewayMs > 0 && elapsed < reuseLeewayMs && successor !== undefined && !successor.consumedAt;
+        if (!repeat) {
           revokeFamily(token.sessionId, now);
           return { outcome: 'reused', sessionId: token.sessionId, userId: family.info.userId };
+        }
+        // Every presenter within the window gets the successor the first one got.
+        if (token.sealedSuccessor !== undefined) {
+          return { outcome: 'rotated', session: touch(successor.expiresAt), sealedSuccessor: token.sealedSuccessor };
         }
         tokens.delete(token.replacedBy as string);
         familyTokens.get(token.sessionId)?.delete(token.replacedBy as string);
       } else {
         token.consumedAt = now;
+        // The predecessor's sealed copy of this token has served its purpose.
+        const predecessor = token.replaces === undefined ? undefined : tokens.get(token.replaces);
+        if (predecessor) predecessor.sealedSuccessor = undefined;
       }
       token.replacedBy = newTokenHash;
-      addToken(newTokenHash, { sessionId: token.sessionId, expiresAt, consumedAt: undefined, replacedBy: undefined });
-      family.info = {
-        ...family.info,
-        lastUsedAt: now,
+      token.sealedSuccessor = sealedSuccessor;
+      addToken(newTokenHash, {
+        sessionId: token.sessionId,
         expiresAt,
-        ...(meta.userAgent === undefined ? {} : { userAgent: meta.userAgent }),
-        ...(meta.ip === undefined ? {} : { ip: meta.ip }),
-      };
-      return { outcome: 'rotated', session: { ...family.info, claims: family.claims } };
+        consumedAt: undefined,
+        replacedBy: undefined,
+        sealedSuccessor: undefined,
+        replaces: tokenHash,
+      });
+      return { outcome: 'rotated', session: touch(expiresAt) };
     },
     async revokeByToken(tokenHash, now) {
       const token = tokens.get(tokenHash);
@@ -166,6 +242,39 @@ export function createMemorySessionStore(): SessionStore {
         .filter((family) => family.info.userId === userId && !family.revokedAt && family.info.expiresAt > now)
         .map((family) => ({ ...family.info }))
         .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    },
+    async deleteExpired({ now, maxSessionMs, reuseLeewayMs, keepEndedSessionsMs }) {
+      const result: DeleteExpiredResult = { tokens: 0, sessions: 0 };
+      const nowMs = now.getTime();
+      for (const [sessionId, family] of families) {
+        const maxAgeAt = family.info.createdAt.getTime() + maxSessionMs;
+        const dead = family.revokedAt !== undefined || maxAgeAt <= nowMs;
+        for (const hash of familyTokens.get(sessionId) ?? []) {
+          const token = tokens.get(hash);
+          if (token && !dead && token.expiresAt > now) {
+            const sealedFor = token.consumedAt === undefined ? 0 : nowMs - token.consumedAt.getTime();
+            if (sealedFor >= reuseLeewayMs) token.sealedSuccessor = undefined;
+            continue;
+          }
+          tokens.delete(hash);
+          familyTokens.get(sessionId)?.delete(hash);
+          if (token) result.tokens++;
+        }
+        const endedAt = Math.min(family.revokedAt?.getTime() ?? maxAgeAt, maxAgeAt, family.info.expiresAt.getTime());
+        if (endedAt <= nowMs - keepEndedSessionsMs) {
+          families.delete(sessionId);
+          familyTokens.delete(sessionId);
+          result.sessions++;
+        }
+      }
+      return result;
+    },
+    async listRevokedSince(since) {
+      const revoked: SessionRevocation[] = [];
+      for (const [sessionId, family] of families) {
+        if (family.revokedAt && family.revokedAt >= since) revoked.push({ sessionId, userId: family.info.userId });
+      }
+      return revoked;
     },
   };
 }

@@ -3,11 +3,12 @@
  * the GraphQL context.
  * @packageDocumentation
  */
-import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import type { Plugin } from 'graphql-yoga';
 import type { Principal } from './access-tokens.ts';
 import type { Auth } from './auth.ts';
 import { bearerToken } from './authenticate.ts';
 import { AuthError, isAuthError } from './errors.ts';
+import { toGraphQLError } from './graphql.ts';
 
 export interface UseAuthOptions {
   auth: Pick<Auth, 'verifyAccessToken'>;
@@ -24,7 +25,8 @@ export interface AuthContext {
 /**
  * Reads `Authorization: Bearer <access token>`, verifies it (no I/O: a signature check), and
  * extends the context with `principal`. A token that is present but expired or invalid always
- * fails the request with 401 and `extensions.code` `TOKEN_EXPIRED` / `INVALID_TOKEN`: a bad
+ * fails the request with 401, `extensions.code: 'UNAUTHENTICATED'` and `extensions.reason`
+ * `TOKEN_EXPIRED` / `INVALID_TOKEN` (the package's error table, see `toGraphQLError`): a bad
  * token is never silently treated as anonymous.
  */
 export function useAuth(options: UseAuthOptions): Plugin<AuthContext> {
@@ -41,17 +43,7 @@ export function useAuth(options: UseAuthOptions): Plugin<AuthContext> {
         }
       } catch (error) {
         if (!isAuthError(error)) throw error;
-        throw createGraphQLError(error.message, {
-          extensions: {
-            code: error.code,
-            http: {
-              status: 401,
-              headers: {
-                'WWW-Authenticate': `Bearer error="${error.code === 'UNAUTHENTICATED' ? 'invalid_request' : 'invalid_token'}"`,
-              },
-            },
-          },
-        });
+        throw toGraphQLError(error);
       }
       extendContext({ principal });
     },

@@ -47,8 +47,8 @@ export function describeAuthBehaviour(storeName: string, makeStore: () => Promis
       expect((await auth.listSessions('u1'))[0]?.userAgent).toBe('test/2');
     });
 
-    test('attack: a stolen refresh token used after the victim refreshed revokes the whole family', async () => {
-      const auth = await setup();
+    test('attack (strict, reuseLeewayMs 0): a stolen refresh token used after the victim refreshed revokes the whole family', async () => {
+      const auth = await setup({ reuseLeewayMs: 0 });
       const stolen = await auth.issueTokens({ id: 'u1' });
       const victim = await auth.refresh(stolen.refreshToken);
       await expect(auth.refresh(stolen.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_REUSED' });
@@ -57,8 +57,8 @@ export function describeAuthBehaviour(storeName: string, makeStore: () => Promis
       expect(await auth.listSessions('u1')).toEqual([]);
     });
 
-    test("attack: the thief refreshes first; the victim's next refresh is the reuse that kills the family", async () => {
-      const auth = await setup();
+    test("attack (strict): the thief refreshes first; the victim's next refresh is the reuse that kills the family", async () => {
+      const auth = await setup({ reuseLeewayMs: 0 });
       const original = await auth.issueTokens({ id: 'u1' });
       const thief = await auth.refresh(original.refreshToken);
       await expect(auth.refresh(original.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_REUSED' });
@@ -66,7 +66,7 @@ export function describeAuthBehaviour(storeName: string, makeStore: () => Promis
     });
 
     test('two concurrent refreshes with one token: exactly one succeeds (reuseLeewayMs 0)', async () => {
-      const auth = await setup();
+      const auth = await setup({ reuseLeewayMs: 0 });
       const pair = await auth.issueTokens({ id: 'u1' });
       const results = await Promise.allSettled([auth.refresh(pair.refreshToken), auth.refresh(pair.refreshToken)]);
       expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
@@ -74,17 +74,86 @@ export function describeAuthBehaviour(storeName: string, makeStore: () => Promis
       expect(rejected.reason).toMatchObject({ code: 'REFRESH_TOKEN_REUSED' });
     });
 
-    test('with reuseLeewayMs, a retry within the window replaces the unused successor: one live chain', async () => {
-      const auth = await setup({ reuseLeewayMs: 5_000 });
+    test('a retry within the window (a lost response) gets the same successor: one live chain', async () => {
+      const auth = await setup();
       const pair = await auth.issueTokens({ id: 'u1' });
       const lost = await auth.refresh(pair.refreshToken); // the response that never arrived
       const retried = await auth.refresh(pair.refreshToken); // the client's retry
-      await expect(auth.refresh(lost.refreshToken)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+      expect(retried.refreshToken).toBe(lost.refreshToken);
       const next = await auth.refresh(retried.refreshToken);
       expect(await auth.listSessions('u1')).toHaveLength(1);
       // attack: replaying the consumed token once its successor was used is reuse, leeway or not.
       await expect(auth.refresh(pair.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_REUSED' });
       await expect(auth.refresh(next.refreshToken)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+    });
+
+    test('two tabs: 5 concurrent refreshes of one token all succeed with the same new refresh token, and the session lives on', async () => {
+      const auth = await setup();
+      const pair = await auth.issueTokens({ id: 'u1', role: 'member' });
+      const tabs = await Promise.all(Array.from({ length: 5 }, () => auth.refresh(pair.refreshToken)));
+      const successors = new Set(tabs.map((tab) => tab.refreshToken));
+      expect(successors.size).toBe(1);
+      expect([...successors][0]).not.toBe(pair.refreshToken);
+      const { sessionId } = await auth.verifyAccessToken(pair.accessToken);
+      for (const tab of tabs) {
+        expect(await auth.verifyAccessToken(tab.accessToken)).toMatchObject({ sessionId, claims: { role: 'member' } });
+      }
+      expect(await auth.listSessions('u1')).toHaveLength(1);
+      // The family has one live chain: the shared successor rotates, and so on.
+      const next = await auth.refresh(tabs[0]?.refreshToken as string);
+      expect((await auth.verifyAccessToken(next.accessToken)).sessionId).toBe(sessionId);
+      expect(await auth.listSessions('u1')).toHaveLength(1);
+    });
+
+    test('attack: using the successor, then presenting the old token again, is reuse and revokes the family', async () => {
+      const auth = await setup();
+      const stolen = await auth.issueTokens({ id: 'u1' });
+      const victim = await auth.refresh(stolen.refreshToken);
+      const later = await auth.refresh(victim.refreshToken); // the successor is used
+      await expect(auth.refresh(stolen.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_REUSED' });
+      await expect(auth.refresh(later.refreshToken)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+      expect(await auth.listSessions('u1')).toEqual([]);
+    });
+
+    test('attack: a stolen token replayed after the 10 s window is reuse and revokes the family', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        const auth = await setup();
+        const stolen = await auth.issueTokens({ id: 'u1' });
+        const victim = await auth.refresh(stolen.refreshToken);
+        vi.setSystemTime(Date.now() + 9_900);
+        // Still inside the default window: the same pair as the victim (the documented trade-off).
+        expect((await auth.refresh(stolen.refreshToken)).refreshToken).toBe(victim.refreshToken);
+        vi.setSystemTime(Date.now() + 200);
+        await expect(auth.refresh(stolen.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_REUSED' });
+        await expect(auth.refresh(victim.refreshToken)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+        expect(await auth.listSessions('u1')).toEqual([]);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    test('the successor kept for repeat presenters is sealed: the store never sees it in clear', async () => {
+      const inner = await makeStore();
+      const sealed: string[] = [];
+      const spying: SessionStore = {
+        ...inner,
+        rotate: (input) => {
+          if (input.sealedSuccessor !== undefined) sealed.push(input.sealedSuccessor);
+          return inner.rotate(input);
+        },
+      };
+      const auth = await setup({ stores: { sessions: spying } });
+      const pair = await auth.issueTokens({ id: 'u1' });
+      const next = await auth.refresh(pair.refreshToken);
+      expect(sealed).toHaveLength(1);
+      expect(sealed[0]).not.toContain(next.refreshToken.slice(3));
+      expect(Buffer.from(sealed[0] as string, 'base64url').toString('latin1')).not.toContain(
+        next.refreshToken.slice(3),
+      );
+      // attack: the sealed copy opens only with the presented token; another live token cannot claim it.
+      const other = await auth.issueTokens({ id: 'u1' });
+      expect((await auth.refresh(other.refreshToken)).refreshToken).not.toBe(next.refreshToken);
     });
 
     test('maxSessionMs ends a session however often it is refreshed', async () => {
@@ -168,6 +237,51 @@ export function describeAuthBehaviour(storeName: string, makeStore: () => Promis
       const auth = await setup();
       await expect(auth.issueTokens({ id: 'u1', sub: 'admin' })).rejects.toThrow(/cannot be overridden/);
       expect(await auth.listSessions('u1')).toEqual([]);
+    });
+
+    test('cleanup deletes expired tokens, dead families and long-ended sessions; reuse is still detected', async () => {
+      const MINUTE = 60_000;
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        const start = Date.now();
+        const at = (minutes: number) => vi.setSystemTime(start + minutes * MINUTE);
+        // Ended sessions are kept 16 min (access-token lifetime 15 min + 1 min).
+        const auth = await setup({ refreshTtlMs: 10 * MINUTE, maxSessionMs: 20 * MINUTE });
+        const a0 = await auth.issueTokens({ id: 'alice' });
+        const b0 = await auth.issueTokens({ id: 'bob' });
+        const c0 = await auth.issueTokens({ id: 'carol' });
+        const e0 = await auth.issueTokens({ id: 'erin' });
+        await auth.logout(b0.refreshToken);
+
+        at(5);
+        const a1 = await auth.refresh(a0.refreshToken);
+        await auth.refresh(c0.refreshToken);
+        const e1 = await auth.refresh(e0.refreshToken);
+        expect(await auth.cleanup()).toEqual({ tokens: 0, sessions: 0 });
+
+        at(12);
+        await auth.refresh(a1.refreshToken);
+        await auth.refresh(e1.refreshToken);
+        // a0, c0, e0 expired at 10 min; a1 (consumed, unexpired, live family) stays.
+        expect(await auth.cleanup()).toEqual({ tokens: 3, sessions: 0 });
+        vi.setSystemTime(Date.now() + 11_000);
+        // attack: the consumed a1 replayed after cleanup is still recognised as reuse.
+        await expect(auth.refresh(a1.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_REUSED' });
+        await expect(auth.refresh(c0.refreshToken)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+
+        at(17);
+        // c1 and e1 expired at 15 min; bob's session ended (logout) 17 min ago.
+        expect(await auth.cleanup()).toEqual({ tokens: 2, sessions: 1 });
+        at(21);
+        // erin's family is past maxSessionMs: its unexpired e2 goes too.
+        expect(await auth.cleanup()).toEqual({ tokens: 1, sessions: 0 });
+        at(40);
+        // alice (revoked at 12 min), carol (expired at 15), erin (max age at 20): ended > 16 min ago.
+        expect(await auth.cleanup()).toEqual({ tokens: 0, sessions: 3 });
+        expect(await auth.cleanup()).toEqual({ tokens: 0, sessions: 0 });
+      } finally {
+        vi.useRealTimers();
+      }
     });
   });
 }

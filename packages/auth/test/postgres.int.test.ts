@@ -36,9 +36,9 @@ afterAll(async () => {
 describeAuthBehaviour('postgres', isolatedStore);
 
 describe('createPostgresSessionStore', () => {
-  test('concurrent refreshes from two app instances (two pools): exactly one rotates', async () => {
+  test('concurrent refreshes from two app instances (two pools), reuseLeewayMs 0: exactly one rotates', async () => {
     const keys = [await generateSigningKey()];
-    const options = { issuer: 'https://auth.test', audience: 'api', keys };
+    const options = { issuer: 'https://auth.test', audience: 'api', keys, reuseLeewayMs: 0 };
     const a = await createAuth({ ...options, stores: { sessions: createPostgresSessionStore({ pool }) } });
     const b = await createAuth({ ...options, stores: { sessions: createPostgresSessionStore({ pool: second }) } });
     for (let round = 0; round < 20; round++) {

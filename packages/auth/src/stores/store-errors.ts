@@ -1,0 +1,22 @@
+import { AuthError } from '../errors.ts';
+import type { Queryable } from './postgres.ts';
+
+/**
+ * `pool` whose failures (connection refused, timeout, a missing table, a deadlock) reject with
+ * an `AuthError` code `STORE_UNAVAILABLE`, the driver's error kept as `cause`: callers of auth
+ * handle one error type, and the error table answers 503 without exposing the SQL or the
+ * database's message to clients.
+ */
+export function withStoreErrors(pool: Queryable, storeName: string): Queryable {
+  return {
+    async query<Row>(text: string, values?: unknown[]) {
+      try {
+        return await pool.query<Row>(text, values);
+      } catch (cause) {
+        const code = (cause as { code?: unknown } | null)?.code;
+        const detail = typeof code === 'string' ? ` (${code})` : '';
+        throw new AuthError('STORE_UNAVAILABLE', `${storeName} failed${detail}`, { cause });
+      }
+    },
+  };
+}
