@@ -47,6 +47,17 @@ export interface AccessTokenService {
  * HMAC), `kid` in the header and looked up with its algorithm, `typ: at+jwt`, required
  * iss / aud / exp / iat / sub / sid, small clock tolerance, short lifetime.
  */
+/**
+ * The public key a token's header asks for: chosen by `kid`, and only if that key is of the
+ * algorithm the header claims, so a token cannot pick how it is verified. (jose also refuses a
+ * key of the wrong type for an algorithm; this check does not rely on it.)
+ */
+export function verificationKeyFor(keys: KeySet, header: { kid?: string | undefined; alg?: string | undefined }) {
+  const key = header.kid === undefined ? undefined : keys.verification.get(header.kid);
+  if (!key || key.alg !== header.alg) throw new AuthError('INVALID_TOKEN', 'unknown signing key');
+  return key.publicKey;
+}
+
 export function createAccessTokenService(keys: KeySet, settings: AccessTokenSettings): AccessTokenService {
   const ttlMs = settings.ttlMs ?? 900_000;
   const toleranceSeconds = Math.ceil((settings.clockToleranceMs ?? 5_000) / 1000);
@@ -97,24 +108,14 @@ export function createAccessTokenService(keys: KeySet, settings: AccessTokenSett
       if (known) return known;
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(
-          token,
-          (header) => {
-            // The key is chosen by kid, and must be of the algorithm the header claims: a token
-            // cannot pick how it is verified.
-            const key = header.kid === undefined ? undefined : keys.verification.get(header.kid);
-            if (!key || key.alg !== header.alg) throw new AuthError('INVALID_TOKEN', 'unknown signing key');
-            return key.publicKey;
-          },
-          {
-            algorithms: keys.algorithms,
-            issuer: settings.issuer,
-            audience: settings.audience,
-            typ: TOKEN_TYPE,
-            clockTolerance: toleranceSeconds,
-            requiredClaims: ['exp', 'iat', 'sub', 'sid'],
-          },
-        ));
+        ({ payload } = await jwtVerify(token, (header) => verificationKeyFor(keys, header), {
+          algorithms: keys.algorithms,
+          issuer: settings.issuer,
+          audience: settings.audience,
+          typ: TOKEN_TYPE,
+          clockTolerance: toleranceSeconds,
+          requiredClaims: ['exp', 'iat', 'sub', 'sid'],
+        }));
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired)
           throw new AuthError('TOKEN_EXPIRED', 'access token expired', { cause: error });

@@ -1,6 +1,7 @@
 import { createHmac, createPublicKey } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { verificationKeyFor } from '../src/access-tokens.ts';
 import {
   type AccessTokenService,
   createAccessTokenService,
@@ -112,6 +113,28 @@ describe('access tokens', () => {
     const [, payload, signature] = valid.split('.');
     await expectRejected(service, `${b64({ alg: 'EdDSA', typ: 'at+jwt' })}.${payload}.${signature}`);
     await expectRejected(service, `${b64({ alg: 'ES256', typ: 'at+jwt', kid: key.kid })}.${payload}.${signature}`);
+  });
+
+  test('the kid/alg match on its own: a kid is used only with its own algorithm', async () => {
+    // Tested without jose, which also refuses a key of the wrong type: each layer must hold alone.
+    const es256 = await generateSigningKey({ alg: 'ES256' });
+    const both = await loadKeySet([key, es256]);
+    expect(verificationKeyFor(both, { kid: key.kid, alg: 'EdDSA' })).toBe(both.verification.get(key.kid)?.publicKey);
+    expect(verificationKeyFor(both, { kid: es256.kid, alg: 'ES256' })).toBe(
+      both.verification.get(es256.kid)?.publicKey,
+    );
+    for (const header of [
+      { kid: key.kid, alg: 'ES256' },
+      { kid: es256.kid, alg: 'EdDSA' },
+      { kid: key.kid, alg: 'HS256' },
+      { kid: key.kid },
+      { alg: 'EdDSA' },
+      { kid: 'unknown', alg: 'EdDSA' },
+    ]) {
+      expect(() => verificationKeyFor(both, header), JSON.stringify(header)).toThrow(
+        expect.objectContaining({ code: 'INVALID_TOKEN' }),
+      );
+    }
   });
 
   test('attack: a correctly signed token of another type, or missing required claims, is refused', async () => {
