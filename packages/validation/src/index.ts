@@ -3,6 +3,7 @@
  * chat backends. GraphQL error mapping and hardening live in `@switchboard/validation/yoga`.
  * @packageDocumentation
  */
+export { confusableSkeleton } from './confusables.ts';
 export { isValidationError, ValidationError, type ValidationErrorCode, type ValidationIssue } from './errors.ts';
 export { parseInput, parseInputAsync, toValidationIssues } from './parse.ts';
 export { DEFAULT_PASSWORD_BLOCKLIST } from './password-blocklist.ts';

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { confusableSkeleton } from './confusables.ts';
 import { plainTextOfSanitized, sanitizeRichText } from './sanitize.ts';
 import { type SpamCheckOptions, spamCheck } from './spam.ts';
 import { type LengthUnit, normalizeText, storableTextCheck, textLength } from './text.ts';
@@ -57,12 +58,15 @@ const USERNAME = /^(?![.-])(?!.*[.-]{2})[a-z0-9_.-]+(?<![.-])$/;
 /**
  * A username schema with your limits. Input is trimmed, NFKC-normalized (full-width `ａｌｉｃｅ`
  * becomes `alice`) and lowercased; the output is that canonical form, so uniqueness is
- * case-insensitive. Allowed: `a-z`, `0-9`, `_`, and `.`/`-` between other characters.
+ * case-insensitive. Allowed: `a-z`, `0-9`, `_`, and `.`/`-` between other characters. Reserved
+ * names are compared by {@link confusableSkeleton} (`adrnin` is `admin`). Uniqueness among your
+ * users should be by skeleton too: store `confusableSkeleton(username)` under a unique index.
  */
 export function createUsernameSchema(options: UsernameOptions = {}): Schema<string> {
   const minLength = positiveInteger('username minLength', options.minLength ?? 3);
   const maxLength = positiveInteger('username maxLength', options.maxLength ?? 32, minLength);
-  const reserved = new Set((options.reserved ?? RESERVED_USERNAMES).map((name) => name.toLowerCase()));
+  // By skeleton: `adrnin` and `supp0rt` are as reserved as `admin` and `support`.
+  const reserved = new Set((options.reserved ?? RESERVED_USERNAMES).map((name) => confusableSkeleton(name)));
   return v.pipe(
     v.string('must be a string'),
     storableTextCheck(),
@@ -77,7 +81,7 @@ export function createUsernameSchema(options: UsernameOptions = {}): Schema<stri
           message:
             'may contain only letters a-z, digits, "_", "." and "-" ("." and "-" not first, last or twice in a row)',
         });
-      } else if (reserved.has(name)) {
+      } else if (reserved.has(confusableSkeleton(name))) {
         addIssue({ message: 'is reserved' });
       }
     }),
@@ -105,6 +109,10 @@ export const emailSchema: Schema<string> = v.pipe(
 // (non-)joiners stay: emoji sequences and Persian, Indic scripts need them.
 const INVISIBLE = /[\u00AD\u180E\u200B\u2060-\u2064\u115F\u1160\u3164\uFFA0]/g;
 const STACKED_MARKS = /\p{M}{5,}/u;
+// Where HTML would start a tag, an end tag, a comment or a declaration: `<` then a letter, `/`,
+// `!` or `?`. Plain text such as `<3`, `a < b` or `<=` never matches.
+const MARKUP = /<[a-z/!?]/i;
+const PLAIN_TEXT_MESSAGE = 'must be plain text: markup such as "<b>" is not allowed (text such as "<3" is)';
 
 /** Options of {@link createDisplayNameSchema}. */
 export interface DisplayNameOptions {
@@ -117,7 +125,8 @@ export interface DisplayNameOptions {
 /**
  * A display name schema: NFC, control, bidi-override and invisible characters removed, any run
  * of whitespace (line breaks included) turned into one space, trimmed; then 1 to `maxLength`
- * characters, and no more than 4 combining marks stacked on one character ("Zalgo" text).
+ * characters, no more than 4 combining marks stacked on one character ("Zalgo" text), and plain
+ * text: no markup tags (`<` followed by a letter, `/`, `!` or `?`); `<3` and `a < b` are fine.
  */
 export function createDisplayNameSchema(options: DisplayNameOptions = {}): Schema<string> {
   const maxLength = positiveInteger('display name maxLength', options.maxLength ?? 64);
@@ -132,6 +141,7 @@ export function createDisplayNameSchema(options: DisplayNameOptions = {}): Schem
       if (name.length === 0) addIssue({ message: 'must not be empty' });
       else if (textLength(name, unit) > maxLength) addIssue({ message: `must be at most ${maxLength} characters` });
       else if (STACKED_MARKS.test(name)) addIssue({ message: 'must not stack more than 4 accents on one character' });
+      else if (MARKUP.test(name)) addIssue({ message: PLAIN_TEXT_MESSAGE });
     }),
   );
 }

@@ -3,6 +3,7 @@ import * as v from 'valibot';
 import { describe, expect, test } from 'vitest';
 import {
   attachmentsSchema,
+  confusableSkeleton,
   createAttachmentsSchema,
   createDisplayNameSchema,
   createPaginationArgsSchema,
@@ -343,5 +344,51 @@ describe('paginationArgsSchema', () => {
     ]);
     expect(issues(paginationArgsSchema, { first: 1.5 })).toEqual(['must be an integer']);
     expect(issues(createPaginationArgsSchema({ maxPageSize: 20 }), { first: 21 })).toEqual(['must be at most 20']);
+  });
+});
+
+describe('confusable skeletons (UTS #39)', () => {
+  test('ASCII look-alikes a username can still contain share a skeleton', () => {
+    for (const [a, b] of [
+      ['rnallory', 'mallory'],
+      ['vvalter', 'walter'],
+      ['b0b', 'bob'],
+      ['a1ice', 'alice'],
+      ['he11o', 'hello'],
+    ]) {
+      expect(confusableSkeleton(a as string), `${a} ~ ${b}`).toBe(confusableSkeleton(b as string));
+    }
+    expect(confusableSkeleton('alice')).not.toBe(confusableSkeleton('alicia'));
+    expect(confusableSkeleton('bob')).not.toBe(confusableSkeleton('rob'));
+  });
+
+  test('other scripts and styled letters that look Latin share it too; case does not matter', () => {
+    expect(confusableSkeleton('\u0430dmin')).toBe(confusableSkeleton('admin')); // Cyrillic а
+    expect(confusableSkeleton('\u{1D41A}lice')).toBe(confusableSkeleton('alice')); // bold 𝐚
+    expect(confusableSkeleton('ALICE')).toBe(confusableSkeleton('alice'));
+  });
+
+  test('reserved names are refused by skeleton', () => {
+    for (const name of ['adrnin', 'rnoderator', 'supp0rt']) {
+      expect(issues(createUsernameSchema({ reserved: ['admin', 'moderator', 'support'] }), name), name).toEqual([
+        'is reserved',
+      ]);
+    }
+  });
+});
+
+describe('display names are plain text', () => {
+  test('markup tags are refused with a field error', () => {
+    for (const name of ['<b>Bob</b>', 'Bob</span>', '<img src=x onerror=alert(1)>', 'a<!-- x -->', '<?xml', 'x<svg']) {
+      expect(issues(displayNameSchema, name), name).toEqual([
+        'must be plain text: markup such as "<b>" is not allowed (text such as "<3" is)',
+      ]);
+    }
+  });
+
+  test('text with angle brackets that is not markup stays allowed', () => {
+    for (const name of ['I <3 cats', 'a < b', '<= 5', '2<3', '>_<']) {
+      expect(issues(displayNameSchema, name), name).toEqual([]);
+    }
   });
 });
