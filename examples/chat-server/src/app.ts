@@ -27,13 +27,16 @@ import { createRedisRbacBus } from '@switchboard/rbac/redis';
 import { createOutbox, createOutboxRelay } from '@switchboard/tx';
 import { uuidSchema } from '@switchboard/validation';
 import { hardenedYogaOptions } from '@switchboard/validation/yoga';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import * as v from 'valibot';
 import { createChats } from './chat/chats.ts';
+import { createConsent } from './chat/consent.ts';
 import { type ChatDb, replicatedDb, singleNodeDb } from './chat/db.ts';
 import { createChatEvents } from './chat/events.ts';
+import { createInvitations } from './chat/invitations.ts';
 import { createMessages } from './chat/messages.ts';
 import { createRedisEvents } from './chat/redis-events.ts';
 import { chatRoles } from './chat/roles.ts';
@@ -58,6 +61,8 @@ export interface AppOptions {
   signingKeys: PrivateSigningJwk[];
   limits: LimitsConfig;
   log: Logger;
+  /** GraphiQL and schema introspection (`GRAPHIQL`; off in production by default). @default true */
+  graphiql?: boolean;
 }
 
 export interface App {
@@ -157,8 +162,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       : {}),
   });
   const users = createUsers({ db, auth, cache });
-  const chats = createChats({ db, rbac, paginator: chatsPaginator, cache });
-  const messages = createMessages({ db, rbac, paginator: messagesPaginator, outbox, onEnqueued: () => relay.wake() });
+  const onEnqueued = () => relay.wake();
+  const chats = createChats({ db, rbac, paginator: chatsPaginator, cache, outbox, onEnqueued });
+  const invitations = createInvitations({ db, rbac, cache, outbox, onEnqueued });
+  const consent = createConsent({ db });
+  const messages = createMessages({ db, rbac, paginator: messagesPaginator, outbox, onEnqueued, events });
   const subscriptions = createSubscriptions({
     db,
     rbac,
@@ -223,10 +231,17 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const hardened = hardenedYogaOptions();
   const yoga = createYoga<Record<string, unknown>, RequestFacts>({
-    schema: makeExecutableSchema({ typeDefs, resolvers: createResolvers({ users, chats, messages, subscriptions }) }),
+    schema: makeExecutableSchema({
+      typeDefs,
+      resolvers: createResolvers({ users, chats, messages, subscriptions, consent, invitations }),
+    }),
     graphqlEndpoint: '/graphql',
     maxRequestBodySize: hardened.maxRequestBodySize,
     batching: false,
+    // CORS is answered by server.ts from CORS_ORIGINS, for HTTP and WebSocket alike; yoga's
+    // default would reflect any origin, with credentials.
+    cors: false,
+    graphiql: options.graphiql ?? true,
     maskedErrors: { maskError: createMaskError(log) },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
@@ -248,6 +263,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       // Refuses GraphQL requests a browser could send cross-site without a preflight.
       useCSRFPrevention(),
       ...hardened.plugins,
+      ...((options.graphiql ?? true) ? [] : [refuseIntrospection]),
       useAuth({ auth }),
       useRateLimit<ChatContext>({
         rules: {
@@ -282,6 +298,11 @@ export async function createApp(options: AppOptions): Promise<App> {
           'Mutation.deleteMessage': { limiter: actionsPerUser, key: userKey },
           'Mutation.markRead': { limiter: actionsPerUser, key: userKey },
           'Mutation.deleteChat': { limiter: actionsPerUser, key: userKey },
+          'Mutation.blockUser': { limiter: actionsPerUser, key: userKey },
+          'Mutation.unblockUser': { limiter: actionsPerUser, key: userKey },
+          'Mutation.updateSettings': { limiter: actionsPerUser, key: userKey },
+          'Mutation.acceptInvitation': { limiter: actionsPerUser, key: userKey },
+          'Mutation.declineInvitation': { limiter: actionsPerUser, key: userKey },
           'Mutation.typing': {
             limiter: typingPerUserPerChat,
             key: ({ context, args }) => {
@@ -317,6 +338,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   };
 }
+
+/** Without GraphiQL, `__schema` and `__type` are refused as validation errors: the schema stays unlisted. */
+const refuseIntrospection: Plugin = {
+  onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
+};
 
 /** The id as the schemas will read it (trimmed, lowercased), so a limit cannot be dodged by spelling it differently. */
 function canonicalId(raw: unknown): string | null {

@@ -1,7 +1,8 @@
 // `npm run cluster`: the chat server as a cluster on this machine. tools/infra starts a
 // PostgreSQL primary with two streaming replicas and a Redis master with two replicas and three
 // Sentinels on free loopback ports; then CLUSTER_INSTANCES (default 2) server processes share
-// them, on PORT, PORT+1, ... (default 4000). Ctrl-C stops the servers, then the infrastructure.
+// them, on PORT, PORT+1, ... (default 4000), with METRICS_PORT, METRICS_PORT+1, ... if set.
+// Ctrl-C stops the servers, then the infrastructure.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ const URL_LINE = /Switchboard chat server: (\S+)/;
 async function main(): Promise<void> {
   const instances = count('CLUSTER_INSTANCES', 2, 1, 16);
   const basePort = count('PORT', 4000, 0, 65_535);
+  const metricsBasePort = process.env.METRICS_PORT?.trim() ? count('METRICS_PORT', 0, 0, 65_535) : undefined;
   process.stdout.write('starting PostgreSQL (primary + 2 replicas) and Redis (master + 2 replicas + 3 Sentinels)...\n');
   // Ctrl-C stops the servers first (they finish their requests), then the infrastructure.
   const topology = await startTopology({
@@ -43,6 +45,10 @@ async function main(): Promise<void> {
             ...env,
             INSTANCES: String(instances),
             PORT: String(basePort === 0 ? 0 : basePort + i),
+            // Each instance's own metrics listener, numbered like PORT.
+            ...(metricsBasePort === undefined
+              ? {}
+              : { METRICS_PORT: String(metricsBasePort === 0 ? 0 : metricsBasePort + i) }),
           },
           stdio: ['ignore', 'pipe', 'inherit'],
         });

@@ -21,6 +21,24 @@ export interface ServerConfig {
   logLevel: string;
   /** `ACCESS_TOKEN_KEYS`: a JSON array of private JWKs (the first signs); unset means generated once under `dataDir`. */
   accessTokenKeys: string | undefined;
+  /** `NODE_ENV=production`: GraphiQL, introspection and an open `/metrics` are off unless asked for. */
+  production: boolean;
+  /**
+   * `CORS_ORIGINS`: comma-separated origins (`https://chat.example.com`) whose pages may call the
+   * API and open graphql-ws sockets from a browser, each normalized to its origin. Empty: same
+   * origin only. `*` is refused: the list is the whole point.
+   * @default []
+   */
+  corsOrigins: string[];
+  /** `GRAPHIQL`: GraphiQL and schema introspection. @default true in development, false in production */
+  graphiql: boolean;
+  /**
+   * `METRICS_TOKEN`: `/metrics` answers only requests with `Authorization: Bearer <token>`
+   * (at least 16 characters).
+   */
+  metricsToken: string | undefined;
+  /** `METRICS_PORT`: `/metrics` is served only on this port of 127.0.0.1, not on `port`. */
+  metricsPort: number | undefined;
 }
 
 /** A configuration mistake: one line naming the variable, printed instead of a stack trace. */
@@ -35,8 +53,10 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const production = env.NODE_ENV?.trim() === 'production';
+  const port = parsePort(env.PORT);
   return {
-    port: parsePort(env.PORT),
+    port,
     host: parseHost(env.HOST),
     databaseUrl: parseDatabaseUrl(env.DATABASE_URL),
     replicaUrls: parseReplicaUrls(env),
@@ -45,6 +65,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     accessTokenKeys: env.ACCESS_TOKEN_KEYS?.trim() || undefined,
     logLevel: parseLogLevel(env.LOG_LEVEL),
     limits: parseLimits(env),
+    production,
+    corsOrigins: parseOrigins(env.CORS_ORIGINS),
+    graphiql: parseSwitch(env, 'GRAPHIQL', !production),
+    metricsToken: parseMetricsToken(env.METRICS_TOKEN),
+    metricsPort: parseMetricsPort(env.METRICS_PORT, port),
   };
 }
 
@@ -166,13 +191,74 @@ function parseRedis(env: NodeJS.ProcessEnv): RedisConfig | undefined {
   return { sentinels: nodes, masterName: env.REDIS_MASTER_NAME?.trim() || 'mymaster' };
 }
 
-function parsePort(raw: string | undefined): number {
+function parsePort(raw: string | undefined, variable = 'PORT'): number {
   if (raw === undefined || raw.trim() === '') return 4000;
   const port = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || port > 65_535) {
-    throw new ConfigError('PORT', `must be a whole number from 0 to 65535, got '${raw}'`);
+    throw new ConfigError(variable, `must be a whole number from 0 to 65535, got '${raw}'`);
   }
   return port;
+}
+
+function parseMetricsPort(raw: string | undefined, serverPort: number): number | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const port = parsePort(raw, 'METRICS_PORT');
+  if (port !== 0 && port === serverPort) {
+    throw new ConfigError('METRICS_PORT', `must differ from PORT (${serverPort}): it is a second listener`);
+  }
+  return port;
+}
+
+const MIN_METRICS_TOKEN_LENGTH = 16;
+
+function parseMetricsToken(raw: string | undefined): string | undefined {
+  const token = raw?.trim();
+  if (!token) return undefined;
+  // Short tokens can be guessed; the comparison is constant-time, the search space is not.
+  if (token.length < MIN_METRICS_TOKEN_LENGTH || /\s/.test(token)) {
+    throw new ConfigError(
+      'METRICS_TOKEN',
+      `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters without spaces (e.g. openssl rand -hex 32)`,
+    );
+  }
+  return token;
+}
+
+/**
+ * Each entry reduced to its origin (scheme, host, port: what a browser sends in `Origin`), so
+ * `https://Chat.example.com:443` and `https://chat.example.com` are one entry.
+ */
+function parseOrigins(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const origins = new Set<string>();
+  for (const part of raw.split(',')) {
+    const entry = part.trim();
+    if (entry === '') continue;
+    if (entry === '*' || entry === 'null') {
+      throw new ConfigError('CORS_ORIGINS', `lists origins one by one; '${entry}' is not accepted`);
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    const bare = url && url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || !bare) {
+      throw new ConfigError('CORS_ORIGINS', `must be origins like https://chat.example.com, got '${entry}'`);
+    }
+    origins.add(url.origin);
+  }
+  return [...origins];
+}
+
+function parseSwitch(env: NodeJS.ProcessEnv, variable: string, fallback: boolean): boolean {
+  const raw = env[variable]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false') {
+    throw new ConfigError(variable, `must be true or false, got '${env[variable]}'`);
+  }
+  return raw === 'true';
 }
 
 function parseHost(raw: string | undefined): string {

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
 import { type Database, migrateDatabase, openDatabase } from './db/database.ts';
 import { createLogger } from './logging.ts';
 import { connectRedis, type RedisConnections } from './redis.ts';
-import { type RunningServer, startServer } from './server.ts';
+import { metricsAccess, type RunningServer, startServer } from './server.ts';
 import { loadSigningKeys } from './signing-keys.ts';
 
 async function main(): Promise<void> {
@@ -24,15 +24,16 @@ async function main(): Promise<void> {
       signingKeys,
       limits: config.limits,
       log,
+      graphiql: config.graphiql,
     });
-    server = await startServer(config, app.yoga, app.routes);
+    server = await startServer({ ...config, log }, app.yoga, app.routes);
   } catch (error) {
     await app?.close();
     await redis?.close();
     await database.close();
     throw error;
   }
-  process.stdout.write(banner(server.url, database, config));
+  process.stdout.write(banner(server, database, config));
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -57,11 +58,24 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-function banner(url: string, database: Database, config: ServerConfig): string {
+function banner(server: RunningServer, database: Database, config: ServerConfig): string {
   const data = database.dataDir ? `embedded PostgreSQL, data in ${database.dataDir}` : 'PostgreSQL from DATABASE_URL';
   const replicas = config.replicaUrls.length ? `, ${config.replicaUrls.length} replica(s) for reads` : '';
   const redis = !config.redis ? '' : 'url' in config.redis ? ', Redis' : ', Redis via Sentinel';
-  return `Switchboard chat server: ${url} (GraphiQL in a browser)\n${data}${replicas}${redis}\nStop with Ctrl-C.\n`;
+  const graphiql = config.graphiql ? ' (GraphiQL in a browser)' : '';
+  return `Switchboard chat server: ${server.url}${graphiql}\n${data}${replicas}${redis}\n${metricsLine(server, config)}Stop with Ctrl-C.\n`;
+}
+
+/** Where /metrics is, or (production, nothing configured) how to serve it: one line, or none. */
+function metricsLine(server: RunningServer, config: ServerConfig): string {
+  switch (metricsAccess(config)) {
+    case 'port':
+      return `metrics: ${server.metricsUrl}\n`;
+    case 'off':
+      return '/metrics is off in production: set METRICS_TOKEN (scrape with Authorization: Bearer <token>) or METRICS_PORT (served on 127.0.0.1 only)\n';
+    default:
+      return '';
+  }
 }
 
 main().catch((error: unknown) => {

@@ -1,19 +1,22 @@
 import { generateSigningKey } from '@switchboard/auth';
 import type { RedisInfo } from '@switchboard/infra';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { type App, createApp } from '../src/app.ts';
 import type { LimitsConfig } from '../src/config.ts';
 import { migrationSources } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createLogger } from '../src/logging.ts';
 import { connectRedis, type RedisConnections } from '../src/redis.ts';
-import { type RunningServer, startServer } from '../src/server.ts';
+import { type RunningServer, type ServerOptions, startServer } from '../src/server.ts';
 
 export interface Instances {
   /** The primary's pool the instances share (migrated). */
   pool: pg.Pool;
   /** Each instance's GraphQL URL, in start order. */
   urls: string[];
+  /** Each instance's `/metrics` listener (`server.metricsPort`), in start order. */
+  metricsUrls: (string | undefined)[];
   close(): Promise<void>;
 }
 
@@ -27,6 +30,12 @@ export async function startInstances(options: {
   redis?: RedisInfo;
   count?: number;
   limits?: Partial<LimitsConfig>;
+  /** HTTP-level settings (CORS, metrics access, production) of every instance. */
+  server?: Omit<ServerOptions, 'port' | 'host'>;
+  /** GraphiQL and introspection. @default true */
+  graphiql?: boolean;
+  /** Where the instances log. @default a logger at `TEST_LOG_LEVEL` (silent) */
+  log?: Logger;
 }): Promise<Instances> {
   const pool = new pg.Pool({ connectionString: options.primary, max: 20 });
   // A test may kill the primary's connections: idle clients must not crash the process.
@@ -46,6 +55,7 @@ export async function startInstances(options: {
     instances: 2,
     ...options.limits,
   };
+  const log = options.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const running: { app: App; server: RunningServer; redis: RedisConnections | undefined }[] = [];
   for (let i = 0; i < (options.count ?? 1); i++) {
     const redisInfo = options.redis;
@@ -58,13 +68,16 @@ export async function startInstances(options: {
       ...(redis ? { redis } : {}),
       signingKeys,
       limits,
-      log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+      log,
+      ...(options.graphiql === undefined ? {} : { graphiql: options.graphiql }),
     });
-    running.push({ app, server: await startServer({ port: 0, host: '127.0.0.1' }, app.yoga, app.routes), redis });
+    const server = await startServer({ port: 0, host: '127.0.0.1', log, ...options.server }, app.yoga, app.routes);
+    running.push({ app, server, redis });
   }
   return {
     pool,
     urls: running.map(({ server }) => server.url),
+    metricsUrls: running.map(({ server }) => server.metricsUrl),
     async close() {
       for (const { app, server, redis } of running) {
         await server.close(1_000);

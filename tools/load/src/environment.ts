@@ -38,6 +38,12 @@ export function serverEnvironment(overrides: Record<string, string> = {}): NodeJ
     'ACCESS_TOKEN_KEYS',
     'INSTANCES',
     'NODE_OPTIONS',
+    // Production settings: the harness measures the defaults. An inherited METRICS_PORT would
+    // also make every instance after the first fail to listen.
+    'CORS_ORIGINS',
+    'GRAPHIQL',
+    'METRICS_TOKEN',
+    'METRICS_PORT',
   ]) {
     delete inherited[name];
   }

@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Cache } from '@switchboard/cache';
 import type { Paginator } from '@switchboard/pagination';
 import type { Rbac } from '@switchboard/rbac';
-import { createPostgresGrantStore } from '@switchboard/rbac/postgres';
-import { type Transaction, withTransaction } from '@switchboard/tx';
+import { type Outbox, type Transaction, withTransaction } from '@switchboard/tx';
 import { parseInput } from '@switchboard/validation';
+import { consentTowards } from './consent.ts';
 import type { ChatDb } from './db.ts';
 import { AppError, notFound } from './errors.ts';
 import { createChatInput, idInput } from './inputs.ts';
-import { CHAT_ROLES, type ChatRole, chatScope } from './roles.ts';
+import { createMembership } from './membership.ts';
+import { type ChatRole, chatScope } from './roles.ts';
+import type { UserEventPayload } from './user-events.ts';
 
 export interface Chat {
   id: string;
@@ -16,16 +18,31 @@ export interface Chat {
   title: string | null;
   ownerId: string;
   createdAt: string;
+  /**
+   * Seen from outside (an invitation, a chat you were removed from): its participants and your
+   * unread count stay hidden (empty and 0). Unset for a chat read by a member.
+   */
+  preview?: boolean;
+  /**
+   * Delivered with a membership event: its participants are read from the primary, not the
+   * cache (another instance's invalidation may still be on its way).
+   */
+  fresh?: boolean;
 }
+
+/** `active`: a member. `invited`: a pending invitation (no role granted, nothing of the chat visible). */
+export type ParticipantStatus = 'active' | 'invited';
 
 export interface Participant {
   chatId: string;
   userId: string;
+  /** For an invited participant: the role accepting gives. */
   role: ChatRole;
+  status: ParticipantStatus;
   lastReadSeq: number;
 }
 
-interface ChatRow {
+export interface ChatRow {
   id: string;
   kind: 'direct' | 'group';
   title: string | null;
@@ -33,7 +50,7 @@ interface ChatRow {
   created_at: Date | string;
 }
 
-const toChat = (row: ChatRow): Chat => ({
+export const toChat = (row: ChatRow): Chat => ({
   id: row.id,
   kind: row.kind,
   title: row.title,
@@ -44,47 +61,44 @@ const toChat = (row: ChatRow): Chat => ({
 const FOREIGN_KEY_VIOLATION = '23503';
 
 const onlyTheOwner = () => new AppError('FORBIDDEN', "only the chat's owner makes, changes or removes an admin");
+/**
+ * createChat's answer for a participant id it cannot use: a user that does not exist, and one
+ * who blocked the creator, alike.
+ */
+const unknownParticipant = () => new AppError('BAD_USER_INPUT', 'participantIds names a user that does not exist');
 
 /**
- * Chats and who is in them. Membership lives twice, on purpose: the `participants` rows (what
- * lists and unread counts read) and the rbac grants in scope `chat:<id>` (what every check
- * reads). Both change in one transaction: the grant store is bound to it, and the rbac cache
- * forgets the user only after the commit.
+ * Chats and who is in them (see {@link createMembership} for how membership is kept). Nobody is
+ * put in a chat against their will: a user who blocked the actor is answered as an unknown user;
+ * a group puts users who require invitations, and anyone who left it before, in as INVITED
+ * (invitations.ts takes it from there).
  */
-export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator; cache: Cache }) {
+export function createChats(deps: {
+  db: ChatDb;
+  rbac: Rbac;
+  paginator: Paginator;
+  cache: Cache;
+  outbox: Outbox;
+  /** Called after a change that wrote outbox events committed: wakes this process's relay. */
+  onEnqueued?: () => void;
+}) {
   const { db, rbac, paginator, cache } = deps;
   const pool = db.primary;
-
-  const grantsIn = (tx: Transaction) => createPostgresGrantStore({ pool: tx });
-  // After the commit: the members' cached grants (rbac) and the chat's cached participant list
-  // go, here and, through their buses, on every other instance.
-  const invalidateAfterCommit = (tx: Transaction, chatId: string, userIds: readonly string[]) =>
-    tx.afterCommit(async () => {
-      await Promise.all(userIds.map((userId) => rbac.invalidate(userId)));
-      await cache.deleteByTag(chatScope(chatId));
-    });
-
-  // Membership changes of one user in one chat take turns (an advisory lock: a row lock cannot
-  // cover a participant that does not exist yet), and replace every role the user holds in the
-  // chat, so two concurrent changes can never leave a second grant behind.
-  const lockMembership = (tx: Transaction, chatId: string, userId: string) =>
-    tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`membership:${chatId}:${userId}`]);
-  const revokeEveryRole = async (tx: Transaction, userId: string, scope: string) => {
-    const grants = grantsIn(tx);
-    for (const role of CHAT_ROLES) await grants.revoke(userId, role, scope);
-  };
+  const membership = createMembership(deps);
 
   // From the primary: the list is cached for everyone, so it must not come from a replica that
   // has not replayed the latest change yet.
   const loadParticipants = async (chatId: string): Promise<Participant[]> => {
     const { rows } = await pool.query(
-      'SELECT chat_id, user_id, role, last_read_seq FROM participants WHERE chat_id = $1 ORDER BY joined_at, user_id',
+      `SELECT chat_id, user_id, role, status, last_read_seq FROM participants WHERE chat_id = $1
+        ORDER BY joined_at, user_id`,
       [chatId],
     );
     return rows.map((row) => ({
       chatId: row.chat_id,
       userId: row.user_id,
       role: row.role,
+      status: row.status,
       lastReadSeq: Number(row.last_read_seq),
     }));
   };
@@ -98,9 +112,54 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
     return toChat(rows[0]);
   };
 
+  /** A newcomer to a group: a member at once, or invited (their settings, or they left it before). */
+  const addNewcomer = async (
+    tx: Transaction,
+    actorId: string,
+    chat: Chat,
+    userId: string,
+    role: ChatRole,
+    invited: boolean,
+  ): Promise<Participant> => {
+    const scope = chatScope(chat.id);
+    let inserted: { last_read_seq: string; joined_at: Date } | undefined;
+    try {
+      const { rows } = await tx.query<{ last_read_seq: string; joined_at: Date }>(
+        // A newcomer has nothing unread: the history before joining is not news to them.
+        `INSERT INTO participants (chat_id, user_id, role, last_read_seq, status, invited_by)
+         SELECT $1, $2, $3, last_seq, $4, $5 FROM chats WHERE id = $1
+         RETURNING last_read_seq, joined_at`,
+        [chat.id, userId, role, invited ? 'invited' : 'active', invited ? actorId : null],
+      );
+      inserted = rows[0];
+    } catch (error) {
+      if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) throw notFound('user');
+      throw error;
+    }
+    if (!inserted) throw notFound('chat');
+    const lastReadSeq = Number(inserted.last_read_seq);
+    if (invited) {
+      const createdAt = new Date(inserted.joined_at).toISOString();
+      await membership.notify(tx, [
+        { userId, type: 'INVITED', chat, invitation: { chat, invitedById: actorId, role, createdAt } },
+      ]);
+    } else {
+      await membership.revokeEveryRole(tx, userId, scope);
+      await membership.grantsIn(tx).grant(userId, role, scope);
+      await membership.notify(tx, [{ userId, type: 'ADDED_TO_CHAT', chat, readSeq: lastReadSeq }]);
+    }
+    membership.invalidateAfterCommit(tx, chat.id, [userId]);
+    return { chatId: chat.id, userId, role, status: invited ? 'invited' : 'active', lastReadSeq };
+  };
+
   return {
     get,
 
+    /**
+     * A direct chat (one other participant, no title) or a group. In a group, the others who
+     * require invitations are INVITED; the others are members at once. Anyone who blocked the
+     * creator fails the whole creation exactly as an unknown id does.
+     */
     async create(userId: string, raw: unknown): Promise<Chat> {
       const input = parseInput(createChatInput, raw);
       const others = input.participantIds.filter((id) => id !== userId);
@@ -108,28 +167,47 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
       if (kind === 'group' && !input.title) throw new AppError('BAD_USER_INPUT', 'a group chat needs a title');
       const id = randomUUID();
       const chat = await withTransaction(pool, async (tx) => {
+        const consent = await consentTowards(tx, userId, null, others);
+        if (others.some((other) => consent.get(other)?.blocksActor)) throw unknownParticipant();
+        const invited = kind === 'group' ? others.filter((other) => consent.get(other)?.requiresInvitation) : [];
+        const members = [userId, ...others.filter((other) => !invited.includes(other))];
         const { rows } = await tx.query<ChatRow>(
           'INSERT INTO chats (id, kind, title, owner_id) VALUES ($1, $2, $3, $4) RETURNING *',
           [id, kind, input.title ?? null, userId],
         );
         try {
           await tx.query(
-            `INSERT INTO participants (chat_id, user_id, role)
-             SELECT $1, member, CASE WHEN member = $2 THEN 'owner' ELSE 'member' END
+            `INSERT INTO participants (chat_id, user_id, role, status, invited_by)
+             SELECT $1, member, CASE WHEN member = $2 THEN 'owner' ELSE 'member' END,
+                    CASE WHEN member = ANY($4::uuid[]) THEN 'invited' ELSE 'active' END,
+                    CASE WHEN member = ANY($4::uuid[]) THEN $2::uuid END
                FROM unnest($3::uuid[]) AS member`,
-            [id, userId, [userId, ...others]],
+            [id, userId, [userId, ...others], invited],
           );
         } catch (error) {
-          if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) {
-            throw new AppError('BAD_USER_INPUT', 'participantIds names a user that does not exist');
-          }
+          if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) throw unknownParticipant();
           throw error;
         }
-        const grants = grantsIn(tx);
+        const grants = membership.grantsIn(tx);
         await grants.grant(userId, 'owner', chatScope(id));
-        for (const other of others) await grants.grant(other, 'member', chatScope(id));
-        invalidateAfterCommit(tx, id, [userId, ...others]);
-        return toChat(rows[0] as ChatRow);
+        for (const member of members.slice(1)) await grants.grant(member, 'member', chatScope(id));
+        membership.invalidateAfterCommit(tx, id, members);
+        const created = toChat(rows[0] as ChatRow);
+        const events: UserEventPayload[] = [
+          ...members.map(
+            (member): UserEventPayload => ({ userId: member, type: 'ADDED_TO_CHAT', chat: created, readSeq: 0 }),
+          ),
+          ...invited.map(
+            (member): UserEventPayload => ({
+              userId: member,
+              type: 'INVITED',
+              chat: created,
+              invitation: { chat: created, invitedById: userId, role: 'member', createdAt: created.createdAt },
+            }),
+          ),
+        ];
+        await membership.notify(tx, events);
+        return created;
       });
       await db.afterWrite(userId);
       return chat;
@@ -151,23 +229,34 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
       return { ...page, edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: toChat(edge.node) })) };
     },
 
-    /** Cached per chat (tagged with its scope), dropped on every membership change. */
-    participants(chatId: string): Promise<Participant[]> {
+    /**
+     * Members and pending invitations; cached per chat (tagged with its scope), dropped on every
+     * membership change. `fresh`: from the primary, past the cache.
+     */
+    participants(chatId: string, fresh = false): Promise<Participant[]> {
+      if (fresh) return loadParticipants(chatId);
       return cache.getOrSet(`participants:${chatId}`, () => loadParticipants(chatId), {
         tags: [chatScope(chatId)],
       });
     },
 
+    /** 0 for anyone but a member (an invitation counts nothing). */
     async unreadCount(userId: string, chatId: string): Promise<number> {
       const { rows } = await db.readerFor(userId).query(
         `SELECT c.last_seq - p.last_read_seq AS unread
              FROM participants p JOIN chats c ON c.id = p.chat_id
-            WHERE p.chat_id = $1 AND p.user_id = $2`,
+            WHERE p.chat_id = $1 AND p.user_id = $2 AND p.status = 'active'`,
         [chatId, userId],
       );
       return Math.max(0, Number(rows[0]?.unread ?? 0));
     },
 
+    /**
+     * Puts a user in a group, or changes the role of one already in it. A newcomer who requires
+     * invitations, or who left this chat before, is INVITED (with the role they will get); a
+     * user who blocked the actor is answered exactly as an unknown user. An active member's role
+     * change stays a role change; re-adding an invited user changes the role of the invitation.
+     */
     async addParticipant(
       actorId: string,
       rawChatId: unknown,
@@ -185,53 +274,61 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
       if (role === 'admin' && !managesAdmins) throw onlyTheOwner();
       const chat = await get(actorId, chatId);
       if (chat.kind === 'direct') throw new AppError('BAD_USER_INPUT', 'a direct chat has exactly two participants');
-      const participant = await withTransaction(pool, async (tx) => {
-        await lockMembership(tx, chatId, userId);
-        const current = await tx.query('SELECT role FROM participants WHERE chat_id = $1 AND user_id = $2 FOR UPDATE', [
-          chatId,
-          userId,
-        ]);
-        if (current.rows[0]?.role === 'owner') throw new AppError('BAD_USER_INPUT', "the owner's role cannot change");
-        if (current.rows[0]?.role === 'admin' && role !== 'admin' && !managesAdmins) throw onlyTheOwner();
-        try {
-          await tx.query(
-            // A newcomer has nothing unread: the history before joining is not news to them.
-            `INSERT INTO participants (chat_id, user_id, role, last_read_seq)
-             SELECT $1, $2, $3, last_seq FROM chats WHERE id = $1
-             ON CONFLICT (chat_id, user_id) DO UPDATE SET role = excluded.role`,
-            [chatId, userId, role],
-          );
-        } catch (error) {
-          if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) throw notFound('user');
-          throw error;
+      const participant = await withTransaction(pool, async (tx): Promise<Participant> => {
+        await membership.lock(tx, chatId, userId);
+        const current = await tx.query(
+          'SELECT role, status, last_read_seq FROM participants WHERE chat_id = $1 AND user_id = $2 FOR UPDATE',
+          [chatId, userId],
+        );
+        const existing = current.rows[0];
+        if (existing?.role === 'owner') throw new AppError('BAD_USER_INPUT', "the owner's role cannot change");
+        if (existing?.role === 'admin' && role !== 'admin' && !managesAdmins) throw onlyTheOwner();
+        if (existing?.status === 'active') {
+          await tx.query('UPDATE participants SET role = $3 WHERE chat_id = $1 AND user_id = $2', [
+            chatId,
+            userId,
+            role,
+          ]);
+          await membership.revokeEveryRole(tx, userId, scope);
+          await membership.grantsIn(tx).grant(userId, role, scope);
+          if (existing.role !== role) await membership.notify(tx, [{ userId, type: 'CHAT_UPDATED', chat }]);
+          membership.invalidateAfterCommit(tx, chatId, [userId]);
+          return { chatId, userId, role, status: 'active', lastReadSeq: Number(existing.last_read_seq) };
         }
-        await revokeEveryRole(tx, userId, scope);
-        await grantsIn(tx).grant(userId, role, scope);
-        invalidateAfterCommit(tx, chatId, [userId]);
-        const { rows } = await tx.query('SELECT last_read_seq FROM participants WHERE chat_id = $1 AND user_id = $2', [
-          chatId,
-          userId,
-        ]);
-        return { chatId, userId, role, lastReadSeq: Number(rows[0]?.last_read_seq ?? 0) };
+        const consent = (await consentTowards(tx, actorId, chatId, [userId])).get(userId);
+        // Exactly what an unknown user id gets (the insert's foreign key): no oracle.
+        if (consent?.blocksActor) throw notFound('user');
+        if (existing?.status === 'invited') {
+          await tx.query('UPDATE participants SET role = $3 WHERE chat_id = $1 AND user_id = $2', [
+            chatId,
+            userId,
+            role,
+          ]);
+          membership.invalidateAfterCommit(tx, chatId, []);
+          return { chatId, userId, role, status: 'invited', lastReadSeq: Number(existing.last_read_seq) };
+        }
+        const invited = consent?.requiresInvitation === true || consent?.formerParticipant === true;
+        return addNewcomer(tx, actorId, chat, userId, role, invited);
       });
       await db.afterWrite(actorId);
       return participant;
     },
 
     /**
-     * Admins remove members and moderators, the owner removes admins too; anyone may leave; the
-     * owner stays (delete the chat instead).
+     * Admins remove members and moderators (and withdraw invitations), the owner removes admins
+     * too; anyone may leave; the owner stays (delete the chat instead). A member who leaves or
+     * is removed comes back only by invitation.
      */
     async removeParticipant(actorId: string, rawChatId: unknown, rawUserId: unknown): Promise<boolean> {
       const chatId = parseInput(idInput, rawChatId);
       const userId = parseInput(idInput, rawUserId);
-      await get(actorId, chatId);
+      const chat = await get(actorId, chatId);
       const scope = chatScope(chatId);
       const leaving = userId === actorId;
       if (!leaving) await rbac.assert(actorId, 'participant:remove', { scope });
       const managesAdmins = leaving || (await rbac.can(actorId, 'participant:promote', { scope }));
       await withTransaction(pool, async (tx) => {
-        await lockMembership(tx, chatId, userId);
+        await membership.lock(tx, chatId, userId);
         // The role is read under the membership lock: a promotion committed meanwhile counts.
         const target = await tx.query('SELECT role FROM participants WHERE chat_id = $1 AND user_id = $2 FOR UPDATE', [
           chatId,
@@ -239,7 +336,7 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
         ]);
         if (target.rows[0]?.role === 'admin' && !managesAdmins) throw onlyTheOwner();
         const { rows } = await tx.query(
-          'DELETE FROM participants WHERE chat_id = $1 AND user_id = $2 AND role <> $3 RETURNING role',
+          'DELETE FROM participants WHERE chat_id = $1 AND user_id = $2 AND role <> $3 RETURNING role, status',
           [chatId, userId, 'owner'],
         );
         if (!rows[0]) {
@@ -250,8 +347,11 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
           if (owner.rows[0]) throw new AppError('BAD_USER_INPUT', 'the owner cannot leave; delete the chat instead');
           throw notFound('participant');
         }
-        await revokeEveryRole(tx, userId, scope);
-        invalidateAfterCommit(tx, chatId, [userId]);
+        // A withdrawn invitation is not a departure: the user never joined.
+        if (rows[0].status === 'active') await membership.recordDeparture(tx, chatId, userId);
+        await membership.revokeEveryRole(tx, userId, scope);
+        await membership.notify(tx, [{ userId, type: 'REMOVED_FROM_CHAT', chat }]);
+        membership.invalidateAfterCommit(tx, chatId, [userId]);
       });
       await db.afterWrite(actorId);
       return true;
@@ -259,14 +359,18 @@ export function createChats(deps: { db: ChatDb; rbac: Rbac; paginator: Paginator
 
     async delete(actorId: string, rawChatId: unknown): Promise<boolean> {
       const chatId = parseInput(idInput, rawChatId);
-      await get(actorId, chatId);
+      const chat = await get(actorId, chatId);
       const scope = chatScope(chatId);
       await rbac.assert(actorId, 'chat:delete', { scope });
       await withTransaction(pool, async (tx) => {
         const { rows } = await tx.query('SELECT user_id, role FROM participants WHERE chat_id = $1', [chatId]);
-        for (const row of rows) await revokeEveryRole(tx, row.user_id, scope);
+        for (const row of rows) await membership.revokeEveryRole(tx, row.user_id, scope);
         await tx.query('DELETE FROM chats WHERE id = $1', [chatId]);
-        invalidateAfterCommit(
+        await membership.notify(
+          tx,
+          rows.map((row): UserEventPayload => ({ userId: row.user_id, type: 'REMOVED_FROM_CHAT', chat })),
+        );
+        membership.invalidateAfterCommit(
           tx,
           chatId,
           rows.map((row) => row.user_id),

@@ -1,6 +1,7 @@
 import type { OutboxEvent } from '@switchboard/tx';
 import { createPubSub } from 'graphql-yoga';
 import { MESSAGE_ADDED, MESSAGE_UPDATED, type Message } from './messages.ts';
+import { USER_EVENT, type UserEventPayload } from './user-events.ts';
 
 export interface TypingEvent {
   chatId: string;
@@ -8,14 +9,16 @@ export interface TypingEvent {
 }
 
 /**
- * Live events per chat: inside this process, or through Redis pub/sub to every instance
- * (`eventTarget`, cluster mode). Messages get here only through the outbox relay, after their
- * transaction committed; typing is ephemeral and published directly.
+ * Live events per chat, and per user (`userEvents`): inside this process, or through Redis
+ * pub/sub to every instance (`eventTarget`, cluster mode). Messages and membership events get
+ * here only through the outbox relay, after their transaction committed; typing and read marks
+ * are ephemeral and published directly.
  */
 type ChatEventMap = {
   'message:added': [chatId: string, message: Message];
   'message:updated': [chatId: string, message: Message];
   typing: [chatId: string, event: TypingEvent];
+  'user:event': [userId: string, event: UserEventPayload];
 };
 
 /** Where events travel: this process (default) or, e.g., graphql-yoga's Redis event target. */
@@ -32,9 +35,13 @@ export function createChatEvents(
   const { eventTarget } = options;
   const pubsub = createPubSub<ChatEventMap>(eventTarget ? { eventTarget } : {});
   // The topic yoga's pubsub gives `publish(routingKey, id, payload)`.
-  const deliver = (routingKey: 'message:added' | 'message:updated', message: Message): Promise<void> | void => {
-    if (eventTarget?.publish) return eventTarget.publish(`${routingKey}:${message.chatId}`, message);
-    pubsub.publish(routingKey, message.chatId, message);
+  const deliver = (
+    routingKey: 'message:added' | 'message:updated' | 'user:event',
+    id: string,
+    payload: Message | UserEventPayload,
+  ): Promise<void> | void => {
+    if (eventTarget?.publish) return eventTarget.publish(`${routingKey}:${id}`, payload);
+    (pubsub.publish as (routingKey: string, id: string, payload: unknown) => void)(routingKey, id, payload);
   };
 
   return {
@@ -44,9 +51,22 @@ export function createChatEvents(
      * by the subscriptions (by seq), one that pub/sub loses is read from the database.
      */
     publishOutboxEvent(event: OutboxEvent): Promise<void> | void {
+      if (event.topic === USER_EVENT) {
+        const payload = event.payload as UserEventPayload;
+        return deliver('user:event', payload.userId, payload);
+      }
       const message = event.payload as Message;
-      if (event.topic === MESSAGE_ADDED) return deliver('message:added', message);
-      if (event.topic === MESSAGE_UPDATED) return deliver('message:updated', message);
+      if (event.topic === MESSAGE_ADDED) return deliver('message:added', message.chatId, message);
+      if (event.topic === MESSAGE_UPDATED) return deliver('message:updated', message.chatId, message);
+    },
+
+    /**
+     * Straight to the user's streams, not through the outbox (as typing): a read mark. A lost one
+     * (a Redis failover) leaves the user's other open streams an overstated count for that
+     * chat until its next read mark (a stream opened later reads the counts afresh).
+     */
+    publishUserEvent(event: UserEventPayload): void {
+      pubsub.publish('user:event', event.userId, event);
     },
   };
 }

@@ -58,3 +58,8 @@ export const sendMessageInput = v.object({
 export const editMessageInput = v.object({ id: uuidSchema, content: messageContent });
 
 export const idInput = uuidSchema;
+
+/** Consent settings: a field left out (or null) keeps its value. */
+export const updateSettingsInput = v.object({
+  requireInvitation: v.nullish(v.boolean()),
+});

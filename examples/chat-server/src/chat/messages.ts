@@ -5,6 +5,7 @@ import { type Outbox, uuidv7 } from '@switchboard/tx';
 import { parseInput } from '@switchboard/validation';
 import type { ChatDb } from './db.ts';
 import { notFound } from './errors.ts';
+import type { ChatEvents } from './events.ts';
 import { editMessageInput, idInput, sendMessageInput } from './inputs.ts';
 import { chatScope } from './roles.ts';
 
@@ -87,8 +88,10 @@ export function createMessages(deps: {
   outbox: Outbox;
   /** Called after a write committed an outbox event: wakes this process's relay. */
   onEnqueued?: () => void;
+  /** Where a moved read mark is told to the user's `userEvents` streams (`UNREAD_CHANGED`). */
+  events?: Pick<ChatEvents, 'publishUserEvent'>;
 }) {
-  const { db, rbac, paginator, outbox, onEnqueued = () => {} } = deps;
+  const { db, rbac, paginator, outbox, onEnqueued = () => {}, events } = deps;
   const pool = db.primary;
   /** The outbox event of the `changed` row, its id in parameter `idParameter`. */
   const enqueue = (topic: string, idParameter: string) =>
@@ -238,16 +241,34 @@ SELECT message FROM changed`;
       };
     },
 
+    /**
+     * Only a member has a read mark (an invitation is NOT_FOUND). When it moved, the user's
+     * `userEvents` streams hear UNREAD_CHANGED (count 0), so their other devices update.
+     */
     async markRead(userId: string, rawChatId: unknown): Promise<{ chatId: string; count: number }> {
       const chatId = parseInput(idInput, rawChatId);
+      // `prior` reads the row as it was when the statement began: whether the mark moved.
       const { rows } = await pool.query(
-        `UPDATE participants p SET last_read_seq = GREATEST(p.last_read_seq, c.last_seq)
-           FROM chats c WHERE c.id = p.chat_id AND p.chat_id = $1 AND p.user_id = $2
-         RETURNING p.last_read_seq`,
+        `WITH prior AS (
+           SELECT last_read_seq FROM participants WHERE chat_id = $1 AND user_id = $2 AND status = 'active'
+         )
+         UPDATE participants p SET last_read_seq = GREATEST(p.last_read_seq, c.last_seq)
+           FROM chats c, prior
+          WHERE c.id = p.chat_id AND p.chat_id = $1 AND p.user_id = $2 AND p.status = 'active'
+         RETURNING p.last_read_seq, prior.last_read_seq AS prior_seq`,
         [chatId, userId],
       );
-      if (!rows[0]) throw notFound('chat');
+      const row = rows[0];
+      if (!row) throw notFound('chat');
       await db.afterWrite(userId);
+      if (Number(row.last_read_seq) > Number(row.prior_seq)) {
+        events?.publishUserEvent({
+          userId,
+          type: 'UNREAD_CHANGED',
+          unreadCount: { chatId, count: 0 },
+          readSeq: Number(row.last_read_seq),
+        });
+      }
       return { chatId, count: 0 };
     },
 
@@ -255,7 +276,7 @@ SELECT message FROM changed`;
       const { rows } = await db.readerFor(userId).query(
         `SELECT p.chat_id, c.last_seq - p.last_read_seq AS unread
              FROM participants p JOIN chats c ON c.id = p.chat_id
-            WHERE p.user_id = $1 AND c.last_seq > p.last_read_seq
+            WHERE p.user_id = $1 AND p.status = 'active' AND c.last_seq > p.last_read_seq
             ORDER BY p.chat_id`,
         [userId],
       );

@@ -8,6 +8,7 @@ import type { ChatEvents, TypingEvent } from './events.ts';
 import { idInput } from './inputs.ts';
 import { type Message, type MessageRow, messagesQueryKey, messagesSource, toMessage } from './messages.ts';
 import { chatScope } from './roles.ts';
+import { createUserEventStreams, type UserEvent } from './user-events.ts';
 
 const REPLAY_PAGE = 100;
 /** The most messages one back-fill reads before handing them out. */
@@ -94,6 +95,7 @@ export function createSubscriptions(options: SubscriptionsOptions) {
   const checkIntervalMs = options.checkIntervalMs ?? 1_000;
   let active = 0;
   const openByUser = new Map<string, number>();
+  const userEventStreams = createUserEventStreams({ db, rbac, events, ...(log ? { log } : {}) });
 
   /** Takes one of the user's subscription slots, or refuses: each one holds a live feed and memory. */
   const reserve = (userId: string) => {
@@ -480,6 +482,21 @@ export function createSubscriptions(options: SubscriptionsOptions) {
         filtered(viewer, chatId, live, (event) => event.userId === viewer.userId),
         live,
       );
+    },
+
+    /**
+     * The user's own feed (invitations, chats joined and left, unread counts), counted against
+     * the same per-user limit: see {@link createUserEventStreams}.
+     */
+    async userEvents(viewer: Principal): Promise<AsyncGenerator<UserEvent>> {
+      reserve(viewer.userId);
+      try {
+        const { source, live } = await userEventStreams.open(viewer);
+        return closable(viewer.userId, source, live);
+      } catch (error) {
+        release(viewer.userId);
+        throw error;
+      }
     },
 
     async publishTyping(userId: string, rawChatId: unknown): Promise<boolean> {

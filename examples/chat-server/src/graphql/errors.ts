@@ -4,7 +4,7 @@ import { isRateLimitError } from '@switchboard/ratelimit';
 import { isRbacError } from '@switchboard/rbac';
 import { isValidationError } from '@switchboard/validation';
 import { toGraphQLError as validationError } from '@switchboard/validation/yoga';
-import type { GraphQLError } from 'graphql';
+import { type GraphQLError, Kind } from 'graphql';
 import { createGraphQLError, maskError as yogaMaskError } from 'graphql-yoga';
 import { AppError } from '../chat/errors.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
@@ -24,6 +24,14 @@ export function createMaskError(log: Logger) {
     const client = (code: string, text: string, extra: Record<string, unknown> = {}, status?: number) =>
       createGraphQLError(text, { ...path, extensions: { code, ...extra, ...(status ? { http: { status } } : {}) } });
 
+    if (isVariableError(wrapper)) {
+      return createGraphQLError(wrapper.message, {
+        ...(wrapper.nodes ? { nodes: wrapper.nodes } : {}),
+        ...(wrapper.source ? { source: wrapper.source } : {}),
+        ...(wrapper.positions ? { positions: wrapper.positions } : {}),
+        extensions: { ...wrapper.extensions, code: 'BAD_USER_INPUT' },
+      });
+    }
     if (original instanceof AppError) return client(original.code, original.message);
     if (isValidationError(original)) return validationError(original, { from: wrapper, httpStatus: false });
     const pagination = paginationError(original);
@@ -52,4 +60,21 @@ export function createMaskError(log: Logger) {
     }
     return masked;
   };
+}
+
+/**
+ * graphql refused a variable's value before running anything (an unknown enum value, a wrong
+ * type, a missing required one): the client's mistake, answered as `BAD_USER_INPUT` like the
+ * inputs our schemas refuse, not logged as a server fault. graphql points such an error at the
+ * variable's definition.
+ */
+function isVariableError(error: GraphQLError | undefined): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    !error.path &&
+    !error.extensions?.code &&
+    error.nodes?.length === 1 &&
+    error.nodes[0]?.kind === Kind.VARIABLE_DEFINITION
+  );
 }

@@ -1,9 +1,12 @@
 import type { Principal, SessionMeta } from '@switchboard/auth';
-import type { Chats } from '../chat/chats.ts';
+import type { Chat, Chats } from '../chat/chats.ts';
+import type { ConsentService } from '../chat/consent.ts';
 import { AppError } from '../chat/errors.ts';
+import type { Invitations } from '../chat/invitations.ts';
 import type { Message, Messages } from '../chat/messages.ts';
 import type { ChatRole } from '../chat/roles.ts';
 import type { Subscriptions } from '../chat/subscriptions.ts';
+import type { Invitation, UserEvent } from '../chat/user-events.ts';
 import type { User, Users } from '../chat/users.ts';
 
 /** What the server's context factory adds to each request. */
@@ -23,6 +26,8 @@ export interface Services {
   chats: Chats;
   messages: Messages;
   subscriptions: Subscriptions;
+  consent: ConsentService;
+  invitations: Invitations;
 }
 
 const principalOf = (context: ChatContext): Principal => {
@@ -43,7 +48,7 @@ type Args = Record<string, unknown>;
 
 /** Resolvers only translate: GraphQL arguments in, service calls, GraphQL shapes out. */
 export function createResolvers(services: Services) {
-  const { users, chats, messages, subscriptions } = services;
+  const { users, chats, messages, subscriptions, consent, invitations } = services;
   // Resolves a user field once per distinct id within one request.
   const userLoader = (context: ChatContext & { users?: Map<string, Promise<User>> }, id: string) => {
     context.users ??= new Map();
@@ -69,6 +74,9 @@ export function createResolvers(services: Services) {
         return messages.list(userIdOf(context), chatId, page);
       },
       unreadCounts: (_: unknown, __: Args, context: ChatContext) => messages.unreadCounts(userIdOf(context)),
+      blockedUsers: (_: unknown, __: Args, context: ChatContext) => consent.blocked(userIdOf(context)),
+      invitations: (_: unknown, __: Args, context: ChatContext) => invitations.list(userIdOf(context)),
+      settings: (_: unknown, __: Args, context: ChatContext) => consent.settings(userIdOf(context)),
     },
 
     Mutation: {
@@ -93,6 +101,14 @@ export function createResolvers(services: Services) {
       deleteChat: (_: unknown, args: Args, context: ChatContext) => chats.delete(userIdOf(context), args.id),
       typing: (_: unknown, args: Args, context: ChatContext) =>
         subscriptions.publishTyping(userIdOf(context), args.chatId),
+      blockUser: (_: unknown, args: Args, context: ChatContext) => consent.block(userIdOf(context), args.userId),
+      unblockUser: (_: unknown, args: Args, context: ChatContext) => consent.unblock(userIdOf(context), args.userId),
+      updateSettings: (_: unknown, args: Args, context: ChatContext) =>
+        consent.updateSettings(userIdOf(context), args.input),
+      acceptInvitation: (_: unknown, args: Args, context: ChatContext) =>
+        invitations.accept(userIdOf(context), args.chatId),
+      declineInvitation: (_: unknown, args: Args, context: ChatContext) =>
+        invitations.decline(userIdOf(context), args.chatId),
     },
 
     Subscription: {
@@ -111,18 +127,29 @@ export function createResolvers(services: Services) {
           subscriptions.typing(principalOf(context), args.chatId),
         resolve: (event: unknown) => event,
       },
+      userEvents: {
+        subscribe: (_: unknown, __: Args, context: ChatContext) => subscriptions.userEvents(principalOf(context)),
+        resolve: (event: UserEvent) => event,
+      },
     },
 
     Chat: {
       kind: (chat: { kind: string }) => chat.kind.toUpperCase(),
       owner: (chat: { ownerId: string }, _: Args, context: ChatContext) => userLoader(context, chat.ownerId),
-      participants: (chat: { id: string }) => chats.participants(chat.id),
-      unreadCount: (chat: { id: string }, _: Args, context: ChatContext) =>
-        chats.unreadCount(userIdOf(context), chat.id),
+      // A preview (an invitation, a chat left) shows neither who is in it nor what is unread.
+      participants: (chat: Chat) => (chat.preview ? [] : chats.participants(chat.id, chat.fresh === true)),
+      unreadCount: (chat: Chat, _: Args, context: ChatContext) =>
+        chat.preview ? 0 : chats.unreadCount(userIdOf(context), chat.id),
     },
     Participant: {
       user: (participant: { userId: string }, _: Args, context: ChatContext) => userLoader(context, participant.userId),
       role: (participant: { role: string }) => roleOut(participant.role),
+      // Lists cached before invitations existed have no status: they held members only.
+      status: (participant: { status?: string }) => (participant.status ?? 'active').toUpperCase(),
+    },
+    Invitation: {
+      invitedBy: (invitation: Invitation, _: Args, context: ChatContext) => userLoader(context, invitation.invitedById),
+      role: (invitation: Invitation) => roleOut(invitation.role),
     },
     Message: {
       sender: (message: Message, _: Args, context: ChatContext) => userLoader(context, message.senderId),

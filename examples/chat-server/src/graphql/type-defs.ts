@@ -17,6 +17,11 @@ export const typeDefs = /* GraphQL */ `
     messages(chatId: ID!, first: Int, after: String, last: Int, before: String): MessageConnection!
     "Chats with unread messages."
     unreadCounts: [UnreadCount!]!
+    "The users you blocked, in the order you blocked them."
+    blockedUsers: [User!]!
+    "Your pending invitations, newest first (at most 100)."
+    invitations: [Invitation!]!
+    settings: Settings!
   }
 
   type Mutation {
@@ -40,6 +45,19 @@ export const typeDefs = /* GraphQL */ `
     deleteChat(id: ID!): Boolean!
     "Tells the chat's subscribers you are typing."
     typing(chatId: ID!): Boolean!
+    """
+    They can no longer open a direct chat with you nor add you to a group (they are told what an
+    unknown user id gets). Chats you already share stay as they are. Idempotent.
+    """
+    blockUser(userId: ID!): Boolean!
+    "Idempotent."
+    unblockUser(userId: ID!): Boolean!
+    "Changes the settings the input names; answers all of them."
+    updateSettings(input: UpdateSettingsInput!): Settings!
+    "Makes you a member, with the invitation's role."
+    acceptInvitation(chatId: ID!): Chat!
+    "Drops the invitation; only a new invitation brings you to the chat."
+    declineInvitation(chatId: ID!): Boolean!
   }
 
   type Subscription {
@@ -51,6 +69,12 @@ export const typeDefs = /* GraphQL */ `
     "Edited and deleted messages of a chat."
     messageUpdated(chatId: ID!): Message!
     typing(chatId: ID!): TypingEvent!
+    """
+    What happens to you, across all your chats: invitations, chats joined and left, unread
+    counts. Only your own events; missed while not subscribed (read invitations, chats and
+    unreadCounts after subscribing).
+    """
+    userEvents: UserEvent!
   }
 
   input RegisterInput {
@@ -69,6 +93,11 @@ export const typeDefs = /* GraphQL */ `
     "Required for a group; a chat with one other participant and no title is a direct chat."
     title: String
     participantIds: [ID!]!
+  }
+
+  input UpdateSettingsInput {
+    "Being put in a group makes you INVITED rather than a member (default false). Left out or null: unchanged."
+    requireInvitation: Boolean
   }
 
   input SendMessageInput {
@@ -107,6 +136,10 @@ export const typeDefs = /* GraphQL */ `
     MEMBER
   }
 
+  """
+  A chat. Seen through an invitation, or in a userEvents event once you are no longer in it, only
+  id, kind, title, owner and createdAt show: participants is empty and unreadCount 0.
+  """
   type Chat {
     id: ID!
     kind: ChatKind!
@@ -119,10 +152,53 @@ export const typeDefs = /* GraphQL */ `
     unreadCount: Int!
   }
 
+  enum ParticipantStatus {
+    "A member."
+    ACTIVE
+    "Invited, not yet a member: no role in the chat, sees nothing of it but the invitation."
+    INVITED
+  }
+
   type Participant {
     user: User!
+    "For an invited participant, the role accepting gives."
     role: ParticipantRole!
+    status: ParticipantStatus!
     lastReadSeq: Int!
+  }
+
+  type Settings {
+    "Being put in a group (createChat, addParticipant) makes you INVITED rather than a member."
+    requireInvitation: Boolean!
+  }
+
+  type Invitation {
+    "A preview: id, kind, title, owner and createdAt (no participants, no messages)."
+    chat: Chat!
+    invitedBy: User!
+    "The role accepting gives."
+    role: ParticipantRole!
+    createdAt: String!
+  }
+
+  enum UserEventType {
+    "Someone invited you to a group (invitation is set)."
+    INVITED
+    "You are now a member: added, you created the chat, or you accepted an invitation."
+    ADDED_TO_CHAT
+    "You are no longer in the chat nor invited: removed, left, declined, withdrawn, or deleted."
+    REMOVED_FROM_CHAT
+    "A chat you are in changed for you: your role changed, or an invitation you sent was answered."
+    CHAT_UPDATED
+    "Your unread count in one chat changed (unreadCount is set; chat is null)."
+    UNREAD_CHANGED
+  }
+
+  type UserEvent {
+    type: UserEventType!
+    chat: Chat
+    invitation: Invitation
+    unreadCount: UnreadCount
   }
 
   type Message {
