@@ -25,7 +25,12 @@ export const registerInput = v.pipe(
 
 // Login takes what the user typed: no strength rules (they applied at registration), only bounds.
 export const loginInput = v.object({
-  username: v.pipe(v.string(), v.trim(), v.toLowerCase(), v.maxLength(64, 'must be at most 64 characters')),
+  // The canonical form registration stores (NFKC, lowercase): `ａｌｉｃｅ` logs in as `alice`.
+  username: v.pipe(
+    v.string(),
+    v.transform((name) => name.normalize('NFKC').trim().toLowerCase()),
+    v.maxLength(64, 'must be at most 64 characters'),
+  ),
   password: v.pipe(v.string(), v.maxLength(1024, 'must be at most 1024 characters')),
 });
 

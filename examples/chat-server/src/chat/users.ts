@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Auth, SessionMeta } from '@switchboard/auth';
 import type { Cache } from '@switchboard/cache';
-import { parseInput } from '@switchboard/validation';
+import { confusableSkeleton, parseInput, ValidationError } from '@switchboard/validation';
 import type { ChatDb } from './db.ts';
 import { AppError, notFound } from './errors.ts';
 import { loginInput, registerInput } from './inputs.ts';
@@ -52,6 +52,20 @@ export function createUsers(deps: { db: ChatDb; auth: Auth; cache: Cache }) {
     }
   };
 
+  /**
+   * A display name that looks like someone else's username (`Mallory`, `rnallory`, Cyrillic
+   * `аlice`) is refused: it would pass for that user in every list. One's own username is fine.
+   */
+  const refuseImpersonation = async (displayName: string | null | undefined, ownSkeleton: string) => {
+    if (!displayName) return;
+    const looks = confusableSkeleton(displayName);
+    if (looks === ownSkeleton) return;
+    const { rows } = await pool.query('SELECT 1 FROM users WHERE username_skeleton = $1', [looks]);
+    if (rows[0]) {
+      throw new ValidationError([{ path: ['displayName'], message: "must not look like another user's username" }]);
+    }
+  };
+
   return {
     byId,
 
@@ -65,15 +79,22 @@ export function createUsers(deps: { db: ChatDb; auth: Auth; cache: Cache }) {
     async register(raw: unknown, meta: SessionMeta): Promise<AuthPayload> {
       const input = parseInput(registerInput, raw);
       const id = randomUUID();
+      // Unique by how it looks (users_username_skeleton_key): `rnallory` cannot join next to `mallory`.
+      const skeleton = confusableSkeleton(input.username);
+      await refuseImpersonation(input.displayName, skeleton);
       const passwordHash = await auth.hashPassword(input.password);
       try {
         await pool.query(
-          'INSERT INTO users (id, username, email, password_hash, display_name) VALUES ($1, $2, $3, $4, $5)',
-          [id, input.username, input.email, passwordHash, input.displayName ?? null],
+          `INSERT INTO users (id, username, email, password_hash, display_name, username_skeleton)
+           VALUES ($1, $2, $3, $4, $5, $6)`,
+          [id, input.username, input.email, passwordHash, input.displayName ?? null, skeleton],
         );
       } catch (error) {
         if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
-          throw new AppError('BAD_USER_INPUT', 'that username or email is already registered');
+          throw new AppError(
+            'BAD_USER_INPUT',
+            'that username (or one that looks like it) or email is already registered',
+          );
         }
         throw error;
       }
