@@ -211,6 +211,29 @@ describe('chats and messages', () => {
     expect(badCursor.status).toBeLessThan(500);
     expect(codeOf(badCursor)).toBe('BAD_USER_INPUT');
   });
+
+  test('characters PostgreSQL cannot store (NUL, lone surrogates) are BAD_USER_INPUT with the field, anywhere', async () => {
+    const owner = await register();
+    const chatId = await createChat(owner, [], 'Bytes');
+    const pathOf = (response: Awaited<ReturnType<typeof gql>>) =>
+      (response.errors?.[0]?.extensions?.issues as { path: unknown[] }[] | undefined)?.[0]?.path;
+    for (const content of ['nul \u0000 inside', 'lone \ud800 surrogate']) {
+      const refused = await send(owner, chatId, content);
+      expect(codeOf(refused), content).toBe('BAD_USER_INPUT');
+      expect(refused.status).toBe(400);
+      expect(pathOf(refused)).toEqual(['input', 'content']);
+    }
+    // Also inline in the document, and in a field other than the message.
+    const inline = await gql(
+      url,
+      'mutation { createChat(input: { title: "bad \\u0000 title", participantIds: [] }) { id } }',
+      {},
+      owner.accessToken,
+    );
+    expect(codeOf(inline)).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(inline.errors?.[0]?.extensions?.issues)).toContain('title');
+    expect((await send(owner, chatId, 'emoji 🎉 and <3 are fine')).errors).toBeUndefined();
+  });
 });
 
 describe('pagination', () => {
