@@ -127,6 +127,12 @@ export interface Auth {
    * returns how many sessions were active.
    */
   revokeAllSessions(userId: string): Promise<number>;
+  /**
+   * Ends one session of the user by its id (from `listSessions`): its refresh tokens stop
+   * working and its access tokens are refused like a logout's. False when `sessionId` is not an
+   * active session of `userId` (another user's id revokes nothing).
+   */
+  revokeSession(userId: string, sessionId: string): Promise<boolean>;
   listSessions(userId: string): Promise<SessionInfo[]>;
   /**
    * Deletes refresh tokens and sessions that can no longer be used (`SessionStore.deleteExpired`):
@@ -314,6 +320,13 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       await revocations.revokedAt(now);
       await devices.revokeDeviceTokens(userId);
       return active;
+    },
+    async revokeSession(userId, sessionId) {
+      if (typeof sessionId !== 'string' || sessionId.length === 0) return false;
+      const now = new Date();
+      const revoked = await sessions.revokeSession(sessionId, userId, now);
+      if (revoked) await revocations.revokedAt(now);
+      return revoked;
     },
     listSessions: (userId) => sessions.listSessions(userId, new Date()),
     async cleanup() {

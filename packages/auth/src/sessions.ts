@@ -73,6 +73,11 @@ export interface SessionStore {
   revokeByToken(tokenHash: string, now: Date): Promise<boolean>;
   /** Revokes every family of the user; returns how many were active. */
   revokeAllForUser(userId: string, now: Date): Promise<number>;
+  /**
+   * Revokes one session (family) of the user by its id ("sign out that device"); false when it
+   * is not an active session of that user (someone else's id revokes nothing).
+   */
+  revokeSession(sessionId: string, userId: string, now: Date): Promise<boolean>;
   /** Active sessions of the user, newest first. */
   listSessions(userId: string, now: Date): Promise<SessionInfo[]>;
   /**
@@ -226,6 +231,12 @@ export function createMemorySessionStore(): SessionStore {
       const token = tokens.get(tokenHash);
       if (!token) return false;
       revokeFamily(token.sessionId, now);
+      return true;
+    },
+    async revokeSession(sessionId, userId, now) {
+      const family = families.get(sessionId);
+      if (!family || family.info.userId !== userId || family.revokedAt || family.info.expiresAt <= now) return false;
+      revokeFamily(sessionId, now);
       return true;
     },
     async revokeAllForUser(userId, now) {

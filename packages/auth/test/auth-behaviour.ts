@@ -177,6 +177,29 @@ export function describeAuthBehaviour(storeName: string, makeStore: () => Promis
         await expect(auth.refresh(pair.refreshToken)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
     });
 
+    test("revokeSession ends one session by id, and only the caller's own", async () => {
+      const auth = await setup();
+      const laptop = await auth.issueTokens({ id: 'u1' });
+      const phone = await auth.issueTokens({ id: 'u1' });
+      const other = await auth.issueTokens({ id: 'u2' });
+      const phoneSession = (await auth.verifyAccessToken(phone.accessToken)).sessionId;
+      expect((await auth.listSessions('u1')).map((session) => session.id)).toContain(phoneSession);
+      // The attack: u2 names u1's session.
+      expect(await auth.revokeSession('u2', phoneSession)).toBe(false);
+      expect((await auth.refresh(phone.refreshToken)).refreshToken).toBeTypeOf('string');
+      const otherSession = (await auth.verifyAccessToken(other.accessToken)).sessionId;
+      expect(await auth.revokeSession('u1', otherSession)).toBe(false);
+      expect(await auth.revokeSession('u1', 'no-such-session')).toBe(false);
+
+      const laptopSession = (await auth.verifyAccessToken(laptop.accessToken)).sessionId;
+      expect(await auth.revokeSession('u1', laptopSession)).toBe(true);
+      await expect(auth.refresh(laptop.refreshToken)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+      await expect(auth.verifyAccessToken(laptop.accessToken)).rejects.toMatchObject({ code: 'SESSION_REVOKED' });
+      expect(await auth.revokeSession('u1', laptopSession)).toBe(false);
+      expect((await auth.listSessions('u1')).map((session) => session.id)).not.toContain(laptopSession);
+      await expect(auth.verifyAccessToken(other.accessToken)).resolves.toMatchObject({ userId: 'u2' });
+    });
+
     test('an expired refresh token is refused', async () => {
       const auth = await setup({ refreshTtlMs: 30 });
       const pair = await auth.issueTokens({ id: 'u1' });

@@ -174,6 +174,18 @@ WITH revoked AS (
 )
 DELETE FROM switchboard_auth_refresh_tokens WHERE session_id = $1`;
 
+// One active session of one user ($1 session, $2 user, $3 now) is revoked and its tokens dropped;
+// returns a row only when it was that user's and still active.
+const REVOKE_SESSION_SQL = `
+WITH revoked AS (
+  UPDATE switchboard_auth_sessions SET revoked_at = $3
+   WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3
+  RETURNING id
+), dropped AS (
+  DELETE FROM switchboard_auth_refresh_tokens WHERE session_id IN (SELECT id FROM revoked)
+)
+SELECT id FROM revoked`;
+
 // Cleanup: tokens past their expiry, and every token of a family that is revoked or past its
 // absolute lifetime ($2: born before). Consumed tokens of live families stay (reuse detection).
 // $1 now.
@@ -299,6 +311,11 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
       if (!sessionId) return false;
       await pool.query(REVOKE_FAMILY_SQL, [sessionId, now]);
       return true;
+    },
+
+    async revokeSession(sessionId, userId, now) {
+      const { rowCount } = await pool.query(REVOKE_SESSION_SQL, [sessionId, userId, now]);
+      return (rowCount ?? 0) > 0;
     },
 
     async revokeAllForUser(userId, now) {
