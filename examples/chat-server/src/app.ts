@@ -1,9 +1,16 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { createAuth, type PrivateSigningJwk } from '@switchboard/auth';
-import { createPostgresSessionStore } from '@switchboard/auth/postgres';
+import {
+  type Auth,
+  createAuth,
+  createMemoryRevocationBus,
+  type PrivateSigningJwk,
+  type RevocationBus,
+} from '@switchboard/auth';
+import { createPostgresDeviceTokenStore, createPostgresSessionStore } from '@switchboard/auth/postgres';
+import { createRedisRevocationBus } from '@switchboard/auth/redis';
 import { useAuth } from '@switchboard/auth/yoga';
 import { createCache } from '@switchboard/cache';
 import { createRedisBus, createRedisTier } from '@switchboard/cache/redis';
@@ -18,9 +25,10 @@ import {
   ipKey,
   type RateLimiterOptions,
   slidingWindowCounter,
+  tokenBucket,
 } from '@switchboard/ratelimit';
 import { createRedisStore } from '@switchboard/ratelimit/redis';
-import { useRateLimit } from '@switchboard/ratelimit/yoga';
+import { type RateLimitRuleContext, useOperationRateLimit, useRateLimit } from '@switchboard/ratelimit/yoga';
 import { createRbac } from '@switchboard/rbac';
 import { createPostgresGrantStore } from '@switchboard/rbac/postgres';
 import { createRedisRbacBus } from '@switchboard/rbac/redis';
@@ -36,15 +44,16 @@ import { createChats } from './chat/chats.ts';
 import { createConsent } from './chat/consent.ts';
 import { type ChatDb, replicatedDb, singleNodeDb } from './chat/db.ts';
 import { createChatEvents } from './chat/events.ts';
+import { loginInput } from './chat/inputs.ts';
 import { createInvitations } from './chat/invitations.ts';
 import { createMessages } from './chat/messages.ts';
 import { createRedisEvents } from './chat/redis-events.ts';
 import { chatRoles } from './chat/roles.ts';
 import { createSubscriptions } from './chat/subscriptions.ts';
-import { createUsers } from './chat/users.ts';
-import type { LimitsConfig } from './config.ts';
+import { createUsers, NOBODY } from './chat/users.ts';
+import { DEFAULT_OPERATIONS_PER_MINUTE, type LimitsConfig } from './config.ts';
 import { createMaskError } from './graphql/errors.ts';
-import { type ChatContext, createResolvers, type RequestFacts } from './graphql/resolvers.ts';
+import { type ChatContext, createResolvers, type RequestFacts, type SessionControl } from './graphql/resolvers.ts';
 import { typeDefs } from './graphql/type-defs.ts';
 import { useRequestLogging } from './logging.ts';
 import { createOps } from './ops.ts';
@@ -63,13 +72,28 @@ export interface AppOptions {
   log: Logger;
   /** GraphiQL and schema introspection (`GRAPHIQL`; off in production by default). @default true */
   graphiql?: boolean;
+  /** Password hashing capacity and clean-up (`AuthConfig`); unset fields: the defaults. */
+  auth?: AuthSettings;
+}
+
+/** What `createApp` takes of `AuthConfig`, the clean-up interval in ms. */
+export interface AuthSettings {
+  /** argon2 operations at once. @default @switchboard/auth's */
+  passwordConcurrency?: number | undefined;
+  /** argon2 operations waiting; past it, `BUSY`. @default @switchboard/auth's */
+  passwordQueueSize?: number | undefined;
+  /** Mean time between two runs of `auth.cleanup()` (±25 %). @default 600000 (10 min) */
+  cleanupIntervalMs?: number;
 }
 
 export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, RequestFacts>;
   /** `/ready` and `/metrics`, served next to GraphQL. */
   routes: Routes;
-  /** Stops the outbox relay (waiting for its batch in flight) and rbac's listeners. */
+  /**
+   * Stops the outbox relay (waiting for its batch in flight), the auth clean-up and revocation
+   * listening, and rbac's listeners.
+   */
   close(): Promise<void>;
 }
 
@@ -80,12 +104,22 @@ export interface App {
 export async function createApp(options: AppOptions): Promise<App> {
   const { pool, log, limits, redis } = options;
 
-  // auth: argon2id passwords, access tokens signed with our keys, refresh sessions in Postgres.
+  // auth: argon2id passwords (a bounded queue: BUSY past it), access tokens signed with our
+  // keys, refresh sessions and device tokens in Postgres. Revocations reach every instance
+  // through Redis (cluster mode) and a poll of the session store (what pub/sub lost).
+  const revocationBus: RevocationBus = redis
+    ? createRedisRevocationBus({ publisher: redis.client(), subscriber: redis.client() })
+    : createMemoryRevocationBus();
   const auth = await createAuth({
     issuer: 'switchboard-chat',
     audience: 'switchboard-chat',
     keys: options.signingKeys,
-    stores: { sessions: createPostgresSessionStore({ pool }) },
+    stores: { sessions: createPostgresSessionStore({ pool }), devices: createPostgresDeviceTokenStore({ pool }) },
+    revocations: { bus: revocationBus },
+    ...(options.auth?.passwordConcurrency === undefined
+      ? {}
+      : { passwordConcurrency: options.auth.passwordConcurrency }),
+    ...(options.auth?.passwordQueueSize === undefined ? {} : { passwordQueueSize: options.auth.passwordQueueSize }),
     logger: { warn: (message) => log.warn(message) },
   });
 
@@ -175,6 +209,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     maxPerUser: limits.subscriptionsPerUser,
     log,
   });
+  // A revoked session (logout, revokeSession, sign out everywhere, refresh-token reuse; made on
+  // any instance) loses its open streams here at once, not at their next event.
+  const stopEndingStreams = auth.onSessionRevoked(({ sessionId }) => subscriptions.endSession(sessionId));
+  const sessions = createSessionControl(auth);
+  const cleanup = scheduleAuthCleanup({ pool, auth, log, intervalMs: options.auth?.cleanupIntervalMs ?? 600_000 });
 
   // ratelimit: in memory for one instance, in Redis for many; one all-or-nothing check per message.
   const limitStore = redis ? createRedisStore({ client: redis.client() }) : createMemoryStore();
@@ -210,6 +249,15 @@ export async function createApp(options: AppOptions): Promise<App> {
     'login-user',
     fixedWindow({ limit: limits.loginAttemptsPerUsername, windowMs: loginWindowMs }),
   );
+  // A device the user logged in from before (one of their device tokens) is exempt from both
+  // per-username limits, which strangers can exhaust from enough addresses: it gets as many
+  // attempts as one address instead, keyed by the token, and the token itself dies after five
+  // wrong passwords (users.ts). A token that is not this user's changes nothing.
+  const loginPerDevice = limiter(
+    'login-device',
+    fixedWindow({ limit: limits.loginAttemptsPerIpPerUsername, windowMs: loginWindowMs }),
+  );
+  const knownDevice = createKnownDeviceCheck({ pool, auth });
   // Every other write a user can repeat (chats, invitations, edits, read marks): generous, but
   // bounded; typing notices per second per chat (one by default).
   const actionsPerUser = limiter(
@@ -220,6 +268,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   const typingPerUserPerChat = limiter(
     'typing',
     fixedWindow({ limit: limits.typingPerChatPerSecond, windowMs: 1_000 }),
+    messageLimitFallback,
+  );
+  // Every operation of any kind, once, by its cost (fields × list sizes): signed-in users per
+  // user, others per network. Events of a subscription are free; starting one is charged.
+  const operationsPerMinute = limits.operationsPerMinute ?? DEFAULT_OPERATIONS_PER_MINUTE;
+  const operations = limiter(
+    'ops',
+    tokenBucket({ capacity: operationsPerMinute, refillPerSecond: operationsPerMinute / 60 }),
     messageLimitFallback,
   );
   const userKey = ({ context }: { context: ChatContext }) => context.principal?.userId ?? null;
@@ -233,7 +289,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const yoga = createYoga<Record<string, unknown>, RequestFacts>({
     schema: makeExecutableSchema({
       typeDefs,
-      resolvers: createResolvers({ users, chats, messages, subscriptions, consent, invitations }),
+      resolvers: createResolvers({ users, sessions, chats, messages, subscriptions, consent, invitations }),
     }),
     graphqlEndpoint: '/graphql',
     maxRequestBodySize: hardened.maxRequestBodySize,
@@ -265,6 +321,10 @@ export async function createApp(options: AppOptions): Promise<App> {
       ...hardened.plugins,
       ...((options.graphiql ?? true) ? [] : [refuseIntrospection]),
       useAuth({ auth }),
+      useOperationRateLimit<ChatContext>({
+        limiter: operations,
+        key: (context) => (context.principal ? `user:${context.principal.userId}` : `ip:${ipKey(context.ip)}`),
+      }),
       useRateLimit<ChatContext>({
         rules: {
           'Mutation.sendMessage': [
@@ -283,14 +343,24 @@ export async function createApp(options: AppOptions): Promise<App> {
             { limiter: authPerIp, key: clientKey },
             {
               limiter: loginPerUsernameAndIp,
-              key: ({ args, context }) => {
-                const username = loginName(args);
-                return username === null ? null : `${ipKey(context.ip)}:${username}`;
+              key: async (rule) => {
+                const username = loginName(rule.args);
+                if (username === null || (await knownDevice(rule))) return null;
+                return `${ipKey(rule.context.ip)}:${username}`;
               },
             },
-            { limiter: loginPerUsername, key: ({ args }) => loginName(args) },
+            {
+              limiter: loginPerUsername,
+              key: async (rule) => {
+                const username = loginName(rule.args);
+                return username === null || (await knownDevice(rule)) ? null : username;
+              },
+            },
+            { limiter: loginPerDevice, key: knownDevice },
           ],
           'Mutation.logout': { limiter: authPerIp, key: clientKey },
+          'Mutation.revokeSession': { limiter: actionsPerUser, key: userKey },
+          'Mutation.revokeAllSessions': { limiter: actionsPerUser, key: userKey },
           'Mutation.createChat': { limiter: actionsPerUser, key: userKey },
           'Mutation.addParticipant': { limiter: actionsPerUser, key: userKey },
           'Mutation.removeParticipant': { limiter: actionsPerUser, key: userKey },
@@ -331,6 +401,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       },
     },
     close: async () => {
+      await cleanup.stop();
+      stopEndingStreams();
+      await auth.close();
       await relay.stop();
       await cache.close();
       rbac.close();
@@ -350,7 +423,128 @@ function canonicalId(raw: unknown): string | null {
   return parsed.success ? parsed.output : null;
 }
 
+/**
+ * The username as login reads it (`loginInput`: NFKC, trimmed, lowercase), so that a limit per
+ * username cannot be dodged by spelling it differently (`ＡＬＩＣＥ` is `alice`). Null when login
+ * would refuse it as input anyway (before any password check).
+ */
 function loginName(args: Record<string, unknown>): string | null {
-  const username = (args.input as { username?: unknown } | undefined)?.username;
-  return typeof username === 'string' ? username.trim().toLowerCase().slice(0, 64) : null;
+  const parsed = v.safeParse(loginInput.entries.username, (args.input as { username?: unknown } | undefined)?.username);
+  return parsed.success ? parsed.output : null;
+}
+
+/**
+ * Whether a login presents a device token of the user it names: the token's SHA-256 (the key of
+ * its own limit) if so, else null. Checked once per request (the login rules share the answer),
+ * and only when a token is presented; an unknown username is asked about like a known one
+ * (nobody's id), so the answer's timing tells nothing about which usernames exist.
+ */
+function createKnownDeviceCheck(deps: { pool: pg.Pool; auth: Auth }) {
+  const checked = new WeakMap<object, Promise<string | null>>();
+  const check = async (args: Record<string, unknown>): Promise<string | null> => {
+    const token = (args.input as { deviceToken?: unknown } | undefined)?.deviceToken;
+    const username = loginName(args);
+    if (typeof token !== 'string' || token === '' || username === null) return null;
+    const { rows } = await deps.pool.query<{ id: string }>('SELECT id FROM users WHERE lower(username) = $1', [
+      username,
+    ]);
+    if (!(await deps.auth.verifyDeviceToken(token, rows[0]?.id ?? NOBODY))) return null;
+    return createHash('sha256').update(token).digest('hex');
+  };
+  return ({ args, context }: RateLimitRuleContext<ChatContext>): Promise<string | null> => {
+    let answer = checked.get(context);
+    if (!answer) {
+      answer = check(args);
+      checked.set(context, answer);
+    }
+    return answer;
+  };
+}
+
+/** Any key will do as long as every instance uses the same one (the migrations use another). */
+const AUTH_CLEANUP_LOCK_KEY = 7_160_019_301;
+
+/**
+ * Runs `auth.cleanup()` every `intervalMs` (±25 %, so instances started together spread out),
+ * on one instance at a time: a run that finds another instance's run under way (a Postgres
+ * advisory lock) skips. Counts are logged at info, failures at warn; neither stops the schedule.
+ */
+function scheduleAuthCleanup(deps: { pool: pg.Pool; auth: Auth; log: Logger; intervalMs: number }): {
+  stop(): Promise<void>;
+} {
+  const { pool, auth, log, intervalMs } = deps;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+
+  const runOnce = async () => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+        AUTH_CLEANUP_LOCK_KEY,
+      ]);
+      if (!rows[0]?.locked) {
+        log.debug('auth cleanup: another instance is running it');
+        return;
+      }
+      try {
+        const { tokens, sessions } = await auth.cleanup();
+        log.info({ tokens, sessions }, 'auth cleanup: expired refresh tokens and ended sessions deleted');
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [AUTH_CLEANUP_LOCK_KEY]);
+      }
+    } catch (error) {
+      broken = error as Error;
+      throw error;
+    } finally {
+      // A connection in doubt is dropped, taking any lock it still holds with it.
+      client.release(broken);
+    }
+  };
+
+  const next = () => {
+    if (stopped) return;
+    timer = setTimeout(
+      () => {
+        running = runOnce()
+          .catch((error: unknown) => log.warn({ err: error }, 'auth cleanup failed; trying again at the next run'))
+          .finally(() => {
+            running = undefined;
+            next();
+          });
+      },
+      intervalMs * (0.75 + Math.random() * 0.5),
+    );
+    // The schedule alone must not keep a process alive.
+    timer.unref();
+  };
+  next();
+
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+/**
+ * The caller's sessions: listed, signed out one by id, or everywhere. @switchboard/auth refuses
+ * a revoked session's access tokens on this instance before answering and announces it on the
+ * revocation bus, from which every other instance refuses them and ends its streams (the store
+ * poll finds it too, should the message be lost).
+ */
+function createSessionControl(auth: Auth): SessionControl {
+  return {
+    list: (userId) => auth.listSessions(userId),
+    revoke: (userId, sessionId) =>
+      typeof sessionId === 'string' && sessionId.length > 0 && sessionId.length <= 128
+        ? auth.revokeSession(userId, sessionId)
+        : Promise.resolve(false),
+    async revokeAll(userId) {
+      await auth.revokeAllSessions(userId);
+    },
+  };
 }

@@ -17,6 +17,8 @@ export interface ServerConfig {
   /** `DATA_DIR`: the embedded server's cluster and the generated secrets. @default examples/chat-server/.data */
   dataDir: string;
   limits: LimitsConfig;
+  /** Password hashing capacity and the periodic clean-up of @switchboard/auth. */
+  auth: AuthConfig;
   /** `LOG_LEVEL`: pino level (trace, debug, info, warn, error, fatal, silent). @default 'info' */
   logLevel: string;
   /** `ACCESS_TOKEN_KEYS`: a JSON array of private JWKs (the first signs); unset means generated once under `dataDir`. */
@@ -65,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     accessTokenKeys: env.ACCESS_TOKEN_KEYS?.trim() || undefined,
     logLevel: parseLogLevel(env.LOG_LEVEL),
     limits: parseLimits(env),
+    auth: parseAuth(env),
     production,
     corsOrigins: parseOrigins(env.CORS_ORIGINS),
     graphiql: parseSwitch(env, 'GRAPHIQL', !production),
@@ -86,8 +89,20 @@ function parseLimits(env: NodeJS.ProcessEnv): LimitsConfig {
     loginWindowMinutes: parseCount(env, 'LOGIN_WINDOW_MINUTES', 15),
     subscriptionsPerUser: parseCount(env, 'SUBSCRIPTIONS_PER_USER', 20),
     instances: parseCount(env, 'INSTANCES', 2),
+    // Only when set; createApp applies DEFAULT_OPERATIONS_PER_MINUTE otherwise.
+    ...(env.OPERATIONS_PER_MINUTE?.trim()
+      ? { operationsPerMinute: parseCount(env, 'OPERATIONS_PER_MINUTE', DEFAULT_OPERATIONS_PER_MINUTE) }
+      : {}),
   };
 }
+
+/**
+ * The operation budget when `OPERATIONS_PER_MINUTE` is unset: a page of 50 messages costs about
+ * 800 points (fields × page size), so a client paging through history or switching chats stays
+ * inside it, while a flood of even the cheapest query (1 point) is held to 100 per second once
+ * the bucket is spent.
+ */
+export const DEFAULT_OPERATIONS_PER_MINUTE = 6_000;
 
 /** Rate limits; the defaults are the ones our users start from. */
 export interface LimitsConfig {
@@ -127,6 +142,42 @@ export interface LimitsConfig {
    * enforces its share of the message limits from memory. @default 2
    */
   instances: number;
+  /**
+   * `OPERATIONS_PER_MINUTE`: cost points one client (a signed-in user, else a client address)
+   * may spend per minute on operations of any kind, each charged once (a subscription when it
+   * starts) at its field count with list multipliers (`createOperationCost` of
+   * @switchboard/ratelimit). A bucket of this many points, refilled at this rate.
+   * @default {@link DEFAULT_OPERATIONS_PER_MINUTE} (6000)
+   */
+  operationsPerMinute?: number;
+}
+
+/** @switchboard/auth's capacity and housekeeping. */
+export interface AuthConfig {
+  /**
+   * `PASSWORD_CONCURRENCY`: argon2 hashes and verifications run at once.
+   * @default unset: @switchboard/auth's (the libuv threadpool size, at most the CPU count)
+   */
+  passwordConcurrency: number | undefined;
+  /**
+   * `PASSWORD_QUEUE_SIZE`: password operations that may wait; one more is answered at once
+   * with `BUSY` (HTTP 503, `Retry-After`). @default unset: @switchboard/auth's (16 × concurrency)
+   */
+  passwordQueueSize: number | undefined;
+  /**
+   * `AUTH_CLEANUP_INTERVAL_MINUTES`: how often expired refresh tokens and ended sessions are
+   * deleted (`auth.cleanup()`), on one instance at a time, each run jittered by ±25 %. @default 10
+   */
+  cleanupIntervalMinutes: number;
+}
+
+function parseAuth(env: NodeJS.ProcessEnv): AuthConfig {
+  const optional = (variable: string) => (env[variable]?.trim() ? parseCount(env, variable, 1) : undefined);
+  return {
+    passwordConcurrency: optional('PASSWORD_CONCURRENCY'),
+    passwordQueueSize: optional('PASSWORD_QUEUE_SIZE'),
+    cleanupIntervalMinutes: parseCount(env, 'AUTH_CLEANUP_INTERVAL_MINUTES', 10),
+  };
 }
 
 function parseCount(env: NodeJS.ProcessEnv, variable: string, fallback: number): number {

@@ -23,6 +23,11 @@ async function main(): Promise<void> {
       ...(redis ? { redis } : {}),
       signingKeys,
       limits: config.limits,
+      auth: {
+        passwordConcurrency: config.auth.passwordConcurrency,
+        passwordQueueSize: config.auth.passwordQueueSize,
+        cleanupIntervalMs: config.auth.cleanupIntervalMinutes * 60_000,
+      },
       log,
       graphiql: config.graphiql,
     });

@@ -2,7 +2,7 @@ import { generateSigningKey } from '@switchboard/auth';
 import type { RedisInfo } from '@switchboard/infra';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { type App, createApp } from '../src/app.ts';
+import { type App, type AuthSettings, createApp } from '../src/app.ts';
 import type { LimitsConfig } from '../src/config.ts';
 import { migrationSources } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -36,6 +36,8 @@ export async function startInstances(options: {
   graphiql?: boolean;
   /** Where the instances log. @default a logger at `TEST_LOG_LEVEL` (silent) */
   log?: Logger;
+  /** Password capacity and the auth clean-up interval of every instance. @default the server's */
+  auth?: AuthSettings;
 }): Promise<Instances> {
   const pool = new pg.Pool({ connectionString: options.primary, max: 20 });
   // A test may kill the primary's connections: idle clients must not crash the process.
@@ -53,6 +55,7 @@ export async function startInstances(options: {
     loginWindowMinutes: 15,
     subscriptionsPerUser: 100_000,
     instances: 2,
+    operationsPerMinute: 100_000_000,
     ...options.limits,
   };
   const log = options.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -70,6 +73,7 @@ export async function startInstances(options: {
       limits,
       log,
       ...(options.graphiql === undefined ? {} : { graphiql: options.graphiql }),
+      ...(options.auth ? { auth: options.auth } : {}),
     });
     const server = await startServer({ port: 0, host: '127.0.0.1', log, ...options.server }, app.yoga, app.routes);
     running.push({ app, server, redis });

@@ -10,6 +10,8 @@ export const LOAD_LIMITS: Readonly<Record<string, string>> = {
   MESSAGES_PER_CHAT_PER_HOUR: '1000000000',
   AUTH_REQUESTS_PER_IP_PER_MINUTE: '1000000',
   SUBSCRIPTIONS_PER_USER: '1000',
+  // Every operation is charged (its field count) to the user, or to the address when anonymous.
+  OPERATIONS_PER_MINUTE: '1000000000',
 };
 
 /** How production runs the server: built JavaScript, `NODE_ENV=production`, request logs at `info`. */

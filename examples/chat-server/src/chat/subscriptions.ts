@@ -77,6 +77,12 @@ export interface SubscriptionsOptions {
   checkIntervalMs?: number;
   /** Where a failed database read of the back-fill is reported (it is retried). */
   log?: { warn(details: Record<string, unknown>, message: string): void };
+  /**
+   * How long an ended session is remembered (see `endSession`), in ms: a subscription of it
+   * that was still starting when it ended ends as soon as it starts. At least the access tokens'
+   * lifetime, after which no subscription of the session can start. @default 960000 (16 min)
+   */
+  endedSessionMemoryMs?: number;
 }
 
 /**
@@ -88,13 +94,32 @@ export interface SubscriptionsOptions {
  * chat's feed on this instance notices a skipped sequence number, waits `gapWaitMs` for it to
  * arrive late, then reads what is still missing from PostgreSQL before handing out anything
  * after it; a loss with no later message is found by the `checkIntervalMs` check of `last_seq`.
+ *
+ * Every stream of a session ends at once when `endSession` is called with its id (the session
+ * was revoked), whatever it is waiting for.
  */
 export function createSubscriptions(options: SubscriptionsOptions) {
   const { db, rbac, paginator, events, maxPerUser, log } = options;
   const gapWaitMs = options.gapWaitMs ?? 200;
   const checkIntervalMs = options.checkIntervalMs ?? 1_000;
+  const endedSessionMemoryMs = options.endedSessionMemoryMs ?? 16 * 60_000;
   let active = 0;
   const openByUser = new Map<string, number>();
+  // Session id → how to end each of its open streams.
+  const streamsBySession = new Map<string, Set<() => void>>();
+  // Session id → until when it is remembered as ended; in the order ended, so the first are due first.
+  const endedSessions = new Map<string, number>();
+  const forgetEndedSessions = () => {
+    const now = Date.now();
+    for (const [id, until] of endedSessions) {
+      if (until > now) break;
+      endedSessions.delete(id);
+    }
+  };
+  const isEnded = (sessionId: string) => {
+    forgetEndedSessions();
+    return endedSessions.has(sessionId);
+  };
   const userEventStreams = createUserEventStreams({ db, rbac, events, ...(log ? { log } : {}) });
 
   /** Takes one of the user's subscription slots, or refuses: each one holds a live feed and memory. */
@@ -126,21 +151,48 @@ export function createSubscriptions(options: SubscriptionsOptions) {
   /**
    * Wraps a subscription's generator so that a client going away ends it at once: the generator
    * waits inside the live feed, where its own `return()` would only be seen at the next event,
-   * so the feed is closed first. Counts the subscriptions open.
+   * so the feed is closed first. Likewise when the viewer's session ends (`endSession`): the
+   * stream completes at once, without waiting for an event. Counts the subscriptions open.
    */
-  const closable = <T>(userId: string, source: AsyncGenerator<T>, live: Closable): AsyncGenerator<T> => {
+  const closable = <T>(viewer: Principal, source: AsyncGenerator<T>, live: Closable): AsyncGenerator<T> => {
+    const { userId, sessionId } = viewer;
     active++;
     let closed = false;
+    let endNow = () => {};
+    const ended = new Promise<IteratorReturnResult<undefined>>((resolve) => {
+      endNow = () => resolve({ done: true, value: undefined });
+    });
+    const end = () => {
+      endNow();
+      void close()
+        .then(() => source.return(undefined as never))
+        .catch(() => {});
+    };
+    let sessionStreams = streamsBySession.get(sessionId);
+    if (!sessionStreams) {
+      sessionStreams = new Set();
+      streamsBySession.set(sessionId, sessionStreams);
+    }
+    sessionStreams.add(end);
     const close = async () => {
       if (closed) return;
       closed = true;
       active--;
       release(userId);
+      const streams = streamsBySession.get(sessionId);
+      streams?.delete(end);
+      if (streams?.size === 0) streamsBySession.delete(sessionId);
       await live.return?.();
     };
+    // Revoked while it was starting (after its token was checked, before it got here).
+    if (isEnded(sessionId)) end();
     const wrapped: AsyncGenerator<T> = {
       next: async () => {
-        const result = await source.next();
+        if (closed) return { done: true, value: undefined };
+        const pending = source.next();
+        // Left behind when the session ends first: its failure then has nobody to tell.
+        pending.catch(() => {});
+        const result = await Promise.race([pending, ended]);
         if (result.done) await close();
         return result;
       },
@@ -446,6 +498,19 @@ export function createSubscriptions(options: SubscriptionsOptions) {
     active: () => active,
 
     /**
+     * The session was revoked: every stream of it on this instance completes now (not at its
+     * next event), and one of it still starting completes as soon as it starts.
+     */
+    endSession(sessionId: string): void {
+      forgetEndedSessions();
+      endedSessions.delete(sessionId);
+      endedSessions.set(sessionId, Date.now() + endedSessionMemoryMs);
+      const streams = streamsBySession.get(sessionId);
+      streamsBySession.delete(sessionId);
+      for (const end of streams ?? []) end();
+    },
+
+    /**
      * Replay, then live, with no gap and no duplicate at the seam: the chat's live feed is joined
      * first, the messages after `after` are read from the database, then live messages follow
      * from the first sequence number the replay did not cover. Without `after`, live only: from
@@ -461,7 +526,7 @@ export function createSubscriptions(options: SubscriptionsOptions) {
       // Everything the feed hands out from now on is after this position.
       const joinedAt = feed.position;
       feed.inboxes.add(inbox);
-      return closable(viewer.userId, replayThenLive(viewer, chatId, after ?? undefined, joinedAt, inbox), {
+      return closable(viewer, replayThenLive(viewer, chatId, after ?? undefined, joinedAt, inbox), {
         return: () => leaveFeed(feed, inbox),
       });
     },
@@ -470,7 +535,7 @@ export function createSubscriptions(options: SubscriptionsOptions) {
       const chatId = await authorize(viewer.userId, rawChatId);
       reserve(viewer.userId);
       const live = events.pubsub.subscribe('message:updated', chatId);
-      return closable(viewer.userId, filtered(viewer, chatId, live), live);
+      return closable(viewer, filtered(viewer, chatId, live), live);
     },
 
     async typing(viewer: Principal, rawChatId: unknown): Promise<AsyncGenerator<TypingEvent>> {
@@ -478,7 +543,7 @@ export function createSubscriptions(options: SubscriptionsOptions) {
       reserve(viewer.userId);
       const live = events.pubsub.subscribe('typing', chatId);
       return closable(
-        viewer.userId,
+        viewer,
         filtered(viewer, chatId, live, (event) => event.userId === viewer.userId),
         live,
       );
@@ -492,7 +557,7 @@ export function createSubscriptions(options: SubscriptionsOptions) {
       reserve(viewer.userId);
       try {
         const { source, live } = await userEventStreams.open(viewer);
-        return closable(viewer.userId, source, live);
+        return closable(viewer, source, live);
       } catch (error) {
         release(viewer.userId);
         throw error;

@@ -15,10 +15,14 @@ export interface User {
 export interface AuthPayload {
   accessToken: string;
   refreshToken: string;
+  /** Given at register and login (the client keeps it for its next logins); null on refresh. */
+  deviceToken: string | null;
   user: User;
 }
 
 const UNIQUE_VIOLATION = '23505';
+/** A user id no account has: device-token checks for an unknown username ask about it. */
+export const NOBODY = '00000000-0000-0000-0000-000000000000';
 /** Thrown by the cache's fetcher so that an unknown id is not cached. */
 const NO_SUCH_USER = new Error('no such user');
 
@@ -99,19 +103,32 @@ export function createUsers(deps: { db: ChatDb; auth: Auth; cache: Cache }) {
         throw error;
       }
       const tokens = await auth.issueTokens({ id }, meta);
-      return { ...tokens, user: { id, username: input.username, displayName: input.displayName ?? null } };
+      const deviceToken = await auth.issueDeviceToken(id);
+      return { ...tokens, deviceToken, user: { id, username: input.username, displayName: input.displayName ?? null } };
     },
 
-    /** The same answer, and the same work (one argon2 verify), for an unknown user and a wrong password. */
+    /**
+     * The same answer, and the same work (one argon2 verify), for an unknown user and a wrong
+     * password. A wrong password presented with a device token counts against that token (its
+     * fifth failure revokes it); a token that is not this user's counts nothing. Which limits
+     * the attempt met was decided before (app.ts: a device token of this user replaces the
+     * per-username limits). A successful login hands out a fresh device token.
+     */
     async login(raw: unknown, meta: SessionMeta): Promise<AuthPayload> {
       const input = parseInput(loginInput, raw);
+      const given = (raw as { deviceToken?: unknown } | null)?.deviceToken;
+      const deviceToken = typeof given === 'string' && given !== '' ? given : undefined;
       const { rows } = await pool.query(
         'SELECT id, username, display_name, password_hash FROM users WHERE lower(username) = $1',
         [input.username],
       );
       const row = rows[0];
       const check = await auth.verifyPassword(row?.password_hash ?? null, input.password);
-      if (!row || !check.ok) throw new AppError('UNAUTHENTICATED', 'wrong username or password');
+      if (!row || !check.ok) {
+        // Asked for an unknown user too (nobody's id: nothing counted), so that the answer takes as long.
+        if (deviceToken !== undefined) await auth.recordDeviceFailure(deviceToken, row?.id ?? NOBODY);
+        throw new AppError('UNAUTHENTICATED', 'wrong username or password');
+      }
       if (check.needsRehash) {
         await pool.query('UPDATE users SET password_hash = $2 WHERE id = $1', [
           row.id,
@@ -119,7 +136,7 @@ export function createUsers(deps: { db: ChatDb; auth: Auth; cache: Cache }) {
         ]);
       }
       const tokens = await auth.issueTokens({ id: row.id }, meta);
-      return { ...tokens, user: toUser(row) };
+      return { ...tokens, deviceToken: await auth.issueDeviceToken(row.id), user: toUser(row) };
     },
 
     async logout(refreshToken: string): Promise<void> {
@@ -131,7 +148,7 @@ export function createUsers(deps: { db: ChatDb; auth: Auth; cache: Cache }) {
       const { userId } = await auth.verifyAccessToken(tokens.accessToken);
       const user = await byId(userId);
       if (!user) throw new AppError('UNAUTHENTICATED', 'the account no longer exists');
-      return { ...tokens, user };
+      return { ...tokens, deviceToken: null, user };
     },
   };
 }

@@ -1,6 +1,8 @@
 import { isAuthError } from '@switchboard/auth';
+import { toGraphQLError as authError } from '@switchboard/auth/graphql';
 import { toGraphQLError as paginationError } from '@switchboard/pagination/graphql';
 import { isRateLimitError } from '@switchboard/ratelimit';
+import { toGraphQLError as rateLimitError } from '@switchboard/ratelimit/yoga';
 import { isRbacError } from '@switchboard/rbac';
 import { isValidationError } from '@switchboard/validation';
 import { toGraphQLError as validationError } from '@switchboard/validation/yoga';
@@ -37,11 +39,15 @@ export function createMaskError(log: Logger) {
     const pagination = paginationError(original);
     if (pagination !== original) return pagination as Error;
     if (isRbacError(original) && original.code === 'FORBIDDEN') return client('FORBIDDEN', 'not allowed');
-    if (isAuthError(original)) return client('UNAUTHENTICATED', original.message, { reason: original.code });
-    if (isRateLimitError(original) && original.code === 'RATE_LIMITED') {
-      return client('RATE_LIMITED', 'too many requests', {
-        retryAfterMs: (original as { retryAfterMs?: number }).retryAfterMs,
-      });
+    // Each package's own table: status, headers (Retry-After, WWW-Authenticate), code and reason.
+    if (isAuthError(original)) {
+      // A bad signing key is the server's fault: the client sees a masked 500, the log the cause.
+      if (original.code === 'INVALID_KEY') log.error({ err: original }, 'signing key error');
+      return authError(original, { from: wrapper });
+    }
+    if (isRateLimitError(original)) {
+      const mapped = rateLimitError(original);
+      return createGraphQLError(mapped.message, { ...path, extensions: mapped.extensions });
     }
     // PostgreSQL did not answer in time (stopped, unreachable): fail fast, say so, and ask clients
     // to wait a little before trying again (a crowd retrying at once delays the recovery).

@@ -1,7 +1,7 @@
-import type { Principal, SessionMeta } from '@switchboard/auth';
+import type { Principal, SessionInfo, SessionMeta } from '@switchboard/auth';
 import type { Chat, Chats } from '../chat/chats.ts';
 import type { ConsentService } from '../chat/consent.ts';
-import { AppError } from '../chat/errors.ts';
+import { AppError, notFound } from '../chat/errors.ts';
 import type { Invitations } from '../chat/invitations.ts';
 import type { Message, Messages } from '../chat/messages.ts';
 import type { ChatRole } from '../chat/roles.ts';
@@ -21,8 +21,17 @@ export interface ChatContext extends RequestFacts {
   principal: Principal | null;
 }
 
+/** The caller's own sessions (see app.ts): listed, and signed out one by one or all together. */
+export interface SessionControl {
+  list(userId: string): Promise<SessionInfo[]>;
+  /** False when `sessionId` is not a live session of `userId`. */
+  revoke(userId: string, sessionId: string): Promise<boolean>;
+  revokeAll(userId: string): Promise<void>;
+}
+
 export interface Services {
   users: Users;
+  sessions: SessionControl;
   chats: Chats;
   messages: Messages;
   subscriptions: Subscriptions;
@@ -48,7 +57,7 @@ type Args = Record<string, unknown>;
 
 /** Resolvers only translate: GraphQL arguments in, service calls, GraphQL shapes out. */
 export function createResolvers(services: Services) {
-  const { users, chats, messages, subscriptions, consent, invitations } = services;
+  const { users, sessions, chats, messages, subscriptions, consent, invitations } = services;
   // Resolves a user field once per distinct id within one request.
   const userLoader = (context: ChatContext & { users?: Map<string, Promise<User>> }, id: string) => {
     context.users ??= new Map();
@@ -77,6 +86,18 @@ export function createResolvers(services: Services) {
       blockedUsers: (_: unknown, __: Args, context: ChatContext) => consent.blocked(userIdOf(context)),
       invitations: (_: unknown, __: Args, context: ChatContext) => invitations.list(userIdOf(context)),
       settings: (_: unknown, __: Args, context: ChatContext) => consent.settings(userIdOf(context)),
+      sessions: async (_: unknown, __: Args, context: ChatContext) => {
+        const { userId, sessionId } = principalOf(context);
+        return (await sessions.list(userId)).map((session) => ({
+          id: session.id,
+          createdAt: session.createdAt.toISOString(),
+          lastUsedAt: session.lastUsedAt.toISOString(),
+          expiresAt: session.expiresAt.toISOString(),
+          userAgent: session.userAgent ?? null,
+          ip: session.ip ?? null,
+          current: session.id === sessionId,
+        }));
+      },
     },
 
     Mutation: {
@@ -86,6 +107,14 @@ export function createResolvers(services: Services) {
         users.refresh(args.refreshToken, sessionMeta(context)),
       logout: async (_: unknown, args: { refreshToken: string }) => {
         await users.logout(args.refreshToken);
+        return true;
+      },
+      revokeSession: async (_: unknown, args: { id: string }, context: ChatContext) => {
+        if (!(await sessions.revoke(userIdOf(context), args.id))) throw notFound('session');
+        return true;
+      },
+      revokeAllSessions: async (_: unknown, __: Args, context: ChatContext) => {
+        await sessions.revokeAll(userIdOf(context));
         return true;
       },
       createChat: (_: unknown, args: Args, context: ChatContext) => chats.create(userIdOf(context), args.input),

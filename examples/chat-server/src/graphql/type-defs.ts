@@ -22,6 +22,8 @@ export const typeDefs = /* GraphQL */ `
     "Your pending invitations, newest first (at most 100)."
     invitations: [Invitation!]!
     settings: Settings!
+    "Your signed-in sessions (one per login), newest first; 'current' is the one asking."
+    sessions: [Session!]!
   }
 
   type Mutation {
@@ -30,6 +32,14 @@ export const typeDefs = /* GraphQL */ `
     "Rotates the refresh token: the one given is spent (presenting it again ends the session)."
     refreshToken(refreshToken: String!): AuthPayload!
     logout(refreshToken: String!): Boolean!
+    """
+    Signs one of your sessions out, on every instance: its access tokens are refused
+    (UNAUTHENTICATED, reason SESSION_REVOKED), its refresh token no longer works and its open
+    subscriptions end. An id that is not one of your live sessions is NOT_FOUND.
+    """
+    revokeSession(id: ID!): Boolean!
+    "Signs every one of your sessions out (this one included) and forgets your device tokens."
+    revokeAllSessions: Boolean!
     createChat(input: CreateChatInput!): Chat!
     addParticipant(chatId: ID!, userId: ID!, role: ParticipantRole = MEMBER): Participant!
     removeParticipant(chatId: ID!, userId: ID!): Boolean!
@@ -81,16 +91,28 @@ export const typeDefs = /* GraphQL */ `
     username: String!
     email: String!
     password: String!
+    """
+    Plain text: markup tags are refused (BAD_USER_INPUT), and so is a name that looks like another
+    user's username. Usernames are unique by how they look (rnallory cannot join next to mallory).
+    """
     displayName: String
   }
 
   input LoginInput {
     username: String!
     password: String!
+    """
+    The deviceToken a previous register or login on this device answered. With it, wrong guesses
+    by others do not lock you out; five wrong passwords with it revoke it.
+    """
+    deviceToken: String
   }
 
   input CreateChatInput {
-    "Required for a group; a chat with one other participant and no title is a direct chat."
+    """
+    Required for a group; a chat with one other participant and no title is a direct chat. Plain
+    text: markup tags are refused (BAD_USER_INPUT).
+    """
     title: String
     participantIds: [ID!]!
   }
@@ -114,7 +136,24 @@ export const typeDefs = /* GraphQL */ `
   type AuthPayload {
     accessToken: String!
     refreshToken: String!
+    "Keep it on this device and send it with your next logins (LoginInput.deviceToken). Null on refresh."
+    deviceToken: String
     user: User!
+  }
+
+  "A signed-in session: one login, kept alive by refreshing."
+  type Session {
+    id: ID!
+    createdAt: String!
+    "The last login or refresh."
+    lastUsedAt: String!
+    "When its refresh token expires unless refreshed."
+    expiresAt: String!
+    "As sent at the last login or refresh."
+    userAgent: String
+    ip: String
+    "The session of the access token asking."
+    current: Boolean!
   }
 
   type User {
