@@ -9,6 +9,7 @@ export default defineConfig(
       yoga: 'src/yoga.ts',
       graphql: 'src/graphql.ts',
       redis: 'src/redis.ts',
+      testing: 'src/testing.ts',
     },
   }),
 );

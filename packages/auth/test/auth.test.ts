@@ -1,4 +1,5 @@
 import { createMemorySessionStore } from '../src/index.ts';
-import { describeAuthBehaviour } from './auth-behaviour.ts';
+import { sessionStoreContract } from '../src/testing.ts';
 
-describeAuthBehaviour('memory', () => createMemorySessionStore());
+// The published contract (tokens, sessions, cleanup, revocation) over the memory store.
+sessionStoreContract({ name: 'memory', store: () => createMemorySessionStore() });

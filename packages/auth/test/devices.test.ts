@@ -1,4 +1,4 @@
 import { createMemoryDeviceTokenStore } from '../src/index.ts';
-import { describeDeviceTokens } from './device-behaviour.ts';
+import { deviceTokenStoreContract } from '../src/testing.ts';
 
-describeDeviceTokens('memory', () => createMemoryDeviceTokenStore());
+deviceTokenStoreContract({ name: 'memory', store: () => createMemoryDeviceTokenStore() });

@@ -7,8 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from '
 import { type Auth, createAuth, generateSigningKey, type SessionRevocation } from '../src/index.ts';
 import { createPostgresDeviceTokenStore, createPostgresSessionStore, migrations } from '../src/postgres.ts';
 import { createRedisRevocationBus } from '../src/redis.ts';
-import { describeDeviceTokens } from './device-behaviour.ts';
-import { describeRevocation, timeUntilRevoked } from './revocation-behaviour.ts';
+import { timeUntilRevoked } from '../src/testing/revocation-behaviour.ts';
+import { deviceTokenStoreContract } from '../src/testing.ts';
 
 const pools: pg.Pool[] = [];
 const redisClients: Redis[] = [];
@@ -35,8 +35,10 @@ afterAll(async () => {
   await Promise.all(pools.map((pool) => pool.end()));
 });
 
-describeDeviceTokens('postgres', async () => createPostgresDeviceTokenStore({ pool: await isolatedPool() }));
-describeRevocation('postgres', async () => createPostgresSessionStore({ pool: await isolatedPool() }));
+deviceTokenStoreContract({
+  name: 'postgres',
+  store: async () => createPostgresDeviceTokenStore({ pool: await isolatedPool() }),
+});
 
 describe('createPostgresDeviceTokenStore', () => {
   test('the table holds the SHA-256 of a device token, never the token', async () => {

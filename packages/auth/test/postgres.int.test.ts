@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { createAuth, generateSigningKey } from '../src/index.ts';
 import { createPostgresSessionStore, migrations } from '../src/postgres.ts';
-import { describeAuthBehaviour } from './auth-behaviour.ts';
+import { sessionStoreContract } from '../src/testing.ts';
 
 let pool: pg.Pool;
 let second: pg.Pool;
@@ -33,7 +33,8 @@ afterAll(async () => {
   await Promise.all(extraPools.map((own) => own.end()));
 });
 
-describeAuthBehaviour('postgres', isolatedStore);
+// The published contract (tokens, sessions, cleanup, revocation) over the Postgres store.
+sessionStoreContract({ name: 'postgres', store: isolatedStore });
 
 describe('createPostgresSessionStore', () => {
   test('concurrent refreshes from two app instances (two pools), reuseLeewayMs 0: exactly one rotates', async () => {

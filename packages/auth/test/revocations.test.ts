@@ -1,9 +1,6 @@
 import { describe, expect, test, vi } from 'vitest';
-import { createMemorySessionStore, type SessionRevocation } from '../src/index.ts';
+import type { SessionRevocation } from '../src/index.ts';
 import { createRevocationTracker } from '../src/revocations.ts';
-import { describeRevocation } from './revocation-behaviour.ts';
-
-describeRevocation('memory', () => createMemorySessionStore());
 
 describe('the revoked-session set', () => {
   /** A tracker over a store whose revocations the test sets, on a clock the test moves. */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test, vi } from 'vitest';
-import { createAuth, generateSigningKey, type NewSession, type SessionStore } from '../src/index.ts';
+import { createAuth, generateSigningKey, type NewSession, type SessionStore } from '../index.ts';
 
 const base = {
   issuer: 'https://auth.switchboard.test',

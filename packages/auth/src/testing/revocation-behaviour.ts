@@ -9,7 +9,7 @@ import {
   type RevocationBus,
   type SessionRevocation,
   type SessionStore,
-} from '../src/index.ts';
+} from '../index.ts';
 
 const base = {
   issuer: 'https://auth.switchboard.test',

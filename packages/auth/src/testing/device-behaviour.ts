@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
-import { createAuth, type DeviceTokenStore, generateSigningKey, type NewDeviceToken } from '../src/index.ts';
+import { createAuth, type DeviceTokenStore, generateSigningKey, type NewDeviceToken } from '../index.ts';
 
 const base = {
   issuer: 'https://auth.switchboard.test',
