@@ -282,8 +282,10 @@ class CacheCore {
     return this.gens.get(tag) ?? 0;
   }
 
-  /** Remembers generations learnt from L2 or the bus (they only ever grow). */
-  /** Records a tag's generation; the map is bounded (tags can be per user, bumped for ever). */
+  /**
+   * Records a tag's generation (learnt from L2 or the bus, or bumped here); the map is bounded
+   * (tags can be per user, bumped for ever).
+   */
   setGeneration(tag: string, gen: number): void {
     this.gens.delete(tag);
     this.gens.set(tag, gen);

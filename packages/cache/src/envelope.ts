@@ -2,7 +2,7 @@ import type { CacheEntry, Serializer } from './types.ts';
 
 // String methods through saved references: ioredis and node-redis define a subclass of String
 // (RESP3 verbatim strings), which leaves String.prototype in V8's slow dictionary mode, and every
-// `raw.method(...)` look-up then costs several ns more (this header read: 155 -> 540 ns). A
+// `raw.method(...)` look-up then costs more (this header read became several times slower). A
 // saved method called with `.call` skips the look-up.
 const { charCodeAt, startsWith, indexOf, slice } = String.prototype;
 

@@ -1,5 +1,6 @@
 /** Every `code` a @switchboard/cache error can carry. */
-export type CacheErrorCode = 'FETCH_TIMEOUT' | 'INVALID_OPTION';
+/** Bad options are a `TypeError` at construction, not a `CacheError`. */
+export type CacheErrorCode = 'FETCH_TIMEOUT';
 
 /** Base class of this package's errors; compare `code`, not the class. */
 export class CacheError extends Error {
@@ -26,5 +27,5 @@ export class FetchTimeoutError extends CacheError {
 /** True for any error of this package, also across duplicate installs (checks `code`). */
 export function isCacheError(error: unknown): error is CacheError {
   const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof Error && (code === 'FETCH_TIMEOUT' || code === 'INVALID_OPTION');
+  return error instanceof Error && code === 'FETCH_TIMEOUT';
 }

@@ -7,7 +7,7 @@ export type SendBatch = (args: (string | number)[]) => Promise<unknown>;
 
 /**
  * The most checks one script run decides: Redis runs a script alone, so a batch must stay short
- * (about 2 µs of Redis time per check).
+ * (every other client waits while it runs).
  */
 export const MAX_CHECKS_PER_BATCH = 64;
 
