@@ -3,6 +3,12 @@ import { packageBuild } from '../../tsup.base.ts';
 
 export default defineConfig(
   packageBuild({
-    entry: { index: 'src/index.ts', redis: 'src/redis.ts', yoga: 'src/yoga.ts', testing: 'src/testing.ts' },
+    entry: {
+      index: 'src/index.ts',
+      redis: 'src/redis.ts',
+      graphql: 'src/graphql.ts',
+      yoga: 'src/yoga.ts',
+      testing: 'src/testing.ts',
+    },
   }),
 );

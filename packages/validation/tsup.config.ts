@@ -1,4 +1,6 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.base.ts';
 
-export default defineConfig(packageBuild({ entry: { index: 'src/index.ts', yoga: 'src/yoga.ts' } }));
+export default defineConfig(
+  packageBuild({ entry: { index: 'src/index.ts', graphql: 'src/graphql.ts', yoga: 'src/yoga.ts' } }),
+);

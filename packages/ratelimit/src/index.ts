@@ -1,7 +1,8 @@
 /**
  * @switchboard/ratelimit: exact, atomic rate limiting over memory and Redis (one round trip per
  * check, multi-limit checks all or nothing). Redis store: `@switchboard/ratelimit/redis`;
- * graphql-yoga plugin: `@switchboard/ratelimit/yoga`; store contract suite: `@switchboard/ratelimit/testing`.
+ * GraphQL errors: `@switchboard/ratelimit/graphql`; graphql-yoga plugins:
+ * `@switchboard/ratelimit/yoga`; store contract suite: `@switchboard/ratelimit/testing`.
  * @packageDocumentation
  */
 export { type FixedWindowOptions, fixedWindow } from './algorithms/fixed-window.ts';
@@ -9,6 +10,7 @@ export { type GcraOptions, gcra } from './algorithms/gcra.ts';
 export { type SlidingWindowCounterOptions, slidingWindowCounter } from './algorithms/sliding-window-counter.ts';
 export { type SlidingWindowLogOptions, slidingWindowLog } from './algorithms/sliding-window-log.ts';
 export { type TokenBucketOptions, tokenBucket } from './algorithms/token-bucket.ts';
+export { RATE_LIMIT_ERROR_TABLE, type RateLimitErrorMapping } from './error-table.ts';
 export {
   isRateLimitError,
   isRateLimitedError,

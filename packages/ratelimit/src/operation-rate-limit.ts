@@ -1,7 +1,7 @@
 import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { RateLimitedError } from './errors.ts';
-import { toGraphQLError } from './graphql-errors.ts';
+import { toGraphQLError } from './graphql.ts';
 import { createOperationCost, type OperationCostFunction } from './operation-cost.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 

@@ -1,7 +1,7 @@
 /**
  * @switchboard/ratelimit/yoga: graphql-yoga / envelop plugins (per-field rules with `useRateLimit`, a
- * budget for every operation with `useOperationRateLimit`) and the package's GraphQL error table
- * (`toGraphQLError`). Peers: `graphql`, `graphql-yoga`.
+ * budget for every operation with `useOperationRateLimit`). Their refusals come from the error
+ * table of `@switchboard/ratelimit/graphql`. Peers: `graphql`, `graphql-yoga`.
  * @packageDocumentation
  */
 import {
@@ -14,12 +14,16 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { RateLimitedError } from './errors.ts';
-import { toGraphQLError } from './graphql-errors.ts';
+import { toGraphQLError as graphqlToGraphQLError } from './graphql.ts';
 import { rateLimitHeaders } from './headers.ts';
 import { consumeAll, type RateLimiter } from './rate-limiter.ts';
 import type { RateLimitResult } from './types.ts';
 
-export { toGraphQLError } from './graphql-errors.ts';
+/**
+ * @deprecated Import `toGraphQLError` from `@switchboard/ratelimit/graphql` (needs only
+ * `graphql`); this re-export goes away in the next minor release.
+ */
+export const toGraphQLError: typeof graphqlToGraphQLError = graphqlToGraphQLError;
 export { createOperationCost, type OperationCostFunction, type OperationCostOptions } from './operation-cost.ts';
 export { type UseOperationRateLimitOptions, useOperationRateLimit } from './operation-rate-limit.ts';
 
@@ -173,7 +177,7 @@ function limitResolver<Context>(
       if (!outcome.allowed) {
         const { retryAfterMs } = outcome;
         const refusing = outcome.results.find((result) => !result.allowed) as RateLimitResult;
-        throw toGraphQLError(new RateLimitedError({ retryAfterMs, limit: refusing.limit, message }));
+        throw graphqlToGraphQLError(new RateLimitedError({ retryAfterMs, limit: refusing.limit, message }));
       }
     }
     return resolve(source, args, context, info);

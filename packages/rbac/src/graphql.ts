@@ -1,12 +1,57 @@
 /**
  * @switchboard/rbac/graphql: the `@requires` schema directive (through @graphql-tools schema
- * mapping) and a resolver wrapper for code-first schemas. Denials are GraphQL errors with
- * `extensions.code: 'FORBIDDEN'`, never silent nulls.
+ * mapping), a resolver wrapper for code-first schemas, and `toGraphQLError`, the package's one
+ * error table. Denials are GraphQL errors with `extensions.code: 'FORBIDDEN'`, never silent
+ * nulls. Peers: `graphql`, and `@graphql-tools/utils` for the directive.
  * @packageDocumentation
  */
 import { getDirective, MapperKind, mapSchema } from '@graphql-tools/utils';
 import { defaultFieldResolver, GraphQLError, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { RBAC_ERROR_TABLE } from './error-table.ts';
+import { ForbiddenError, type RbacError } from './errors.ts';
 import type { Rbac } from './rbac.ts';
+
+export { RBAC_ERROR_TABLE, type RbacErrorMapping } from './error-table.ts';
+
+/** Options of {@link toGraphQLError}. */
+export interface ToGraphQLErrorOptions {
+  /** The error graphql-js wrapped the rbac error in: supplies `path`, `locations` and source. */
+  from?: GraphQLError;
+  /**
+   * Put the HTTP status in `extensions.http` (graphql-yoga answers with it). `false` leaves the
+   * status to the server (200 with the error in the body). @default true
+   */
+  http?: boolean;
+}
+
+/**
+ * The GraphQL error for an {@link RbacError}, from `RBAC_ERROR_TABLE`: a denial is
+ * `extensions.code: 'FORBIDDEN'` (with `permission` and, when checked in one, `scope`) and
+ * HTTP 403; a bad policy is a masked `INTERNAL_SERVER_ERROR` with HTTP 500 (the server's
+ * fault: log the original). The rbac error is not attached as `originalError`: graphql-yoga
+ * masks a GraphQL error that wraps a non-GraphQL one.
+ *
+ * @example
+ * maskError: (error) => (isRbacError(error.originalError) ? toGraphQLError(error.originalError, { from: error }) : error)
+ */
+export function toGraphQLError(error: RbacError, options: ToGraphQLErrorOptions = {}): GraphQLError {
+  const mapping = RBAC_ERROR_TABLE[error.code] ?? RBAC_ERROR_TABLE.INVALID_POLICY;
+  const { from } = options;
+  // Another copy of this package may have thrown it: read the fields, do not check the class.
+  const denial = error.code === 'FORBIDDEN' ? (error as Partial<ForbiddenError>) : undefined;
+  return new GraphQLError(mapping.publicMessage ?? error.message, {
+    ...(from?.nodes ? { nodes: from.nodes } : {}),
+    ...(from?.source ? { source: from.source } : {}),
+    ...(from?.positions ? { positions: from.positions } : {}),
+    ...(from?.path ? { path: from.path } : {}),
+    extensions: {
+      code: mapping.graphqlCode,
+      ...(denial?.permission === undefined ? {} : { permission: denial.permission }),
+      ...(denial?.scope === undefined ? {} : { scope: denial.scope }),
+      ...(options.http === false ? {} : { http: { status: mapping.status } }),
+    },
+  });
+}
 
 /** SDL to add to your type definitions. */
 export const requiresDirectiveTypeDefs = /* GraphQL */ `
@@ -84,9 +129,9 @@ export function withPermission<Source, Context, Args extends Record<string, unkn
     const allowed =
       userId !== undefined && (await rbac.can(userId, check.permission, scope === undefined ? {} : { scope }));
     if (!allowed) {
-      throw new GraphQLError(userId === undefined ? 'Not signed in' : `Not allowed: ${check.permission}`, {
-        extensions: { code: 'FORBIDDEN', permission: check.permission, ...(scope === undefined ? {} : { scope }) },
-      });
+      const message = userId === undefined ? 'Not signed in' : `Not allowed: ${check.permission}`;
+      // No HTTP status: one denied field must not turn the other fields' data into a failed response.
+      throw toGraphQLError(new ForbiddenError(check.permission, scope, message), { http: false });
     }
     return resolve(source, args, context, info);
   };

@@ -3,6 +3,7 @@
  * checks. See the README for what is done.
  * @packageDocumentation
  */
+export { RBAC_ERROR_TABLE, type RbacErrorMapping } from './error-table.ts';
 export { ForbiddenError, InvalidPolicyError, isRbacError, RbacError, type RbacErrorCode } from './errors.ts';
 export type { ConditionalPermission, ConditionContext, RoleDefinition, RoleDefinitions } from './policy.ts';
 export {

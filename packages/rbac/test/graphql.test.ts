@@ -1,9 +1,15 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { graphql } from 'graphql';
+import { GraphQLError, graphql } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { requiresDirective, requiresDirectiveTypeDefs, withPermission } from '../src/graphql.ts';
-import { createRbac, type Rbac } from '../src/index.ts';
+import {
+  RBAC_ERROR_TABLE,
+  requiresDirective,
+  requiresDirectiveTypeDefs,
+  toGraphQLError,
+  withPermission,
+} from '../src/graphql.ts';
+import { createRbac, ForbiddenError, InvalidPolicyError, type Rbac } from '../src/index.ts';
 
 interface Context {
   userId?: string;
@@ -109,5 +115,34 @@ describe('withPermission (code-first)', () => {
     await expect(resolve(undefined, { chatId: '1' }, { userId: 'bob' }, info)).rejects.toMatchObject({
       extensions: { code: 'FORBIDDEN' },
     });
+  });
+});
+
+describe('toGraphQLError (@switchboard/rbac/graphql)', () => {
+  test('a denial is FORBIDDEN with HTTP 403, the permission and the scope', () => {
+    const error = toGraphQLError(new ForbiddenError('chat:rename', 'chat:2'));
+    expect(error).toBeInstanceOf(GraphQLError);
+    expect(error.message).toBe('not allowed: chat:rename in chat:2');
+    expect(error.extensions).toEqual({
+      code: 'FORBIDDEN',
+      permission: 'chat:rename',
+      scope: 'chat:2',
+      http: { status: 403 },
+    });
+    expect(RBAC_ERROR_TABLE.FORBIDDEN.status).toBe(403);
+  });
+
+  test('a bad policy is a masked INTERNAL_SERVER_ERROR: its message names roles only the log should see', () => {
+    const error = toGraphQLError(new InvalidPolicyError('role "admin" inherits unknown role "secret-ops"'));
+    expect(error.message).toBe('Unexpected error.');
+    expect(error.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } });
+  });
+
+  test('from supplies the path; http: false leaves the status to the server', () => {
+    const from = new GraphQLError('wrapped', { path: ['renameChat'] });
+    const error = toGraphQLError(new ForbiddenError('chat:rename', undefined), { from, http: false });
+    expect(error.path).toEqual(['renameChat']);
+    expect(error.extensions).toEqual({ code: 'FORBIDDEN', permission: 'chat:rename' });
+    expect(error.originalError).toBeUndefined();
   });
 });

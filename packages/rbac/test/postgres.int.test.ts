@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { createMemoryRbacBus, createRbac, type RoleDefinitions } from '../src/index.ts';
 import { createPostgresGrantStore, migrations } from '../src/postgres.ts';
 import { createRedisRbacBus } from '../src/redis.ts';
+import { grantStoreContract } from '../src/testing.ts';
 
 const roles: RoleDefinitions = {
   member: { permissions: ['message:send'] },
@@ -21,20 +22,9 @@ beforeAll(async () => {
 });
 afterAll(() => pool?.end());
 
-describe('createPostgresGrantStore', () => {
-  test('scoped and global grants, and revoke, against real Postgres', async () => {
-    const rbac = await createRbac({ roles, store: createPostgresGrantStore({ pool }) });
-    await rbac.grant('alice', 'admin', 'chat:A');
-    await rbac.grant('alice', 'admin', 'chat:A'); // idempotent
-    await rbac.grant('gina', 'admin');
-    expect(await rbac.can('alice', 'chat:rename', { scope: 'chat:A' })).toBe(true);
-    expect(await rbac.can('alice', 'chat:rename', { scope: 'chat:B' })).toBe(false);
-    expect(await rbac.can('gina', 'chat:rename', { scope: 'chat:B' })).toBe(true);
-    expect(await rbac.rolesOf('alice', 'chat:A')).toEqual(['admin']);
-    await rbac.revoke('alice', 'admin', 'chat:A');
-    expect(await rbac.can('alice', 'chat:rename', { scope: 'chat:A' })).toBe(false);
-  });
+grantStoreContract({ name: 'createPostgresGrantStore', store: () => createPostgresGrantStore({ pool }) });
 
+describe('createPostgresGrantStore', () => {
   test('at most one query per user per cache TTL', async () => {
     const counting = countQueries(pool);
     const rbac = await createRbac({

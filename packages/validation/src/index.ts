@@ -1,9 +1,11 @@
 /**
  * @switchboard/validation: valibot input schemas, HTML sanitization and clear input errors for
- * chat backends. GraphQL error mapping and hardening live in `@switchboard/validation/yoga`.
+ * chat backends. GraphQL errors: `@switchboard/validation/graphql`; yoga plugins and hardening:
+ * `@switchboard/validation/yoga`.
  * @packageDocumentation
  */
 export { confusableSkeleton } from './confusables.ts';
+export { VALIDATION_ERROR_TABLE, type ValidationErrorMapping } from './error-table.ts';
 export { isValidationError, ValidationError, type ValidationErrorCode, type ValidationIssue } from './errors.ts';
 export { parseInput, parseInputAsync, toValidationIssues } from './parse.ts';
 export { DEFAULT_PASSWORD_BLOCKLIST } from './password-blocklist.ts';

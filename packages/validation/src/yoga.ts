@@ -1,6 +1,7 @@
 /**
- * @switchboard/validation/yoga: input errors as GraphQL errors a client can act on, and the
- * GraphQL hardening recipe (depth, cost, alias, token and directive limits with graphql-armor,
+ * @switchboard/validation/yoga: the plugin that turns input errors into GraphQL errors a client
+ * can act on (through the table of `@switchboard/validation/graphql`), and the GraphQL hardening
+ * recipe (depth, cost, alias, token and directive limits with graphql-armor,
  * and no input a database cannot store).
  * Peers: `graphql`, `graphql-yoga`, and `@escape.tech/graphql-armor` for {@link hardenedPlugins}.
  * @packageDocumentation
@@ -9,54 +10,18 @@ import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import type { ExecutionArgs, ExecutionResult, GraphQLError } from 'graphql';
 import { createGraphQLError, handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import { useRequestBodyLimit } from './body-limit.ts';
-import { isValidationError, ValidationError, type ValidationIssue } from './errors.ts';
+import { isValidationError, ValidationError } from './errors.ts';
+import { toGraphQLError as graphqlToGraphQLError, type ValidationErrorsOptions } from './graphql.ts';
 import { findUnstorableInput } from './storable-input.ts';
 
+export type { BadUserInputExtensions, ValidationErrorsOptions } from './graphql.ts';
 export { useRequestBodyLimit };
 
-/** The `extensions` of a GraphQL error made from a {@link ValidationError}. */
-export interface BadUserInputExtensions {
-  code: 'BAD_USER_INPUT';
-  /** Every issue, each `{ path, message }` (path inside the input, not the GraphQL path). */
-  issues: readonly ValidationIssue[];
-  http?: { status: number };
-}
-
-/** Options of {@link toGraphQLError} and {@link useValidationErrors}. */
-export interface ValidationErrorsOptions {
-  /**
-   * HTTP status for a response carrying such an error. yoga uses the highest status among the
-   * errors (it ignores this for `application/json` responses only if you set `http.spec`).
-   * `false` leaves yoga's choice (200 with the error in the body).
-   * @default 400
-   */
-  httpStatus?: number | false;
-}
-
 /**
- * The GraphQL error for a {@link ValidationError}: same message, `extensions.code =
- * 'BAD_USER_INPUT'`, `extensions.issues` and an HTTP status. `from` (the error graphql-js
- * wrapped it in) supplies `path` and `locations`.
+ * @deprecated Import `toGraphQLError` from `@switchboard/validation/graphql` (needs only
+ * `graphql`); this re-export goes away in the next minor release.
  */
-export function toGraphQLError(
-  error: ValidationError,
-  options: ValidationErrorsOptions & { from?: GraphQLError } = {},
-): GraphQLError {
-  const status = options.httpStatus ?? 400;
-  const extensions: BadUserInputExtensions = {
-    code: 'BAD_USER_INPUT',
-    issues: error.issues.map((issue) => ({ path: [...issue.path], message: issue.message })),
-    ...(status === false ? {} : { http: { status } }),
-  };
-  const from = options.from;
-  return createGraphQLError(error.message, {
-    ...(from?.nodes ? { nodes: from.nodes } : {}),
-    ...(from?.source ? { source: from.source } : {}),
-    ...(from?.positions ? { positions: from.positions } : {}),
-    ...(from?.path ? { path: from.path } : {}),
-    extensions: extensions as unknown as Record<string, unknown>,
-  });
-}
+export const toGraphQLError: typeof graphqlToGraphQLError = graphqlToGraphQLError;
 
 function mapErrors(result: ExecutionResult, options: ValidationErrorsOptions): ExecutionResult | undefined {
   const errors = result.errors;
@@ -65,7 +30,7 @@ function mapErrors(result: ExecutionResult, options: ValidationErrorsOptions): E
     ...result,
     errors: errors.map((error) => {
       const original = isValidationError(error) ? error : error.originalError;
-      return isValidationError(original) ? toGraphQLError(original, { ...options, from: error }) : error;
+      return isValidationError(original) ? graphqlToGraphQLError(original, { ...options, from: error }) : error;
     }),
   };
 }
@@ -97,7 +62,10 @@ export function useValidationErrors(options: ValidationErrorsOptions = {}): Plug
           : (error as { originalError?: unknown } | null)?.originalError;
         if (isValidationError(original)) {
           setError(
-            toGraphQLError(original, { ...options, ...(original === error ? {} : { from: error as GraphQLError }) }),
+            graphqlToGraphQLError(original, {
+              ...options,
+              ...(original === error ? {} : { from: error as GraphQLError }),
+            }),
           );
         }
       },
@@ -111,7 +79,7 @@ export function useValidationErrors(options: ValidationErrorsOptions = {}): Plug
  * document's literal arguments, recursively through lists and input objects, for characters a
  * database cannot store: NUL (U+0000), which PostgreSQL's text types refuse, and lone UTF-16
  * surrogates, which have no UTF-8 form. Such an operation does not run; it gets a
- * {@link toGraphQLError | BAD_USER_INPUT} error naming each place, instead of the database
+ * `BAD_USER_INPUT` error naming each place, instead of the database
  * failing mid-resolver and the client seeing "Unexpected error.":
  * `{ message, locations, extensions: { code: 'BAD_USER_INPUT', issues: [{ path, message }] } }`
  * with HTTP 400. A path is the one inside `variables` (`['input', 'content']`) or, for a
@@ -132,7 +100,7 @@ export function useStorableInput(options: ValidationErrorsOptions = {}): Plugin 
     const error = new ValidationError(found.issues);
     // Carries the locations of the variables and literals at fault.
     const from = createGraphQLError(error.message, { nodes: found.nodes });
-    stop({ errors: [toGraphQLError(error, { ...options, from })] });
+    stop({ errors: [graphqlToGraphQLError(error, { ...options, from })] });
   };
   return {
     onExecute: ({ args, setResultAndStopExecution }) => check(args, setResultAndStopExecution),

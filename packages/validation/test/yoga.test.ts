@@ -4,12 +4,11 @@ import { parse } from 'graphql';
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { messageContentSchema, parseInput, uuidSchema, ValidationError } from '../src/index.ts';
+import { messageContentSchema, parseInput, uuidSchema } from '../src/index.ts';
 import { findUnstorableInput } from '../src/storable-input.ts';
 import {
   hardenedPlugins,
   hardenedYogaOptions,
-  toGraphQLError,
   useRequestBodyLimit,
   useStorableInput,
   useValidationErrors,
@@ -144,16 +143,6 @@ describe('useValidationErrors on a real yoga', () => {
       issues: [{ path: [], message: 'must be a UUID' }],
     });
     expect(await subscribe('0191f0c2-7a7b-7c3d-8e9f-0a1b2c3d4e5f')).toEqual([{ data: { messages: 'hi' } }]);
-  });
-
-  test('toGraphQLError builds the error directly', () => {
-    const error = toGraphQLError(new ValidationError([{ path: ['a'], message: 'bad' }]));
-    expect(error.message).toBe('invalid input: a: bad');
-    expect(error.extensions).toEqual({
-      code: 'BAD_USER_INPUT',
-      issues: [{ path: ['a'], message: 'bad' }],
-      http: { status: 400 },
-    });
   });
 });
 
