@@ -2,10 +2,11 @@ import { isAuthError } from '@switchboard/auth';
 import { toGraphQLError as authError } from '@switchboard/auth/graphql';
 import { toGraphQLError as paginationError } from '@switchboard/pagination/graphql';
 import { isRateLimitError } from '@switchboard/ratelimit';
-import { toGraphQLError as rateLimitError } from '@switchboard/ratelimit/yoga';
+import { toGraphQLError as rateLimitError } from '@switchboard/ratelimit/graphql';
 import { isRbacError } from '@switchboard/rbac';
+import { toGraphQLError as rbacError } from '@switchboard/rbac/graphql';
 import { isValidationError } from '@switchboard/validation';
-import { toGraphQLError as validationError } from '@switchboard/validation/yoga';
+import { toGraphQLError as validationError } from '@switchboard/validation/graphql';
 import { type GraphQLError, Kind } from 'graphql';
 import { createGraphQLError, maskError as yogaMaskError } from 'graphql-yoga';
 import { AppError } from '../chat/errors.ts';
@@ -38,17 +39,17 @@ export function createMaskError(log: Logger) {
     if (isValidationError(original)) return validationError(original, { from: wrapper, httpStatus: false });
     const pagination = paginationError(original);
     if (pagination !== original) return pagination as Error;
-    if (isRbacError(original) && original.code === 'FORBIDDEN') return client('FORBIDDEN', 'not allowed');
+    if (isRbacError(original)) {
+      if (original.code !== 'FORBIDDEN') log.error({ err: original }, 'authorization policy error');
+      return rbacError(original, { from: wrapper });
+    }
     // Each package's own table: status, headers (Retry-After, WWW-Authenticate), code and reason.
     if (isAuthError(original)) {
       // A bad signing key is the server's fault: the client sees a masked 500, the log the cause.
       if (original.code === 'INVALID_KEY') log.error({ err: original }, 'signing key error');
       return authError(original, { from: wrapper });
     }
-    if (isRateLimitError(original)) {
-      const mapped = rateLimitError(original);
-      return createGraphQLError(mapped.message, { ...path, extensions: mapped.extensions });
-    }
+    if (isRateLimitError(original)) return rateLimitError(original, { from: wrapper });
     // PostgreSQL did not answer in time (stopped, unreachable): fail fast, say so, and ask clients
     // to wait a little before trying again (a crowd retrying at once delays the recovery).
     if (isDatabaseUnavailable(original)) {
