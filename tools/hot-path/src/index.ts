@@ -1,0 +1,10 @@
+// The hot-path kit: code several packages need on their fastest paths, written once. It is a
+// private workspace that tsup bundles into each package's dist (so every package still installs
+// alone); its source reaches users through the source maps. Nothing here is public API: a
+// package's public types must never mention it (scripts/check-packages.mjs checks the builds).
+
+export { type Deadline, settle, startDeadline, withinDeadline } from './deadlines.ts';
+export { defineScript, isNoScriptError, type LuaScript, type ScriptClient, scriptRunner } from './scripts.ts';
+export { charCodeAt, indexOf, slice, startsWith } from './string-methods.ts';
+export { TickClock } from './tick-clock.ts';
+export { TurnBatches, type TurnBatchesOptions } from './turn-batches.ts';
