@@ -44,7 +44,7 @@ import { createChats } from './chat/chats.ts';
 import { createConsent } from './chat/consent.ts';
 import { type ChatDb, replicatedDb, singleNodeDb } from './chat/db.ts';
 import { createChatEvents } from './chat/events.ts';
-import { loginInput } from './chat/inputs.ts';
+import { loginInput, sendMessageChatId } from './chat/inputs.ts';
 import { createInvitations } from './chat/invitations.ts';
 import { createMessages } from './chat/messages.ts';
 import { createRedisEvents } from './chat/redis-events.ts';
@@ -332,7 +332,7 @@ export async function createApp(options: AppOptions): Promise<App> {
             {
               limiter: perUserPerChat,
               key: ({ context, args }) => {
-                const chatId = canonicalId((args.input as { chatId?: unknown } | undefined)?.chatId);
+                const chatId = sendMessageChatId(args.input);
                 return context.principal && chatId ? `${context.principal.userId}:${chatId}` : null;
               },
             },

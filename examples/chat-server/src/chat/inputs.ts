@@ -60,6 +60,31 @@ export const sendMessageInput = v.object({
   clientId: v.nullish(clientIdSchema),
 });
 
+/** `sendMessageInput` without its chat id, for an input whose id {@link sendMessageChatId} already read. */
+export const sendMessageBody = v.object({
+  content: messageContent,
+  clientId: v.nullish(clientIdSchema),
+});
+
+// A send's chat id is read twice per request: by its per-chat rate-limit key, then by the send
+// itself. Both get the same input object from graphql-js, so the id is parsed once per object.
+const sendMessageChatIds = new WeakMap<object, string | null>();
+
+/**
+ * The chat id of a sendMessage input as the schemas read it (trimmed, lowercased), or null when
+ * it is not a valid id; parsed once per input object.
+ */
+export function sendMessageChatId(input: unknown): string | null {
+  if (typeof input !== 'object' || input === null) return null;
+  let chatId = sendMessageChatIds.get(input);
+  if (chatId === undefined) {
+    const parsed = v.safeParse(uuidSchema, (input as { chatId?: unknown }).chatId);
+    chatId = parsed.success ? parsed.output : null;
+    sendMessageChatIds.set(input, chatId);
+  }
+  return chatId;
+}
+
 export const editMessageInput = v.object({ id: uuidSchema, content: messageContent });
 
 export const idInput = uuidSchema;

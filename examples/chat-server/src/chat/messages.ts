@@ -6,7 +6,7 @@ import { parseInput } from '@switchboard/validation';
 import type { ChatDb } from './db.ts';
 import { notFound } from './errors.ts';
 import type { ChatEvents } from './events.ts';
-import { editMessageInput, idInput, sendMessageInput } from './inputs.ts';
+import { editMessageInput, idInput, sendMessageBody, sendMessageChatId, sendMessageInput } from './inputs.ts';
 import { chatScope } from './roles.ts';
 
 export interface Message {
@@ -189,7 +189,10 @@ SELECT message FROM changed`;
      * message sent then (whatever its state now) and sends nothing.
      */
     async send(userId: string, raw: unknown): Promise<Message> {
-      const input = parseInput(sendMessageInput, raw);
+      const chatId = sendMessageChatId(raw);
+      // Without a valid id, the whole input is parsed to report every problem at once.
+      const input =
+        chatId === null ? parseInput(sendMessageInput, raw) : { chatId, ...parseInput(sendMessageBody, raw) };
       await rbac.assert(userId, 'message:send', { scope: chatScope(input.chatId) });
       const clientId = input.clientId ?? null;
       let message: Message | undefined;
