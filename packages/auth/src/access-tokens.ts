@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { wholeNumberOption } from '@switchboard/hot-path';
 import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { AuthError } from './errors.ts';
 import type { KeySet } from './keys.ts';
@@ -73,9 +74,9 @@ export function createAccessTokenService(keys: KeySet, settings: AccessTokenSett
     throw new TypeError(`accessTtlMs must be at least 1000, got ${ttlMs}`);
   if (!(Number.isFinite(maxTokenAgeMs) && maxTokenAgeMs >= 1_000))
     throw new TypeError(`maxTokenAgeMs must be at least 1000, got ${maxTokenAgeMs}`);
-  const cacheSize = settings.cacheSize ?? 10_000;
-  if (!(Number.isInteger(cacheSize) && cacheSize >= 0))
-    throw new TypeError(`accessTokenCacheSize must be a whole number >= 0, got ${cacheSize}`);
+  const cacheSize = wholeNumberOption('createAccessTokenService', 'cacheSize', settings.cacheSize ?? 10_000, {
+    min: 0,
+  });
   const verified = createVerifiedTokenCache(cacheSize, toleranceSeconds * 1000, maxTokenAgeMs);
 
   return {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { wholeNumberOption } from '@switchboard/hot-path';
 import { type AccessTokenService, createAccessTokenService, type Principal } from './access-tokens.ts';
 import { bearerToken, type RequestLike } from './authenticate.ts';
 import {
@@ -191,6 +192,14 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   if (!jwks || jwks.length === 0) {
     logger.warn('no signing keys given: using an ephemeral EdDSA key; every token dies with this process');
     jwks = [await generateSigningKey()];
+  }
+  // Checked here too, so that a bad value is reported under the name the caller used.
+  for (const [name, value, min] of [
+    ['accessTokenCacheSize', options.accessTokenCacheSize, 0],
+    ['passwordConcurrency', options.passwordConcurrency, 1],
+    ['passwordQueueSize', options.passwordQueueSize, 0],
+  ] as const) {
+    if (value !== undefined) wholeNumberOption('createAuth', name, value, { min });
   }
   const keys = await loadKeySet(jwks);
   const access: AccessTokenService = createAccessTokenService(keys, {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { wholeNumberOption } from '@switchboard/hot-path';
 
 /** A device token as a store keeps it: its hash, never the token. */
 export interface NewDeviceToken {
@@ -61,13 +62,13 @@ export function resolveDeviceTokenSettings(
   options: { deviceTokenTtlMs?: number; maxDeviceTokensPerUser?: number; deviceTokenMaxFailures?: number },
 ): DeviceTokenSettings {
   const ttlMs = options.deviceTokenTtlMs ?? 365 * 24 * 3_600_000;
-  const maxPerUser = options.maxDeviceTokensPerUser ?? 20;
-  const maxFailures = options.deviceTokenMaxFailures ?? 5;
   if (!(Number.isFinite(ttlMs) && ttlMs > 0)) throw new TypeError(`deviceTokenTtlMs must be > 0, got ${ttlMs}`);
-  if (!(Number.isInteger(maxPerUser) && maxPerUser >= 1))
-    throw new TypeError(`maxDeviceTokensPerUser must be a whole number >= 1, got ${maxPerUser}`);
-  if (!(Number.isInteger(maxFailures) && maxFailures >= 1))
-    throw new TypeError(`deviceTokenMaxFailures must be a whole number >= 1, got ${maxFailures}`);
+  const maxPerUser = wholeNumberOption('createAuth', 'maxDeviceTokensPerUser', options.maxDeviceTokensPerUser ?? 20, {
+    min: 1,
+  });
+  const maxFailures = wholeNumberOption('createAuth', 'deviceTokenMaxFailures', options.deviceTokenMaxFailures ?? 5, {
+    min: 1,
+  });
   return { store, ttlMs, maxPerUser, maxFailures };
 }
 

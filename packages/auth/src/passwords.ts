@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import { wholeNumberOption } from '@switchboard/hot-path';
 import { createWorkQueue } from './work-queue.ts';
 
 /** argon2id cost parameters (OWASP password storage cheat sheet: m = 19 MiB, t = 2, p = 1). */
@@ -62,15 +63,19 @@ const MAX_PASSWORD_LENGTH = 4_096;
 export function createPasswordHasher(options: PasswordHasherOptions = {}): PasswordHasher {
   const params: PasswordParams = { ...OWASP_ARGON2ID, ...options.params };
   for (const [name, value] of Object.entries(params)) {
-    if (!Number.isInteger(value) || value < 1)
-      throw new TypeError(`argon2 ${name} must be a whole number >= 1, got ${value}`);
+    wholeNumberOption('createPasswordHasher', `params.${name}`, value, { min: 1 });
   }
-  const concurrency = options.concurrency ?? defaultConcurrency();
-  if (!(Number.isInteger(concurrency) && concurrency >= 1))
-    throw new TypeError(`passwordConcurrency must be a whole number >= 1, got ${concurrency}`);
-  const queueSize = options.queueSize ?? 16 * concurrency;
-  if (!(Number.isInteger(queueSize) && queueSize >= 0))
-    throw new TypeError(`passwordQueueSize must be a whole number >= 0, got ${queueSize}`);
+  const concurrency = wholeNumberOption(
+    'createPasswordHasher',
+    'concurrency',
+    options.concurrency ?? defaultConcurrency(),
+    {
+      min: 1,
+    },
+  );
+  const queueSize = wholeNumberOption('createPasswordHasher', 'queueSize', options.queueSize ?? 16 * concurrency, {
+    min: 0,
+  });
   const queue = createWorkQueue({ concurrency, queueSize });
   const argon2: Argon2Functions = options.argon2 ?? {
     // argon2id is the library's default algorithm (its enum is type-only under verbatimModuleSyntax).

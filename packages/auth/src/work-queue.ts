@@ -27,11 +27,8 @@ const INITIAL_TASK_MS = 50;
  * threadpool (which fs and dns share), every request waits, and memory grows with the backlog.
  */
 export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
+  // Validated by its one caller, createPasswordHasher.
   const { concurrency, queueSize } = options;
-  if (!(Number.isInteger(concurrency) && concurrency >= 1))
-    throw new TypeError(`concurrency must be a whole number >= 1, got ${concurrency}`);
-  if (!(Number.isInteger(queueSize) && queueSize >= 0))
-    throw new TypeError(`queueSize must be a whole number >= 0, got ${queueSize}`);
   const waiting: (() => void)[] = [];
   let running = 0;
   let averageTaskMs = INITIAL_TASK_MS;

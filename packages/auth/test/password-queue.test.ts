@@ -92,7 +92,18 @@ describe('password work queue', () => {
       'BUSY',
     ]);
     await auth.close();
-    expect(() => createPasswordHasher({ concurrency: 0 })).toThrow(TypeError);
-    expect(() => createPasswordHasher({ queueSize: -1 })).toThrow(TypeError);
+    expect(() => createPasswordHasher({ concurrency: 0 })).toThrow(
+      new TypeError('createPasswordHasher: `concurrency` must be a whole number >= 1, got 0'),
+    );
+    expect(() => createPasswordHasher({ queueSize: -1 })).toThrow(
+      new TypeError('createPasswordHasher: `queueSize` must be a whole number >= 0, got -1'),
+    );
+    const base = { issuer: 'https://a.test', audience: 'api', keys: [], logger: { warn: () => undefined } };
+    await expect(createAuth({ ...base, passwordConcurrency: 1.5 })).rejects.toThrow(
+      new TypeError('createAuth: `passwordConcurrency` must be a whole number >= 1, got 1.5'),
+    );
+    await expect(createAuth({ ...base, passwordQueueSize: -1 })).rejects.toThrow(
+      new TypeError('createAuth: `passwordQueueSize` must be a whole number >= 0, got -1'),
+    );
   });
 });
