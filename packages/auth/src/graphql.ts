@@ -7,6 +7,8 @@ import { GraphQLError } from 'graphql';
 import { authErrorResponse } from './error-table.ts';
 import type { AuthError } from './errors.ts';
 
+export { AUTH_ERROR_TABLE, type AuthErrorMapping } from './error-table.ts';
+
 /** Options of {@link toGraphQLError}. */
 export interface ToGraphQLErrorOptions {
   /** The error graphql-js wrapped the auth error in: supplies `path`, `locations` and source. */
