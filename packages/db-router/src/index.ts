@@ -4,6 +4,7 @@
  * store contract suite: `@switchboard/db-router/testing`.
  * @packageDocumentation
  */
+export type { DbRouterEvent } from './cluster.ts';
 export { isConnectionError } from './connection-errors.ts';
 export {
   DbRouterError,
@@ -13,17 +14,10 @@ export {
   RouterClosedError,
 } from './errors.ts';
 export { formatLsn, parseLsn } from './lsn.ts';
+export type { NodeState, NodeStats } from './nodes.ts';
+export type { DbRouterOptions, NodeSource } from './options.ts';
 export type { RoutingPolicy } from './policies.ts';
-export {
-  createDbRouter,
-  type DbRouter,
-  type DbRouterEvent,
-  type DbRouterOptions,
-  type DbRouterStats,
-  type NodeSource,
-  type NodeState,
-  type NodeStats,
-} from './router.ts';
+export { createDbRouter, type DbRouter, type DbRouterStats } from './router.ts';
 export { type CausalSessions, type CausalSessionsOptions, createCausalSessions } from './sessions.ts';
 export { createMemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory.ts';
 export {

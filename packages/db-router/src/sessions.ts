@@ -1,3 +1,4 @@
+import { TurnBatches } from '@switchboard/hot-path';
 import type { DbRouter } from './router.ts';
 import { decodeCausalToken, newerCausalToken } from './token.ts';
 import type { CausalTokenStore, DbReader, ReadOptions } from './types.ts';
@@ -79,14 +80,14 @@ export function createCausalSessions(options: CausalSessionsOptions): CausalSess
   // request resolving several fields reads several times at once). That is safe: a write the
   // user could have seen acknowledged was stored before the turn began, so before the shared
   // look-up was sent; and a write this process completes clears the user's shared look-up.
-  let turnLookups: Map<string, Promise<string | undefined>> | undefined;
+  // A turn's batch is its map of look-ups, each sent as it is made: the end of the turn only
+  // retires the map.
+  const turns = new TurnBatches<null, Map<string, Promise<string | undefined>>>({
+    create: () => new Map(),
+    send: noop,
+  });
   const lookUp = (userId: string): Promise<string | undefined> => {
-    if (turnLookups === undefined) {
-      turnLookups = new Map();
-      process.nextTick(() => {
-        turnLookups = undefined;
-      });
-    }
+    const turnLookups = turns.batchFor(null);
     let lookup = turnLookups.get(userId);
     if (lookup === undefined) {
       try {
@@ -99,7 +100,7 @@ export function createCausalSessions(options: CausalSessionsOptions): CausalSess
     return lookup;
   };
   const forget = (userId: string) => {
-    turnLookups?.delete(userId);
+    if (turns.pending) turns.batchFor(null).delete(userId);
   };
 
   /** The options a read of this user needs: the newer token, or the primary when unknown. */
@@ -155,3 +156,4 @@ export function createCausalSessions(options: CausalSessionsOptions): CausalSess
 }
 
 const PRIMARY: ReadOptions = { consistency: 'primary' };
+const noop = () => {};

@@ -31,7 +31,14 @@ describe('createMemoryTokenStore', () => {
   });
 
   test('refuses bad options', () => {
-    expect(() => createMemoryTokenStore({ ttlMs: 0 })).toThrow(TypeError);
-    expect(() => createMemoryTokenStore({ maxEntries: 1.5 })).toThrow(TypeError);
+    expect(() => createMemoryTokenStore({ ttlMs: 0 })).toThrow(
+      new TypeError('createMemoryTokenStore: `ttlMs` must be a whole number >= 1, got 0'),
+    );
+    expect(() => createMemoryTokenStore({ ttlMs: 0.5 })).toThrow(
+      new TypeError('createMemoryTokenStore: `ttlMs` must be a whole number >= 1, got 0.5'),
+    );
+    expect(() => createMemoryTokenStore({ maxEntries: 1.5 })).toThrow(
+      new TypeError('createMemoryTokenStore: `maxEntries` must be a whole number >= 1, got 1.5'),
+    );
   });
 });

@@ -32,6 +32,21 @@ describe('createDbRouter options', () => {
     expect(() => createDbRouter({ primary: url, policy: 'random' as never })).toThrow(/policy/);
   });
 
+  test.each<[Partial<DbRouterOptions>, string]>([
+    [{ healthCheck: { intervalMs: 0 } }, 'createDbRouter: `healthCheck.intervalMs` must be a whole number >= 1, got 0'],
+    [{ healthCheck: { timeoutMs: -1 } }, 'createDbRouter: `healthCheck.timeoutMs` must be a whole number >= 1, got -1'],
+    [{ maxLagMs: Number.NaN }, 'createDbRouter: `maxLagMs` must be a whole number >= 1, got NaN'],
+    [{ maxLagMs: Number.POSITIVE_INFINITY }, 'createDbRouter: `maxLagMs` must be a whole number >= 1, got Infinity'],
+    [{ maxLagBytes: -5 }, 'createDbRouter: `maxLagBytes` must be a whole number >= 1, got -5'],
+    [{ tokenWaitMs: -1 }, 'createDbRouter: `tokenWaitMs` must be a whole number >= 0, got -1'],
+    [{ tokenPollMs: '10' as never }, 'createDbRouter: `tokenPollMs` must be a whole number >= 1, got "10"'],
+    [{ readTimeoutMs: 0 }, 'createDbRouter: `readTimeoutMs` must be a whole number >= 1, got 0'],
+    // Durations are whole milliseconds, as every other package's options are.
+    [{ readTimeoutMs: 1.5 }, 'createDbRouter: `readTimeoutMs` must be a whole number >= 1, got 1.5'],
+  ])('a bad number says which option, what it must be and what it got: %o', (bad, message) => {
+    expect(() => createDbRouter({ primary: url, ...bad })).toThrow(new TypeError(message));
+  });
+
   test('accepts a pool it does not own and leaves it open on close', async () => {
     const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: 200 });
     // Nothing listens on port 1: the first health round marks the primary down, without rejecting.

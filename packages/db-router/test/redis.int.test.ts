@@ -45,7 +45,9 @@ describe('createRedisTokenStore', () => {
 
   test('refuses bad options', () => {
     expect(() => createRedisTokenStore({ client: {} as never })).toThrow(TypeError);
-    expect(() => createRedisTokenStore({ client: mainClient, ttlMs: 0 })).toThrow(TypeError);
+    expect(() => createRedisTokenStore({ client: mainClient, ttlMs: 0 })).toThrow(
+      new TypeError('createRedisTokenStore: `ttlMs` must be a whole number >= 1, got 0'),
+    );
   });
 });
 

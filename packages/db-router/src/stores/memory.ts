@@ -1,3 +1,4 @@
+import { wholeNumberOption } from '@switchboard/hot-path';
 import { InvalidCausalTokenError } from '../errors.ts';
 import { decodeCausalToken, encodeCausalToken } from '../token.ts';
 import type { CausalTokenStore } from '../types.ts';
@@ -20,15 +21,11 @@ export interface MemoryTokenStoreOptions {
  * balancer with several instances use `createRedisTokenStore` from `@switchboard/db-router/redis`.
  */
 export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): CausalTokenStore {
-  const ttlMs = options.ttlMs ?? 60_000;
-  const maxEntries = options.maxEntries ?? 100_000;
+  const ttlMs = wholeNumberOption('createMemoryTokenStore', 'ttlMs', options.ttlMs ?? 60_000, { min: 1 });
+  const maxEntries = wholeNumberOption('createMemoryTokenStore', 'maxEntries', options.maxEntries ?? 100_000, {
+    min: 1,
+  });
   const clock = options.now ?? Date.now;
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw new TypeError(`createMemoryTokenStore: \`ttlMs\` must be a finite number > 0, got ${ttlMs}`);
-  }
-  if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-    throw new TypeError(`createMemoryTokenStore: \`maxEntries\` must be a whole number >= 1, got ${maxEntries}`);
-  }
   if (typeof clock !== 'function') throw new TypeError('createMemoryTokenStore: `now` must be a function');
   // Insertion order = write order: the first key is the least recently written.
   const entries = new Map<string, { lsn: bigint; token: string; expiresAt: number }>();

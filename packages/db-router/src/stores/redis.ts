@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { defineScript, scriptRunner, wholeNumberOption } from '@switchboard/hot-path';
 import { InvalidCausalTokenError } from '../errors.ts';
 import { decodeCausalToken, encodeCausalToken } from '../token.ts';
 import type { CausalTokenStore } from '../types.ts';
@@ -27,7 +27,7 @@ export interface RedisTokenStoreOptions {
 // Tokens are stored canonical (`v1.` + lowercase hex without leading zeros), so comparing WAL
 // positions is: longer hex is larger, equal lengths compare as strings. A value that is not a
 // token (written by something else) is replaced.
-const ADVANCE_SCRIPT = `
+const ADVANCE = defineScript(`
 local current = redis.call('GET', KEYS[1])
 if current and string.sub(current, 1, 3) == 'v1.' then
   local old = string.sub(current, 4)
@@ -36,8 +36,7 @@ if current and string.sub(current, 1, 3) == 'v1.' then
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
-`;
-const ADVANCE_SHA1 = createHash('sha1').update(ADVANCE_SCRIPT).digest('hex');
+`);
 
 /**
  * Causal tokens in Redis, shared by every instance of the application: the user's next request
@@ -57,10 +56,8 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): CausalTo
   }
   const prefix = options.prefix ?? 'switchboard:causal:';
   if (typeof prefix !== 'string') throw new TypeError('createRedisTokenStore: `prefix` must be a string');
-  const ttlMs = options.ttlMs ?? 60_000;
-  if (!Number.isInteger(ttlMs) || ttlMs <= 0) {
-    throw new TypeError(`createRedisTokenStore: \`ttlMs\` must be a whole number > 0, got ${ttlMs}`);
-  }
+  const ttlMs = wholeNumberOption('createRedisTokenStore', 'ttlMs', options.ttlMs ?? 60_000, { min: 1 });
+  const runScript = scriptRunner(client);
 
   return {
     async get(key) {
@@ -72,14 +69,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): CausalTo
       const lsn = decodeCausalToken(token);
       if (lsn === undefined) throw new InvalidCausalTokenError(token);
       const canonical = encodeCausalToken(lsn);
-      const args = [1, `${prefix}${key}`, canonical, ttlMs] as const;
-      try {
-        await client.call('EVALSHA', ADVANCE_SHA1, ...args);
-      } catch (error) {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        // EVAL also caches the script: the next EVALSHA succeeds (first use, restart, failover).
-        await client.call('EVAL', ADVANCE_SCRIPT, ...args);
-      }
+      await runScript(ADVANCE, [1, `${prefix}${key}`, canonical, ttlMs]);
     },
   };
 }

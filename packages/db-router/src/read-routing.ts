@@ -1,0 +1,286 @@
+import type pg from 'pg';
+import { type Cluster, now } from './cluster.ts';
+import { isConnectionError, isRecoveryConflict } from './connection-errors.ts';
+import { InvalidCausalTokenError, RouterClosedError } from './errors.ts';
+import { parseLsn } from './lsn.ts';
+import { observeLsn, type RouterNode } from './nodes.ts';
+import { pickNode, pickReplayed, type RoutingPolicy } from './policies.ts';
+import { decodeCausalToken } from './token.ts';
+import type { DbReader, ReadOptions, Row, Statement } from './types.ts';
+
+/** The read counters of `router.stats()`. */
+export interface ReadCounters {
+  total: number;
+  onReplicas: number;
+  onPrimary: number;
+  noReplicaAvailable: number;
+  tokenNotReached: number;
+  tokenProbes: number;
+  retried: number;
+  failed: number;
+}
+
+/** A read's target constraint: `undefined` = any replica, a position = replicas that replayed it. */
+type MinLsn = bigint | undefined;
+
+const REPLAY_LSN = 'SELECT pg_last_wal_replay_lsn()::text AS lsn';
+const PRIMARY_ONLY: ReadOptions = { consistency: 'primary' };
+
+/**
+ * Where each read runs, and running it there: a replica in rotation by the policy, one that has
+ * replayed the read's token, or the primary; once more elsewhere after a lost connection.
+ */
+export class ReadRouter {
+  readonly counters: ReadCounters = {
+    total: 0,
+    onReplicas: 0,
+    onPrimary: 0,
+    noReplicaAvailable: 0,
+    tokenNotReached: 0,
+    tokenProbes: 0,
+    retried: 0,
+    failed: 0,
+  };
+  /** Rotation of token-less reads. */
+  private cursor = 0;
+  /** Rotation of token reads and retries, apart so that they never skew the plain reads' turn. */
+  private otherCursor = 0;
+  // Read from the cluster once: every read needs them.
+  private readonly primary: RouterNode;
+  private readonly replicas: readonly RouterNode[];
+  private readonly policy: RoutingPolicy;
+  private readonly readTimeoutMs: number | undefined;
+  private readonly healthyReplica = (node: RouterNode) => node.state === 'healthy';
+
+  constructor(private readonly cluster: Cluster) {
+    this.primary = cluster.primary;
+    this.replicas = cluster.replicas;
+    this.policy = cluster.settings.policy;
+    this.readTimeoutMs = cluster.settings.readTimeoutMs;
+  }
+
+  read<R extends Row>(
+    statement: Statement,
+    values: readonly unknown[] | undefined,
+    options: ReadOptions | undefined,
+  ): Promise<pg.QueryResult<R>> {
+    if (this.cluster.closed) return Promise.reject(new RouterClosedError());
+    this.counters.total++;
+    if (options === undefined) return this.readAnywhere(statement, values);
+    if (options.consistency === 'primary') return this.readOn<R>(this.primary, statement, values, undefined);
+    if (options.consistency !== undefined && options.consistency !== 'replica') {
+      return Promise.reject(badConsistency(options.consistency));
+    }
+    const { token } = options;
+    if (token === undefined || token === null || token === '') return this.readAnywhere(statement, values);
+    const lsn = decodeCausalToken(token);
+    if (lsn === undefined) {
+      const rejected = this.invalidToken(token);
+      if (rejected) return Promise.reject(rejected);
+      return this.readOn<R>(this.primary, statement, values, undefined);
+    }
+    return this.readAfter<R>(lsn, statement, values);
+  }
+
+  reader(options: ReadOptions = {}): DbReader {
+    if (options.consistency !== undefined && options.consistency !== 'replica' && options.consistency !== 'primary') {
+      throw badConsistency(options.consistency);
+    }
+    if (options.consistency === 'primary') {
+      return { query: (statement, values) => this.read(statement, values, PRIMARY_ONLY) };
+    }
+    const { token } = options;
+    if (token === undefined || token === null || token === '') {
+      return { query: (statement, values) => this.read(statement, values, undefined) };
+    }
+    if (decodeCausalToken(token) === undefined) {
+      // Reported (or thrown) once, now, rather than on every query of the reader.
+      const rejected = this.invalidToken(token);
+      if (rejected) throw rejected;
+      return { query: (statement, values) => this.read(statement, values, PRIMARY_ONLY) };
+    }
+    // Parsed once for the reader's lifetime, not per query.
+    const lsn = decodeCausalToken(token) as bigint;
+    return {
+      query: (statement, values) => {
+        if (this.cluster.closed) return Promise.reject(new RouterClosedError());
+        this.counters.total++;
+        return this.readAfter(lsn, statement, values);
+      },
+    };
+  }
+
+  /** Emits the event; returns the error to throw when the policy is `'throw'`. */
+  private invalidToken(token: unknown): InvalidCausalTokenError | undefined {
+    const error = new InvalidCausalTokenError(token);
+    if (this.cluster.settings.invalidToken === 'throw') return error;
+    this.cluster.emit({ type: 'invalid-token', token: error.token });
+    return undefined;
+  }
+
+  private readAnywhere<R extends Row>(statement: Statement, values?: readonly unknown[]): Promise<pg.QueryResult<R>> {
+    const replica = pickNode(this.policy, this.replicas, this.cursor++, this.healthyReplica);
+    if (replica === undefined) {
+      if (this.replicas.length > 0) this.counters.noReplicaAvailable++;
+      return this.readOn<R>(this.primary, statement, values, undefined);
+    }
+    return this.readOn<R>(replica, statement, values, undefined);
+  }
+
+  private readAfter<R extends Row>(
+    lsn: bigint,
+    statement: Statement,
+    values?: readonly unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    const known = pickReplayed(this.policy, this.replicas, this.otherCursor++, lsn);
+    if (known) return this.readOn<R>(known, statement, values, lsn);
+    return this.readAfterProbe<R>(lsn, statement, values);
+  }
+
+  private async readAfterProbe<R extends Row>(
+    lsn: bigint,
+    statement: Statement,
+    values?: readonly unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    // Not known to be reached yet: ask the most advanced replica in rotation (replay positions
+    // only move forward, so once it says yes any of its connections will do).
+    const candidate = this.mostAdvancedReplica();
+    if (candidate) {
+      const { tokenWaitMs, tokenPollMs } = this.cluster.settings;
+      const deadline = now() + tokenWaitMs;
+      for (;;) {
+        const probed = await this.probe(candidate);
+        if (probed === undefined) break;
+        if (probed >= lsn) return this.readOn<R>(candidate, statement, values, lsn);
+        const left = deadline - now();
+        if (left <= 0 || this.cluster.closed) break;
+        await sleep(Math.min(tokenPollMs, left));
+        if (candidate.state !== 'healthy') break;
+      }
+    }
+    this.counters.tokenNotReached++;
+    return this.readOn<R>(this.primary, statement, values, lsn);
+  }
+
+  private mostAdvancedReplica(): RouterNode | undefined {
+    let best: RouterNode | undefined;
+    for (const node of this.replicas) {
+      if (node.state !== 'healthy') continue;
+      if (best === undefined || (node.lsn ?? -1n) > (best.lsn ?? -1n)) best = node;
+    }
+    return best;
+  }
+
+  /** The replica's replay position now, or `undefined` if it could not tell (it is then `down`). */
+  private async probe(node: RouterNode): Promise<bigint | undefined> {
+    this.counters.tokenProbes++;
+    const startedAt = now();
+    try {
+      // Bounded like a health check: a frozen replica must not hold a token read.
+      const result = await node.pool.query<{ lsn: string | null }>(
+        withTimeout(REPLAY_LSN, undefined, this.cluster.settings.timeoutMs),
+      );
+      const lsn = parseLsn(result.rows[0]?.lsn);
+      if (lsn !== undefined) observeLsn(node, lsn, startedAt);
+      return lsn;
+    } catch (error) {
+      if (isConnectionError(error)) this.cluster.markDown(node, error);
+      return undefined;
+    }
+  }
+
+  /** Runs a read on `node`; on a connection error (or a replica's recovery conflict), once more elsewhere. */
+  private readOn<R extends Row>(
+    node: RouterNode,
+    statement: Statement,
+    values: readonly unknown[] | undefined,
+    minLsn: MinLsn,
+  ): Promise<pg.QueryResult<R>> {
+    return this.attempt<R>(node, statement, values, minLsn, true);
+  }
+
+  /** One read on one node, counted. One `.then` per read: this is the hot path the benchmark measures. */
+  private attempt<R extends Row>(
+    node: RouterNode,
+    statement: Statement,
+    values: readonly unknown[] | undefined,
+    minLsn: MinLsn,
+    mayRetry: boolean,
+  ): Promise<pg.QueryResult<R>> {
+    node.inFlight++;
+    const { readTimeoutMs } = this;
+    const sent =
+      readTimeoutMs === undefined
+        ? node.pool.query<R>(statement as pg.QueryConfig, values as unknown[] | undefined)
+        : node.pool.query<R>(withTimeout(statement, values, readTimeoutMs));
+    return sent.then(
+      (result) => {
+        node.inFlight--;
+        node.queries++;
+        if (node.role === 'replica') this.counters.onReplicas++;
+        else this.counters.onPrimary++;
+        return result;
+      },
+      (error: unknown) => {
+        node.inFlight--;
+        node.errors++;
+        return this.afterFailure<R>(node, statement, values, minLsn, mayRetry, error);
+      },
+    );
+  }
+
+  private afterFailure<R extends Row>(
+    node: RouterNode,
+    statement: Statement,
+    values: readonly unknown[] | undefined,
+    minLsn: MinLsn,
+    mayRetry: boolean,
+    error: unknown,
+  ): Promise<pg.QueryResult<R>> {
+    const connectionLost = isConnectionError(error);
+    if (connectionLost && node.role === 'replica') this.cluster.markDown(node, error);
+    const retryable = connectionLost || (node.role === 'replica' && isRecoveryConflict(error));
+    const next = mayRetry && retryable ? this.retryTarget(node, minLsn) : undefined;
+    if (next === undefined) {
+      this.counters.failed++;
+      throw error;
+    }
+    this.counters.retried++;
+    this.cluster.emit({ type: 'read-retried', from: node.name, to: next.name, error });
+    return this.attempt<R>(next, statement, values, minLsn, false);
+  }
+
+  /** Where a failed read runs again: another replica in rotation that has the token, else the primary. */
+  private retryTarget(failed: RouterNode, minLsn: MinLsn): RouterNode | undefined {
+    // A read that was on the primary stays there: it may have been a `consistency: 'primary'` read.
+    if (failed === this.primary) return undefined;
+    const other = pickNode(
+      this.policy,
+      this.replicas,
+      this.otherCursor++,
+      (node) =>
+        node !== failed &&
+        node.state === 'healthy' &&
+        (minLsn === undefined || (node.lsn !== undefined && node.lsn >= minLsn)),
+    );
+    return other ?? this.primary;
+  }
+}
+
+/** The statement as a query config with node-postgres' per-query `query_timeout`. */
+function withTimeout(statement: Statement, values: readonly unknown[] | undefined, timeoutMs: number): pg.QueryConfig {
+  const config: pg.QueryConfig & { query_timeout: number } =
+    typeof statement === 'string'
+      ? { text: statement, query_timeout: timeoutMs }
+      : { ...statement, query_timeout: timeoutMs };
+  if (values !== undefined) config.values = values as unknown[];
+  return config;
+}
+
+function badConsistency(value: unknown): TypeError {
+  return new TypeError(`consistency must be 'replica' or 'primary', got ${String(value)}`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
