@@ -1,5 +1,5 @@
 import sanitizeHtml from 'sanitize-html';
-import { normalizeText } from './text.ts';
+import { isNormalizedText, normalizeText } from './text.ts';
 
 /** The elements {@link sanitizeRichText} keeps. Everything else is removed (its text is kept). */
 export const RICH_TEXT_TAGS: readonly string[] = Object.freeze([
@@ -68,11 +68,16 @@ export function safeHref(href: string | undefined): string | undefined {
   if (!ALLOWED_PROTOCOLS.has(url.protocol)) return undefined;
   if (url.username !== '' || url.password !== '') return undefined;
   // `http:foo` parses as http://foo/ ; only keep links whose author wrote an authority.
-  if (url.protocol !== 'mailto:' && !/^[a-z][a-z0-9+.-]*:[\\/]{2}/i.test(href.replace(/[\t\n\r]/g, '').trim())) {
-    return undefined;
-  }
+  if (url.protocol !== 'mailto:' && !writesAuthority(href)) return undefined;
   return url.href;
 }
+
+const AUTHORITY = /^[a-z][a-z0-9+.-]*:[\\/]{2}/i;
+
+// Ignoring tabs and newlines anywhere and whitespace at the ends, as the URL parser does. An
+// href that starts with the scheme and `//` as written (nearly all) needs no cleaned copy:
+// cleaning cannot change that prefix.
+const writesAuthority = (href: string) => AUTHORITY.test(href) || AUTHORITY.test(href.replace(/[\t\n\r]/g, '').trim());
 
 // sanitize-html escapes text as exactly &amp; &lt; &gt; (and &quot; in attribute values).
 const ESCAPED = /&(amp|lt|gt|quot);/g;
@@ -98,10 +103,23 @@ const TAG = /(<[^>]*>)/;
  * markup is canonical (attribute values have `<`, `>` and `"` escaped), so splitting at tags
  * is exact.
  */
-function filterOutput(html: string): string {
+export function filterEachText(html: string): string {
   const parts = html.split(TAG);
   for (let i = 0; i < parts.length; i += 2) parts[i] = filterText(parts[i] as string);
   return parts.join('');
+}
+
+/**
+ * {@link filterEachText}, skipped when one pass over the whole output proves it would change
+ * nothing (nearly every message): no run of text can then hold an unsafe character, and each
+ * run is NFC, because a piece of an NFC string cut before `<` and after `>` (characters that
+ * start a new combining sequence) is NFC too. Decoding `&amp;` `&lt;` `&gt;` `&quot;` in a run
+ * puts `&` `<` `>` `"` next to its neighbours, and of those only `<` and `>` compose, with a
+ * following U+0338 (into `≮` `≯`): any U+0338 takes the slow path.
+ */
+export function filterOutput(html: string): string {
+  if (!html.includes('\u0338') && isNormalizedText(html)) return html;
+  return filterEachText(html);
 }
 
 const richTextOptions: sanitizeHtml.IOptions = {
@@ -133,25 +151,37 @@ const richTextOptions: sanitizeHtml.IOptions = {
 // which the full path would escape and filter exactly like this (property-tested).
 const NEEDS_PARSER = /[<&]/;
 
-const OUTPUT_TAG = /<(\/?)([a-z]+)[^>]*>/g;
+// What reparsesDifferently tracks of each open element.
+const OTHER = 0;
+const LINK = 1;
+const PARAGRAPH = 2;
+const PRE = 3;
+const endsName = (char: string | undefined) => char === ' ' || char === '>' || char === '/';
 
 /**
  * Whether sanitize-html's parser (htmlparser2) would close an element implicitly when reading
  * this output: an `a` opened directly inside an `a`, or a `p` or `pre` directly inside a `p`.
- * Other nestings of the allowed elements parse back as written.
+ * Other nestings of the allowed elements parse back as written. Every `<` of the output starts
+ * one of its tags (text and attribute values have `<` escaped), and the tags are the allowed
+ * ones, well nested, so the characters after each `<` tell which tag it is: no pattern has to
+ * match the whole tag.
  */
-function reparsesDifferently(output: string): boolean {
-  if (!output.includes('<a ') && !output.includes('<p>')) return false;
-  const stack: string[] = [];
-  for (const [, close, name] of output.matchAll(OUTPUT_TAG)) {
-    if (name === 'br') continue;
-    if (close) {
+export function reparsesDifferently(output: string): boolean {
+  const stack: number[] = [];
+  for (let at = output.indexOf('<'); at !== -1; at = output.indexOf('<', at + 1)) {
+    const first = output[at + 1];
+    if (first === '/') {
       stack.pop();
       continue;
     }
+    let kind = OTHER;
+    if (first === 'a' && endsName(output[at + 2])) kind = LINK;
+    else if (first === 'p' && endsName(output[at + 2])) kind = PARAGRAPH;
+    else if (first === 'p' && output[at + 2] === 'r' && output[at + 3] === 'e' && endsName(output[at + 4])) kind = PRE;
+    else if (first === 'b' && output[at + 2] === 'r' && endsName(output[at + 3])) continue;
     const top = stack[stack.length - 1];
-    if ((name === 'a' && top === 'a') || (top === 'p' && (name === 'p' || name === 'pre'))) return true;
-    stack.push(name as string);
+    if ((kind === LINK && top === LINK) || (top === PARAGRAPH && (kind === PARAGRAPH || kind === PRE))) return true;
+    stack.push(kind);
   }
   return false;
 }

@@ -33,6 +33,25 @@ export function stripUnsafeCharacters(text: string): string {
   return text.replace(LINE_BREAKS, '\n').replace(UNSAFE, '');
 }
 
+// Exactly what stripUnsafeCharacters changes, except surrogates: a surrogate in a pair (emoji)
+// is kept, and isWellFormed finds the lone ones natively, faster than a pattern with lookarounds.
+const UNSAFE_NOT_SURROGATE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: see UNSAFE
+  /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u2028-\u202E\u2066-\u2069\uFEFF\uFFF9-\uFFFB\uFFFE\uFFFF]/;
+// ES2024, in every Node this package supports, but not in the ES2023 lib it compiles against.
+type WellFormedString = string & { isWellFormed(): boolean };
+
+/**
+ * Whether {@link normalizeText} would return `text` unchanged, found by scanning it rather than
+ * building the result: no character {@link stripUnsafeCharacters} changes, and already NFC.
+ */
+export function isNormalizedText(text: string): boolean {
+  if (MAYBE_UNSAFE.test(text) && (UNSAFE_NOT_SURROGATE.test(text) || !(text as WellFormedString).isWellFormed())) {
+    return false;
+  }
+  return text.normalize('NFC') === text;
+}
+
 /**
  * {@link stripUnsafeCharacters}, then Unicode NFC normalization: the canonical form this
  * package stores for names and messages (NFC keeps what the user typed, only unifying

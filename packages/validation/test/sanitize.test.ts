@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { JSDOM } from 'jsdom';
 import { describe, expect, test } from 'vitest';
 import { LINK_REL, MAX_NESTING, RICH_TEXT_TAGS, sanitizeRichText, toPlainText } from '../src/index.ts';
-import { safeHref } from '../src/sanitize.ts';
+import { filterEachText, filterOutput, reparsesDifferently, safeHref } from '../src/sanitize.ts';
 import { XSS_CORPUS, XSS_PAYLOADS } from './xss-corpus.ts';
 
 const { window } = new JSDOM('');
@@ -262,6 +262,28 @@ describe("safeHref, the sanitizer's own URL check (independent of sanitize-html'
     }
   });
 
+  test('needs the authority as written, `scheme://`, however tabs, newlines and outer spaces split it', () => {
+    for (const [href, kept] of [
+      ['ht\ttps://example.com/a', 'https://example.com/a'],
+      ['https:\t//example.com', 'https://example.com/'],
+      ['https:/\n/example.com', 'https://example.com/'],
+      [' \thttps://example.com ', 'https://example.com/'],
+      ['https:\\\\example.com', 'https://example.com/'],
+    ] as const) {
+      expect(safeHref(href), JSON.stringify(href)).toBe(kept);
+    }
+    // Each parses as a URL on evil.example, but nobody wrote a link to a host.
+    for (const href of [
+      'http:evil.example',
+      'http:/evil.example',
+      'http:\\evil.example',
+      'h\nttp:evil.example',
+      'http:\t/evil.example',
+    ]) {
+      expect(safeHref(href), JSON.stringify(href)).toBeUndefined();
+    }
+  });
+
   test('accepts absolute http, https and mailto URLs, canonicalized', () => {
     expect(safeHref('HTTPS://Example.COM/a b')).toBe('https://example.com/a%20b');
     expect(safeHref(' http://example.com')).toBe('http://example.com/');
@@ -371,6 +393,151 @@ describe('sanitizeRichText properties', () => {
         expect(strip(plain)).toBe(strip(parse(sanitized).textContent ?? ''));
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+// A long, clean message (the kind whose output skips the text filter and the settling parse):
+// an attack appended to it must be caught exactly as in a short one.
+const cleanParagraph = (i: number) =>
+  `<p>Update ${i}: the <strong>migration</strong> for <code>messages_${i}</code> finished. Details in ` +
+  `<a href="https://wiki.example.com/ops/runbook-${i}">the runbook</a> &amp; <a href="mailto:oncall@example.com">inbox</a>. ` +
+  `<em>Note:</em> replicas caught up &lt; 1 s later. Thanks — <b>Zoé</b>!</p>`;
+const cleanLong = Array.from({ length: 20 }, (_, i) => cleanParagraph(i)).join('\n');
+const cleanLongOutput = sanitizeRichText(cleanLong);
+const UNSAFE_CHARACTER =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+  /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u2028-\u202E\u2066-\u2069\uFEFF\uFFF9-\uFFFB\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The straightforward form of reparsesDifferently, as the oracle: match every tag, keep a stack. */
+function closesImplicitly(output: string): boolean {
+  const stack: string[] = [];
+  for (const [, close, name] of output.matchAll(/<(\/?)([a-z]+)[^>]*>/g)) {
+    if (name === 'br') continue;
+    if (close) {
+      stack.pop();
+      continue;
+    }
+    const top = stack[stack.length - 1];
+    if ((name === 'a' && top === 'a') || (top === 'p' && (name === 'p' || name === 'pre'))) return true;
+    stack.push(name as string);
+  }
+  return false;
+}
+
+describe('sanitizeRichText skips its own passes only when they would change nothing', () => {
+  test('the clean long message needs no change from them', () => {
+    expect(cleanLongOutput.length).toBeGreaterThan(5000);
+    expect(filterEachText(cleanLongOutput)).toBe(cleanLongOutput);
+    expect(reparsesDifferently(cleanLongOutput)).toBe(false);
+  });
+
+  test('a Trojan Source or control character at the end of a long clean message is still removed', () => {
+    for (const attack of [
+      '\u202E',
+      '&#x202E;',
+      '&#8238;',
+      '\u2066',
+      '&#x2069;',
+      '\u0007',
+      '&#x1B;',
+      '\u0085',
+      '\uFEFF',
+      '&#xFEFF;',
+      '\uFFFE',
+      '\uD800',
+      '\uDC00',
+    ]) {
+      const output = sanitizeRichText(`${cleanLong}<b>x${attack}y</b>`);
+      expect(output, JSON.stringify(attack)).toBe(`${cleanLongOutput}<b>xy</b>`);
+      // In link text too, and next to an emoji (a surrogate pair that is kept).
+      const linked = sanitizeRichText(`${cleanLong}<a href="https://a.example/">👍${attack}</a>`);
+      expect(linked, JSON.stringify(attack)).toBe(
+        `${cleanLongOutput}<a href="https://a.example/" rel="${LINK_REL}">👍</a>`,
+      );
+      expect(UNSAFE_CHARACTER.test(linked)).toBe(false);
+    }
+    expect(sanitizeRichText(`${cleanLong}<i>a\r\nb\u2028c</i>`)).toBe(`${cleanLongOutput}<i>a\nb\nc</i>`);
+  });
+
+  test('decomposed text at the end of a long clean message is still NFC, and never joined with markup', () => {
+    expect(sanitizeRichText(`${cleanLong}<b>cafe\u0301</b>`)).toBe(`${cleanLongOutput}<b>café</b>`);
+    expect(sanitizeRichText(`${cleanLong}<b>cafe&#x301;</b>`)).toBe(`${cleanLongOutput}<b>café</b>`);
+    // U+0338 composes with a < or > of the text (which a reader sees as ≮ ≯) ...
+    expect(sanitizeRichText(`${cleanLong}<b>a&lt;&#x338;b&gt;\u0338</b>`)).toBe(`${cleanLongOutput}<b>a≮b≯</b>`);
+    // ... never with the > that ends a tag: the <b> stays an element.
+    const output = sanitizeRichText(`${cleanLong}<b>\u0338x</b>`);
+    expect(output).toBe(`${cleanLongOutput}<b>\u0338x</b>`);
+    expect(parse(output).lastElementChild?.localName).toBe('b');
+    expect(parse(output).lastElementChild?.textContent).toBe('\u0338x');
+  });
+
+  test('a removed element between a p and a pre, a p and a p, or two links is still settled in a long message', () => {
+    for (const [attack, settled] of [
+      ['<p>intro<span><pre>code</pre></span></p>', '<p>intro</p><pre>code</pre><p></p>'],
+      ['<p>a<span><p>b</p></span></p>', '<p>a</p><p>b</p><p></p>'],
+      [
+        '<a href="https://a.example/">x<span><a href="https://b.example/">y</a></span></a>',
+        `<a href="https://a.example/" rel="${LINK_REL}">x</a><a href="https://b.example/" rel="${LINK_REL}">y</a>`,
+      ],
+    ] as const) {
+      const output = sanitizeRichText(`${cleanLong}${attack}`);
+      expect(output, attack).toBe(`${cleanLongOutput}${settled}`);
+      expect(sanitizeRichText(output), attack).toBe(output);
+      expect(problemsOf(output), attack).toEqual([]);
+    }
+  });
+
+  test('the output-wide check gives exactly what filtering each run of text gives (property)', () => {
+    const piece = fc.oneof(
+      fragment,
+      fc.constantFrom(
+        '<b>',
+        '</b>',
+        '<br />',
+        `<a href="https://a.example/" rel="${LINK_REL}">`,
+        '&lt;\u0338',
+        '\u0301',
+      ),
+      fc.string({ unit: 'grapheme', maxLength: 4 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), (parts) => {
+        const html = parts.join('');
+        expect(filterOutput(html)).toBe(filterEachText(html));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('the nesting check reads each tag from its first letters exactly as matching the whole tag does (property)', () => {
+    const { tree } = fc.letrec<{ tree: string }>((tie) => ({
+      tree: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.constantFrom('text', '&lt;p&gt;', '&lt;a ', '<br />'),
+        fc
+          .tuple(
+            fc.constantFrom(
+              '<b>',
+              '<i>',
+              '<em>',
+              '<strong>',
+              '<p>',
+              '<pre>',
+              '<code>',
+              `<a href="https://a.example/" rel="${LINK_REL}">`,
+            ),
+            fc.array(tie('tree'), { maxLength: 4 }),
+          )
+          .map(([open, children]) => `${open}${children.join('')}</${open.slice(1, open.search(/[ >]/))}>`),
+      ),
+    }));
+    fc.assert(
+      fc.property(fc.array(tree, { maxLength: 4 }), (trees) => {
+        const output = trees.join('');
+        expect(reparsesDifferently(output)).toBe(closesImplicitly(output));
+      }),
+      { numRuns: 3000 },
     );
   });
 });

@@ -9,6 +9,7 @@ import {
   stripUnsafeCharacters,
   textLength,
 } from '../src/index.ts';
+import { isNormalizedText } from '../src/text.ts';
 
 const TROJAN_SOURCE = ['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069'];
 
@@ -61,6 +62,68 @@ describe('normalizeText', () => {
   test('is usable as a valibot action', () => {
     const schema = v.pipe(v.string(), normalizeTextAction(), v.trim());
     expect(v.parse(schema, ' x\u202Ey ')).toBe('xy');
+  });
+});
+
+describe('isNormalizedText', () => {
+  // Every character stripUnsafeCharacters changes, the safe ones next to them, surrogates
+  // paired and lone, and characters that compose under NFC.
+  const edgeCharacter = fc.constantFrom(
+    ...[0x00, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x1f, 0x20, 0x7e, 0x7f, 0x85, 0x9f, 0xa0],
+    ...[0x2027, 0x2028, 0x2029, 0x202a, 0x202e, 0x202f, 0x2065, 0x2066, 0x2069, 0x206a, 0x200e, 0x200f],
+    ...[0xfefe, 0xfeff, 0xfff8, 0xfff9, 0xfffb, 0xfffc, 0xfffd, 0xfffe, 0xffff, 0xd800, 0xdbff, 0xdc00, 0xdfff],
+    ...[0x301, 0x316, 0x338, 0x3e, 0x3c, 0x65, 0xe9, 0x1100, 0x1161, 0x11a8, 0xac00, 0x0958, 0x0b47, 0x0b3e],
+  );
+  const edgeText = fc
+    .array(
+      fc.oneof(
+        edgeCharacter.map((code) => String.fromCharCode(code)),
+        fc.constantFrom('\uD83D\uDC4D', '\r\n', 'e\u0301'),
+        fc.string({ unit: 'binary', maxLength: 3 }),
+      ),
+      { maxLength: 12 },
+    )
+    .map((parts) => parts.join(''));
+
+  test('is true exactly when normalizeText returns the text unchanged (property)', () => {
+    fc.assert(
+      fc.property(edgeText, (text) => {
+        expect(isNormalizedText(text)).toBe(normalizeText(text) === text);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  test('is false for each unsafe character, line break form and decomposed spelling; true for safe ones', () => {
+    for (const unsafe of [
+      '\u0000',
+      '\u0007',
+      '\r',
+      '\u0085',
+      '\u2028',
+      '\u2029',
+      '\u202E',
+      '\u2066',
+      '\uFEFF',
+      '\uFFFB',
+      '\uFFFF',
+    ]) {
+      expect(isNormalizedText(`a${unsafe}b`), unsafe.codePointAt(0)?.toString(16)).toBe(false);
+    }
+    for (const lone of ['\uD800', '\uDC00', '👍\uD83D', '\uDC4D👍'])
+      expect(isNormalizedText(`a${lone}b`), lone).toBe(false);
+    expect(isNormalizedText('cafe\u0301')).toBe(false);
+    for (const safe of [
+      '',
+      'plain',
+      'tab\tand\nnewline',
+      'café 👩🏽‍💻',
+      '\u200F\u200D',
+      '\uFFFC\uFFFD',
+      '\u2027\u202F',
+    ]) {
+      expect(isNormalizedText(safe), JSON.stringify(safe)).toBe(true);
+    }
   });
 });
 
