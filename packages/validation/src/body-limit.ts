@@ -1,3 +1,4 @@
+import { wholeNumberOption } from '@switchboard/hot-path';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 
 /** A single non-negative integer: anything else (`12, 12`, `-1`, `1e3`) is refused, never skipped. */
@@ -27,9 +28,7 @@ const badContentLength = () =>
  * Register it after any plugin that adds request parsers (yoga's own are registered first).
  */
 export function useRequestBodyLimit(limit: number): Plugin {
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new TypeError(`the request body limit must be a positive integer, got ${limit}`);
-  }
+  wholeNumberOption('useRequestBodyLimit', 'limit', limit, { min: 1 });
   return {
     onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
       const declared = request.headers.get('content-length');

@@ -1,3 +1,4 @@
+import { wholeNumberOption } from '@switchboard/hot-path';
 import * as v from 'valibot';
 import { confusableSkeleton } from './confusables.ts';
 import { plainTextOfSanitized, sanitizeRichText } from './sanitize.ts';
@@ -6,12 +7,6 @@ import { type LengthUnit, normalizeText, storableTextCheck, textLength } from '.
 
 /** A valibot schema taking `TInput` and producing `TOutput` (how the schemas here are typed). */
 export type Schema<TInput, TOutput = TInput> = v.GenericSchema<TInput, TOutput>;
-
-const positiveInteger = (name: string, value: number, min = 1) => {
-  if (!Number.isInteger(value) || value < min)
-    throw new TypeError(`${name} must be an integer >= ${min}, got ${value}`);
-  return value;
-};
 
 /** Names refused by default: they impersonate the service or collide with routes. */
 export const RESERVED_USERNAMES: readonly string[] = Object.freeze([
@@ -63,8 +58,8 @@ const USERNAME = /^(?![.-])(?!.*[.-]{2})[a-z0-9_.-]+(?<![.-])$/;
  * users should be by skeleton too: store `confusableSkeleton(username)` under a unique index.
  */
 export function createUsernameSchema(options: UsernameOptions = {}): Schema<string> {
-  const minLength = positiveInteger('username minLength', options.minLength ?? 3);
-  const maxLength = positiveInteger('username maxLength', options.maxLength ?? 32, minLength);
+  const minLength = wholeNumberOption('createUsernameSchema', 'minLength', options.minLength ?? 3, { min: 1 });
+  const maxLength = wholeNumberOption('createUsernameSchema', 'maxLength', options.maxLength ?? 32, { min: minLength });
   // By skeleton: `adrnin` and `supp0rt` are as reserved as `admin` and `support`.
   const reserved = new Set((options.reserved ?? RESERVED_USERNAMES).map((name) => confusableSkeleton(name)));
   return v.pipe(
@@ -129,7 +124,7 @@ export interface DisplayNameOptions {
  * text: no markup tags (`<` followed by a letter, `/`, `!` or `?`); `<3` and `a < b` are fine.
  */
 export function createDisplayNameSchema(options: DisplayNameOptions = {}): Schema<string> {
-  const maxLength = positiveInteger('display name maxLength', options.maxLength ?? 64);
+  const maxLength = wholeNumberOption('createDisplayNameSchema', 'maxLength', options.maxLength ?? 64, { min: 1 });
   const unit = options.unit ?? 'codePoints';
   return v.pipe(
     v.string('must be a string'),
@@ -192,16 +187,18 @@ export function messageContentSchema(options: MessageContentOptions = {}): Schem
   const format = options.format ?? 'html';
   if (format !== 'html' && format !== 'text')
     throw new TypeError(`format must be 'html' or 'text', got ${String(format)}`);
-  const maxLength = positiveInteger('message maxLength', options.maxLength ?? 4000);
+  const maxLength = wholeNumberOption('messageContentSchema', 'maxLength', options.maxLength ?? 4000, { min: 1 });
   const unit = options.unit ?? 'codePoints';
   if (unit !== 'codePoints' && unit !== 'graphemes') throw new TypeError(`unit must be 'codePoints' or 'graphemes'`);
   const spamOptions =
     options.spam === true ? {} : options.spam === false || options.spam === undefined ? undefined : options.spam;
   const spam = spamOptions === undefined ? undefined : spamCheck({ ...spamOptions, format });
   const visibleText = format === 'html' ? plainTextOfSanitized : (text: string) => text;
-  const maxInputLength = positiveInteger(
-    'message maxInputLength',
+  const maxInputLength = wholeNumberOption(
+    'messageContentSchema',
+    'maxInputLength',
     options.maxInputLength ?? Math.max(10 * maxLength, 10_000),
+    { min: 1 },
   );
   const base = v.pipe(
     v.string('must be a string'),
@@ -238,8 +235,10 @@ export interface AttachmentsOptions {
  * only. Output: the URLs in their canonical (WHATWG-serialized) form.
  */
 export function createAttachmentsSchema(options: AttachmentsOptions = {}): Schema<string[]> {
-  const maxItems = positiveInteger('maxItems', options.maxItems ?? 10);
-  const maxUrlLength = positiveInteger('maxUrlLength', options.maxUrlLength ?? 2048);
+  const maxItems = wholeNumberOption('createAttachmentsSchema', 'maxItems', options.maxItems ?? 10, { min: 1 });
+  const maxUrlLength = wholeNumberOption('createAttachmentsSchema', 'maxUrlLength', options.maxUrlLength ?? 2048, {
+    min: 1,
+  });
   const hosts = options.allowedHosts ? new Set(options.allowedHosts.map((host) => host.toLowerCase())) : undefined;
   const url = v.pipe(
     v.string('must be a string'),
@@ -312,8 +311,15 @@ export interface PaginationArgsOptions {
 export function createPaginationArgsSchema(
   options: PaginationArgsOptions = {},
 ): Schema<PaginationArgsInput, PaginationArgs> {
-  const maxPageSize = positiveInteger('maxPageSize', options.maxPageSize ?? 100);
-  const maxCursorLength = positiveInteger('maxCursorLength', options.maxCursorLength ?? 512);
+  const maxPageSize = wholeNumberOption('createPaginationArgsSchema', 'maxPageSize', options.maxPageSize ?? 100, {
+    min: 1,
+  });
+  const maxCursorLength = wholeNumberOption(
+    'createPaginationArgsSchema',
+    'maxCursorLength',
+    options.maxCursorLength ?? 512,
+    { min: 1 },
+  );
   const size = v.optional(
     v.nullable(
       v.pipe(

@@ -1,3 +1,4 @@
+import { wholeNumberOption } from '@switchboard/hot-path';
 import * as v from 'valibot';
 import { plainTextOfSanitized } from './sanitize.ts';
 
@@ -53,18 +54,14 @@ function resolveSpamOptions(options: SpamCheckOptions): ResolvedSpamOptions {
     format: options.format ?? 'html',
   };
   const { maxRepeatedCharacters, maxCapsRatio, minLettersForCaps, maxLinks } = resolved;
-  if (maxRepeatedCharacters !== false && (!Number.isInteger(maxRepeatedCharacters) || maxRepeatedCharacters < 1)) {
-    throw new TypeError(`maxRepeatedCharacters must be a positive integer or false, got ${maxRepeatedCharacters}`);
-  }
+  // `false` turns a check off; a number must be a whole one.
+  if (maxRepeatedCharacters !== false)
+    wholeNumberOption('spamCheck', 'maxRepeatedCharacters', maxRepeatedCharacters, { min: 1 });
   if (maxCapsRatio !== false && !(maxCapsRatio >= 0 && maxCapsRatio <= 1)) {
     throw new TypeError(`maxCapsRatio must be between 0 and 1 or false, got ${maxCapsRatio}`);
   }
-  if (!Number.isInteger(minLettersForCaps) || minLettersForCaps < 1) {
-    throw new TypeError(`minLettersForCaps must be a positive integer, got ${minLettersForCaps}`);
-  }
-  if (maxLinks !== false && (!Number.isInteger(maxLinks) || maxLinks < 0)) {
-    throw new TypeError(`maxLinks must be a non-negative integer or false, got ${maxLinks}`);
-  }
+  wholeNumberOption('spamCheck', 'minLettersForCaps', minLettersForCaps, { min: 1 });
+  if (maxLinks !== false) wholeNumberOption('spamCheck', 'maxLinks', maxLinks, { min: 0 });
   if (resolved.format !== 'html' && resolved.format !== 'text') {
     throw new TypeError(`format must be 'html' or 'text', got ${String(resolved.format)}`);
   }

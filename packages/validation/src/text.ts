@@ -1,3 +1,4 @@
+import { charCodeAt } from '@switchboard/hot-path';
 import * as v from 'valibot';
 
 /**
@@ -67,11 +68,6 @@ export function normalizeText(text: string): string {
 export type LengthUnit = 'codePoints' | 'graphemes';
 
 let segmenter: Intl.Segmenter | undefined;
-
-// A saved method: programs that load ioredis or node-redis (both subclass String) leave
-// String.prototype in V8's slow dictionary mode, where `text.charCodeAt(i)` is slower per
-// character; the call through a saved reference is not.
-const { charCodeAt } = String.prototype;
 
 /**
  * The length of `text` in Unicode code points (default: what databases such as Postgres count

@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
+import { wholeNumberOption } from '@switchboard/hot-path';
 import type { ExecutionArgs, ExecutionResult, GraphQLError } from 'graphql';
 import { createGraphQLError, handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import { useRequestBodyLimit } from './body-limit.ts';
@@ -139,12 +140,10 @@ export interface HardeningOptions {
   armor?: ArmorConfig;
 }
 
+// `false` turns a limit off; a number must be a whole one.
 const limit = (name: string, value: number | false | undefined, fallback: number): number | false => {
   const resolved = value ?? fallback;
-  if (resolved !== false && (!Number.isInteger(resolved) || resolved < 1)) {
-    throw new TypeError(`${name} must be a positive integer or false, got ${resolved}`);
-  }
-  return resolved;
+  return resolved === false ? false : wholeNumberOption('hardenedPlugins', name, resolved, { min: 1 });
 };
 
 /**
@@ -223,10 +222,9 @@ export function hardenedYogaOptions(options: HardenedYogaOptions = {}): {
   maskedErrors: true;
   batching: false;
 } {
-  const limit = options.maxRequestBodySize ?? 100_000;
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new TypeError(`maxRequestBodySize must be a positive integer, got ${limit}`);
-  }
+  const limit = wholeNumberOption('hardenedYogaOptions', 'maxRequestBodySize', options.maxRequestBodySize ?? 100_000, {
+    min: 1,
+  });
   return {
     plugins: [...hardenedPlugins(options), useRequestBodyLimit(limit)],
     maxRequestBodySize: false,
