@@ -2,12 +2,14 @@
  * Side by side, in one process: a warm in-process `can` of @switchboard/rbac against casbin
  * (RBAC with domains) and CASL on the same policy: reader < member < moderator < admin by
  * inheritance, a user who is admin of one chat and member of another, checks inside and
- * outside those chats. 50 in flight.
+ * outside those chats. 50 in flight. Then the same checks as `assert` (what a mutation calls)
+ * against CASL's `ForbiddenError.throwUnlessCan`, refusals thrown and caught on both sides, and
+ * once more with only the allowed checks (a mutation's usual case: no error built).
  *
  * Run: npm run bench -w @switchboard/rbac
  */
 import os from 'node:os';
-import { AbilityBuilder, createMongoAbility, subject } from '@casl/ability';
+import { AbilityBuilder, ForbiddenError as CaslForbiddenError, createMongoAbility, subject } from '@casl/ability';
 import { compare, compareSync, type Measurement } from '@switchboard/bench';
 // By package name: the built dist/ that users install.
 import { createRbac } from '@switchboard/rbac';
@@ -100,6 +102,78 @@ const results = await compare(
   { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
 );
 
+// assert: the same checks, half of them refused. Both sides hand the harness a promise that
+// rejects on a refusal (CASL's synchronous throw wrapped the way its `can` is above), and the
+// same handler swallows the refusal. CASL twice: its documented idiom builds a ForbiddenError
+// (and its stack) per call; reusing one instance is its cheapest assert.
+const DONE = Promise.resolve();
+let refusals = 0;
+const refused = (error: unknown) => {
+  if ((error as { code?: unknown }).code !== 'FORBIDDEN' && !(error instanceof CaslForbiddenError)) throw error;
+  refusals++;
+};
+const caslAssert = (forbidden: CaslForbiddenError<typeof ability>, action: string, chatId: string) => {
+  try {
+    forbidden.throwUnlessCan(action, subject('chat-permission', { chatId }));
+    return DONE;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+};
+const reusedForbidden = CaslForbiddenError.from(ability);
+for (const [resource, action, scope] of checks) {
+  const allowed = await rbac.can('alice', `${resource}:${action}`, { scope });
+  const ours = await rbac.assert('alice', `${resource}:${action}`, { scope }).then(
+    () => true,
+    () => false,
+  );
+  const casl = await caslAssert(CaslForbiddenError.from(ability), action, scope.slice(5)).then(
+    () => true,
+    () => false,
+  );
+  if (ours !== allowed || casl !== allowed) throw new Error(`assert disagrees with can on ${resource}:${action}`);
+}
+const asserts = await compare(
+  {
+    '@switchboard/rbac': () => {
+      const [resource, action, scope] = next();
+      return rbac.assert('alice', `${resource}:${action}`, { scope }).catch(refused);
+    },
+    'CASL (`ForbiddenError.from(ability)` per call)': () => {
+      const [, action, scope] = next();
+      return caslAssert(CaslForbiddenError.from(ability), action, scope.slice(5)).catch(refused);
+    },
+    'CASL (one `ForbiddenError` reused)': () => {
+      const [, action, scope] = next();
+      return caslAssert(reusedForbidden, action, scope.slice(5)).catch(refused);
+    },
+  },
+  { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+);
+if (refusals === 0) throw new Error('the assert rounds refused nothing');
+
+// What a mutation usually sees: the check passes. Only the two allowed checks of the four.
+const allowedChecks = checks.filter((_, i) => i < 2);
+let nAllowed = 0;
+const nextAllowed = () => allowedChecks[nAllowed++ % allowedChecks.length] as [string, string, string];
+const passes = await compare(
+  {
+    '@switchboard/rbac': () => {
+      const [resource, action, scope] = nextAllowed();
+      return rbac.assert('alice', `${resource}:${action}`, { scope });
+    },
+    'CASL (`ForbiddenError.from(ability)` per call)': () => {
+      const [, action, scope] = nextAllowed();
+      return caslAssert(CaslForbiddenError.from(ability), action, scope.slice(5));
+    },
+    'CASL (one `ForbiddenError` reused)': () => {
+      const [, action, scope] = nextAllowed();
+      return caslAssert(reusedForbidden, action, scope.slice(5));
+    },
+  },
+  { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+);
+
 // The same checks without a promise per call: our per-request snapshot against CASL's ability
 // (both synchronous, both built from the user's permissions beforehand). Through the async
 // harness above, the harness's own promise and clock reads are most of what is measured.
@@ -134,6 +208,17 @@ const rows = Object.entries(results).map(([name, m]) => {
   const ratio = name === '@switchboard/rbac' ? '' : `${(ours.opsPerSec / m.opsPerSec).toFixed(2)}×`;
   return `| warm \`can\` (async, 50 in flight) | ${name === '@switchboard/rbac' ? `**${name}**` : name} | ${Math.round(m.opsPerSec).toLocaleString('en-US')} | ${m.p50Ms.toFixed(4)} | ${m.p99Ms.toFixed(4)} | ${ratio} |`;
 });
+const asyncRows = (check: string, measured: Record<string, Measurement>) => {
+  const ours = measured['@switchboard/rbac'] as Measurement;
+  return Object.entries(measured).map(([name, m]) => {
+    const ratio = name === '@switchboard/rbac' ? '' : `${(ours.opsPerSec / m.opsPerSec).toFixed(2)}×`;
+    return `| ${check} | ${name === '@switchboard/rbac' ? `**${name}**` : name} | ${Math.round(m.opsPerSec).toLocaleString('en-US')} | ${m.p50Ms.toFixed(4)} | ${m.p99Ms.toFixed(4)} | ${ratio} |`;
+  });
+};
+const assertRows = [
+  ...asyncRows('warm `assert` (async, 50 in flight)', asserts),
+  ...asyncRows('warm `assert`, allowed only', passes),
+];
 const oursSync = sync['@switchboard/rbac'];
 const syncRows = Object.entries(sync).map(([name, m]) => {
   const ratio = name === '@switchboard/rbac' || !oursSync ? '' : `${(oursSync.opsPerSec / m.opsPerSec).toFixed(2)}×`;
@@ -146,6 +231,7 @@ process.stdout.write(
     '| check | implementation | checks/s | p50 ms | p99 ms | ours ÷ this |',
     '| --- | --- | ---: | ---: | ---: | ---: |',
     ...rows,
+    ...assertRows,
     '',
     '| check | implementation | checks/s | ns per check | ours ÷ this |',
     '| --- | --- | ---: | ---: | ---: |',

@@ -3,13 +3,13 @@
  * checks. See the README for what is done.
  * @packageDocumentation
  */
+
+export type { CheckOptions, Explanation } from './decision.ts';
 export { RBAC_ERROR_TABLE, type RbacErrorMapping } from './error-table.ts';
 export { ForbiddenError, InvalidPolicyError, isRbacError, RbacError, type RbacErrorCode } from './errors.ts';
 export type { ConditionalPermission, ConditionContext, RoleDefinition, RoleDefinitions } from './policy.ts';
 export {
-  type CheckOptions,
   createRbac,
-  type Explanation,
   type Rbac,
   type RbacCacheOptions,
   type RbacOptions,

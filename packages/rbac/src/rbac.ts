@@ -1,14 +1,7 @@
+import { type CheckOptions, createDecisions, type Explanation, type GrantIndex } from './decision.ts';
 import { ForbiddenError } from './errors.ts';
-import {
-  type CompiledRole,
-  compileRoles,
-  findRule,
-  matchingRules,
-  parsePermission,
-  type RoleDefinitions,
-  type Rule,
-} from './policy.ts';
-import { createMemoryGrantStore, type Grant, type GrantStore, type RbacBus } from './store.ts';
+import { compileRoles, matchingRules, parsePermission, type RoleDefinitions } from './policy.ts';
+import { createMemoryGrantStore, type GrantStore, type RbacBus } from './store.ts';
 
 export interface RbacCacheOptions {
   /** How long a user's grants are trusted without reloading: the safety net behind the bus. @default 30000 */
@@ -25,27 +18,6 @@ export interface RbacOptions {
   store?: GrantStore;
   /** `false` to load grants on every check. @default {} (30 s TTL, no bus) */
   cache?: RbacCacheOptions | false;
-}
-
-export interface CheckOptions<Resource = unknown> {
-  /** e.g. `chat:42`. Without it only global grants apply. */
-  scope?: string;
-  /** What conditions look at (e.g. the message being edited). */
-  resource?: Resource;
-}
-
-/** Why a check came out the way it did. */
-export interface Explanation {
-  allowed: boolean;
-  permission: string;
-  scope: string | undefined;
-  /** The grant that allowed it: the role granted, and where. */
-  grant?: Grant;
-  /** The role (the granted one or one it inherits) whose definition holds the permission. */
-  role?: string;
-  /** The permission pattern that matched, e.g. `chat:*`. */
-  pattern?: string;
-  reason: string;
 }
 
 export interface Rbac {
@@ -92,9 +64,10 @@ export interface UserPermissions {
   rolesOf(scope?: string): string[];
 }
 
-// A settled promise can be awaited any number of times: warm checks hand out these two.
+// A settled promise can be awaited any number of times: warm checks hand out these.
 const ALLOWED = Promise.resolve(true);
 const DENIED = Promise.resolve(false);
+const PASSED = Promise.resolve();
 
 /**
  * Cache ages are counted in ticks of ttlMs / 16 instead of reading the clock on every check (a
@@ -124,12 +97,7 @@ class TickClock {
   }
 }
 
-/** Matches any rule: the cheap first pass of a check. */
-const acceptAny = () => true;
-
-interface UserGrants {
-  global: string[];
-  scoped: Map<string, string[]>;
+interface UserGrants extends GrantIndex {
   /** The cache's tick when loaded: trusted while fewer than TTL_TICKS + 1 ticks have passed. */
   loadedTick: number;
 }
@@ -144,6 +112,7 @@ interface UserGrants {
  */
 export async function createRbac(options: RbacOptions): Promise<Rbac> {
   const roles = compileRoles(options?.roles);
+  const { evaluate, decide } = createDecisions(roles);
   const store = options.store ?? createMemoryGrantStore();
   const cacheOptions = options.cache === false ? undefined : (options.cache ?? {});
   const ttlMs = cacheOptions?.ttlMs ?? 30_000;
@@ -194,96 +163,12 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
     return load;
   };
 
-  const decide = (grants: UserGrants, userId: string, permission: string, check: CheckOptions): Explanation => {
-    const [resource, action] = parsePermission(permission);
-    const scope = check.scope;
-    const context = { userId, scope, resource: check.resource as never };
-    let conditionFailed: string | undefined;
-    const tryRoles = (granted: readonly string[], grantScope: string | null): Explanation | undefined => {
-      for (const roleName of granted) {
-        const role = roles.get(roleName) as CompiledRole | undefined;
-        if (!role) continue; // a grant of a role no longer defined grants nothing
-        for (const rule of matchingRules(role, permission, resource, action) as Rule[]) {
-          if (rule.when && !rule.when(context)) {
-            conditionFailed ??= `role "${rule.from}" holds ${rule.pattern} only under a condition the resource does not meet`;
-            continue;
-          }
-          return {
-            allowed: true,
-            permission,
-            scope,
-            grant: { role: roleName, scope: grantScope },
-            role: rule.from,
-            pattern: rule.pattern,
-            reason: `role "${roleName}" granted ${grantScope === null ? 'globally' : `in ${grantScope}`}${rule.from === roleName ? '' : ` inherits "${rule.from}", which`} holds ${rule.pattern}`,
-          };
-        }
-      }
-      return undefined;
-    };
-    const allowed =
-      tryRoles(grants.global, null) ??
-      (scope === undefined ? undefined : tryRoles(grants.scoped.get(scope) ?? [], scope));
-    if (allowed) return allowed;
-    const hasAny = grants.global.length > 0 || (scope !== undefined && (grants.scoped.get(scope)?.length ?? 0) > 0);
-    return {
-      allowed: false,
-      permission,
-      scope,
-      reason:
-        conditionFailed ??
-        (hasAny
-          ? `no role granted to the user${scope ? ` globally or in ${scope}` : ' globally'} holds ${permission}`
-          : `the user has no role${scope ? ` globally or in ${scope}` : ' globally'}`),
-    };
-  };
-
-  /** The hot path: no explanation objects or strings, no closures, just the answer. */
-  const allows = (grants: UserGrants, userId: string, permission: string, check: CheckOptions): boolean => {
-    const [resource, action] = parsePermission(permission);
-    if (rolesAllow(grants.global, userId, permission, resource, action, check)) return true;
-    const scope = check.scope;
-    if (scope === undefined) return false;
-    const scoped = grants.scoped.get(scope);
-    return scoped !== undefined && rolesAllow(scoped, userId, permission, resource, action, check);
-  };
-
-  const rolesAllow = (
-    granted: readonly string[],
-    userId: string,
-    permission: string,
-    resource: string,
-    action: string,
-    check: CheckOptions,
-  ): boolean => {
-    for (let i = 0; i < granted.length; i++) {
-      const role = roles.get(granted[i] as string);
-      if (role === undefined) continue;
-      const rule = findRule(role, permission, resource, action, acceptAny);
-      if (rule === undefined) continue;
-      if (rule.when === undefined) return true;
-      // A conditional rule matched first: evaluate conditions (rare path, allocations fine).
-      const context = { userId, scope: check.scope, resource: check.resource as never };
-      if (
-        findRule(
-          role,
-          permission,
-          resource,
-          action,
-          (candidate) => candidate.when === undefined || candidate.when(context),
-        )
-      )
-        return true;
-    }
-    return false;
-  };
-
   const checkUser = (userId: string) => {
     if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('userId must be a non-empty string');
   };
 
   const explain = async (userId: string, permission: string, check: CheckOptions = {}) => {
-    if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('userId must be a non-empty string');
+    checkUser(userId);
     return decide(await grantsFor(userId), userId, permission, check);
   };
 
@@ -306,21 +191,38 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
         checkUser(userId);
         const grants = grantsFor(userId);
         // Warm: answered synchronously, with one of two shared settled promises (no allocation).
-        if (!(grants instanceof Promise)) return allows(grants, userId, permission, check) ? ALLOWED : DENIED;
-        return grants.then((loaded) => allows(loaded, userId, permission, check));
+        if (!(grants instanceof Promise)) return evaluate(grants, userId, permission, check) ? ALLOWED : DENIED;
+        return grants.then((loaded) => evaluate(loaded, userId, permission, check));
       } catch (error) {
         return Promise.reject(error);
       }
     },
-    async assert(userId, permission, check) {
-      const result = await explain(userId, permission, check);
-      if (!result.allowed) throw new ForbiddenError(permission, check?.scope);
+    assert(userId, permission, check = {}) {
+      try {
+        checkUser(userId);
+        const grants = grantsFor(userId);
+        if (!(grants instanceof Promise)) {
+          if (evaluate(grants, userId, permission, check)) return PASSED;
+          // Built here, so its stack names the caller; rejected one reaction later, once the
+          // caller's await or catch is attached, which spares Node's unhandled-rejection
+          // bookkeeping (done for every promise rejected with no handler yet).
+          const refusal = new ForbiddenError(permission, check.scope);
+          return PASSED.then(() => {
+            throw refusal;
+          });
+        }
+        return grants.then((loaded) => {
+          if (!evaluate(loaded, userId, permission, check)) throw new ForbiddenError(permission, check.scope);
+        });
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
     explain,
     async canMany(userId, checks) {
       if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('userId must be a non-empty string');
       const grants = await grantsFor(userId);
-      return checks.map((check) => allows(grants, userId, check.permission, check));
+      return checks.map((check) => evaluate(grants, userId, check.permission, check));
     },
     async rolesOf(userId, scope) {
       const grants = await grantsFor(userId);
@@ -351,9 +253,9 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
       const grants = await grantsFor(userId);
       return {
         userId,
-        can: (permission, check = {}) => allows(grants, userId, permission, check),
+        can: (permission, check = {}) => evaluate(grants, userId, permission, check),
         assert: (permission, check = {}) => {
-          if (!allows(grants, userId, permission, check)) throw new ForbiddenError(permission, check.scope);
+          if (!evaluate(grants, userId, permission, check)) throw new ForbiddenError(permission, check.scope);
         },
         rolesOf: (scope) => [
           ...new Set([...grants.global, ...(scope === undefined ? [] : (grants.scoped.get(scope) ?? []))]),
