@@ -1,5 +1,5 @@
 import { type CompiledRole, findRule, parsePermission, type Rule } from './policy.ts';
-import type { Grant } from './store.ts';
+import type { Grant } from './types.ts';
 
 export interface CheckOptions<Resource = unknown> {
   /** e.g. `chat:42`. Without it only global grants apply. */

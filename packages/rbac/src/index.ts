@@ -15,4 +15,5 @@ export {
   type RbacOptions,
   type UserPermissions,
 } from './rbac.ts';
-export { createMemoryGrantStore, createMemoryRbacBus, type Grant, type GrantStore, type RbacBus } from './store.ts';
+export { createMemoryGrantStore, createMemoryRbacBus } from './stores/memory.ts';
+export type { Grant, GrantStore, RbacBus } from './types.ts';

@@ -3,7 +3,7 @@
  * migrations for your migration runner.
  * @packageDocumentation
  */
-import type { Grant, GrantStore } from './store.ts';
+import type { Grant, GrantStore } from './types.ts';
 
 /** What we need of `pg`: a `pg.Pool` (or anything with the same `query`). */
 export interface Queryable {

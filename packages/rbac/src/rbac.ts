@@ -1,7 +1,9 @@
+import { TickClock, wholeNumberOption } from '@switchboard/hot-path';
 import { type CheckOptions, createDecisions, type Explanation, type GrantIndex } from './decision.ts';
 import { ForbiddenError } from './errors.ts';
 import { compileRoles, matchingRules, parsePermission, type RoleDefinitions } from './policy.ts';
-import { createMemoryGrantStore, type GrantStore, type RbacBus } from './store.ts';
+import { createMemoryGrantStore } from './stores/memory.ts';
+import type { GrantStore, RbacBus } from './types.ts';
 
 export interface RbacCacheOptions {
   /** How long a user's grants are trusted without reloading: the safety net behind the bus. @default 30000 */
@@ -70,32 +72,11 @@ const DENIED = Promise.resolve(false);
 const PASSED = Promise.resolve();
 
 /**
- * Cache ages are counted in ticks of ttlMs / 16 instead of reading the clock on every check (a
- * warm check costs less than a clock read): an entry is trusted for at least ttlMs (so at most
- * one load per user per ttlMs) and at most 17/16 of it. The timer runs once something is
- * cached and never keeps the process alive.
+ * Cache ages are counted in ticks of ttlMs / 16 (the kit's TickClock: a warm check costs less
+ * than a clock read): an entry is trusted for at least ttlMs (so at most one load per user per
+ * ttlMs) and at most 17/16 of it. The clock runs once something is cached.
  */
 const TTL_TICKS = 16;
-
-class TickClock {
-  tick = 0;
-  private timer: NodeJS.Timeout | undefined;
-  constructor(private readonly periodMs: number) {}
-
-  /** The current tick, starting the timer if it is not running. */
-  start(): number {
-    if (!this.timer) {
-      this.timer = setInterval(() => this.tick++, Math.max(1, this.periodMs));
-      this.timer.unref?.();
-    }
-    return this.tick;
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-  }
-}
 
 interface UserGrants extends GrantIndex {
   /** The cache's tick when loaded: trusted while fewer than TTL_TICKS + 1 ticks have passed. */
@@ -118,8 +99,7 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
   const ttlMs = cacheOptions?.ttlMs ?? 30_000;
   const maxUsers = cacheOptions?.maxUsers ?? 10_000;
   if (!(ttlMs > 0)) throw new TypeError(`cache.ttlMs must be > 0, got ${ttlMs}`);
-  if (!(Number.isInteger(maxUsers) && maxUsers > 0))
-    throw new TypeError(`cache.maxUsers must be a whole number > 0, got ${maxUsers}`);
+  wholeNumberOption('createRbac', 'cache.maxUsers', maxUsers, { min: 1 });
   const cache = new Map<string, UserGrants>();
   const clock = new TickClock(ttlMs / TTL_TICKS);
   // Bumped by every invalidation: a load that an invalidation overtook is not kept.

@@ -2,7 +2,7 @@
  * @switchboard/rbac/redis: the grant-change bus over Redis pub/sub.
  * @packageDocumentation
  */
-import type { RbacBus } from './store.ts';
+import type { RbacBus } from './types.ts';
 
 /** The parts of two ioredis clients the bus uses. */
 export interface RedisBusClients {

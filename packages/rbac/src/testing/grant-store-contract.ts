@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { createRbac } from '../rbac.ts';
-import type { Grant, GrantStore } from '../store.ts';
+import type { Grant, GrantStore } from '../types.ts';
 
 /** Options of {@link grantStoreContract}. */
 export interface GrantStoreContractOptions {

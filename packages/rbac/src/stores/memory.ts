@@ -1,15 +1,4 @@
-/** A role granted to a user globally (`scope: null`) or within one scope (e.g. `chat:42`). */
-export interface Grant {
-  role: string;
-  scope: string | null;
-}
-
-/** Where grants live (role definitions live in code). */
-export interface GrantStore {
-  grant(userId: string, role: string, scope: string | null): Promise<void>;
-  revoke(userId: string, role: string, scope: string | null): Promise<void>;
-  grantsOf(userId: string): Promise<Grant[]>;
-}
+import type { Grant, GrantStore, RbacBus } from '../types.ts';
 
 /** Grants in process memory, for tests and single-instance apps. */
 export function createMemoryGrantStore(): GrantStore {
@@ -31,13 +20,6 @@ export function createMemoryGrantStore(): GrantStore {
       return [...(grants.get(userId)?.values() ?? [])].map((grant) => ({ ...grant }));
     },
   };
-}
-
-/** Tells other instances that a user's grants changed (Redis pub/sub, or in-process). */
-export interface RbacBus {
-  publish(userId: string): Promise<void>;
-  /** Returns an unsubscribe function. */
-  subscribe(handler: (userId: string) => void): () => void;
 }
 
 /** An in-process bus: several rbac instances in one process hear each other. */
