@@ -40,14 +40,13 @@ export {
 } from './relay.ts';
 export { runSaga, type SagaOptions, type SagaResult, type SagaStep } from './saga.ts';
 export {
-  createTransactionContext,
   type HookPhase,
   type IsolationLevel,
   isTransaction,
   type Transaction,
-  type TransactionContext,
   type TransactionHook,
   type TransactionOptions,
   type TransactionPool,
   withTransaction,
 } from './transaction.ts';
+export { createTransactionContext, type TransactionContext } from './transaction-context.ts';
