@@ -1,3 +1,4 @@
+import { wholeNumberOption } from '@switchboard/hot-path';
 import type { OutboxEvent } from './outbox.ts';
 import type { OutboxRelayOptions, RelayPool } from './relay.ts';
 import { checkChannelName, checkTableName, DEFAULT_OUTBOX_CHANNEL, DEFAULT_OUTBOX_TABLE } from './schema.ts';
@@ -32,18 +33,19 @@ export function resolveRelayOptions(options: OutboxRelayOptions): ResolvedRelayO
   if (typeof options.publish !== 'function') throw new TypeError('createOutboxRelay needs a publish function');
   const table = checkTableName(options.table ?? options.outbox?.table ?? DEFAULT_OUTBOX_TABLE);
   const channel = checkChannelName(options.channel ?? options.outbox?.channel ?? DEFAULT_OUTBOX_CHANNEL);
-  const batchSize = positive(options.batchSize ?? 100, 'batchSize');
-  if (!Number.isInteger(batchSize)) throw new TypeError('batchSize must be an integer');
+  const batchSize = wholeNumberOption('createOutboxRelay', 'batchSize', options.batchSize ?? 100, { min: 1 });
   const pollIntervalMs = positive(options.pollIntervalMs ?? 1000, 'pollIntervalMs');
   const lingerMs = positive(options.lingerMs ?? 5, 'lingerMs', true);
   const publishTimeoutMs = positive(options.publishTimeoutMs ?? 30_000, 'publishTimeoutMs');
   const initialMs = positive(options.backoff?.initialMs ?? 1000, 'backoff.initialMs', true);
   const maxMs = positive(options.backoff?.maxMs ?? 300_000, 'backoff.maxMs', true);
   if (maxMs < initialMs) throw new TypeError('backoff.maxMs must be >= backoff.initialMs');
-  const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
-  if (!(maxAttempts === Number.POSITIVE_INFINITY || (Number.isInteger(maxAttempts) && maxAttempts > 0))) {
-    throw new TypeError('maxAttempts must be a positive integer (or Infinity)');
-  }
+  const maxAttempts = wholeNumberOption(
+    'createOutboxRelay',
+    'maxAttempts',
+    options.maxAttempts ?? Number.POSITIVE_INFINITY,
+    { min: 1, infinite: true },
+  );
   const retentionMs = positive(options.retentionMs ?? 7 * 24 * 3600_000, 'retentionMs', true);
   const cleanupIntervalMs = positive(options.cleanupIntervalMs ?? 3600_000, 'cleanupIntervalMs', true);
   return {

@@ -1,3 +1,4 @@
+import { wholeNumberOption } from '@switchboard/hot-path';
 import type { HookPhase, TransactionOptions } from './transaction.ts';
 import { warnHookError } from './transaction-hooks.ts';
 
@@ -19,13 +20,11 @@ function resolve(options: TransactionOptions): ResolvedTransactionOptions {
   if (isolation !== undefined && !ISOLATIONS.has(isolation)) {
     throw new TypeError(`isolation must be one of ${[...ISOLATIONS].join(', ')}; got ${String(isolation)}`);
   }
-  if (!Number.isInteger(retries) || retries < 0) throw new TypeError('retries must be an integer >= 0');
+  wholeNumberOption('withTransaction', 'retries', retries, { min: 0 });
   const initialMs = options.backoff?.initialMs ?? 5;
   const maxMs = options.backoff?.maxMs ?? 500;
   if (!(initialMs >= 0) || !(maxMs >= initialMs)) throw new TypeError('backoff needs 0 <= initialMs <= maxMs');
-  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) {
-    throw new TypeError('timeoutMs must be a positive integer');
-  }
+  if (timeoutMs !== undefined) wholeNumberOption('withTransaction', 'timeoutMs', timeoutMs, { min: 1 });
   let beginSql = 'BEGIN';
   if (isolation) beginSql += ` ISOLATION LEVEL ${isolation.toUpperCase()}`;
   if (readOnly) beginSql += ' READ ONLY';
