@@ -1,10 +1,12 @@
 /**
  * Page fetch time at depth 0, 10k, 500k and 990k of a 1,000,000-row messages list, in one
- * process on one Postgres: @switchboard/pagination's keyset page against the same page by
- * OFFSET (what offset cursors, e.g. graphql-relay's, compile to). Interleaved rounds, medians.
+ * process on one Postgres: @switchboard/pagination's keyset page (default, and with
+ * `preparedStatements`) against the same page by OFFSET (what offset cursors, e.g.
+ * graphql-relay's, compile to; at depth 0 a plain ORDER BY … LIMIT). Interleaved rounds, medians.
  *
  * Run: npm run bench -w @switchboard/pagination
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { compare, type Measurement } from '@switchboard/bench';
 import { startTopology } from '@switchboard/infra';
@@ -17,6 +19,10 @@ const PAGE = 20;
 const DEPTHS = [0, 10_000, 500_000, 990_000];
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 700);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const CPU_ROUNDS = 5;
+const CPU_CALLS = 2000;
+// USER_HZ: the unit of utime/stime in /proc/<pid>/stat on Linux.
+const CLOCK_TICKS_PER_S = 100;
 
 const topology = await startTopology({ postgres: { replicas: 0 }, redis: false });
 try {
@@ -41,6 +47,12 @@ try {
       { field: 'id', column: 'id', direction: 'desc' },
     ],
     maxPageSize: 100,
+  });
+  // The same order with named prepared statements (parsed and planned once per connection).
+  const prepared = createPaginator({
+    orderBy: paginator.orderBy,
+    maxPageSize: 100,
+    preparedStatements: true,
   });
   const source = { table: 'messages', where: 'chat_id = $1', params: [1] };
   // Both lookups share a queryKey, so the cursor of the row just above each depth (found once
@@ -69,6 +81,8 @@ try {
 
   const keyset = (depth: number) => () =>
     paginator.fromPostgres(pool, source, { first: PAGE, after: cursors.get(depth) ?? null }, { queryKey });
+  const keysetPrepared = (depth: number) => () =>
+    prepared.fromPostgres(pool, source, { first: PAGE, after: cursors.get(depth) ?? null }, { queryKey });
   const offset = (depth: number) => () =>
     pool.query('SELECT * FROM messages WHERE chat_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3', [
       1,
@@ -78,9 +92,13 @@ try {
 
   // Same rows from both, or the comparison means nothing.
   for (const depth of DEPTHS) {
-    const ours = (await keyset(depth)()).edges.map((edge) => String((edge.node as { id: unknown }).id));
+    const ours = await keyset(depth)();
+    const ids = ours.edges.map((edge) => String((edge.node as { id: unknown }).id));
     const theirs = (await offset(depth)()).rows.slice(0, PAGE).map((row) => String(row.id));
-    if (ours.join() !== theirs.join()) throw new Error(`keyset and OFFSET disagree at depth ${depth}`);
+    if (ids.join() !== theirs.join()) throw new Error(`keyset and OFFSET disagree at depth ${depth}`);
+    if (JSON.stringify(await keysetPrepared(depth)()) !== JSON.stringify(ours)) {
+      throw new Error(`prepared and unprepared pages differ at depth ${depth}`);
+    }
   }
 
   // The plans, for the record (stderr): an index scan that starts at the cursor, at any depth.
@@ -107,6 +125,7 @@ try {
   const contenders: Record<string, () => Promise<unknown>> = {};
   for (const depth of DEPTHS) {
     contenders[`keyset@${depth}`] = keyset(depth);
+    contenders[`prepared@${depth}`] = keysetPrepared(depth);
     contenders[`offset@${depth}`] = offset(depth);
   }
   const results = await compare(contenders, { concurrency: 1, durationMs: DURATION_MS, rounds: ROUNDS });
@@ -117,21 +136,62 @@ try {
     `${ROWS.toLocaleString('en-US')} rows, page of ${PAGE}, 1 in flight, ${ROUNDS} interleaved rounds of ${DURATION_MS} ms, medians; ` +
       `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores (shared), Node ${process.version}, PostgreSQL 15`,
     '',
-    '| depth (rows skipped) | keyset p50 ms | keyset p99 ms | OFFSET p50 ms | OFFSET p99 ms | OFFSET / keyset |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| depth (rows skipped) | keyset p50 ms | keyset p99 ms | prepared p50 ms | prepared p99 ms | OFFSET p50 ms | OFFSET p99 ms | OFFSET / keyset |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...DEPTHS.map((depth) => {
       const k = get(`keyset@${depth}`);
+      const p = get(`prepared@${depth}`);
       const o = get(`offset@${depth}`);
-      return `| ${depth.toLocaleString('en-US')} | ${fmt(k.p50Ms)} | ${fmt(k.p99Ms)} | ${fmt(o.p50Ms)} | ${fmt(o.p99Ms)} | ${fmt(o.p50Ms / k.p50Ms)}× |`;
+      return `| ${depth.toLocaleString('en-US')} | ${fmt(k.p50Ms)} | ${fmt(k.p99Ms)} | ${fmt(p.p50Ms)} | ${fmt(p.p99Ms)} | ${fmt(o.p50Ms)} | ${fmt(o.p99Ms)} | ${fmt(o.p50Ms / k.p50Ms)}× |`;
     }),
   ];
   const deepest = DEPTHS[DEPTHS.length - 1] as number;
   const keysetRatio = get(`keyset@${deepest}`).p50Ms / get('keyset@0').p50Ms;
   const offsetRatio = get(`offset@${deepest}`).p50Ms / get('offset@0').p50Ms;
+  const firstRatio = (name: string) => {
+    const ratio = get(`${name}@0`).p50Ms / get('offset@0').p50Ms;
+    return `${ratio.toFixed(2)}× (${ratio <= 1.2 ? 'met' : 'NOT met'})`;
+  };
   lines.push(
     '',
     `Deepest page / first page (p50): keyset ${keysetRatio.toFixed(2)}× (goal ≤ 1.5×: ${keysetRatio <= 1.5 ? 'met' : 'NOT met'}), OFFSET ${offsetRatio.toFixed(0)}×.`,
+    `First page / the same rows by a plain ORDER BY … LIMIT (OFFSET 0), p50: keyset ${firstRatio('keyset')}, prepared ${firstRatio('prepared')} (goal ≤ 1.2×).`,
   );
+
+  // Latency on a shared machine mostly measures the neighbours. CPU time per call (this process
+  // plus the Postgres backends, from /proc) is what a first page costs, and holds still.
+  const backends = (
+    await pool.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'",
+    )
+  ).rows.map((row) => row.pid);
+  const backendTicks = () =>
+    backends.reduce((sum, pid) => {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return sum + Number(fields[11]) + Number(fields[12]);
+    }, 0);
+  if (process.platform === 'linux') {
+    const firstPages = { offset: offset(0), keyset: keyset(0), prepared: keysetPrepared(0) };
+    const cpu: Record<string, number[]> = { offset: [], keyset: [], prepared: [] };
+    for (let round = 0; round < CPU_ROUNDS; round++) {
+      for (const [name, run] of Object.entries(firstPages)) {
+        const ticks = backendTicks();
+        const usage = process.cpuUsage();
+        for (let i = 0; i < CPU_CALLS; i++) await run();
+        const node = process.cpuUsage(usage);
+        const postgresUs = ((backendTicks() - ticks) * 1_000_000) / CLOCK_TICKS_PER_S;
+        cpu[name]?.push((node.user + node.system + postgresUs) / CPU_CALLS);
+      }
+    }
+    const median = (list: readonly number[]) => [...list].sort((a, b) => a - b)[list.length >> 1] as number;
+    const [plain, ours, oursPrepared] = ['offset', 'keyset', 'prepared'].map((name) => median(cpu[name] ?? []));
+    lines.push(
+      `CPU per first page (Node + Postgres, median of ${CPU_ROUNDS} interleaved rounds of ${CPU_CALLS} calls): ` +
+        `plain ORDER BY … LIMIT ${fmt((plain as number) / 1000)} ms, keyset ${fmt((ours as number) / 1000)} ms ` +
+        `(${((ours as number) / (plain as number)).toFixed(2)}×), prepared ${fmt((oursPrepared as number) / 1000)} ms ` +
+        `(${((oursPrepared as number) / (plain as number)).toFixed(2)}×).`,
+    );
+  }
   console.log(lines.join('\n'));
   await pool.end();
 } finally {

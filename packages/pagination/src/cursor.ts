@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import { InvalidCursorError } from './errors.ts';
 
 /** A sort-key value as a cursor carries it. `fromPostgres` keys are always text (or NULL). */
@@ -19,6 +19,7 @@ enum Tag {
 
 const SIGNED_TAG_BYTES = 16;
 const CHECKSUM_BYTES = 8;
+const SCRATCH_BYTES = 256;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -32,16 +33,28 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export class CursorCodec {
   readonly #secrets: readonly Buffer[];
   readonly #maxLength: number;
+  readonly #tagBytes: number;
+  // Reused for every cursor made or checked (all synchronous): `version ‖ binding ‖ values`,
+  // the MAC input, written in place, so a page of cursors allocates little more than its strings.
+  #scratch = Buffer.alloc(SCRATCH_BYTES);
 
   constructor(secrets: readonly Buffer[], maxLength: number) {
     this.#secrets = secrets;
     this.#maxLength = maxLength;
+    this.#tagBytes = secrets.length > 0 ? SIGNED_TAG_BYTES : CHECKSUM_BYTES;
   }
 
   encode(binding: Buffer, values: readonly KeyValue[]): string {
-    const body = encodeValues(values);
-    const tag = this.#tag(this.#secrets[0], binding, body);
-    const cursor = Buffer.concat([Buffer.of(CURSOR_VERSION), body, tag]).toString('base64url');
+    const start = this.#prefix(binding);
+    const end = this.#writeValues(values, start);
+    const tag = this.#tag(this.#secrets[0], end);
+    this.#reserve(end + this.#tagBytes);
+    const scratch = this.#scratch;
+    tag.copy(scratch, end, 0, this.#tagBytes);
+    // The cursor is `version ‖ values ‖ tag`: the version byte moves next to the values, over the
+    // binding's last byte (rewritten by the next call).
+    scratch[start - 1] = CURSOR_VERSION;
+    const cursor = scratch.toString('base64url', start - 1, end + this.#tagBytes);
     // A cursor this paginator would refuse when it comes back is a configuration error: say so now.
     if (cursor.length > this.#maxLength) {
       throw new RangeError(
@@ -64,16 +77,19 @@ export class CursorCodec {
     const bytes = Buffer.from(cursor, 'base64url');
     // Only the canonical spelling is accepted: no second string for the same cursor.
     if (bytes.toString('base64url') !== cursor) throw new InvalidCursorError(argument, 'malformed');
-    const tagBytes = this.#secrets.length > 0 ? SIGNED_TAG_BYTES : CHECKSUM_BYTES;
+    const tagBytes = this.#tagBytes;
     if (bytes.length < 1 + tagBytes + 1) throw new InvalidCursorError(argument, 'malformed');
     if (bytes[0] !== CURSOR_VERSION) throw new InvalidCursorError(argument, 'unsupported-version');
     const body = bytes.subarray(1, bytes.length - tagBytes);
     const tag = bytes.subarray(bytes.length - tagBytes);
+    const start = this.#prefix(binding);
+    this.#reserve(start + body.length);
+    body.copy(this.#scratch, start);
     const secrets = this.#secrets.length > 0 ? this.#secrets : [undefined];
     let verified = false;
     for (const secret of secrets) {
       // Constant-time compare; every secret is tried so timing says nothing about which matched.
-      if (timingSafeEqual(this.#tag(secret, binding, body), tag)) verified = true;
+      if (timingSafeEqual(this.#tag(secret, start + body.length).subarray(0, tagBytes), tag)) verified = true;
     }
     if (!verified) throw new InvalidCursorError(argument, 'mismatch');
     let values: KeyValue[];
@@ -86,39 +102,70 @@ export class CursorCodec {
     return values;
   }
 
-  #tag(secret: Buffer | undefined, binding: Buffer, body: Buffer): Buffer {
-    const hash = secret ? createHmac('sha256', secret) : createHash('sha256');
-    hash.update(Buffer.of(CURSOR_VERSION));
-    hash.update(binding);
-    hash.update(body);
-    return hash.digest().subarray(0, secret ? SIGNED_TAG_BYTES : CHECKSUM_BYTES);
+  /** Writes `version ‖ binding` at the start of the scratch buffer; returns where the values go. */
+  #prefix(binding: Buffer): number {
+    // A huge key (refused with a RangeError) grew the buffer: do not keep that memory.
+    if (this.#scratch.length > SCRATCH_BYTES + 2 * this.#maxLength) this.#scratch = Buffer.alloc(SCRATCH_BYTES);
+    const start = 1 + binding.length;
+    this.#reserve(start + 16);
+    this.#scratch[0] = CURSOR_VERSION;
+    binding.copy(this.#scratch, 1);
+    return start;
+  }
+
+  /** The full MAC (or checksum digest) of the first `length` scratch bytes; callers keep its prefix. */
+  #tag(secret: Buffer | undefined, length: number): Buffer {
+    const input = this.#scratch.subarray(0, length);
+    return secret ? createHmac('sha256', secret).update(input).digest() : hash('sha256', input, 'buffer');
+  }
+
+  #reserve(size: number): void {
+    if (this.#scratch.length >= size) return;
+    const grown = Buffer.alloc(Math.max(size, this.#scratch.length * 2));
+    this.#scratch.copy(grown);
+    this.#scratch = grown;
+  }
+
+  /** Writes the values' encoding at `offset`; returns where it ends. */
+  #writeValues(values: readonly KeyValue[], offset: number): number {
+    this.#reserve(offset + 5);
+    let at = writeVarint(this.#scratch, offset, values.length);
+    for (const value of values) {
+      if (value === null) {
+        this.#reserve(at + 1);
+        this.#scratch[at++] = Tag.Null;
+      } else if (typeof value === 'string') {
+        const length = Buffer.byteLength(value, 'utf8');
+        this.#reserve(at + 6 + length);
+        this.#scratch[at] = Tag.String;
+        at = writeVarint(this.#scratch, at + 1, length);
+        at += this.#scratch.write(value, at, length, 'utf8');
+      } else if (typeof value === 'number' || value instanceof Date) {
+        this.#reserve(at + 9);
+        this.#scratch[at] = typeof value === 'number' ? Tag.Number : Tag.Date;
+        at = this.#scratch.writeDoubleBE(typeof value === 'number' ? value : value.getTime(), at + 1);
+      } else if (typeof value === 'bigint') {
+        const text = value.toString();
+        this.#reserve(at + 6 + text.length);
+        this.#scratch[at] = Tag.BigInt;
+        at = writeVarint(this.#scratch, at + 1, text.length);
+        at += this.#scratch.write(text, at, text.length, 'latin1');
+      } else if (typeof value === 'boolean') {
+        this.#reserve(at + 1);
+        this.#scratch[at++] = value ? Tag.True : Tag.False;
+      } else {
+        throw new TypeError(
+          `a sort key value must be a string, number, bigint, boolean, Date or null, got ${typeof value}`,
+        );
+      }
+    }
+    return at;
   }
 }
 
 /** SHA-256 of the identity a cursor is bound to (order + query). */
 export function bindingDigest(identity: string): Buffer {
-  return createHash('sha256').update(identity).digest();
-}
-
-function encodeValues(values: readonly KeyValue[]): Buffer {
-  const parts: Buffer[] = [varint(values.length)];
-  for (const value of values) {
-    if (value === null) parts.push(Buffer.of(Tag.Null));
-    else if (typeof value === 'string') {
-      const text = Buffer.from(value, 'utf8');
-      parts.push(Buffer.of(Tag.String), varint(text.length), text);
-    } else if (typeof value === 'number') parts.push(Buffer.of(Tag.Number), float64(value));
-    else if (typeof value === 'bigint') {
-      const text = Buffer.from(value.toString(), 'latin1');
-      parts.push(Buffer.of(Tag.BigInt), varint(text.length), text);
-    } else if (typeof value === 'boolean') parts.push(Buffer.of(value ? Tag.True : Tag.False));
-    else if (value instanceof Date) parts.push(Buffer.of(Tag.Date), float64(value.getTime()));
-    else
-      throw new TypeError(
-        `a sort key value must be a string, number, bigint, boolean, Date or null, got ${typeof value}`,
-      );
-  }
-  return Buffer.concat(parts);
+  return hash('sha256', identity, 'buffer');
 }
 
 function decodeValues(body: Buffer): KeyValue[] {
@@ -182,19 +229,14 @@ function decodeValues(body: Buffer): KeyValue[] {
   return values;
 }
 
-function varint(n: number): Buffer {
-  const bytes: number[] = [];
+/** Writes `n` as a little-endian base-128 varint at `offset`; returns where it ends. */
+function writeVarint(target: Buffer, offset: number, n: number): number {
+  let at = offset;
   let rest = n;
   while (rest >= 0x80) {
-    bytes.push((rest & 0x7f) | 0x80);
+    target[at++] = (rest & 0x7f) | 0x80;
     rest = Math.floor(rest / 128);
   }
-  bytes.push(rest);
-  return Buffer.from(bytes);
-}
-
-function float64(n: number): Buffer {
-  const buffer = Buffer.alloc(8);
-  buffer.writeDoubleBE(n);
-  return buffer;
+  target[at++] = rest;
+  return at;
 }

@@ -43,6 +43,19 @@ export interface PaginatorOptions {
    * @default false
    */
   exactPageInfo?: boolean;
+  /**
+   * Send `fromPostgres` statements as named prepared statements (pg's `{ name, text, values }`,
+   * the name derived from the SQL text), so each connection parses and plans a query shape once
+   * instead of on every page. `db` must then accept that form as well as `query(text, params)`:
+   * `pg.Pool`, `pg.Client` and @switchboard/db-router readers do. Leave it off behind a pooler
+   * that does not support prepared statements (PgBouncer in transaction mode before 1.21). Each
+   * connection keeps one statement per shape (source, which cursors are given and which of their
+   * keys are NULL, direction, page size). A prepared `SELECT *` fails with "cached plan must not
+   * change result type" once the table gains or loses a column, until its connection is
+   * replaced: list the columns in `select`, or recycle the pool after such a migration.
+   * @default false
+   */
+  preparedStatements?: boolean;
   /** Longest cursor accepted, in characters; longer ones are refused unread. @default 1024 */
   maxCursorLength?: number;
 }
@@ -71,6 +84,7 @@ export interface ResolvedOptions {
   defaultPageSize: number;
   secrets: readonly Buffer[];
   exactPageInfo: boolean;
+  preparedStatements: boolean;
   maxCursorLength: number;
 }
 
@@ -141,12 +155,16 @@ export function resolveOptions(options: PaginatorOptions): ResolvedOptions {
   if (options.secret !== undefined && secrets.length === 0) {
     throw new TypeError('createPaginator: secret is an empty list');
   }
+  if (options.preparedStatements !== undefined && typeof options.preparedStatements !== 'boolean') {
+    throw new TypeError('createPaginator: preparedStatements must be a boolean');
+  }
   return {
     keys,
     maxPageSize,
     defaultPageSize,
     secrets,
     exactPageInfo: options.exactPageInfo ?? false,
+    preparedStatements: options.preparedStatements ?? false,
     maxCursorLength,
   };
 }

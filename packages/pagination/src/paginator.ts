@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Connection, ConnectionArgs, Edge, PageOptions, PagePlan } from './connection.ts';
 import { planPage, slicePage } from './connection.ts';
 import { bindingDigest, CursorCodec, type KeyValue } from './cursor.ts';
@@ -7,6 +8,7 @@ import { comparePositions } from './order.ts';
 import {
   type Bounds,
   countStatement,
+  keyAlias,
   type PostgresSource,
   pageStatement,
   probeStatement,
@@ -66,6 +68,32 @@ export interface Paginator {
   ): string;
 }
 
+/** What `preparedStatements` needs of `db`: pg's query-config form, besides `query(text, params)`. */
+interface PreparingQueryable {
+  query(config: { name: string; text: string; values: unknown[] }): PromiseLike<{ rows: unknown[] }>;
+}
+
+const BINDING_CACHE_SIZE = 256;
+const BINDING_CACHE_KEY_LENGTH = 512;
+const STATEMENT_NAME_CACHE_SIZE = 1024;
+const statementNames = new Map<string, string>();
+
+/**
+ * A prepared statement's name from its text alone, so every paginator (and every copy of this
+ * package) on a connection agrees on it and never gives one name to two texts.
+ */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `sb_page_${hash('sha256', text, 'base64url').slice(0, 32)}`;
+    if (statementNames.size >= STATEMENT_NAME_CACHE_SIZE) {
+      statementNames.delete(statementNames.keys().next().value as string);
+    }
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 interface Positioned<T> {
   node: T;
   position: KeyValue[];
@@ -90,24 +118,34 @@ export function createPaginator(options: PaginatorOptions): Paginator {
   const resolved = resolveOptions(options);
   const { keys } = resolved;
   const codec = new CursorCodec(resolved.secrets, resolved.maxCursorLength);
+  const keyIndex = new Map(keys.map((_, index) => [keyAlias(index), index]));
   const orderIdentity = keys.map((key) => [key.field, key.column, key.direction, key.nulls ?? null]);
   const orderBy = keys.map(
     ({ field, column, direction, nulls }): OrderKeyInfo =>
       Object.freeze(nulls === undefined ? { field, column, direction } : { field, column, direction, nulls }),
   );
 
-  // What a Postgres cursor is bound to: the order and the query (or the caller's queryKey).
-  const postgresBinding = (sql: SqlSource, source: PostgresSource, queryKey: string | undefined) =>
-    bindingDigest(
-      JSON.stringify(
-        [
-          'postgres',
-          orderIdentity,
-          queryKey ?? [source.table ?? null, source.query ?? null, sql.where ?? null, sql.params],
-        ],
-        jsonReplacer,
-      ),
-    );
+  // What a Postgres cursor is bound to: the order and the query (or the caller's queryKey). The
+  // text is JSON.stringify(['postgres', orderIdentity, query]), written in two parts so the
+  // order's part is serialized once.
+  const postgresPrefix = `["postgres",${JSON.stringify(orderIdentity)},`;
+  const bindings = new Map<string, Buffer>();
+  const postgresBinding = (sql: SqlSource, source: PostgresSource, queryKey: string | undefined) => {
+    const identity = `${postgresPrefix}${JSON.stringify(
+      queryKey ?? [source.table ?? null, source.query ?? null, sql.where ?? null, sql.params],
+      jsonReplacer,
+    )}]`;
+    let binding = bindings.get(identity);
+    if (binding === undefined) {
+      binding = bindingDigest(identity);
+      // Bounded in count and size: identities carry per-request params (a chat id, a long list).
+      if (identity.length <= BINDING_CACHE_KEY_LENGTH) {
+        if (bindings.size >= BINDING_CACHE_SIZE) bindings.delete(bindings.keys().next().value as string);
+        bindings.set(identity, binding);
+      }
+    }
+    return binding;
+  };
 
   const decode = (args: ConnectionArgs, binding: Buffer, text: boolean) => {
     const read = (argument: 'after' | 'before'): KeyValue[] | undefined => {
@@ -226,9 +264,17 @@ export function createPaginator(options: PaginatorOptions): Paginator {
       const binding = postgresBinding(sql, source, pageOptions.queryKey);
       const decoded = decode(args, binding, true);
       const bounds = decoded as Bounds;
+      const prepared = resolved.preparedStatements;
       const run = async (statement: SqlStatement) => {
         try {
-          return (await db.query(statement.text, statement.values)).rows as Record<string, unknown>[];
+          const result = prepared
+            ? await (db as unknown as PreparingQueryable).query({
+                name: statementName(statement.text),
+                text: statement.text,
+                values: statement.values,
+              })
+            : await db.query(statement.text, statement.values);
+          return result.rows as Record<string, unknown>[];
         } catch (error) {
           const sqlState = (error as { code?: unknown } | null)?.code;
           // A data exception with a cursor in play: a value Postgres cannot read as the column's
@@ -239,6 +285,7 @@ export function createPaginator(options: PaginatorOptions): Paginator {
           throw error;
         }
       };
+      const page = run(pageStatement(keys, sql, bounds, plan.backward, plan.fetch));
       const probePrevious =
         resolved.exactPageInfo && !plan.backward && plan.last === undefined && bounds.after
           ? run(probeStatement(keys, sql, bounds.after, 'before'))
@@ -248,24 +295,25 @@ export function createPaginator(options: PaginatorOptions): Paginator {
           ? run(probeStatement(keys, sql, bounds.before, 'after'))
           : undefined;
       const count = pageOptions.totalCount ? run(countStatement(sql)) : undefined;
-      const [rows, previous, next, counted] = await Promise.all([
-        run(pageStatement(keys, sql, bounds, plan.backward, plan.fetch)),
-        probePrevious,
-        probeNext,
-        count,
-      ]);
+      // The common page is one statement: await it alone, without Promise.all's extra turns.
+      const [rows, previous, next, counted] =
+        probePrevious || probeNext || count
+          ? await Promise.all([page, probePrevious, probeNext, count])
+          : [await page, undefined, undefined, undefined];
       const fetched = rows.map((row): Positioned<T> => {
         const node: Record<string, unknown> = {};
         const position: KeyValue[] = new Array(keys.length).fill(null);
         for (const name in row) {
-          if (name.startsWith('__sb_key_')) {
-            const index = Number(name.slice(9));
-            const value = row[name] ?? null;
-            if (value === null && (keys[index] as ResolvedKey).nulls === undefined) {
-              throw new NullSortKeyError((keys[index] as ResolvedKey).field);
-            }
-            position[index] = value as string | null;
-          } else node[name] = row[name];
+          const index = keyIndex.get(name);
+          if (index === undefined) {
+            node[name] = row[name];
+            continue;
+          }
+          const value = row[name] ?? null;
+          if (value === null && (keys[index] as ResolvedKey).nulls === undefined) {
+            throw new NullSortKeyError((keys[index] as ResolvedKey).field);
+          }
+          position[index] = value as string | null;
         }
         return { node: node as T, position };
       });

@@ -320,6 +320,7 @@ describe('createPaginator options', () => {
     ['defaultPageSize above max', { orderBy: [{ field: 'id' }], maxPageSize: 5, defaultPageSize: 6 }],
     ['a short secret', { orderBy: [{ field: 'id' }], secret: 'short' }],
     ['an empty secret list', { orderBy: [{ field: 'id' }], secret: [] }],
+    ['a preparedStatements that is not a boolean', { orderBy: [{ field: 'id' }], preparedStatements: 'yes' }],
   ])('%s is a TypeError', (_, options) => {
     expect(() => createPaginator(options as never)).toThrow(TypeError);
   });

@@ -53,6 +53,8 @@ describe('fromPostgres against the oracle, on real Postgres', () => {
       const paginators = {
         spec: createPaginator({ orderBy, maxPageSize: 50 }),
         exact: createPaginator({ orderBy, maxPageSize: 50, exactPageInfo: true }),
+        specPrepared: createPaginator({ orderBy, maxPageSize: 50, preparedStatements: true }),
+        exactPrepared: createPaginator({ orderBy, maxPageSize: 50, exactPageInfo: true, preparedStatements: true }),
       };
       await fc.assert(
         fc.asyncProperty(
@@ -60,9 +62,16 @@ describe('fromPostgres against the oracle, on real Postgres', () => {
           walkArbitrary,
           fc.constantFrom(1, 2),
           fc.boolean(),
-          async (rows, walk, chatId, viaQuery) => {
+          fc.boolean(),
+          async (rows, walk, chatId, viaQuery, prepared) => {
             await load(rows);
-            const paginator = walk.exact ? paginators.exact : paginators.spec;
+            const paginator = walk.exact
+              ? prepared
+                ? paginators.exactPrepared
+                : paginators.exact
+              : prepared
+                ? paginators.specPrepared
+                : paginators.spec;
             const source = viaQuery
               ? { query: 'SELECT i.*, i.id * 2 AS doubled FROM items i WHERE i.chat_id = $1', params: [chatId] }
               : inChat(chatId);
@@ -270,6 +279,67 @@ describe('fromPostgres', () => {
     } finally {
       client.release();
     }
+  });
+});
+
+describe('preparedStatements', () => {
+  const prepared = createPaginator({ orderBy: newest.orderBy, maxPageSize: 50, preparedStatements: true });
+
+  test('names each statement after its text: same shape, same name; the pages are the unprepared ones', async () => {
+    await load(Array.from({ length: 7 }, (_, i) => ({ id: i + 1, chatId: 1, t: i, score: null })));
+    const sent: unknown[] = [];
+    const recording = {
+      query: (config: { name: string; text: string; values: unknown[] }) => {
+        sent.push(config);
+        return pool.query(config);
+      },
+    } as unknown as Queryable;
+    const first = await prepared.fromPostgres(recording, inChat(1), { first: 2 });
+    const again = await prepared.fromPostgres(recording, inChat(1), { first: 2 });
+    const next = await prepared.fromPostgres(recording, inChat(1), { first: 2, after: first.pageInfo.endCursor });
+    const counted = await prepared.fromPostgres(recording, inChat(1), { first: 3 }, { totalCount: true });
+    const names = (sent as { name: string }[]).map((config) => config.name);
+    expect(names).toHaveLength(5);
+    for (const name of names) expect(name).toMatch(/^sb_page_[A-Za-z0-9_-]{32}$/);
+    expect(names[1]).toBe(names[0]);
+    expect(new Set(names).size).toBe(4);
+    expect(first).toEqual(await newest.fromPostgres(pool, inChat(1), { first: 2 }));
+    expect(again).toEqual(first);
+    expect(next).toEqual(await newest.fromPostgres(pool, inChat(1), { first: 2, after: first.pageInfo.endCursor }));
+    expect(counted).toEqual(await newest.fromPostgres(pool, inChat(1), { first: 3 }, { totalCount: true }));
+  });
+
+  test('a statement is parsed once per connection and reused', async () => {
+    await load(Array.from({ length: 3 }, (_, i) => ({ id: i + 1, chatId: 1, t: i, score: null })));
+    const client = await pool.connect();
+    try {
+      for (let i = 0; i < 3; i++) await prepared.fromPostgres(client, inChat(1), { first: 1 });
+      const { rows } = await client.query(
+        `SELECT name FROM pg_prepared_statements WHERE starts_with(name, 'sb_page_') AND statement = $1`,
+        [
+          'SELECT *, to_jsonb("created_at") #>> \'{}\' AS "__sb_key_0", to_jsonb("id") #>> \'{}\' AS "__sb_key_1" FROM "items" WHERE (chat_id = $1) ORDER BY "created_at" DESC, "id" DESC LIMIT 2',
+        ],
+      );
+      expect(rows).toHaveLength(1);
+    } finally {
+      client.release();
+    }
+  });
+
+  test('a forged key value Postgres cannot read is still an InvalidCursorError', async () => {
+    await load([{ id: 1, chatId: 1, t: 0, score: null }]);
+    const forged = (
+      await prepared.fromPostgres(
+        pool,
+        { query: "SELECT 'not a time'::text AS created_at, 1 AS id" },
+        { first: 1 },
+        { queryKey: 'k' },
+      )
+    ).pageInfo.endCursor;
+    const error = await prepared
+      .fromPostgres(pool, inChat(1), { after: forged }, { queryKey: 'k' })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ reason: 'rejected-by-database', argument: 'after' });
   });
 });
 
