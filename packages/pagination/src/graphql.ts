@@ -12,7 +12,10 @@ import {
   Kind,
   type SelectionSetNode,
 } from 'graphql';
-import { isPaginationInputError } from './errors.ts';
+import { PAGINATION_ERROR_TABLE } from './error-table.ts';
+import { type InvalidCursorError, isPaginationInputError, type PaginationArgumentError } from './errors.ts';
+
+export { PAGINATION_ERROR_TABLE, type PaginationErrorMapping } from './error-table.ts';
 
 /** The Relay `PageInfo` type; declare it once per schema. */
 export const pageInfoTypeDefs = /* GraphQL */ `
@@ -80,19 +83,48 @@ type ${edge} {
 `;
 }
 
+/** Options of {@link toGraphQLError}. */
+export interface ToGraphQLErrorOptions {
+  /** The error graphql-js wrapped the pagination error in: supplies `path`, `locations` and source. */
+  from?: GraphQLError;
+  /**
+   * Put the HTTP status in `extensions.http` (graphql-yoga answers with it). `false` leaves the
+   * status to the server. @default true
+   */
+  http?: boolean;
+}
+
 /**
  * The GraphQL error for a pagination input error (`InvalidCursorError`,
- * `PaginationArgumentError`): `extensions: { code: 'BAD_USER_INPUT', argument }`. Anything else
- * is returned as it is (a server error stays a server error).
+ * `PaginationArgumentError`), from `PAGINATION_ERROR_TABLE`: `extensions: { code:
+ * 'BAD_USER_INPUT', argument }` and HTTP 400. Anything else is returned as it is (a server error
+ * stays a server error, for the server's masking).
  */
-export function toGraphQLError(error: unknown): unknown {
+export function toGraphQLError(
+  error: InvalidCursorError | PaginationArgumentError,
+  options?: ToGraphQLErrorOptions,
+): GraphQLError;
+export function toGraphQLError(error: unknown, options?: ToGraphQLErrorOptions): unknown;
+export function toGraphQLError(error: unknown, options: ToGraphQLErrorOptions = {}): unknown {
   if (!isPaginationInputError(error)) return error;
+  const { status, graphqlCode } = PAGINATION_ERROR_TABLE[error.code];
   const message =
     error.code === 'INVALID_CURSOR'
       ? `Invalid cursor in "${error.argument}".`
       : error.message.replace(/^./, (c) => c.toUpperCase());
+  const { from } = options;
   // No originalError: graphql-yoga masks a GraphQLError that wraps a non-GraphQL error.
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', argument: error.argument } });
+  return new GraphQLError(message, {
+    ...(from?.nodes ? { nodes: from.nodes } : {}),
+    ...(from?.source ? { source: from.source } : {}),
+    ...(from?.positions ? { positions: from.positions } : {}),
+    ...(from?.path ? { path: from.path } : {}),
+    extensions: {
+      code: graphqlCode,
+      argument: error.argument,
+      ...(options.http === false ? {} : { http: { status } }),
+    },
+  });
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 export type { Connection, ConnectionArgs, Edge, PageInfo, PageOptions } from './connection.ts';
 export { CURSOR_VERSION, type KeyValue } from './cursor.ts';
+export { PAGINATION_ERROR_TABLE, type PaginationErrorMapping } from './error-table.ts';
 export {
   DuplicateSortKeyError,
   InvalidCursorError,

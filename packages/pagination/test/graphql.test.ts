@@ -166,7 +166,16 @@ describe('SDL helpers', () => {
   test('toGraphQLError maps input errors only', () => {
     const mapped = toGraphQLError(new InvalidCursorError('after', 'mismatch'));
     expect(mapped).toBeInstanceOf(GraphQLError);
-    expect((mapped as GraphQLError).extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'after' });
+    expect(mapped.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'after', http: { status: 400 } });
+    expect(toGraphQLError(new InvalidCursorError('before', 'malformed'), { http: false }).extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      argument: 'before',
+    });
+    const wrapper = new GraphQLError('wrapped', { path: ['chat', 'messages'] });
+    expect(toGraphQLError(new InvalidCursorError('after', 'mismatch'), { from: wrapper }).path).toEqual([
+      'chat',
+      'messages',
+    ]);
     const other = new Error('boom');
     expect(toGraphQLError(other)).toBe(other);
   });

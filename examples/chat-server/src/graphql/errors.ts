@@ -37,7 +37,7 @@ export function createMaskError(log: Logger) {
     }
     if (original instanceof AppError) return client(original.code, original.message);
     if (isValidationError(original)) return validationError(original, { from: wrapper, httpStatus: false });
-    const pagination = paginationError(original);
+    const pagination = paginationError(original, { from: wrapper });
     if (pagination !== original) return pagination as Error;
     if (isRbacError(original)) {
       if (original.code !== 'FORBIDDEN') log.error({ err: original }, 'authorization policy error');
