@@ -10,6 +10,7 @@ export { type GcraOptions, gcra } from './algorithms/gcra.ts';
 export { type SlidingWindowCounterOptions, slidingWindowCounter } from './algorithms/sliding-window-counter.ts';
 export { type SlidingWindowLogOptions, slidingWindowLog } from './algorithms/sliding-window-log.ts';
 export { type TokenBucketOptions, tokenBucket } from './algorithms/token-bucket.ts';
+export { bindStore } from './bind-store.ts';
 export { RATE_LIMIT_ERROR_TABLE, type RateLimitErrorMapping } from './error-table.ts';
 export {
   isRateLimitError,
@@ -22,7 +23,7 @@ export {
 } from './errors.ts';
 export { type RateLimitHeaderOptions, rateLimitHeaders } from './headers.ts';
 export { type IpKeyOptions, ipKey } from './ip.ts';
-export { encodeKey } from './keys.ts';
+export { encodeKey, storageKey } from './keys.ts';
 export {
   type ConsumeAllEntry,
   type ConsumeAllResult,
@@ -38,10 +39,12 @@ export { createMemoryStore, type MemoryStoreOptions } from './stores/memory.ts';
 export type {
   Algorithm,
   AlgorithmKind,
+  BoundStore,
   Decision,
   EvaluateMode,
   RateLimitResult,
   RateLimitStore,
   Step,
+  StoreBindOptions,
   StoreEntry,
 } from './types.ts';

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { wholeNumberOption } from '@switchboard/hot-path';
 
 export interface IpKeyOptions {
   /**
@@ -19,10 +20,7 @@ export interface IpKeyOptions {
  * limiter.consume(ipKey(request.socket.remoteAddress ?? 'unknown'));
  */
 export function ipKey(address: string, options: IpKeyOptions = {}): string {
-  const prefix = options.ipv6Prefix ?? 56;
-  if (!Number.isInteger(prefix) || prefix < 1 || prefix > 128) {
-    throw new TypeError(`ipv6Prefix must be a whole number from 1 to 128, got ${String(prefix)}`);
-  }
+  const prefix = wholeNumberOption('ipKey', 'ipv6Prefix', options.ipv6Prefix ?? 56, { min: 1, max: 128 });
   if (typeof address !== 'string') return address;
   if (isIPv4(address)) return address;
   // A zone (fe80::1%eth0) names the interface, not the host.

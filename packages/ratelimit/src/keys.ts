@@ -22,9 +22,9 @@ export function encodeKey(key: string): string {
 
 /**
  * True when `encodeKey(key) === key` because every character is kept and the key is short: the
- * usual case (user ids, IPs). A regular expression search, not a `charCodeAt` loop: once a
- * program defines a subclass of String (ioredis does, for RESP3 verbatim strings), V8 runs such
- * loops several times slower, while the search costs the same either way.
+ * usual case (user ids, IPs). A regular expression search rather than a `charCodeAt` loop: it is
+ * as fast, and unaffected by the String-subclass slowdown explained in
+ * tools/hot-path/src/string-methods.ts.
  */
 export function isSafeShort(key: string): boolean {
   return key.length <= MAX_KEY_LENGTH && !UNSAFE.test(key);
@@ -48,7 +48,18 @@ export function validatePrefix(prefix: string): string {
   return prefix;
 }
 
-/** The key a store sees: `<prefix>|<encoded key>`. */
+/** What separates a limiter's prefix from an encoded key in a storage key. */
+export const KEY_SEPARATOR = '|';
+
+/** The key a store sees for a key already encoded: `<prefix>|<encoded key>`. */
+export function joinStorageKey(prefix: string, encodedKey: string): string {
+  return `${prefix}${KEY_SEPARATOR}${encodedKey}`;
+}
+
+/**
+ * The storage key of a limiter's (`prefix`) user key: `<prefix>|<encoded key>`. What the entries
+ * of `evaluate` carry, and what a store's bound `consume` derives from the key it is given.
+ */
 export function storageKey(prefix: string, key: string): string {
-  return `${prefix}|${encodeKey(key)}`;
+  return joinStorageKey(prefix, encodeKey(key));
 }

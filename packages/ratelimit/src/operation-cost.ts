@@ -1,3 +1,4 @@
+import { wholeNumberOption } from '@switchboard/hot-path';
 import type {
   DocumentNode,
   FieldNode,
@@ -93,10 +94,7 @@ export function createOperationCost(options: OperationCostOptions = {}): Operati
       throw new TypeError(`listArguments must be argument names, got ${JSON.stringify(name)}`);
     }
   }
-  const maxListSize = options.maxListSize ?? 100;
-  if (!Number.isInteger(maxListSize) || maxListSize < 1) {
-    throw new TypeError(`maxListSize must be an integer >= 1, got ${String(maxListSize)}`);
-  }
+  const maxListSize = wholeNumberOption('createOperationCost', 'maxListSize', options.maxListSize ?? 100, { min: 1 });
   const compiled = new WeakMap<DocumentNode, CompiledDocument>();
   const settings: Settings = { listArguments, maxListSize };
 

@@ -46,7 +46,11 @@ export interface Step extends Decision {
   ttlMs: number;
 }
 
-/** A rate-limiting algorithm with its parameters: what the factories return. */
+/**
+ * A rate-limiting algorithm with its parameters: what the factories return. Stores run an
+ * algorithm by its `kind` and numbers (the Redis script reads `params`; the memory store runs a
+ * fixed window from `limit` and `windowMs`) or by `step`: the factories keep them in agreement.
+ */
 export interface Algorithm {
   readonly kind: AlgorithmKind;
   /** Reported as `limit` in results (limit, capacity or burst). */
@@ -89,10 +93,43 @@ export interface RateLimitStore {
   /** Refuse every request on this key for `durationMs`. */
   block(key: string, durationMs: number): Promise<void>;
   /**
-   * Present on in-process stores: the same as `evaluate`, synchronously. The limiter then skips
-   * timeouts and failure policies, which guard I/O this store does not do.
+   * Optional fast path for a limiter's single-key `consume`, its most frequent call.
+   * `createRateLimiter` calls it once, at creation, and from then on hands each `consume` it has
+   * validated to the returned {@link BoundStore}; without it the limiter uses the same path over
+   * `evaluate` (`bindStore`). A bound consume must answer exactly as
+   * `evaluate('consume', [{ key: storageKey(prefix, key), algorithm, cost, blockDurationMs }])`
+   * would, and see (and leave) the same state as `evaluate`, `reset` and `block`. The `./testing`
+   * contract checks both.
    */
-  evaluateSync?(mode: EvaluateMode, entries: readonly StoreEntry[]): Decision[];
-  /** `evaluateSync` for a single entry, without the arrays: a limiter's `consume` uses it when present. */
-  evaluateOneSync?(mode: EvaluateMode, entry: StoreEntry): Decision;
+  bind?(prefix: string, algorithm: Algorithm, options: StoreBindOptions): BoundStore;
+}
+
+/** What a limiter tells a store when it binds to it (see {@link RateLimitStore.bind}). */
+export interface StoreBindOptions {
+  /** When a consume is refused, block the key this long (0: no block). */
+  readonly blockDurationMs: number;
+  /** The longest a consume may wait for the store's backend; past it, answer it by `fail`. */
+  readonly timeoutMs: number;
+  /**
+   * Answers a consume that the store could not (its backend failed, or did not answer within
+   * `timeoutMs`) by the limiter's `onStoreError` policy: resolve the consume with what this
+   * returns rather than rejecting it (`key` and `cost` as the consume got them). A store without
+   * I/O never calls it.
+   */
+  fail(error: unknown, key: string, cost: number): Promise<RateLimitResult>;
+  /** To call when the backend answered a consume: the limiter hands back to the store after an outage. */
+  answered(): void;
+}
+
+/** One limiter's consume on a store: what {@link RateLimitStore.bind} returns. */
+export interface BoundStore {
+  /**
+   * Pays `cost` on `key` if the limiter's algorithm allows it, as `evaluate('consume', ...)`
+   * would. `cost` is a whole number from 1 to the algorithm's `limit` and `key` a non-empty
+   * string: the limiter checked both. `key` is the caller's key, not yet encoded: its storage key
+   * is `storageKey(prefix, key)` (exported; it encodes the key so that user input cannot reach
+   * another key). Left to the store so that it can skip encoding keys it already holds. Resolves
+   * with the result the limiter returns (`limit` is the algorithm's `limit`).
+   */
+  consume(key: string, cost: number): Promise<RateLimitResult>;
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
   type Algorithm,
+  bindStore,
   createMemoryStore,
   createRateLimiter,
   encodeKey,
@@ -12,6 +13,7 @@ import {
   type RateLimitStore,
   type StoreErrorPolicy,
   slidingWindowLog,
+  storageKey,
   tokenBucket,
 } from '../src/index.ts';
 import { isSafeShort } from '../src/keys.ts';
@@ -37,7 +39,8 @@ describe('isSafeShort', () => {
       ),
       { numRuns: 2_000 },
     );
-  });
+    // 2,000 runs take seconds on a loaded machine.
+  }, 30_000);
 });
 
 type Op =
@@ -168,7 +171,7 @@ describe('memory fast paths answer like the reference store through the general 
     });
   }
 
-  test('a hand-made fixed window (not from fixedWindow()) takes the general path', async () => {
+  test('a hand-made fixed window (a copy of what fixedWindow() returns) answers as fixedWindow() does', async () => {
     let at = 0;
     const store = createMemoryStore({ now: () => at });
     const limiter = createRateLimiter({ store, algorithm: { ...fixedWindow({ limit: 2, windowMs: 100 }) } });
@@ -190,6 +193,84 @@ describe('memory fast paths answer like the reference store through the general 
     await store.block('p|a', 60_000);
     expect((await limiter.consume('a')).allowed).toBe(false);
     expect(store.size).toBe(1);
+  });
+});
+
+describe('bind: a store of your own with a fast path', () => {
+  /** A store over the reference one, with a `bind` that records what it is given. */
+  function recordingStore() {
+    const reference = createReferenceMemoryStore();
+    const bound: { key: string; cost: number }[] = [];
+    const binds: unknown[][] = [];
+    const store: RateLimitStore = {
+      evaluate: (mode, entries) => reference.evaluate(mode, entries),
+      reset: (keys) => reference.reset(keys),
+      block: (key, durationMs) => reference.block(key, durationMs),
+      bind(prefix, algorithm, options) {
+        binds.push([prefix, algorithm.kind, options.blockDurationMs, options.timeoutMs]);
+        const general = bindStore(reference, prefix, algorithm, options);
+        return {
+          consume(key, cost) {
+            bound.push({ key, cost });
+            return general.consume(key, cost);
+          },
+        };
+      },
+    };
+    return { store, bound, binds };
+  }
+
+  test('is called once per limiter, and gets every consume the limiter validated, nothing else', async () => {
+    const { store, bound, binds } = recordingStore();
+    const limiter = createRateLimiter({
+      store,
+      algorithm: tokenBucket({ capacity: 5, refillPerSecond: 0.001 }),
+      prefix: 'mine',
+      blockDurationMs: 1_000,
+      timeoutMs: 250,
+    });
+    expect(binds).toEqual([['mine', 'token-bucket', 1_000, 250]]);
+    expect(await limiter.consume('a b')).toMatchObject({ allowed: true, remaining: 4, limit: 5 });
+    expect(await limiter.consume('a b', { cost: 4 })).toMatchObject({ allowed: true, remaining: 0 });
+    await expect(limiter.consume('')).rejects.toThrow(TypeError);
+    await expect(limiter.consume('k', { cost: 6 })).rejects.toThrow(/exceeds the limit/);
+    await expect(limiter.consume('k', { cost: 0.5 })).rejects.toThrow(TypeError);
+    // The caller's key, validated but not encoded: its storage key is storageKey(prefix, key).
+    expect(bound).toEqual([
+      { key: 'a b', cost: 1 },
+      { key: 'a b', cost: 4 },
+    ]);
+    expect(storageKey('mine', 'a b')).toBe('mine|a%20b');
+    // peek goes through evaluate with that storage key, and sees what the bound consumes paid.
+    expect(await limiter.peek('a b')).toMatchObject({ allowed: false, remaining: 0 });
+    expect(bound).toHaveLength(2);
+  });
+
+  test('a bind that returns no consume is a TypeError at construction', () => {
+    const { store } = recordingStore();
+    const broken: RateLimitStore = { ...store, bind: () => ({}) as ReturnType<NonNullable<RateLimitStore['bind']>> };
+    expect(() => createRateLimiter({ store: broken, algorithm: fixedWindow({ limit: 1, windowMs: 1_000 }) })).toThrow(
+      /bind/,
+    );
+    const notAFunction = { ...store, bind: 5 } as unknown as RateLimitStore;
+    expect(() =>
+      createRateLimiter({ store: notAFunction, algorithm: fixedWindow({ limit: 1, windowMs: 1_000 }) }),
+    ).toThrow(/store/);
+  });
+
+  test("bindStore, the default, answers a failing store by the limiter's policy", async () => {
+    const failing: RateLimitStore = {
+      evaluate: () => Promise.reject(new Error('down')),
+      reset: () => Promise.resolve(),
+      block: () => Promise.resolve(),
+    };
+    const limiter = createRateLimiter({
+      store: failing,
+      algorithm: fixedWindow({ limit: 3, windowMs: 1_000 }),
+      onStoreError: 'open',
+      logger: { warn: () => {} },
+    });
+    expect(await limiter.consume('k')).toMatchObject({ allowed: true, degraded: 'open', limit: 3 });
   });
 });
 

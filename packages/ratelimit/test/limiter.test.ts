@@ -6,6 +6,7 @@ import {
   encodeKey,
   fixedWindow,
   gcra,
+  ipKey,
   isRateLimitError,
   isRateLimitedError,
   RateLimitedError,
@@ -15,6 +16,7 @@ import {
   slidingWindowLog,
   tokenBucket,
 } from '../src/index.ts';
+import { createOperationCost } from '../src/operation-cost.ts';
 
 const quiet = { warn: vi.fn() };
 
@@ -33,18 +35,39 @@ describe('createRateLimiter options', () => {
   const algorithm = fixedWindow({ limit: 5, windowMs: 1_000 });
 
   test.each([
-    [{ limit: 0, windowMs: 1_000 }, /limit must be a whole number > 0, got 0/],
-    [{ limit: 1.5, windowMs: 1_000 }, /limit must be a whole number > 0/],
-    [{ limit: 5, windowMs: -1 }, /windowMs must be a finite number > 0, got -1/],
-    [{ limit: 5, windowMs: Number.NaN }, /windowMs must be a finite number > 0, got NaN/],
-  ])('fixedWindow(%o) is a TypeError naming the option', (options, message) => {
-    expect(() => fixedWindow(options)).toThrow(TypeError);
-    expect(() => fixedWindow(options)).toThrow(message);
+    [{ limit: 0, windowMs: 1_000 }, 'fixedWindow: `limit` must be a whole number >= 1, got 0'],
+    [{ limit: 1.5, windowMs: 1_000 }, 'fixedWindow: `limit` must be a whole number >= 1, got 1.5'],
+    [{ limit: 5, windowMs: -1 }, 'fixedWindow: `windowMs` must be a finite number > 0, got -1'],
+    [{ limit: 5, windowMs: Number.NaN }, 'fixedWindow: `windowMs` must be a finite number > 0, got NaN'],
+  ])('fixedWindow(%o) is a TypeError naming the factory, the option and the value', (options, message) => {
+    expect(() => fixedWindow(options)).toThrow(new TypeError(message));
   });
 
-  test('tokenBucket and gcra validate too', () => {
-    expect(() => tokenBucket({ capacity: 10, refillPerSecond: 0 })).toThrow(/refillPerSecond/);
-    expect(() => gcra({ limit: 10, periodMs: 1_000, burst: 0 })).toThrow(/burst/);
+  test('tokenBucket, gcra, the memory store, ipKey, createOperationCost and insurance validate alike', () => {
+    expect(() => tokenBucket({ capacity: 10, refillPerSecond: 0 })).toThrow(
+      new TypeError('tokenBucket: `refillPerSecond` must be a finite number > 0, got 0'),
+    );
+    expect(() => tokenBucket({ capacity: 2.5, refillPerSecond: 1 })).toThrow(
+      new TypeError('tokenBucket: `capacity` must be a whole number >= 1, got 2.5'),
+    );
+    expect(() => gcra({ limit: 10, periodMs: 1_000, burst: 0 })).toThrow(
+      new TypeError('gcra: `burst` must be a whole number >= 1, got 0'),
+    );
+    expect(() => createMemoryStore({ maxKeys: 0 })).toThrow(
+      new TypeError('createMemoryStore: `maxKeys` must be a whole number >= 1, got 0'),
+    );
+    expect(() => ipKey('::1', { ipv6Prefix: 129 })).toThrow(
+      new TypeError('ipKey: `ipv6Prefix` must be a whole number from 1 to 128, got 129'),
+    );
+    expect(() => createOperationCost({ maxListSize: 1.5 })).toThrow(
+      new TypeError('createOperationCost: `maxListSize` must be a whole number >= 1, got 1.5'),
+    );
+    expect(() => createRateLimiter({ store, algorithm, onStoreError: { insurance: { instances: 0 } } })).toThrow(
+      new TypeError('createRateLimiter: `onStoreError.insurance.instances` must be a whole number >= 1, got 0'),
+    );
+    expect(() => createRateLimiter({ store, algorithm, timeoutMs: -1 })).toThrow(
+      new TypeError('createRateLimiter: `timeoutMs` must be a finite number > 0, got -1'),
+    );
   });
 
   test('bad prefix, store, algorithm, policy and timeout are TypeErrors at construction', () => {

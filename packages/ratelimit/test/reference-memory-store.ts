@@ -1,6 +1,6 @@
 // The memory store as it was before the per-prefix tables and the fixed-window fast path (one
-// Map keyed by storage key, every check through `algorithm.step`): the oracle the fast paths are
-// compared with in fast-paths.test.ts.
+// Map keyed by storage key, every check through `algorithm.step`, no `bind`: limiters over it
+// take the generic `bindStore`): the oracle the fast paths are compared with in fast-paths.test.ts.
 import type { Decision, EvaluateMode, RateLimitStore, Step, StoreEntry } from '../src/types.ts';
 
 interface MemoryStoreOptions {
@@ -28,7 +28,7 @@ interface Slot {
  */
 export function createReferenceMemoryStore(
   options: MemoryStoreOptions = {},
-): RateLimitStore & { readonly size: number; evaluateSync: NonNullable<RateLimitStore['evaluateSync']> } {
+): RateLimitStore & { readonly size: number } {
   const maxKeys = options.maxKeys ?? 100_000;
   if (!Number.isInteger(maxKeys) || maxKeys < 1)
     throw new TypeError(`maxKeys must be a whole number >= 1, got ${maxKeys}`);
@@ -156,8 +156,6 @@ export function createReferenceMemoryStore(
   };
 
   return {
-    evaluateSync,
-    evaluateOneSync,
     evaluate: (mode, entries) => {
       try {
         return Promise.resolve(evaluateSync(mode, entries));

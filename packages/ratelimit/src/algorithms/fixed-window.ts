@@ -15,18 +15,15 @@ export interface FixedWindowOptions {
  */
 export function fixedWindow(options: FixedWindowOptions): Algorithm {
   const { limit, windowMs } = windowLimit('fixedWindow', options);
-  const algorithm: Algorithm = {
+  return {
     kind: 'fixed-window',
     limit,
     windowMs,
     params: [limit, Math.ceil(windowMs), 0],
     step(state, now, cost): Step {
-      let count = 0;
-      let start = now;
-      if (state && now < (state[1] ?? 0) + windowMs) {
-        count = state[0] ?? 0;
-        start = state[1] ?? now;
-      }
+      const open = openWindowCount(state, now, windowMs);
+      const count = Math.max(open, 0);
+      const start = open < 0 ? now : ((state as readonly number[])[1] as number);
       const resetMs = start + windowMs - now;
       const allowed = count + cost <= limit;
       return {
@@ -40,16 +37,16 @@ export function fixedWindow(options: FixedWindowOptions): Algorithm {
     },
     divide: (instances) => fixedWindow({ limit: share(limit, instances, true), windowMs }),
   };
-  genuine.add(algorithm);
-  return algorithm;
 }
 
-// Made by `fixedWindow()` here, so `limit` and `windowMs` are what `step` uses: the memory store
-// may run the step written out (a hand-made object with kind 'fixed-window' goes the general way).
-const genuine = new WeakSet<Algorithm>();
-
-/** Whether `algorithm` came from this module's `fixedWindow()`. */
-export const isFixedWindow = (algorithm: Algorithm): boolean => genuine.has(algorithm);
+/**
+ * The count of the window `state` (`[count, windowStart]`) holds at `now`, or -1 when it holds
+ * no window open then (no state, a window that has ended, or another algorithm's state): a new
+ * window starts at `now`. The one rule `step` and the memory store's in-place consume share.
+ */
+export function openWindowCount(state: readonly number[] | undefined, now: number, windowMs: number): number {
+  return state !== undefined && state.length === 2 && now < (state[1] as number) + windowMs ? (state[0] as number) : -1;
+}
 
 // In Redis the state is a plain integer counter whose TTL is the rest of the window: no clock
 // read and no parsing, as cheap as a script can be (it runs on Redis' single thread). A counter

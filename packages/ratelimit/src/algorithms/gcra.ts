@@ -1,5 +1,5 @@
 import type { Algorithm, Step } from '../types.ts';
-import { positive, share } from './validate.ts';
+import { count, positive, share } from './validate.ts';
 
 export interface GcraOptions {
   /** Requests per `periodMs`: the sustained rate. */
@@ -18,9 +18,9 @@ const EPSILON = 1e-6;
  * evenly; the best choice for "N per period, but not all at once". State: `[tat]`.
  */
 export function gcra(options: GcraOptions): Algorithm {
-  const limit = positive('gcra limit', options.limit, { integer: true });
-  const periodMs = positive('gcra periodMs', options.periodMs);
-  const burst = positive('gcra burst', options.burst ?? limit, { integer: true });
+  const limit = count('gcra', 'limit', options.limit);
+  const periodMs = positive('gcra', 'periodMs', options.periodMs);
+  const burst = count('gcra', 'burst', options.burst ?? limit);
   const interval = periodMs / limit;
   return {
     kind: 'gcra',

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { defineScript } from '@switchboard/hot-path';
 import type { AlgorithmKind } from '../types.ts';
 import { FIXED_WINDOW_BATCH_LUA, FIXED_WINDOW_LUA } from './fixed-window.ts';
 import { GCRA_LUA } from './gcra.ts';
@@ -145,15 +145,5 @@ end
 return replies
 `;
 
-/** A script with its SHA1, for EVALSHA. */
-export interface LuaScript {
-  source: string;
-  sha1: string;
-}
-
-export function luaScript(source: string): LuaScript {
-  return { source, sha1: createHash('sha1').update(source).digest('hex') };
-}
-
-export const GENERAL_SCRIPT = luaScript(RATE_LIMIT_LUA);
-export const FIXED_WINDOW_BATCH_SCRIPT = luaScript(FIXED_WINDOW_BATCH_LUA);
+export const GENERAL_SCRIPT = defineScript(RATE_LIMIT_LUA);
+export const FIXED_WINDOW_BATCH_SCRIPT = defineScript(FIXED_WINDOW_BATCH_LUA);

@@ -1,5 +1,5 @@
 import type { Algorithm, Step } from '../types.ts';
-import { positive, share } from './validate.ts';
+import { count, positive, share } from './validate.ts';
 
 export interface TokenBucketOptions {
   /** Tokens the bucket holds: the largest burst. A new key starts full. */
@@ -13,8 +13,8 @@ export interface TokenBucketOptions {
  * State: `[tokens, updatedAt]`.
  */
 export function tokenBucket(options: TokenBucketOptions): Algorithm {
-  const capacity = positive('tokenBucket capacity', options.capacity, { integer: true });
-  const refillPerSecond = positive('tokenBucket refillPerSecond', options.refillPerSecond);
+  const capacity = count('tokenBucket', 'capacity', options.capacity);
+  const refillPerSecond = positive('tokenBucket', 'refillPerSecond', options.refillPerSecond);
   const perMs = refillPerSecond / 1000;
   return {
     kind: 'token-bucket',

@@ -1,20 +1,23 @@
-/** Throws a TypeError naming the option unless `value` is a finite number > 0 (integer if asked). */
-export function positive(name: string, value: number, options: { integer?: boolean } = {}): number {
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value <= 0 ||
-    (options.integer && !Number.isInteger(value))
-  ) {
-    const kind = options.integer ? 'a whole number > 0' : 'a finite number > 0';
-    throw new TypeError(`${name} must be ${kind}, got ${String(value)}`);
+import { wholeNumberOption } from '@switchboard/hot-path';
+
+/**
+ * `value` if it is a finite number > 0, else a TypeError shaped like `wholeNumberOption`'s
+ * ("gcra: `periodMs` must be a finite number > 0, got 0"): durations and rates may be fractional.
+ */
+export function positive(owner: string, name: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`${owner}: \`${name}\` must be a finite number > 0, got ${String(value)}`);
   }
   return value;
 }
 
+/** A whole-number option >= 1 (a limit, a capacity, a burst). */
+export const count = (owner: string, name: string, value: number): number =>
+  wholeNumberOption(owner, name, value, { min: 1 });
+
 /** Divides an allowance among instances, never below 1. */
 export function share(value: number, instances: number, integer: boolean): number {
-  const part = value / positive('instances', instances, { integer: true });
+  const part = value / count('divide', 'instances', instances);
   return integer ? Math.max(1, Math.floor(part)) : part;
 }
 
@@ -24,7 +27,7 @@ export function windowLimit(
   options: { limit: number; windowMs: number },
 ): { limit: number; windowMs: number } {
   return {
-    limit: positive(`${algorithm} limit`, options.limit, { integer: true }),
-    windowMs: positive(`${algorithm} windowMs`, options.windowMs),
+    limit: count(algorithm, 'limit', options.limit),
+    windowMs: positive(algorithm, 'windowMs', options.windowMs),
   };
 }

@@ -1,7 +1,20 @@
-import { isFixedWindow } from '../algorithms/fixed-window.ts';
-import { encodeKey, isSafeShort } from '../keys.ts';
+// One file: the store is one closure over its tables, its insertion-ordered list of keys and its
+// blocks. Eviction, the sweep, the general check and a bound limiter's consume all read and
+// write that state in place; split apart, each piece would need the others' internals.
+import { wholeNumberOption } from '@switchboard/hot-path';
+import { openWindowCount } from '../algorithms/fixed-window.ts';
+import { encodeKey, isSafeShort, KEY_SEPARATOR } from '../keys.ts';
 import { toResult } from '../results.ts';
-import type { Algorithm, Decision, EvaluateMode, RateLimitResult, RateLimitStore, Step, StoreEntry } from '../types.ts';
+import type {
+  Algorithm,
+  BoundStore,
+  Decision,
+  EvaluateMode,
+  RateLimitResult,
+  RateLimitStore,
+  Step,
+  StoreEntry,
+} from '../types.ts';
 
 export interface MemoryStoreOptions {
   /**
@@ -15,12 +28,12 @@ export interface MemoryStoreOptions {
 
 /**
  * One prefix's keys. Storage keys are `<prefix>|<encoded key>` (see keys.ts): the store splits
- * them at the first '|' so that a limiter can look its keys up by the encoded key alone, without
- * building (and hashing) the concatenated string on every check. Keys without a '|' (only a
- * store used directly would have them) live in a table of their own.
+ * them at the first separator so that a bound limiter looks its keys up by the encoded key
+ * alone, without building (and hashing) the joined string on every check. Keys without a
+ * separator (only a store used directly would have them) live in a table of their own.
  */
 interface Table {
-  /** The storage-key prefix, including the '|' ('' for the table of keys without one). */
+  /** The storage-key prefix, separator included ('' for the table of keys without one). */
   readonly head: string;
   readonly slots: Map<string, Slot>;
   /** A limiter holds it: never dropped when empty. */
@@ -44,45 +57,10 @@ interface Slot {
   newer: Slot | undefined;
 }
 
-/**
- * What a limiter over this store uses instead of building storage keys: the checks of one
- * prefix, by encoded key, answering the limiter's result directly. Internal; found through
- * `MEMORY_TABLE` (a store without it, custom or older, gets the general path).
- */
-export interface MemoryTable {
-  /** A check of one limiter (its algorithm and block duration) on an encoded key. */
-  check(mode: EvaluateMode, key: string, cost: number): RateLimitResult;
-  /**
-   * `check('consume', ...)` for a user key as the caller gave it (a non-empty string, not yet
-   * encoded), specialised for the limiter's algorithm, answered as `limiter.consume` answers: a
-   * settled promise, made where the result is made (V8 allocates the two together, cheaper
-   * than a `Promise.resolve` of a returned result).
-   */
-  consume(userKey: string, cost: number): Promise<RateLimitResult>;
-}
-
-const MEMORY_TABLE = Symbol.for('@switchboard/ratelimit/memory-table@1');
-
-/** A limiter's view of its prefix's keys, if `store` is a memory store that offers one. */
-export function memoryTableOf(
-  store: RateLimitStore,
-  prefix: string,
-  algorithm: Algorithm,
-  blockDurationMs: number,
-): MemoryTable | undefined {
-  const tableOf = (store as { [MEMORY_TABLE]?: unknown })[MEMORY_TABLE];
-  return typeof tableOf === 'function'
-    ? (tableOf as (prefix: string, algorithm: Algorithm, blockDurationMs: number) => MemoryTable)(
-        prefix,
-        algorithm,
-        blockDurationMs,
-      )
-    : undefined;
-}
-
 type MemoryStore = RateLimitStore & {
+  /** Keys held now. */
   readonly size: number;
-  evaluateSync: NonNullable<RateLimitStore['evaluateSync']>;
+  bind: NonNullable<RateLimitStore['bind']>;
 };
 
 /**
@@ -92,9 +70,7 @@ type MemoryStore = RateLimitStore & {
  * insurance store behind Redis.
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
-  const maxKeys = options.maxKeys ?? 100_000;
-  if (!Number.isInteger(maxKeys) || maxKeys < 1)
-    throw new TypeError(`maxKeys must be a whole number >= 1, got ${maxKeys}`);
+  const maxKeys = wholeNumberOption('createMemoryStore', 'maxKeys', options.maxKeys ?? 100_000, { min: 1 });
   const now = options.now ?? Date.now;
   const tables = new Map<string, Table>();
   const bare: Table = { head: '', slots: new Map(), pinned: true };
@@ -107,7 +83,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const tableFor = (prefix: string, create: boolean): Table | undefined => {
     let table = tables.get(prefix);
     if (!table && create) {
-      table = { head: `${prefix}|`, slots: new Map(), pinned: false };
+      table = { head: `${prefix}${KEY_SEPARATOR}`, slots: new Map(), pinned: false };
       tables.set(prefix, table);
     }
     return table;
@@ -115,7 +91,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
   /** The table and key within it of a storage key. */
   const locate = (storageKey: string, create: boolean): [Table | undefined, string] => {
-    const bar = storageKey.indexOf('|');
+    const bar = storageKey.indexOf(KEY_SEPARATOR);
     if (bar < 0) return [bare, storageKey];
     return [tableFor(storageKey.slice(0, bar), create), storageKey.slice(bar + 1)];
   };
@@ -288,14 +264,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     return decision;
   };
 
-  const evaluateOneSync = (mode: EvaluateMode, entry: StoreEntry): Decision => {
+  const evaluate = (mode: EvaluateMode, entries: readonly StoreEntry[]): Decision[] => {
+    if (entries.length !== 1) return evaluateMany(mode, entries, now());
     if (pruneTables) prune();
+    const entry = entries[0] as StoreEntry;
     const [table, key] = locate(entry.key, true);
-    return evaluateKey(mode, table as Table, key, entry.key, entry.algorithm, entry.cost, entry.blockDurationMs);
+    return [evaluateKey(mode, table as Table, key, entry.key, entry.algorithm, entry.cost, entry.blockDurationMs)];
   };
-
-  const evaluateSync = (mode: EvaluateMode, entries: readonly StoreEntry[]): Decision[] =>
-    entries.length === 1 ? [evaluateOneSync(mode, entries[0] as StoreEntry)] : evaluateMany(mode, entries, now());
 
   const evaluateMany = (mode: EvaluateMode, entries: readonly StoreEntry[], at: number): Decision[] => {
     if (pruneTables) prune();
@@ -323,9 +298,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   };
 
   /**
-   * The fixed-window consume of one limiter (`algorithm` from `fixedWindow()`), written out: the
-   * same answers and writes as `fixedWindow().step` through `evaluateKey`, with one look-up and
-   * the state updated in place. With blocks present it takes the general path.
+   * The fixed-window consume of one bound limiter: the same answers and writes as
+   * `algorithm.step` through `evaluateKey` (the same window rule, `openWindowCount`), with one
+   * look-up and the count updated in place instead of a new state per check (the property tests
+   * in test/fast-paths.test.ts hold the two together). With blocks present it takes the general
+   * path.
    */
   const fixedWindowConsumer = (table: Table, algorithm: Algorithm, blockDurationMs: number) => {
     const { limit, windowMs } = algorithm;
@@ -341,11 +318,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const at = now();
       if (slot !== undefined && slot.expiresAt > at) {
         const state = slot.state;
-        const start = state[1] as number;
-        if (state.length === 2 && at < start + windowMs) {
+        const count = openWindowCount(state, at, windowMs);
+        if (count >= 0) {
           // Within the key's window (the usual case): only the count changes.
-          const count = state[0] as number;
-          const resetMs = Math.ceil(start + windowMs - at);
+          const resetMs = Math.ceil((state[1] as number) + windowMs - at);
           if (count + cost > limit) return Promise.resolve(refuse(table, key, count, resetMs, at));
           state[0] = count + cost;
           slot.referenced = true;
@@ -384,26 +360,27 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     return toResult(evaluateKey(mode, table, key, table.head + key, algorithm, cost, blockDurationMs), algorithm);
   };
 
-  const tableOf = (prefix: string, algorithm: Algorithm, blockDurationMs: number): MemoryTable => {
+  // A bound limiter's keys live in its prefix's table, pinned: found by the encoded key alone.
+  const bind = (prefix: string, algorithm: Algorithm, options: { blockDurationMs: number }): BoundStore => {
     const table = tableFor(prefix, true) as Table;
     table.pinned = true;
+    const { blockDurationMs } = options;
     return {
-      check: (mode, key, cost) => checkKey(mode, table, key, algorithm, cost, blockDurationMs),
-      consume: isFixedWindow(algorithm)
-        ? fixedWindowConsumer(table, algorithm, blockDurationMs)
-        : (userKey, cost) => {
-            const key = isSafeShort(userKey) ? userKey : encodeKey(userKey);
-            return Promise.resolve(checkKey('consume', table, key, algorithm, cost, blockDurationMs));
-          },
+      consume:
+        algorithm.kind === 'fixed-window'
+          ? fixedWindowConsumer(table, algorithm, blockDurationMs)
+          : (userKey, cost) => {
+              const key = isSafeShort(userKey) ? userKey : encodeKey(userKey);
+              return Promise.resolve(checkKey('consume', table, key, algorithm, cost, blockDurationMs));
+            },
     };
   };
 
   const store: MemoryStore = {
-    evaluateSync,
-    evaluateOneSync,
+    bind,
     evaluate: (mode, entries) => {
       try {
-        return Promise.resolve(evaluateSync(mode, entries));
+        return Promise.resolve(evaluate(mode, entries));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -426,7 +403,5 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return size;
     },
   };
-  // Not enumerable and not in the type: an internal protocol between this store and the limiter.
-  Object.defineProperty(store, MEMORY_TABLE, { value: tableOf, enumerable: false });
   return store;
 }

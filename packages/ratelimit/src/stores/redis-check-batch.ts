@@ -1,7 +1,27 @@
+import { TurnBatches } from '@switchboard/hot-path';
 import { KIND_CODE } from '../algorithms/lua-script.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { Decision, EvaluateMode, StoreEntry } from '../types.ts';
-import { chunkSize, type SendBatch } from './redis-consume-batch.ts';
+import type { SendBatch } from './redis-consume-batch.ts';
+
+/**
+ * The most checks one script run decides: Redis runs a script alone, so a batch must stay short
+ * (every other client waits while it runs).
+ */
+const MAX_CHECKS_PER_BATCH = 64;
+
+/**
+ * A turn with more checks than this is sent as two batches or more: while Redis runs one, the
+ * client encodes the next or reads the answers of the previous, instead of one of them idling.
+ */
+const SPLIT_ABOVE = 16;
+
+/** How many checks go into each batch of a turn with `checks` checks. */
+function chunkSize(checks: number): number {
+  if (checks <= SPLIT_ABOVE) return checks;
+  const batches = Math.max(2, Math.ceil(checks / MAX_CHECKS_PER_BATCH));
+  return Math.ceil(checks / batches);
+}
 
 interface Check {
   mode: EvaluateMode;
@@ -10,26 +30,26 @@ interface Check {
   reject: (error: unknown) => void;
 }
 
+/** The general-script checks of one turn, and how many entries they hold. */
+interface TurnOfChecks {
+  readonly checks: Check[];
+  entries: number;
+}
+
 /**
  * Gathers the checks of one event-loop turn that go through the general script (every
- * algorithm and mode, multi-limit checks) and sends them together at the end of the turn: one
- * EVALSHA per batch of up to 64 entries, two batches or more when the turn has more than 16.
- * Each check stays all-or-nothing and is decided in order; a check whose state Redis cannot
- * read (written by something else) fails alone. No deadline here: the limiter bounds each call.
+ * algorithm and mode, multi-limit checks) and sends them together at the end of the turn
+ * (`TurnBatches`): one EVALSHA per batch of up to 64 entries, two batches or more when the turn
+ * has more than 16. Each check stays all-or-nothing and is decided in order; a check whose state
+ * Redis cannot read (written by something else) fails alone. No deadline here: the limiter
+ * bounds each call.
  */
 export function createCheckBatcher(
   send: SendBatch,
   stateKey: (entry: StoreEntry) => string,
   blockKey: (entry: StoreEntry) => string,
 ) {
-  let pending: Check[] = [];
-  let entriesPending = 0;
-
-  const flush = () => {
-    const checks = pending;
-    const total = entriesPending;
-    pending = [];
-    entriesPending = 0;
+  const flush = ({ checks, entries: total }: TurnOfChecks) => {
     const perBatch = chunkSize(total);
     let from = 0;
     let size = 0;
@@ -94,17 +114,17 @@ export function createCheckBatcher(
     }
   };
 
+  const batches = new TurnBatches<0, TurnOfChecks>({ create: () => ({ checks: [], entries: 0 }), send: flush });
+
   return {
     check: (mode: EvaluateMode, entries: readonly StoreEntry[]): Promise<Decision[]> =>
       new Promise<Decision[]>((resolve, reject) => {
-        if (pending.length === 0) process.nextTick(flush);
-        pending.push({ mode, entries, resolve, reject });
-        entriesPending += entries.length;
+        const turn = batches.batchFor(0);
+        turn.checks.push({ mode, entries, resolve, reject });
+        turn.entries += entries.length;
       }),
-    /** Whether checks wait for the end of the turn. */
-    hasPending: () => pending.length !== 0,
-    /** Sends the waiting checks now (to keep call order with commands sent another way). */
-    flushNow: flush,
+    /** Whether checks wait for the end of the turn, and sending them now (to keep call order). */
+    batches,
   };
 }
 

@@ -1,53 +1,43 @@
-import { settle, startDeadline } from '../deadlines.ts';
-import type { RateLimitResult } from '../types.ts';
-import type { RedisConsumeHooks } from './fast-paths.ts';
+import { settle, startDeadline, TurnBatches } from '@switchboard/hot-path';
+import { storeTimeout } from '../bind-store.ts';
+import type { RateLimitResult, StoreBindOptions } from '../types.ts';
 
-/** Sends the fixed-window batch script with these arguments (numKeys, keys..., args...). */
-export type SendBatch = (args: (string | number)[]) => Promise<unknown>;
-
-/**
- * The most checks one script run decides: Redis runs a script alone, so a batch must stay short
- * (every other client waits while it runs).
- */
-export const MAX_CHECKS_PER_BATCH = 64;
+/** Sends a batch script with these arguments (numKeys, keys..., args...). */
+export type SendBatch = (args: readonly (string | number)[]) => Promise<unknown>;
 
 /**
- * A turn with more checks than this is sent as two batches or more: while Redis runs one, the
- * client encodes the next or reads the answers of the previous, instead of one of them idling.
+ * A batch is sent as soon as it holds this many checks, not only at the end of the turn: under
+ * load a turn makes dozens of checks (every answer of a batch starts another), and the first of
+ * them would otherwise wait for the last. Sent early, a batch runs in Redis while Node makes the
+ * next one, and no check waits behind more than this many others in its script run (Redis runs a
+ * script alone, so a run must stay short for every other client too).
  */
-export const SPLIT_ABOVE = 16;
-
-/** How many checks go into each batch of a turn with `checks` checks. */
-export function chunkSize(checks: number): number {
-  if (checks <= SPLIT_ABOVE) return checks;
-  const batches = Math.max(2, Math.ceil(checks / MAX_CHECKS_PER_BATCH));
-  return Math.ceil(checks / batches);
-}
+const SEND_AT = 16;
 
 /** One limiter's share of a batch: the parameters its checks run with. */
 interface Owner {
   /** limit, windowMs, blockMs: one parameter set of the script. */
   readonly params: readonly [number, number, number];
   readonly limit: number;
-  readonly hooks: RedisConsumeHooks;
+  readonly options: StoreBindOptions;
 }
 
 type Resolve = (result: RateLimitResult | Promise<RateLimitResult>) => void;
 
-/** The checks of one turn with one timeout; sent as one EVALSHA per chunk. */
+/** Checks of one turn with one timeout, at most `SEND_AT`: sent as one EVALSHA. */
 class TurnChecks {
   readonly keys: string[] = [];
   readonly owners: Owner[] = [];
-  readonly encodedKeys: string[] = [];
+  readonly userKeys: string[] = [];
   readonly costs: number[] = [];
   readonly resolvers: Resolve[] = [];
 
   constructor(readonly timeoutMs: number) {}
 
-  add(owner: Owner, stateKey: string, blockKey: string, encodedKey: string, cost: number): Promise<RateLimitResult> {
+  add(owner: Owner, stateKey: string, blockKey: string, userKey: string, cost: number): Promise<RateLimitResult> {
     this.keys.push(stateKey, blockKey);
     this.owners.push(owner);
-    this.encodedKeys.push(encodedKey);
+    this.userKeys.push(userKey);
     this.costs.push(cost);
     return new Promise<RateLimitResult>((resolve) => {
       this.resolvers.push(resolve);
@@ -96,16 +86,16 @@ class TurnChecks {
         resetMs,
         retryAfterMs: allowed ? 0 : resetMs,
       });
-      owner.hooks.answered();
+      owner.options.answered();
     }
   }
 
   fail(error: unknown, from: number, to: number): void {
-    const { owners, resolvers, encodedKeys, costs } = this;
+    const { owners, resolvers, userKeys, costs } = this;
     for (let i = from; i < to; i++) {
       let answer: Promise<RateLimitResult>;
       try {
-        answer = (owners[i] as Owner).hooks.failed(error, encodedKeys[i] as string, costs[i] as number);
+        answer = (owners[i] as Owner).options.fail(error, userKeys[i] as string, costs[i] as number);
       } catch (hookError) {
         // Every check is answered, whatever a hook does.
         answer = Promise.reject(hookError);
@@ -117,29 +107,13 @@ class TurnChecks {
 
 /**
  * Gathers the fixed-window consumes of one event-loop turn (across limiters on this store) and
- * sends them as one EVALSHA at the end of the turn: one command for the client to encode, write
- * and parse and for Redis to read and answer, instead of one per check. Each check is still
- * decided and paid atomically, alone, in the order it was made, and is still one round trip;
- * batches are sent when the turn's own work is done, not after a timer. A batch has one
+ * sends them as one EVALSHA at the end of the turn (`TurnBatches`, whose comment says why), or
+ * earlier once `SEND_AT` are waiting: one command for the client to encode, write and parse and
+ * for Redis to read and answer, instead of one per check. Each check is still decided and paid
+ * atomically, alone, in the order it was made, and is still one round trip. A batch has one
  * deadline: the timeout of its limiters (limiters with other timeouts get batches of their own).
  */
 export function createConsumeBatcher(send: SendBatch) {
-  let open: TurnChecks | undefined;
-  let openByTimeout: Map<number, TurnChecks> | undefined;
-  let scheduled: TurnChecks[] = [];
-
-  const flush = () => {
-    const turns = scheduled;
-    scheduled = [];
-    open = undefined;
-    openByTimeout = undefined;
-    for (const checks of turns) {
-      const total = checks.owners.length;
-      const size = chunkSize(total);
-      for (let from = 0; from < total; from += size) dispatch(checks, from, Math.min(total, from + size));
-    }
-  };
-
   const dispatch = (checks: TurnChecks, from: number, to: number) => {
     let sent: Promise<unknown>;
     try {
@@ -148,7 +122,7 @@ export function createConsumeBatcher(send: SendBatch) {
       checks.fail(error, from, to);
       return;
     }
-    const deadline = startDeadline(checks.timeoutMs, (error) => checks.fail(error, from, to));
+    const deadline = startDeadline(checks.timeoutMs, (timeoutMs) => checks.fail(storeTimeout(timeoutMs), from, to));
     sent.then(
       (reply) => {
         if (settle(deadline)) checks.answer(reply, from, to);
@@ -159,38 +133,31 @@ export function createConsumeBatcher(send: SendBatch) {
     );
   };
 
-  const checksFor = (timeoutMs: number): TurnChecks => {
-    if (open !== undefined && open.timeoutMs === timeoutMs) return open;
-    let checks = openByTimeout?.get(timeoutMs);
-    if (checks === undefined) {
-      checks = new TurnChecks(timeoutMs);
-      if (scheduled.length === 0) process.nextTick(flush);
-      scheduled.push(checks);
-      if (open === undefined) open = checks;
-      else {
-        openByTimeout ??= new Map();
-        openByTimeout.set(timeoutMs, checks);
-      }
-    }
-    return checks;
-  };
+  const batches = new TurnBatches<number, TurnChecks>({
+    create: (timeoutMs) => new TurnChecks(timeoutMs),
+    send: (checks) => dispatch(checks, 0, checks.owners.length),
+  });
 
   return {
     /**
-     * The batched consume of one limiter: a check of `cost` on the encoded `key`, whose state
-     * and block live at `stateKey` and `blockKey` (the store's key format).
+     * The batched consume of one bound limiter: a check of `cost` on the user's `key`, whose
+     * state and block live at `stateKey` and `blockKey` (the store's key format).
      */
     consumer(
       params: readonly [number, number, number],
       limit: number,
-      hooks: RedisConsumeHooks,
+      options: StoreBindOptions,
     ): (stateKey: string, blockKey: string, key: string, cost: number) => Promise<RateLimitResult> {
-      const owner: Owner = { params, limit, hooks };
-      return (stateKey, blockKey, key, cost) => checksFor(hooks.timeoutMs).add(owner, stateKey, blockKey, key, cost);
+      const owner: Owner = { params, limit, options };
+      const { timeoutMs } = options;
+      return (stateKey, blockKey, key, cost) => {
+        const checks = batches.batchFor(timeoutMs);
+        const answer = checks.add(owner, stateKey, blockKey, key, cost);
+        if (checks.owners.length >= SEND_AT) batches.flush();
+        return answer;
+      };
     },
-    /** Whether checks wait for the end of the turn. */
-    hasPending: () => scheduled.length !== 0,
-    /** Sends the waiting checks now (to keep call order with commands sent another way). */
-    flushNow: flush,
+    /** Whether checks wait for the end of the turn, and sending them now (to keep call order). */
+    batches,
   };
 }

@@ -1,6 +1,8 @@
-import { FIXED_WINDOW_BATCH_SCRIPT, GENERAL_SCRIPT, type LuaScript } from '../algorithms/lua-script.ts';
-import type { Algorithm, AlgorithmKind, Decision, EvaluateMode, RateLimitStore, StoreEntry } from '../types.ts';
-import { REDIS_FIXED_WINDOW, type RedisConsume, type RedisConsumeHooks } from './fast-paths.ts';
+import { scriptRunner } from '@switchboard/hot-path';
+import { FIXED_WINDOW_BATCH_SCRIPT, GENERAL_SCRIPT } from '../algorithms/lua-script.ts';
+import { bindStore } from '../bind-store.ts';
+import { encodeKey, isSafeShort, joinStorageKey } from '../keys.ts';
+import type { AlgorithmKind, Decision, EvaluateMode, RateLimitStore, StoreEntry } from '../types.ts';
 import { createCheckBatcher } from './redis-check-batch.ts';
 import { createConsumeBatcher, type SendBatch } from './redis-consume-batch.ts';
 
@@ -32,52 +34,25 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     throw new TypeError('createRedisStore: `client` must be an ioredis instance (it needs a `call` method)');
   }
 
-  const evalsha = typeof client.evalsha === 'function' ? client.evalsha.bind(client) : undefined;
-  // A script by SHA1, with EVAL when Redis does not know it yet (EVAL also caches it).
-  const sender =
-    ({ sha1, source }: LuaScript): SendBatch =>
-    (args) => {
-      const sent = evalsha
-        ? evalsha(sha1, ...(args as [number, ...(string | number)[]]))
-        : client.call('EVALSHA', sha1, ...args);
-      return sent.catch((error: unknown) => {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return client.call('EVAL', source, ...args);
-      });
-    };
-  const sendFixedWindow = sender(FIXED_WINDOW_BATCH_SCRIPT);
+  const run = scriptRunner(client);
+  const general: SendBatch = (args) => run(GENERAL_SCRIPT, args);
   const checks = createCheckBatcher(
-    sender(GENERAL_SCRIPT),
+    general,
     (entry) => stateKey(entry.key, entry.algorithm.kind),
     (entry) => blockKey(entry.key),
   );
-  const consumes = createConsumeBatcher(sendFixedWindow);
+  const consumes = createConsumeBatcher((args) => run(FIXED_WINDOW_BATCH_SCRIPT, args));
   // Call order holds across the two batchers and plain commands: Redis runs one connection's
   // commands in the order they are sent, so whatever waits in one batcher goes out before a
   // check joins the other, and both go out before a reset or a block.
   const flushBoth = () => {
-    if (consumes.hasPending()) consumes.flushNow();
-    if (checks.hasPending()) checks.flushNow();
-  };
-  const fixedWindowConsumer = (
-    prefix: string,
-    algorithm: Algorithm,
-    blockDurationMs: number,
-    hooks: RedisConsumeHooks,
-  ): RedisConsume => {
-    const [limit, windowMs] = algorithm.params;
-    const consume = consumes.consumer(fixedWindowParams(limit, windowMs, blockDurationMs), algorithm.limit, hooks);
-    const head = `${prefix}|`;
-    return (key, cost) => {
-      if (checks.hasPending()) checks.flushNow();
-      const storage = head + key;
-      return consume(stateKey(storage, 'fixed-window'), blockKey(storage), key, cost);
-    };
+    consumes.batches.flush();
+    checks.batches.flush();
   };
 
   const store: RateLimitStore = {
     evaluate(mode: EvaluateMode, entries: readonly StoreEntry[]): Promise<Decision[]> {
-      if (consumes.hasPending()) consumes.flushNow();
+      if (consumes.batches.pending) consumes.batches.flush();
       return checks.check(mode, entries);
     },
     async reset(keys) {
@@ -93,9 +68,25 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
       // A block is a key that expires when the block ends.
       await client.call('SET', blockKey(key), '1', 'PX', Math.max(1, Math.ceil(durationMs)));
     },
+    // Fixed windows get the batch script of their own (a counter, no clock read); the other
+    // algorithms the general script, through `evaluate`.
+    bind(prefix, algorithm, bindOptions) {
+      if (algorithm.kind !== 'fixed-window') return bindStore(store, prefix, algorithm, bindOptions);
+      const [limit, windowMs] = algorithm.params;
+      const consume = consumes.consumer(
+        fixedWindowParams(limit, windowMs, bindOptions.blockDurationMs),
+        algorithm.limit,
+        bindOptions,
+      );
+      return {
+        consume(key, cost) {
+          if (checks.batches.pending) checks.batches.flush();
+          const storage = joinStorageKey(prefix, isSafeShort(key) ? key : encodeKey(key));
+          return consume(stateKey(storage, 'fixed-window'), blockKey(storage), key, cost);
+        },
+      };
+    },
   };
-  // Not enumerable and not in the type: an internal protocol between this store and the limiter.
-  Object.defineProperty(store, REDIS_FIXED_WINDOW, { value: fixedWindowConsumer, enumerable: false });
   return store;
 }
 

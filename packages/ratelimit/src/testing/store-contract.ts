@@ -5,7 +5,7 @@ import { slidingWindowCounter } from '../algorithms/sliding-window-counter.ts';
 import { slidingWindowLog } from '../algorithms/sliding-window-log.ts';
 import { tokenBucket } from '../algorithms/token-bucket.ts';
 import { consumeAll, createRateLimiter, type RateLimiterOptions } from '../rate-limiter.ts';
-import type { Algorithm, RateLimitStore } from '../types.ts';
+import type { Algorithm, RateLimitResult, RateLimitStore, StoreBindOptions } from '../types.ts';
 
 export interface StoreContractOptions {
   /** Shown in the suite name. */
@@ -27,9 +27,21 @@ export interface StoreContractOptions {
 
 let prefixes = 0;
 
+/** The same store without its `bind`: limiters over it take the generic `bindStore` over `evaluate`. */
+function withoutBind(store: RateLimitStore): RateLimitStore {
+  return {
+    evaluate: (mode, entries) => store.evaluate(mode, entries),
+    reset: (keys) => store.reset(keys),
+    block: (key, durationMs) => store.block(key, durationMs),
+  };
+}
+
 /**
  * The rate-limit store contract as a vitest suite: exactness under concurrency for every
- * algorithm, all-or-nothing multi-limit checks, peek, reset, blocks, penalties and windows.
+ * algorithm, all-or-nothing multi-limit checks, peek, reset, blocks, penalties and windows. A
+ * limiter's `consume` goes through the store's `bind` when it has one; the exactness tests run
+ * through it and through the generic `bindStore` over `evaluate`, and further tests check that
+ * both answer alike over the same keys (encoding included).
  *
  * @example
  * storeContract({ name: 'my store', store: () => myStore, advance: (ms) => sleep(ms) });
@@ -52,17 +64,97 @@ export function storeContract(options: StoreContractOptions): void {
   ];
 
   describe(`rate-limit store contract: ${options.name}`, () => {
+    const paths: [string, (store: RateLimitStore) => RateLimitStore][] = [
+      ["the store's bind", (store) => store],
+      ['bindStore over evaluate', withoutBind],
+    ];
+    describe.each(paths)('consume through %s', (_path, through) => {
+      test.each(exactness)(
+        '%s admits exactly its limit out of %#: concurrent checks on a fresh key',
+        async (_name, make, expected) => {
+          const rl = limiter(make(), {}, through(options.store()));
+          const results = await Promise.all(Array.from({ length: concurrency }, () => rl.consume('hot')));
+          expect(results.filter((result) => result.allowed)).toHaveLength(expected);
+          const refused = results.find((result) => !result.allowed);
+          expect(refused?.remaining).toBe(0);
+          expect(refused?.retryAfterMs).toBeGreaterThan(0);
+        },
+      );
+    });
+
+    // Keys kept as they are, keys that need encoding, a digest, and keys spelled like another
+    // key's encoding ('%c3%a9' is how 'é' is stored, 'a%20b' how 'a b' is).
+    const awkwardKeys = ['plain', 'x|y', 'x', 'é', '%c3%a9', 'a b', 'a%20b', 'k'.repeat(250), 'k'.repeat(251)];
+
     test.each(exactness)(
-      '%s admits exactly its limit out of %#: concurrent checks on a fresh key',
-      async (_name, make, expected) => {
+      '%s: a bound consume uses the storage key evaluate uses, one per user key',
+      async (_name, make) => {
         const rl = limiter(make());
-        const results = await Promise.all(Array.from({ length: concurrency }, () => rl.consume('hot')));
-        expect(results.filter((result) => result.allowed)).toHaveLength(expected);
-        const refused = results.find((result) => !result.allowed);
-        expect(refused?.remaining).toBe(0);
-        expect(refused?.retryAfterMs).toBeGreaterThan(0);
+        for (const [index, key] of awkwardKeys.entries()) {
+          const cost = 1 + (index % 3);
+          expect(await rl.consume(key, { cost })).toMatchObject({ allowed: true, remaining: 100 - cost });
+        }
+        // peek goes through evaluate, with the key encoded by the limiter.
+        for (const [index, key] of awkwardKeys.entries()) {
+          expect((await rl.peek(key)).remaining).toBe(100 - 1 - (index % 3));
+        }
       },
     );
+
+    test.each(exactness)(
+      "%s: the store's bind and bindStore over evaluate answer alike on shared keys",
+      async (_name, make) => {
+        const prefix = unique('paths');
+        const algorithm = make();
+        const store = options.store();
+        const make2 = (target: RateLimitStore) =>
+          createRateLimiter({ store: target, algorithm, prefix, timeoutMs, blockDurationMs: 60_000 });
+        const bound = make2(store);
+        const general = make2(withoutBind(store));
+        // Alternating, 60 units on a limit of 100: the counts carry over from one path to the other.
+        const answers: RateLimitResult[] = [];
+        for (let i = 0; i < 40; i++) answers.push(await (i % 2 === 0 ? bound : general).consume('k', { cost: 3 }));
+        const allowed = answers.filter((answer) => answer.allowed);
+        expect(allowed).toHaveLength(33);
+        expect(allowed.map((answer) => answer.remaining)).toEqual(allowed.map((_, i) => 100 - 3 * (i + 1)));
+        // The first refusal blocked the key, for either path.
+        const refusals = answers.filter((answer) => !answer.allowed);
+        expect(refusals.every((answer) => answer.remaining <= 1 && answer.retryAfterMs > 0)).toBe(true);
+        expect(refusals.at(-1)?.retryAfterMs).toBeGreaterThan(50_000);
+        await general.reset('k');
+        expect(await bound.consume('k')).toMatchObject({ allowed: true, remaining: 99 });
+      },
+    );
+
+    test("bind, when the store has it, answers a consume with the algorithm's limit and leaves the failure hooks alone", async () => {
+      const store = options.store();
+      if (!store.bind) return;
+      const failures: unknown[] = [];
+      let answered = 0;
+      const bindOptions: StoreBindOptions = {
+        blockDurationMs: 0,
+        timeoutMs,
+        fail: (error) => {
+          failures.push(error);
+          return Promise.reject(error);
+        },
+        answered: () => {
+          answered++;
+        },
+      };
+      for (const [, make] of exactness) {
+        const algorithm = make();
+        const bound = store.bind(unique('bind'), algorithm, bindOptions);
+        const results = await Promise.all([bound.consume('a', 1), bound.consume('a|b', 2), bound.consume('a', 1)]);
+        expect(results.map((result) => [result.allowed, result.limit, result.remaining])).toEqual([
+          [true, 100, 99],
+          [true, 100, 98],
+          [true, 100, 98],
+        ]);
+      }
+      expect(failures).toEqual([]);
+      expect(answered === 0 || answered === 3 * exactness.length).toBe(true);
+    });
 
     test.each(exactness)(
       '%s stays exact across two limiter instances sharing the store',
