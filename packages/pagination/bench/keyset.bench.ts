@@ -108,7 +108,7 @@ try {
       await paginator.fromPostgres(
         {
           query: (text, values) => {
-            captured.push({ text, values });
+            captured.push({ text, values: values ?? [] });
             return pool.query(text, values);
           },
         },

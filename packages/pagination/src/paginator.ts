@@ -17,12 +17,17 @@ import {
 } from './sql.ts';
 
 /**
- * What `fromPostgres` runs its statements on: anything with `query(text, params)` resolving to
- * `{ rows }`: a `pg.Pool`, a `pg.Client` inside a transaction, or @switchboard/db-router's
- * `router.reader(...)`.
+ * What Switchboard needs of a PostgreSQL client, the same in every package that takes one:
+ * `query(text, values)` resolving to `{ rows, rowCount }`. A `pg.Pool`, a `pg.PoolClient`, a
+ * transaction of @switchboard/tx and a reader of @switchboard/db-router all fit.
  */
 export interface Queryable {
-  query(text: string, params: unknown[]): PromiseLike<{ rows: unknown[] }>;
+  // `any` as pg's own QueryResultRow has it: the row type callers name (often an interface) fits.
+  // biome-ignore lint/suspicious/noExplicitAny: pg's QueryResultRow shape, see above
+  query<Row extends { [column: string]: any } = { [column: string]: any }>(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: Row[]; rowCount: number | null }>;
 }
 
 /** Builds Relay connections over one order. Create it once (at startup) and reuse it. */

@@ -348,7 +348,7 @@ describe('the SQL uses the index', () => {
     const statements: { text: string; values: unknown[] }[] = [];
     await run({
       query: (text, values) => {
-        statements.push({ text, values });
+        statements.push({ text, values: values ?? [] });
         return pool.query(text, values);
       },
     });

@@ -5,9 +5,18 @@
  */
 import type { Grant, GrantStore } from './types.ts';
 
-/** What we need of `pg`: a `pg.Pool` (or anything with the same `query`). */
+/**
+ * What Switchboard needs of a PostgreSQL client, the same in every package that takes one:
+ * `query(text, values)` resolving to `{ rows, rowCount }`. A `pg.Pool`, a `pg.PoolClient`, a
+ * transaction of @switchboard/tx and a reader of @switchboard/db-router all fit.
+ */
 export interface Queryable {
-  query<Row = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: Row[] }>;
+  // `any` as pg's own QueryResultRow has it: the row type callers name (often an interface) fits.
+  // biome-ignore lint/suspicious/noExplicitAny: pg's QueryResultRow shape, see above
+  query<Row extends { [column: string]: any } = { [column: string]: any }>(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: Row[]; rowCount: number | null }>;
 }
 
 /** The schema, in order (idempotent). The primary key serves the one lookup: a user's grants. */

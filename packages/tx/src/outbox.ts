@@ -1,9 +1,18 @@
 import { randomFillSync } from 'node:crypto';
 import { checkChannelName, checkTableName, DEFAULT_OUTBOX_CHANNEL, DEFAULT_OUTBOX_TABLE } from './schema.ts';
 
-/** Anything with `pg`'s `query`: a {@link Transaction}, a `pg.PoolClient` inside your own BEGIN, or a pool. */
+/**
+ * What Switchboard needs of a PostgreSQL client, the same in every package that takes one:
+ * `query(text, values)` resolving to `{ rows, rowCount }`. A `pg.Pool`, a `pg.PoolClient`, a
+ * transaction of @switchboard/tx and a reader of @switchboard/db-router all fit.
+ */
 export interface Queryable {
-  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+  // `any` as pg's own QueryResultRow has it: the row type callers name (often an interface) fits.
+  // biome-ignore lint/suspicious/noExplicitAny: pg's QueryResultRow shape, see above
+  query<Row extends { [column: string]: any } = { [column: string]: any }>(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: Row[]; rowCount: number | null }>;
 }
 
 /** What to publish, as given to {@link Outbox.enqueue}. */

@@ -2,9 +2,15 @@ import type { RotateOutcome, SessionInfo, SessionRevocation, SessionStore } from
 import { DEVICE_TOKENS_SQL } from './postgres-devices.ts';
 import { withStoreErrors } from './store-errors.ts';
 
-/** What we need of `pg`: a `pg.Pool` (or anything with the same `query`). */
+/**
+ * What Switchboard needs of a PostgreSQL client, the same in every package that takes one:
+ * `query(text, values)` resolving to `{ rows, rowCount }`. A `pg.Pool`, a `pg.PoolClient`, a
+ * transaction of @switchboard/tx and a reader of @switchboard/db-router all fit.
+ */
 export interface Queryable {
-  query<Row = Record<string, unknown>>(
+  // `any` as pg's own QueryResultRow has it: the row type callers name (often an interface) fits.
+  // biome-ignore lint/suspicious/noExplicitAny: pg's QueryResultRow shape, see above
+  query<Row extends { [column: string]: any } = { [column: string]: any }>(
     text: string,
     values?: unknown[],
   ): Promise<{ rows: Row[]; rowCount: number | null }>;

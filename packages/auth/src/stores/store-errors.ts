@@ -8,15 +8,15 @@ import type { Queryable } from './postgres.ts';
  * database's message to clients.
  */
 export function withStoreErrors(pool: Queryable, storeName: string): Queryable {
-  return {
-    async query<Row>(text: string, values?: unknown[]) {
-      try {
-        return await pool.query<Row>(text, values);
-      } catch (cause) {
-        const code = (cause as { code?: unknown } | null)?.code;
-        const detail = typeof code === 'string' ? ` (${code})` : '';
-        throw new AuthError('STORE_UNAVAILABLE', `${storeName} failed${detail}`, { cause });
-      }
-    },
+  const query = async (text: string, values?: unknown[]) => {
+    try {
+      return await pool.query(text, values);
+    } catch (cause) {
+      const code = (cause as { code?: unknown } | null)?.code;
+      const detail = typeof code === 'string' ? ` (${code})` : '';
+      throw new AuthError('STORE_UNAVAILABLE', `${storeName} failed${detail}`, { cause });
+    }
   };
+  // The rows are whatever the caller's statement selects: the row type is the caller's to name.
+  return { query: query as Queryable['query'] };
 }
