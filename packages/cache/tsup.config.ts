@@ -1,4 +1,6 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.base.ts';
 
-export default defineConfig(packageBuild({ entry: { index: 'src/index.ts', redis: 'src/redis.ts' } }));
+export default defineConfig(
+  packageBuild({ entry: { index: 'src/index.ts', redis: 'src/redis.ts', testing: 'src/testing.ts' } }),
+);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CacheCounters } from './counters.ts';
-import { withinDeadline } from './deadline.ts';
+import { withinL2Deadline } from './deadline.ts';
 import { decodeEnvelope } from './envelope.ts';
 import { CacheEvents } from './events.ts';
 import { type PendingReads, READ_WITHIN, type ReadsWithin } from './internal.ts';
@@ -64,7 +64,7 @@ export class CacheCore {
     if (l2) {
       const timeoutMs = options.l2TimeoutMs;
       const within = (l2 as Partial<ReadsWithin>)[READ_WITHIN];
-      this.readL2 = (key, tags) => withinDeadline(l2.read(key, tags), timeoutMs);
+      this.readL2 = (key, tags) => withinL2Deadline(l2.read(key, tags), timeoutMs);
       if (typeof within === 'function') this.readL2Batched = (key, tags) => within.call(l2, key, tags, timeoutMs);
     }
     this.unsubscribe = this.bus?.subscribe((message) => this.onBusMessage(message));
@@ -104,7 +104,7 @@ export class CacheCore {
     const { l2 } = this;
     if (!l2 || this.breaker.open()) return { ok: false };
     try {
-      const value = await withinDeadline(run(l2), this.options.l2TimeoutMs);
+      const value = await withinL2Deadline(run(l2), this.options.l2TimeoutMs);
       this.l2Answered();
       return { ok: true, value };
     } catch (error) {
@@ -191,7 +191,7 @@ export class CacheCore {
     try {
       // Bounded like any L2 call: with Redis down the client would otherwise hold the publish
       // (and the caller's delete) in its offline queue until the failover is over.
-      await withinDeadline(this.bus.publish({ ...message, from: this.instanceId }), this.options.l2TimeoutMs);
+      await withinL2Deadline(this.bus.publish({ ...message, from: this.instanceId }), this.options.l2TimeoutMs);
     } catch (error) {
       this.failed({ error, reason: 'bus publish failed' });
     }

@@ -107,7 +107,8 @@ class CacheView implements Cache {
     if (typeof fetcher !== 'function') return Promise.reject(new TypeError('getOrSet needs a fetcher function'));
     const flight = core.flights.get(fullKey);
     if (flight) return flight.promise as Promise<T>;
-    const callOptions = options === undefined || options === null ? NO_OPTIONS : validateCallOptions(options);
+    const callOptions =
+      options === undefined || options === null ? NO_OPTIONS : validateCallOptions('cache.getOrSet', options);
     return startFlight(core, fullKey, fetcher, callOptions, hit, this.tagsFor(callOptions.tags));
   }
 
@@ -145,7 +146,7 @@ class CacheView implements Cache {
   async set<T>(key: string, value: T, options: SetOptions = {}): Promise<void> {
     const core = this.core;
     const fullKey = this.keyPrefix + validateKey(key);
-    validateCallOptions(options);
+    validateCallOptions('cache.set', options);
     const tags = this.tagsFor(options.tags);
     core.invalidateFlightsOf(fullKey);
     const epoch = core.invalidations.epoch;

@@ -1,10 +1,5 @@
+import { charCodeAt, indexOf, slice, startsWith } from '@switchboard/hot-path';
 import type { CacheEntry, Serializer } from './types.ts';
-
-// String methods through saved references: ioredis and node-redis define a subclass of String
-// (RESP3 verbatim strings), which leaves String.prototype in V8's slow dictionary mode, and every
-// `raw.method(...)` look-up then costs more (this header read became several times slower). A
-// saved method called with `.call` skips the look-up.
-const { charCodeAt, startsWith, indexOf, slice } = String.prototype;
 
 /**
  * How an entry travels to L2: one line of JSON header, a newline, then the serialized value.
@@ -64,12 +59,18 @@ export function readHeader(raw: string, end: number): Header | undefined {
     if (code < 0x20 || code === 0x5c) return undefined;
   }
   if (!startsWith.call(raw, '","f":', idEnd)) return undefined;
-  const f = readInteger(raw, idEnd + 6, end);
-  if (f === undefined || !startsWith.call(raw, ',"g":', cursor)) return undefined;
-  const g = readInteger(raw, cursor + 5, end);
-  if (g === undefined || !startsWith.call(raw, ',"t":', cursor)) return undefined;
+  // Each number runs up to the text that follows it, found first; then every character
+  // between must be a digit.
+  const fFrom = idEnd + 6;
+  const gAt = indexOf.call(raw, ',"g":', fFrom);
+  if (gAt < 0 || gAt >= end) return undefined;
+  const f = readInteger(raw, fFrom, gAt);
+  const tAt = indexOf.call(raw, ',"t":', gAt + 5);
+  if (Number.isNaN(f) || tAt < 0 || tAt >= end) return undefined;
+  const g = readInteger(raw, gAt + 5, tAt);
+  if (Number.isNaN(g)) return undefined;
   if (charCodeAt.call(raw, end - 1) !== 0x7d /* } */) return undefined;
-  const tagsFrom = cursor + 5;
+  const tagsFrom = tAt + 5;
   // The same list as the last entry's (the usual case): compared in place, no copy, no hash.
   if (
     lastTags !== undefined &&
@@ -98,30 +99,21 @@ export function readHeader(raw: string, end: number): Header | undefined {
   return { i: slice.call(raw, 6, idEnd), f, g, t };
 }
 
-/** Where the last `readInteger` stopped. */
-let cursor = 0;
-
-/** A JSON integer of at most 15 digits (exact as a double) at `from`, or undefined. */
-function readInteger(raw: string, from: number, end: number): number | undefined {
+/**
+ * The JSON integer that is exactly `raw[from, to)`, at most 15 digits (exact as a double); NaN
+ * for anything else (a fraction, an exponent, a leading zero, a longer number: JSON.parse decides).
+ */
+function readInteger(raw: string, from: number, to: number): number {
   let at = from;
-  let negative = false;
-  if (charCodeAt.call(raw, at) === 0x2d /* - */) {
-    negative = true;
-    at++;
-  }
-  const first = at;
+  const negative = at < to && charCodeAt.call(raw, at) === 0x2d /* - */;
+  if (negative) at++;
+  const digits = to - at;
+  if (digits === 0 || digits > 15 || (digits > 1 && charCodeAt.call(raw, at) === 0x30)) return Number.NaN;
   let value = 0;
-  while (at < end) {
+  for (; at < to; at++) {
     const digit = charCodeAt.call(raw, at) - 0x30;
-    if (digit < 0 || digit > 9) break;
+    if (digit < 0 || digit > 9) return Number.NaN;
     value = value * 10 + digit;
-    at++;
   }
-  const digits = at - first;
-  // JSON has no leading zeros; longer numbers (or fractions, exponents) go to JSON.parse.
-  if (digits === 0 || digits > 15 || (digits > 1 && charCodeAt.call(raw, first) === 0x30)) return undefined;
-  const next = charCodeAt.call(raw, at);
-  if (next === 0x2e /* . */ || next === 0x65 /* e */ || next === 0x45 /* E */) return undefined;
-  cursor = at;
   return negative ? -value : value;
 }

@@ -1,3 +1,4 @@
+import { wholeNumberOption } from '@switchboard/hot-path';
 import type { CacheEntry, LocalTier } from './types.ts';
 
 export interface MemoryTierOptions {
@@ -25,11 +26,11 @@ interface Slot {
  * entries dropped once past their grace period. A hit is a Map lookup and a flag write.
  */
 export function createMemoryTier(options: MemoryTierOptions = {}): LocalTier {
-  const maxEntries = options.maxEntries ?? 10_000;
-  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-  if (!Number.isInteger(maxEntries) || maxEntries < 1)
-    throw new TypeError(`maxEntries must be a whole number >= 1, got ${maxEntries}`);
-  if (!(maxBytes > 0)) throw new TypeError(`maxBytes must be > 0, got ${maxBytes}`);
+  const maxEntries = wholeNumberOption('createMemoryTier', 'maxEntries', options.maxEntries ?? 10_000, { min: 1 });
+  const maxBytes = wholeNumberOption('createMemoryTier', 'maxBytes', options.maxBytes ?? Number.POSITIVE_INFINITY, {
+    min: 1,
+    infinite: true,
+  });
   const now = options.now ?? Date.now;
   const measureBytes = Number.isFinite(maxBytes);
   const slots = new Map<string, Slot>();

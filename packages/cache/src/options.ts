@@ -1,3 +1,4 @@
+import { type WholeNumberRange, wholeNumberOption } from '@switchboard/hot-path';
 import { jsonSerializer } from './serializer.ts';
 import type { CacheBus, LocalTier, Serializer, SharedTier } from './types.ts';
 
@@ -75,37 +76,50 @@ export interface ResolvedOptions {
 /** Shared by calls without options: no allocation on the hot path. */
 export const NO_OPTIONS: GetOrSetOptions = Object.freeze({});
 
+// Durations are whole milliseconds, as Redis (PX, PEXPIRE) and timers take them.
+const POSITIVE: WholeNumberRange = { min: 1 };
+const NON_NEGATIVE: WholeNumberRange = { min: 0 };
+const POSITIVE_OR_UNBOUNDED: WholeNumberRange = { min: 1, infinite: true };
+
 /** Validates the cache's options and applies their defaults (tiers and bus are the caller's). */
 export function resolveOptions(options: CacheOptions): ResolvedOptions {
+  const owner = 'createCache';
+  const optional = (name: 'nullTtlMs' | 'softTimeoutMs' | 'hardTimeoutMs') =>
+    options[name] === undefined ? undefined : wholeNumberOption(owner, name, options[name], POSITIVE);
   return {
-    ttlMs: positive('ttlMs', options.ttlMs ?? 60_000),
-    graceMs: nonNegative('graceMs', options.graceMs ?? 0),
-    nullTtlMs: options.nullTtlMs === undefined ? undefined : positive('nullTtlMs', options.nullTtlMs),
-    jitter: fraction('jitter', options.jitter ?? 0),
+    ttlMs: wholeNumberOption(owner, 'ttlMs', options.ttlMs ?? 60_000, POSITIVE),
+    graceMs: wholeNumberOption(owner, 'graceMs', options.graceMs ?? 0, NON_NEGATIVE),
+    nullTtlMs: optional('nullTtlMs'),
+    jitter: fraction(owner, 'jitter', options.jitter ?? 0),
     prefix: options.prefix ?? '',
-    softTimeoutMs: options.softTimeoutMs === undefined ? undefined : positive('softTimeoutMs', options.softTimeoutMs),
-    hardTimeoutMs: options.hardTimeoutMs === undefined ? undefined : positive('hardTimeoutMs', options.hardTimeoutMs),
+    softTimeoutMs: optional('softTimeoutMs'),
+    hardTimeoutMs: optional('hardTimeoutMs'),
     // Unbounded is allowed (and the default without L2: there is nothing to re-check against).
-    l1MaxStalenessMs: unboundedOrPositive(
+    l1MaxStalenessMs: wholeNumberOption(
+      owner,
       'l1MaxStalenessMs',
       options.l1MaxStalenessMs ?? (options.l2 ? 5_000 : Number.POSITIVE_INFINITY),
+      POSITIVE_OR_UNBOUNDED,
     ),
-    l2TimeoutMs: positive('l2TimeoutMs', options.l2TimeoutMs ?? 250),
-    l2RetryAfterMs: nonNegative('l2RetryAfterMs', options.l2RetryAfterMs ?? 1_000),
+    l2TimeoutMs: wholeNumberOption(owner, 'l2TimeoutMs', options.l2TimeoutMs ?? 250, POSITIVE),
+    l2RetryAfterMs: wholeNumberOption(owner, 'l2RetryAfterMs', options.l2RetryAfterMs ?? 1_000, NON_NEGATIVE),
     lock: resolveLock(options.lock),
     serializer: options.serializer ?? jsonSerializer,
     now: options.now ?? Date.now,
   };
 }
 
-/** Per-call options get the same checks as the cache's (a NaN TTL would reach Redis). */
-export function validateCallOptions<O extends GetOrSetOptions | SetOptions>(options: O): O {
-  if (options.ttlMs !== undefined) positive('ttlMs', options.ttlMs);
-  if (options.nullTtlMs !== undefined) positive('nullTtlMs', options.nullTtlMs);
-  if (options.graceMs !== undefined) nonNegative('graceMs', options.graceMs);
+/**
+ * Per-call options get the same checks as the cache's (a NaN TTL would reach Redis). `owner`
+ * names the method in the error, e.g. `cache.getOrSet`.
+ */
+export function validateCallOptions<O extends GetOrSetOptions | SetOptions>(owner: string, options: O): O {
+  if (options.ttlMs !== undefined) wholeNumberOption(owner, 'ttlMs', options.ttlMs, POSITIVE);
+  if (options.nullTtlMs !== undefined) wholeNumberOption(owner, 'nullTtlMs', options.nullTtlMs, POSITIVE);
+  if (options.graceMs !== undefined) wholeNumberOption(owner, 'graceMs', options.graceMs, NON_NEGATIVE);
   const timeouts = options as GetOrSetOptions;
-  if (timeouts.softTimeoutMs !== undefined) positive('softTimeoutMs', timeouts.softTimeoutMs);
-  if (timeouts.hardTimeoutMs !== undefined) positive('hardTimeoutMs', timeouts.hardTimeoutMs);
+  if (timeouts.softTimeoutMs !== undefined) wholeNumberOption(owner, 'softTimeoutMs', timeouts.softTimeoutMs, POSITIVE);
+  if (timeouts.hardTimeoutMs !== undefined) wholeNumberOption(owner, 'hardTimeoutMs', timeouts.hardTimeoutMs, POSITIVE);
   if (options.tags !== undefined && !Array.isArray(options.tags))
     throw new TypeError('tags must be an array of strings');
   return options;
@@ -128,30 +142,14 @@ function resolveLock(lock: CacheOptions['lock']): { ttlMs: number; waitMs: numbe
   if (!lock) return undefined;
   const settings = lock === true ? {} : lock;
   return {
-    ttlMs: positive('lock.ttlMs', settings.ttlMs ?? 5_000),
-    waitMs: positive('lock.waitMs', settings.waitMs ?? 5_000),
+    ttlMs: wholeNumberOption('createCache', 'lock.ttlMs', settings.ttlMs ?? 5_000, POSITIVE),
+    waitMs: wholeNumberOption('createCache', 'lock.waitMs', settings.waitMs ?? 5_000, POSITIVE),
   };
 }
 
-function positive(name: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`${name} must be a finite number > 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-function unboundedOrPositive(name: string, value: number): number {
-  return value === Number.POSITIVE_INFINITY ? value : positive(name, value);
-}
-
-function nonNegative(name: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-    throw new TypeError(`${name} must be a finite number >= 0, got ${String(value)}`);
-  return value;
-}
-
-function fraction(name: string, value: number): number {
+/** Not a whole number: the same message shape as `wholeNumberOption`'s. */
+function fraction(owner: string, name: string, value: number): number {
   if (typeof value !== 'number' || !(value >= 0 && value < 1))
-    throw new TypeError(`${name} must be a fraction from 0 to below 1, got ${String(value)}`);
+    throw new TypeError(`${owner}: \`${name}\` must be a fraction from 0 to below 1, got ${String(value)}`);
   return value;
 }

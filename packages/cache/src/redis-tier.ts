@@ -1,5 +1,12 @@
-import { createHash } from 'node:crypto';
-import { withinDeadline } from './deadline.ts';
+import {
+  defineScript,
+  type LuaScript,
+  type ScriptClient,
+  scriptRunner,
+  TurnBatches,
+  wholeNumberOption,
+} from '@switchboard/hot-path';
+import { withinL2Deadline } from './deadline.ts';
 import { type PendingReads, READ_WITHIN, type ReadsWithin } from './internal.ts';
 import type { SharedRead, SharedTier } from './types.ts';
 
@@ -106,40 +113,38 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-interface Script {
-  source: string;
-  sha1: string;
-}
-
-const script = (source: string): Script => ({ source, sha1: createHash('sha1').update(source).digest('hex') });
-const READ = script(READ_LUA);
-const WRITE = script(WRITE_LUA);
-const SET = script(SET_LUA);
-const DELETE = script(DELETE_LUA);
-const UNLOCK = script(UNLOCK_LUA);
-const BUMP_TAG = script(BUMP_TAG_LUA);
+const READ = defineScript(READ_LUA);
+const WRITE = defineScript(WRITE_LUA);
+const SET = defineScript(SET_LUA);
+const DELETE = defineScript(DELETE_LUA);
+const UNLOCK = defineScript(UNLOCK_LUA);
+const BUMP_TAG = defineScript(BUMP_TAG_LUA);
 
 type Command = (command: string, ...args: (string | number)[]) => Promise<unknown>;
 /** One command as a whole argument list, the command's name first (no copy for node-redis). */
 type CommandArgs = (args: string[]) => Promise<unknown>;
 
+/**
+ * One way to send commands whichever client it is. `scripts` is what runs Lua scripts: ioredis
+ * itself (its own `evalsha` when it has one), or node-redis through `call`.
+ */
 function commandRunner(client: RedisClientLike | NodeRedisClientLike | undefined): {
   call: Command;
   send: CommandArgs;
+  scripts: ScriptClient;
 } {
   if (client && typeof (client as RedisClientLike).call === 'function') {
     const ioredis = client as RedisClientLike;
     return {
       call: (command, ...args) => ioredis.call(command, ...args),
       send: (args) => ioredis.call(args[0] as string, ...args.slice(1)),
+      scripts: ioredis,
     };
   }
   if (client && typeof (client as NodeRedisClientLike).sendCommand === 'function') {
     const nodeRedis = client as NodeRedisClientLike;
-    return {
-      call: (command, ...args) => nodeRedis.sendCommand([command, ...args.map(String)]),
-      send: (args) => nodeRedis.sendCommand(args),
-    };
+    const call: Command = (command, ...args) => nodeRedis.sendCommand([command, ...args.map(String)]);
+    return { call, send: (args) => nodeRedis.sendCommand(args), scripts: { call } };
   }
   throw new TypeError(
     'createRedisTier: `client` must be an ioredis instance (with `call`) or a node-redis client (with `sendCommand`)',
@@ -202,75 +207,39 @@ class ReadBatch implements PendingReads {
  * lock for cluster-wide single-flight. Works with a Sentinel-managed ioredis client.
  */
 export function createRedisTier(options: RedisTierOptions): SharedTier {
-  const { call, send } = commandRunner(options.client);
+  const { call, send, scripts } = commandRunner(options.client);
   const prefix = options.prefix ?? 'cache';
   if (typeof prefix !== 'string' || prefix.length === 0 || /\s/.test(prefix)) {
     throw new TypeError(
       `createRedisTier: prefix must be a non-empty string without spaces, got ${JSON.stringify(prefix)}`,
     );
   }
-  const keyGenerationTtlMs = options.keyGenerationTtlMs ?? 3_600_000;
-  const tagGenerationTtlMs = options.tagGenerationTtlMs ?? 30 * 24 * 3_600_000;
+  const keyGenerationTtlMs = wholeNumberOption(
+    'createRedisTier',
+    'keyGenerationTtlMs',
+    options.keyGenerationTtlMs ?? 3_600_000,
+    { min: 1 },
+  );
+  const tagGenerationTtlMs = wholeNumberOption(
+    'createRedisTier',
+    'tagGenerationTtlMs',
+    options.tagGenerationTtlMs ?? 30 * 24 * 3_600_000,
+    { min: 1 },
+  );
   const entryTtl = (ttlMs: number) => Math.max(1, Math.ceil(Math.min(ttlMs, tagGenerationTtlMs)));
   const entryKey = (key: string) => `${prefix}|e|${key}`;
   const keyGenKey = (key: string) => `${prefix}|k|${key}`;
   const tagPrefix = `${prefix}|t|`;
   const lockKey = (key: string) => `${prefix}|l|${key}`;
 
-  const run = async (lua: Script, keys: string[], args: (string | number)[]): Promise<unknown> => {
-    try {
-      return await call('EVALSHA', lua.sha1, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return call('EVAL', lua.source, keys.length, ...keys, ...args);
-    }
-  };
+  const runScript = scriptRunner(scripts);
+  const run = (lua: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> =>
+    runScript(lua, [keys.length, ...keys, ...args]);
 
   const fromReply = (reply: unknown[]): SharedRead => {
     const gens: number[] = [];
     for (let i = 2; i < reply.length; i++) gens.push(generation(reply[i]));
     return { raw: rawEntry(reply[0]), keyGen: generation(reply[1]), gens };
-  };
-
-  // Reads issued in the same turn of the event loop share one MGET (sent at the end of that
-  // turn): one command for the client to encode, send and parse, and each tag generation asked
-  // once. MGET is atomic, so every read in it sees one consistent moment, as it would alone.
-  // Reads with different deadlines (caches sharing this tier) go in different batches, and a
-  // batch's deadline covers each of its reads.
-  let open: ReadBatch | undefined;
-  let others: Map<number, ReadBatch> | undefined;
-  let scheduled: ReadBatch[] = [];
-
-  const flush = () => {
-    const batches = scheduled;
-    scheduled = [];
-    open = undefined;
-    others = undefined;
-    for (const reads of batches) sendBatch(reads);
-  };
-
-  const startBatch = (timeoutMs: number): ReadBatch => {
-    const reads = new ReadBatch(timeoutMs);
-    if (scheduled.length === 0) process.nextTick(flush);
-    scheduled.push(reads);
-    return reads;
-  };
-
-  /** The batch a read with this deadline joins (a new one past `MAX_BATCH` reads). */
-  const batchFor = (timeoutMs: number): ReadBatch => {
-    const current = open;
-    if (current === undefined || current.timeoutMs === timeoutMs) {
-      if (current !== undefined && current.size < MAX_BATCH) return current;
-      open = startBatch(timeoutMs);
-      return open;
-    }
-    others ??= new Map();
-    let reads = others.get(timeoutMs);
-    if (reads === undefined || reads.size >= MAX_BATCH) {
-      reads = startBatch(timeoutMs);
-      others.set(timeoutMs, reads);
-    }
-    return reads;
   };
 
   const sendBatch = (reads: ReadBatch) => {
@@ -287,7 +256,7 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
     }
     let sent: Promise<unknown>;
     try {
-      sent = withinDeadline(send(args), reads.timeoutMs);
+      sent = withinL2Deadline(send(args), reads.timeoutMs);
     } catch (error) {
       reads.fail(error);
       return;
@@ -302,14 +271,25 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
     }, reads.fail);
   };
 
+  // Reads issued in the same turn of the event loop share one MGET (sent at the end of that
+  // turn): one command for the client to encode, send and parse, and each tag generation asked
+  // once. MGET is atomic, so every read in it sees one consistent moment, as it would alone.
+  // Reads with different deadlines (caches sharing this tier) go in different batches, and a
+  // batch's deadline covers each of its reads.
+  const batches = new TurnBatches<number, ReadBatch>({
+    create: (timeoutMs) => new ReadBatch(timeoutMs),
+    send: sendBatch,
+    isFull: (reads) => reads.size >= MAX_BATCH,
+  });
+
   const tier: SharedTier & ReadsWithin = {
     read(key, tags) {
-      const reads = batchFor(Number.POSITIVE_INFINITY);
+      const reads = batches.batchFor(Number.POSITIVE_INFINITY);
       const index = reads.add(key, tags);
       return reads.done.then(() => reads.result(index));
     },
     [READ_WITHIN](key, tags, timeoutMs) {
-      const reads = batchFor(timeoutMs);
+      const reads = batches.batchFor(timeoutMs);
       reads.add(key, tags);
       return reads;
     },

@@ -165,7 +165,7 @@ describe('batched L2 reads agree with one read at a time', () => {
       ),
       { numRuns: 200 },
     );
-  });
+  }, 30_000);
 
   test('reads with different deadlines are batched apart and each keeps its own', async () => {
     const store = new Map([['p|e|k', 'v']]);
@@ -218,5 +218,59 @@ describe('batched L2 reads agree with one read at a time', () => {
     // Resolves at all: the read that never answers was cut off by the cache's deadline.
     expect(await cache.getOrSet('k', () => 'fetched')).toBe('fetched');
     expect(reads).toBe(1);
+  });
+});
+
+describe('createRedisTier scripts, on either client', () => {
+  const noScript = () => Promise.reject(new Error('NOSCRIPT No matching script. Please use EVAL.'));
+
+  test('node-redis: EVALSHA with string arguments, EVAL with the source after NOSCRIPT, EVALSHA again after', async () => {
+    const sent: string[][] = [];
+    let known = false;
+    const client = {
+      sendCommand(args: string[]): Promise<unknown> {
+        sent.push(args);
+        if (args[0] === 'EVALSHA' && !known) return noScript();
+        if (args[0] === 'EVAL') known = true;
+        return Promise.resolve(7);
+      },
+    };
+    const tier = createRedisTier({ client, prefix: 'p', tagGenerationTtlMs: 60_000 });
+    expect(await tier.bumpTag('t')).toBe(7);
+    expect(await tier.bumpTag('t')).toBe(7);
+    expect(sent.map((args) => args[0])).toEqual(['EVALSHA', 'EVAL', 'EVALSHA']);
+    expect(sent[0]?.slice(2)).toEqual(['1', 'p|t|t', '60000']);
+    expect(sent[0]?.[1]).toMatch(/^[0-9a-f]{40}$/);
+    expect(sent[1]?.[1]).toContain("redis.call('INCR', KEYS[1])");
+    expect(sent[1]?.slice(2)).toEqual(sent[0]?.slice(2));
+    expect(sent.flat().every((arg) => typeof arg === 'string')).toBe(true);
+  });
+
+  test('ioredis: its own evalsha, and call for EVAL after NOSCRIPT; other errors are not retried', async () => {
+    const calls: string[] = [];
+    const client = {
+      evalsha: (..._args: (string | number)[]) => {
+        calls.push('evalsha');
+        return calls.length === 1 ? noScript() : Promise.reject(new Error('READONLY'));
+      },
+      call: (command: string, ..._args: (string | number)[]) => {
+        calls.push(command);
+        return Promise.resolve(1);
+      },
+    };
+    const tier = createRedisTier({ client, prefix: 'p' });
+    expect(await tier.write('k', 'raw', 1_000, { keyGen: 0, tags: [], gens: [] })).toBe(true);
+    await expect(tier.set('k', 'raw', 1_000)).rejects.toThrow('READONLY');
+    expect(calls).toEqual(['evalsha', 'EVAL', 'evalsha']);
+  });
+
+  test('bad generation TTLs are refused at construction', () => {
+    const client = { call: () => Promise.resolve(null) };
+    expect(() => createRedisTier({ client, keyGenerationTtlMs: 0 })).toThrow(
+      new TypeError('createRedisTier: `keyGenerationTtlMs` must be a whole number >= 1, got 0'),
+    );
+    expect(() => createRedisTier({ client, tagGenerationTtlMs: 1.5 })).toThrow(
+      'createRedisTier: `tagGenerationTtlMs` must be a whole number >= 1, got 1.5',
+    );
   });
 });
