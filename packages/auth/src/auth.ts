@@ -2,25 +2,22 @@ import { createHash, randomBytes } from 'node:crypto';
 import { wholeNumberOption } from '@switchboard/hot-path';
 import { type AccessTokenService, createAccessTokenService, type Principal } from './access-tokens.ts';
 import { bearerToken, type RequestLike } from './authenticate.ts';
-import {
-  createDeviceTokens,
-  type DeviceFailureOutcome,
-  type DeviceTokenStore,
-  resolveDeviceTokenSettings,
-} from './device-tokens.ts';
+import { createDeviceTokens, resolveDeviceTokenSettings } from './device-tokens.ts';
 import { AuthError } from './errors.ts';
 import { generateSigningKey, loadKeySet, type PrivateSigningJwk, type PublicJwk } from './keys.ts';
 import { createPasswordHasher, type PasswordCheck, type PasswordParams } from './passwords.ts';
 import { openSuccessor, sealSuccessor } from './refresh-successor.ts';
 import { createRevocationTracker, type RevocationOptions, type SessionRevokedListener } from './revocations.ts';
-import {
-  createMemorySessionStore,
-  type DeleteExpiredResult,
-  type SessionInfo,
-  type SessionMeta,
-  type SessionStore,
-} from './sessions.ts';
+import { createMemorySessionStore } from './stores/memory.ts';
 import { createMemoryDeviceTokenStore } from './stores/memory-devices.ts';
+import type {
+  DeleteExpiredResult,
+  DeviceFailureOutcome,
+  DeviceTokenStore,
+  SessionInfo,
+  SessionMeta,
+  SessionStore,
+} from './types.ts';
 
 export interface AuthOptions {
   /** `iss` of every access token. */

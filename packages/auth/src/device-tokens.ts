@@ -1,42 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { wholeNumberOption } from '@switchboard/hot-path';
-
-/** A device token as a store keeps it: its hash, never the token. */
-export interface NewDeviceToken {
-  /** SHA-256 (hex) of the token. */
-  tokenHash: string;
-  userId: string;
-  createdAt: Date;
-  expiresAt: Date;
-}
-
-/**
- * What a failed login made with a device token did to it: `counted` (still valid), `revoked`
- * (that failure was its last: it no longer verifies), or `unknown` (no live token of this user
- * has that value, so nothing was counted).
- */
-export type DeviceFailureOutcome = 'counted' | 'revoked' | 'unknown';
-
-/**
- * Where device tokens live. Tokens are matched by hash AND user: a token never verifies, nor
- * counts a failure, for another user than the one it was issued to.
- */
-export interface DeviceTokenStore {
-  /**
-   * Stores a new token, then keeps only the user's `maxPerUser` most recently issued unexpired
-   * tokens: the oldest go first. Expired tokens of the user may be dropped at the same time.
-   */
-  add(token: NewDeviceToken, maxPerUser: number): Promise<void>;
-  /** True when the user has an unexpired token with this hash. */
-  verify(tokenHash: string, userId: string, now: Date): Promise<boolean>;
-  /**
-   * Counts one failed login made with this token (the user's, unexpired). The failure that
-   * brings the count to `maxFailures` deletes the token. Concurrent calls each count.
-   */
-  recordFailure(tokenHash: string, userId: string, now: Date, maxFailures: number): Promise<DeviceFailureOutcome>;
-  /** Deletes every token of the user; returns how many there were. */
-  revokeAllForUser(userId: string): Promise<number>;
-}
+import type { DeviceFailureOutcome, DeviceTokenStore } from './types.ts';
 
 /** The device-token half of `Auth` (see there). */
 export interface DeviceTokens {

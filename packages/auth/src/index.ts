@@ -11,7 +11,6 @@ export {
 } from './access-tokens.ts';
 export { type Auth, type AuthOptions, type AuthUser, createAuth, type TokenPair } from './auth.ts';
 export { bearerToken, type RequestLike } from './authenticate.ts';
-export type { DeviceFailureOutcome, DeviceTokenStore, NewDeviceToken } from './device-tokens.ts';
 export {
   AUTH_ERROR_TABLE,
   type AuthErrorMapping,
@@ -40,18 +39,21 @@ export {
 } from './passwords.ts';
 export {
   createMemoryRevocationBus,
-  type RevocationBus,
   type RevocationOptions,
   type SessionRevokedListener,
 } from './revocations.ts';
-export {
-  createMemorySessionStore,
-  type DeleteExpiredResult,
-  type NewSession,
-  type RotateOutcome,
-  type SessionInfo,
-  type SessionMeta,
-  type SessionRevocation,
-  type SessionStore,
-} from './sessions.ts';
+export { createMemorySessionStore } from './stores/memory.ts';
 export { createMemoryDeviceTokenStore } from './stores/memory-devices.ts';
+export type {
+  DeleteExpiredResult,
+  DeviceFailureOutcome,
+  DeviceTokenStore,
+  NewDeviceToken,
+  NewSession,
+  RevocationBus,
+  RotateOutcome,
+  SessionInfo,
+  SessionMeta,
+  SessionRevocation,
+  SessionStore,
+} from './types.ts';

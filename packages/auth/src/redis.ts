@@ -3,8 +3,7 @@
  * single-instance users never load anything Redis-related.
  * @packageDocumentation
  */
-import type { RevocationBus } from './revocations.ts';
-import type { SessionRevocation } from './sessions.ts';
+import type { RevocationBus, SessionRevocation } from './types.ts';
 
 /** The parts of two ioredis clients the bus uses. */
 export interface RedisRevocationBusOptions {

@@ -1,19 +1,5 @@
 import { AuthError } from './errors.ts';
-import type { SessionRevocation, SessionStore } from './sessions.ts';
-
-/**
- * Carries revocations between instances as they happen. Fire-and-forget like pub/sub: a message
- * can be lost (a Redis failover), which is why `createAuth` also polls the session store.
- */
-export interface RevocationBus {
-  /** Tells every subscribed instance (the publisher's own included) about sessions just revoked. */
-  publish(revocations: readonly SessionRevocation[]): Promise<void>;
-  /**
-   * Calls `handler` with every batch published from now on, by any instance. Resolves once the
-   * subscription is live (a Redis `SUBSCRIBE` acknowledged), with the function that ends it.
-   */
-  subscribe(handler: (revocations: readonly SessionRevocation[]) => void): Promise<() => void>;
-}
+import type { RevocationBus, SessionRevocation, SessionStore } from './types.ts';
 
 /** `createAuth`'s `revocations` option: how every instance learns of every revocation. */
 export interface RevocationOptions {

@@ -1,4 +1,4 @@
-import type { DeviceTokenStore } from '../device-tokens.ts';
+import type { DeviceTokenStore } from '../types.ts';
 
 interface MemoryDeviceToken {
   userId: string;

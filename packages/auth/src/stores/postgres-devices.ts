@@ -1,4 +1,4 @@
-import type { DeviceTokenStore } from '../device-tokens.ts';
+import type { DeviceTokenStore } from '../types.ts';
 import type { Queryable } from './postgres.ts';
 import { withStoreErrors } from './store-errors.ts';
 

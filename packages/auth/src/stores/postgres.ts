@@ -1,4 +1,4 @@
-import type { RotateOutcome, SessionInfo, SessionRevocation, SessionStore } from '../sessions.ts';
+import type { RotateOutcome, SessionInfo, SessionRevocation, SessionStore } from '../types.ts';
 import { DEVICE_TOKENS_SQL } from './postgres-devices.ts';
 import { withStoreErrors } from './store-errors.ts';
 
