@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
@@ -18,6 +18,15 @@ interface PackageManifest {
   publishConfig: Record<string, string>;
   files: string[];
   exports: Record<string, string | ConditionalTarget>;
+}
+
+// Past this, a source file says at its top why it is one file (CONVENTIONS: split by concern).
+const LONG_FILE_LINES = 400;
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts'))
+    .map((entry) => join(entry.parentPath, entry.name));
 }
 
 const readJson = <T>(file: string) => JSON.parse(readFileSync(file, 'utf8')) as T;
@@ -64,6 +73,34 @@ export function describePackage(packageDir: URL): void {
         expect(existsSync(join(dir, file)), file).toBe(true);
       }
       expect(readJson<{ extends: string }>(join(dir, 'tsconfig.json')).extends).toBe('../../tsconfig.base.json');
+    });
+
+    test('follows the package layout (docs/package-layout.md)', async () => {
+      const index = readFileSync(join(dir, 'src/index.ts'), 'utf8');
+      expect(index, 'no export * at the root').not.toMatch(/^export \*/m);
+      expect(existsSync(join(dir, 'src/errors.ts')), 'src/errors.ts').toBe(true);
+      const root = await import(`@switchboard/${name}`);
+      expect(
+        Object.keys(root).some((key) => /^is[A-Z]\w*Error$/.test(key)),
+        'an is…Error guard',
+      ).toBe(true);
+      const subpaths = Object.keys(manifest.exports);
+      if (subpaths.includes('./yoga')) expect(subpaths, './yoga comes with ./graphql').toContain('./graphql');
+      if (subpaths.includes('./graphql')) {
+        const graphql = await import(`@switchboard/${name}/graphql`);
+        expect(typeof graphql.toGraphQLError, './graphql exports toGraphQLError').toBe('function');
+        expect(
+          Object.keys(graphql).some((key) => key.endsWith('_ERROR_TABLE')),
+          './graphql exports its error table',
+        ).toBe(true);
+      }
+      if (existsSync(join(dir, 'src/testing'))) expect(subpaths, 'src/testing is published').toContain('./testing');
+      for (const file of sourceFiles(join(dir, 'src'))) {
+        const text = readFileSync(file, 'utf8');
+        if (text.split('\n').length <= LONG_FILE_LINES) continue;
+        const head = text.split('\n').slice(0, 20).join('\n');
+        expect(head, `${file}: over ${LONG_FILE_LINES} lines, says at its top why it is one file`).toMatch(/one file/i);
+      }
     });
 
     test('says in its README whether it is implemented, matching what it exports', async () => {

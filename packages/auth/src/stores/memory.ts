@@ -1,4 +1,4 @@
-import type { DeleteExpiredResult, RotateOutcome, SessionInfo, SessionRevocation, SessionStore } from '../types.ts';
+import type { DeleteExpiredResult, SessionInfo, SessionRevocation, SessionStore } from '../types.ts';
 
 interface MemoryFamily {
   info: SessionInfo;
