@@ -4,7 +4,6 @@ import { createEntry } from './entries.ts';
 import { encodeEnvelope } from './envelope.ts';
 import type { CacheEvent, CacheEventName } from './events.ts';
 import { startFlight } from './fetch-runner.ts';
-import { createMemoryTier } from './memory-tier.ts';
 import {
   type CacheOptions,
   type GetOrSetOptions,
@@ -15,6 +14,7 @@ import {
   validateKey,
   validateTag,
 } from './options.ts';
+import { createMemoryTier } from './stores/memory-tier.ts';
 
 export type { CacheStats } from './counters.ts';
 export type { CacheEvent, CacheEventName } from './events.ts';

@@ -15,9 +15,9 @@ export {
   type SetOptions,
 } from './cache.ts';
 export { CacheError, type CacheErrorCode, FetchTimeoutError, isCacheError } from './errors.ts';
-export { createMemoryBus } from './memory-bus.ts';
-export { createMemoryTier, type MemoryTierOptions } from './memory-tier.ts';
 export { jsonSerializer } from './serializer.ts';
+export { createMemoryBus } from './stores/memory-bus.ts';
+export { createMemoryTier, type MemoryTierOptions } from './stores/memory-tier.ts';
 export type {
   BusMessage,
   CacheBus,

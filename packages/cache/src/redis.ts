@@ -8,10 +8,10 @@ export {
   type RedisBusOptions,
   type RedisPublisherLike,
   type RedisSubscriberLike,
-} from './redis-bus.ts';
+} from './stores/redis-bus.ts';
 export {
   createRedisTier,
   type NodeRedisClientLike,
   type RedisClientLike,
   type RedisTierOptions,
-} from './redis-tier.ts';
+} from './stores/redis-tier.ts';

@@ -6,9 +6,9 @@ import {
   TurnBatches,
   wholeNumberOption,
 } from '@switchboard/hot-path';
-import { withinL2Deadline } from './deadline.ts';
-import { type PendingReads, READ_WITHIN, type ReadsWithin } from './internal.ts';
-import type { SharedRead, SharedTier } from './types.ts';
+import { withinL2Deadline } from '../deadline.ts';
+import { type PendingReads, READ_WITHIN, type ReadsWithin } from '../internal.ts';
+import type { SharedRead, SharedTier } from '../types.ts';
 
 /**
  * What we need of an ioredis client (plain or Sentinel). No client code is imported at run time.

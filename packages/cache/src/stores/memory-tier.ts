@@ -1,5 +1,5 @@
 import { wholeNumberOption } from '@switchboard/hot-path';
-import type { CacheEntry, LocalTier } from './types.ts';
+import type { CacheEntry, LocalTier } from '../types.ts';
 
 export interface MemoryTierOptions {
   /** Most entries kept. @default 10000 */

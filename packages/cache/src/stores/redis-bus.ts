@@ -1,4 +1,4 @@
-import type { BusMessage, CacheBus } from './types.ts';
+import type { BusMessage, CacheBus } from '../types.ts';
 
 /** The parts of two ioredis clients the bus uses. */
 export interface RedisPublisherLike {

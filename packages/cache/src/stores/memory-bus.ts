@@ -1,4 +1,4 @@
-import type { BusMessage, CacheBus } from './types.ts';
+import type { BusMessage, CacheBus } from '../types.ts';
 
 /**
  * An in-process bus: several caches in one process (tests, workers sharing a process) hear
