@@ -11,7 +11,14 @@
 import os from 'node:os';
 import { compare, type Measurement } from '@switchboard/bench';
 // By package name: the built dist/ that users install.
-import { LINK_PROTOCOLS, LINK_REL, MAX_NESTING, RICH_TEXT_TAGS, sanitizeRichText } from '@switchboard/validation';
+import {
+  DROPPED_WITH_CONTENT,
+  LINK_PROTOCOLS,
+  LINK_REL,
+  MAX_NESTING,
+  RICH_TEXT_TAGS,
+  sanitizeRichText,
+} from '@switchboard/validation';
 import createDOMPurify from 'dompurify';
 import { JSDOM } from 'jsdom';
 import sanitizeHtml from 'sanitize-html';
@@ -46,22 +53,7 @@ const bareOptions: sanitizeHtml.IOptions = {
   allowProtocolRelative: false,
   selfClosing: ['br'],
   disallowedTagsMode: 'discard',
-  nonTextTags: [
-    'script',
-    'style',
-    'textarea',
-    'option',
-    'select',
-    'xmp',
-    'noscript',
-    'noembed',
-    'noframes',
-    'template',
-    'title',
-    'iframe',
-    'object',
-    'plaintext',
-  ],
+  nonTextTags: [...DROPPED_WITH_CONTENT],
   parseStyleAttributes: false,
   nestingLimit: MAX_NESTING,
   transformTags: { a: sanitizeHtml.simpleTransform('a', { rel: LINK_REL }) },

@@ -22,7 +22,15 @@ export {
   passwordContextCheck,
   passwordSchema,
 } from './passwords.ts';
-export { LINK_PROTOCOLS, LINK_REL, MAX_NESTING, RICH_TEXT_TAGS, sanitizeRichText, toPlainText } from './sanitize.ts';
+export {
+  DROPPED_WITH_CONTENT,
+  LINK_PROTOCOLS,
+  LINK_REL,
+  MAX_NESTING,
+  RICH_TEXT_TAGS,
+  sanitizeRichText,
+  toPlainText,
+} from './sanitize.ts';
 export {
   type AttachmentsOptions,
   attachmentsSchema,

@@ -25,9 +25,12 @@ const ALLOWED_PROTOCOLS = new Set(LINK_PROTOCOLS);
 /** Deepest element nesting {@link sanitizeRichText} keeps. */
 export const MAX_NESTING = 20;
 
-// Elements whose content is not text a reader should see (code, styles, fallbacks, templates):
-// dropped with the element instead of being kept as text.
-const DROP_CONTENT = [
+/**
+ * Elements {@link sanitizeRichText} drops together with their content, because what they hold
+ * is not text a reader should see (scripts, styles, form fallbacks, templates); any other element
+ * outside {@link RICH_TEXT_TAGS} is dropped but its text kept.
+ */
+export const DROPPED_WITH_CONTENT: readonly string[] = Object.freeze([
   'script',
   'style',
   'textarea',
@@ -42,7 +45,7 @@ const DROP_CONTENT = [
   'iframe',
   'object',
   'plaintext',
-];
+]);
 
 /**
  * The href a browser would follow, if it is absolute, uses an allowed scheme and carries no
@@ -130,7 +133,7 @@ const richTextOptions: sanitizeHtml.IOptions = {
   allowProtocolRelative: false,
   selfClosing: ['br'],
   disallowedTagsMode: 'discard',
-  nonTextTags: DROP_CONTENT,
+  nonTextTags: [...DROPPED_WITH_CONTENT],
   parseStyleAttributes: false,
   // Deeper elements are removed (their text kept): no chat message needs more, and thousands
   // of nested elements cost every reader's browser.

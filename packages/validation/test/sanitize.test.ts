@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { JSDOM } from 'jsdom';
 import { describe, expect, test } from 'vitest';
-import { LINK_REL, MAX_NESTING, RICH_TEXT_TAGS, sanitizeRichText, toPlainText } from '../src/index.ts';
+import {
+  DROPPED_WITH_CONTENT,
+  LINK_REL,
+  MAX_NESTING,
+  RICH_TEXT_TAGS,
+  sanitizeRichText,
+  toPlainText,
+} from '../src/index.ts';
 import { filterEachText, filterOutput, reparsesDifferently, safeHref } from '../src/sanitize.ts';
 import { XSS_CORPUS, XSS_PAYLOADS } from './xss-corpus.ts';
 
@@ -539,5 +546,15 @@ describe('sanitizeRichText skips its own passes only when they would change noth
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('DROPPED_WITH_CONTENT', () => {
+  test('each listed element goes with its content; an unlisted unknown element keeps its text', () => {
+    for (const tag of DROPPED_WITH_CONTENT) {
+      expect(sanitizeRichText(`<p>before <${tag}>hidden words</${tag}> after</p>`), tag).not.toContain('hidden');
+    }
+    expect(sanitizeRichText('<p>before <section>kept words</section> after</p>')).toContain('kept words');
+    expect(Object.isFrozen(DROPPED_WITH_CONTENT)).toBe(true);
   });
 });
