@@ -184,9 +184,18 @@ const REFRESH_PREFIX = 'rt_';
  */
 export async function createAuth(options: AuthOptions): Promise<Auth> {
   if (!options || typeof options !== 'object') throw new TypeError('createAuth needs options { issuer, audience }');
+  for (const name of ['issuer', 'audience'] as const) {
+    if (typeof options[name] !== 'string' || options[name].length === 0)
+      throw new TypeError(`createAuth: \`${name}\` must be a non-empty string`);
+  }
+  // An empty list is a mistake (a key file that did not load), not a request for a dev key.
+  if (options.keys !== undefined && (!Array.isArray(options.keys) || options.keys.length === 0))
+    throw new TypeError(
+      'createAuth: `keys` must hold at least one signing key (leave it out for an ephemeral dev key)',
+    );
   const logger = options.logger ?? { warn: (message: string) => console.warn(`[auth] ${message}`) };
   let jwks = options.keys;
-  if (!jwks || jwks.length === 0) {
+  if (jwks === undefined) {
     logger.warn('no signing keys given: using an ephemeral EdDSA key; every token dies with this process');
     jwks = [await generateSigningKey()];
   }

@@ -100,6 +100,8 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
   return {
     async hash(password) {
       checkInput(password);
+      // Verifying '' is a failed login; storing it is a bug in the caller's validation.
+      if (password.length === 0) throw new TypeError('cannot hash an empty password');
       return queue.run(() => argon2.hash(password, params));
     },
     async verify(stored, password) {

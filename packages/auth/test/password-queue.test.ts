@@ -74,7 +74,6 @@ describe('password work queue', () => {
     const auth = await createAuth({
       issuer: 'https://auth.switchboard.test',
       audience: 'switchboard-api',
-      keys: [],
       logger: { warn: () => undefined },
       password: fast,
       passwordConcurrency: 1,
@@ -98,7 +97,7 @@ describe('password work queue', () => {
     expect(() => createPasswordHasher({ queueSize: -1 })).toThrow(
       new TypeError('createPasswordHasher: `queueSize` must be a whole number >= 0, got -1'),
     );
-    const base = { issuer: 'https://a.test', audience: 'api', keys: [], logger: { warn: () => undefined } };
+    const base = { issuer: 'https://a.test', audience: 'api', logger: { warn: () => undefined } };
     await expect(createAuth({ ...base, passwordConcurrency: 1.5 })).rejects.toThrow(
       new TypeError('createAuth: `passwordConcurrency` must be a whole number >= 1, got 1.5'),
     );
