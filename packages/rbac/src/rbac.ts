@@ -67,6 +67,10 @@ export interface UserPermissions {
 }
 
 // A settled promise can be awaited any number of times: warm checks hand out these.
+// A scope names what it is about: a type, a colon, an id (`chat:42`). A bare id ('42') would
+// match no check (checks pass `chat:42`), so the grant would silently do nothing.
+const SCOPE = /^[^\s:]+:\S/;
+
 const ALLOWED = Promise.resolve(true);
 const DENIED = Promise.resolve(false);
 const PASSED = Promise.resolve();
@@ -155,8 +159,8 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
   const changeGrant = async (kind: 'grant' | 'revoke', userId: string, role: string, scope?: string) => {
     if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('userId must be a non-empty string');
     if (!roles.has(role)) throw new TypeError(`unknown role "${role}"`);
-    if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0))
-      throw new TypeError('scope must be a non-empty string');
+    if (scope !== undefined && (typeof scope !== 'string' || !SCOPE.test(scope)))
+      throw new TypeError(`${kind}: scope must be "type:id" (e.g. "chat:42"), got ${JSON.stringify(scope)}`);
     await store[kind](userId, role, scope ?? null);
     // At once on this instance; on others through the bus (and at worst after ttlMs).
     invalidate(userId);

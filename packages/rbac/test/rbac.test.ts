@@ -270,3 +270,19 @@ describe('createRbac: model', () => {
     await expect(rbac.can('', 'chat:read')).rejects.toThrow(TypeError);
   });
 });
+
+describe('grant and revoke misuse', () => {
+  test('a scope without its type prefix is a TypeError (it would match no check)', async () => {
+    const rbac = await createRbac({ roles: { member: { permissions: ['message:send'] } } });
+    for (const scope of ['42', ':42', 'chat:', 'chat 42:x', '']) {
+      await expect(rbac.grant('alice', 'member', scope)).rejects.toThrow(TypeError);
+      await expect(rbac.revoke('alice', 'member', scope)).rejects.toThrow(TypeError);
+    }
+    await expect(rbac.grant('alice', 'member', '42')).rejects.toThrow(
+      'grant: scope must be "type:id" (e.g. "chat:42"), got "42"',
+    );
+    await rbac.grant('alice', 'member', 'chat:42');
+    expect(await rbac.can('alice', 'message:send', { scope: 'chat:42' })).toBe(true);
+    expect(await rbac.can('alice', 'message:send', { scope: 'chat:43' })).toBe(false);
+  });
+});
