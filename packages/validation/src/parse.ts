@@ -39,9 +39,23 @@ export function toValidationIssues(issues: readonly v.BaseIssue<unknown>[]): Val
  * input.content; // sanitized HTML, at most 4000 code points
  */
 export function parseInput<const TSchema extends AnySchema>(schema: TSchema, value: unknown): v.InferOutput<TSchema> {
-  const result = v.safeParse(schema, value);
+  let result: v.SafeParseResult<TSchema>;
+  try {
+    result = v.safeParse(schema, value);
+  } catch (error) {
+    throw notASchema('parseInput', schema) ?? error;
+  }
   if (result.success) return result.output;
   throw new ValidationError(toValidationIssues(result.issues));
+}
+
+// Checked only once valibot has thrown, so a valid schema costs nothing extra per parse.
+function notASchema(caller: string, schema: unknown): TypeError | undefined {
+  const run = (schema as { '~run'?: unknown } | null | undefined)?.['~run'];
+  if (typeof run === 'function') return undefined;
+  return new TypeError(
+    `${caller}: \`schema\` must be a valibot schema (v.object(...), v.string(), ...), got ${schema === null ? 'null' : typeof schema}`,
+  );
 }
 
 /** {@link parseInput} for schemas with async checks (`v.pipeAsync`, `v.checkAsync`). */
@@ -49,7 +63,12 @@ export async function parseInputAsync<const TSchema extends AnySchemaAsync>(
   schema: TSchema,
   value: unknown,
 ): Promise<v.InferOutput<TSchema>> {
-  const result = await v.safeParseAsync(schema, value);
+  let result: v.SafeParseResult<TSchema>;
+  try {
+    result = await v.safeParseAsync(schema, value);
+  } catch (error) {
+    throw notASchema('parseInputAsync', schema) ?? error;
+  }
   if (result.success) return result.output;
   throw new ValidationError(toValidationIssues(result.issues));
 }

@@ -116,3 +116,17 @@ describe('ValidationError', () => {
     expect(isValidationError(null)).toBe(false);
   });
 });
+
+describe('parseInput misuse', () => {
+  test('something that is not a valibot schema is a TypeError that says so', async () => {
+    for (const schema of [{}, null, 'string', undefined]) {
+      expect(() => parseInput(schema as never, 'x')).toThrow(
+        /parseInput: `schema` must be a valibot schema \(v\.object\(\.\.\.\), v\.string\(\), \.\.\.\), got /,
+      );
+      await expect(parseInputAsync(schema as never, 'x')).rejects.toThrow(
+        /parseInputAsync: `schema` must be a valibot schema/,
+      );
+    }
+    expect(() => parseInput({} as never, 'x')).toThrow(TypeError);
+  });
+});
