@@ -16,6 +16,11 @@ export interface RateLimitHeaderOptions {
  * for (const [name, value] of Object.entries(rateLimitHeaders(result, { windowMs: 60_000 }))) res.setHeader(name, value);
  */
 export function rateLimitHeaders(result: RateLimitResult, options: RateLimitHeaderOptions): Record<string, string> {
+  if (typeof options !== 'object' || options === null || !(Number.isFinite(options.windowMs) && options.windowMs > 0)) {
+    throw new TypeError(
+      'rateLimitHeaders(result, { windowMs }) needs the policy window in ms, e.g. { windowMs: limiter.algorithm.windowMs }',
+    );
+  }
   const policy = quote(options.policy ?? 'default');
   const headers: Record<string, string> = {
     'RateLimit-Policy': `${policy};q=${result.limit};w=${Math.max(1, Math.ceil(options.windowMs / 1000))}`,

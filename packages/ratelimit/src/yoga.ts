@@ -91,7 +91,11 @@ export function useRateLimit<Context = Record<string, unknown>>(options: UseRate
         policy: tightest.limiter.prefix,
         windowMs: tightest.limiter.algorithm.windowMs,
       });
-      for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+      // Retry-After comes with the refusal's GraphQL error (its `http.headers`), which yoga
+      // adds itself; setting it here too made Node's adapter send "60, 60".
+      for (const [name, value] of Object.entries(headers)) {
+        if (name !== 'Retry-After') response.headers.set(name, value);
+      }
     },
     onSchemaChange(payload) {
       const schema = payload.schema as GraphQLSchema;

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { describe, expect, test } from 'vitest';
 import { createMemoryStore, createRateLimiter, fixedWindow } from '../src/index.ts';
@@ -110,5 +112,44 @@ describe('useRateLimit', () => {
       }),
     ).toThrow('useRateLimit: no such field in the schema: Mutation.sendMesage');
     expect(() => useRateLimit({ rules: { 'not a coordinate': { limiter, key: () => 'k' } } })).toThrow(TypeError);
+  });
+});
+
+describe('useRateLimit over a real HTTP server', () => {
+  test('a refusal carries one Retry-After, not the header twice', async () => {
+    const limiter = createRateLimiter({
+      store: createMemoryStore(),
+      algorithm: fixedWindow({ limit: 1, windowMs: 60_000 }),
+      prefix: 'http',
+    });
+    const yoga = createYoga({
+      logging: false,
+      schema: createSchema({
+        typeDefs: 'type Query { ping: String } type Mutation { send: Int }',
+        resolvers: { Mutation: { send: () => 1 } },
+      }),
+      plugins: [useRateLimit({ rules: { 'Mutation.send': { limiter, key: () => 'one' } } })],
+    });
+    const server = createServer(yoga);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const post = () =>
+        fetch(`http://127.0.0.1:${port}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: 'mutation { send }' }),
+        });
+      const first = await post();
+      await first.text();
+      expect(first.headers.get('retry-after')).toBeNull();
+      const refused = await post();
+      await refused.text();
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('60');
+      expect(refused.headers.get('ratelimit')).toBe('"http";r=0;t=60');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type { Algorithm, Step } from '../types.ts';
-import { share, windowLimit } from './validate.ts';
+import { optionsOf, share, windowLimit } from './validate.ts';
 
 export interface FixedWindowOptions {
   /** Requests (cost units) per window. */
@@ -14,7 +14,10 @@ export interface FixedWindowOptions {
  * State: `[count, windowStart]`.
  */
 export function fixedWindow(options: FixedWindowOptions): Algorithm {
-  const { limit, windowMs } = windowLimit('fixedWindow', options);
+  const { limit, windowMs } = windowLimit(
+    'fixedWindow',
+    optionsOf('fixedWindow', options, 'fixedWindow({ limit: 100, windowMs: 60_000 })'),
+  );
   return {
     kind: 'fixed-window',
     limit,

@@ -1,5 +1,5 @@
 import type { Algorithm, Step } from '../types.ts';
-import { count, positive, share } from './validate.ts';
+import { count, optionsOf, positive, share } from './validate.ts';
 
 export interface GcraOptions {
   /** Requests per `periodMs`: the sustained rate. */
@@ -18,6 +18,7 @@ const EPSILON = 1e-6;
  * evenly; the best choice for "N per period, but not all at once". State: `[tat]`.
  */
 export function gcra(options: GcraOptions): Algorithm {
+  optionsOf('gcra', options, 'gcra({ limit: 10, periodMs: 1_000 })');
   const limit = count('gcra', 'limit', options.limit);
   const periodMs = positive('gcra', 'periodMs', options.periodMs);
   const burst = count('gcra', 'burst', options.burst ?? limit);

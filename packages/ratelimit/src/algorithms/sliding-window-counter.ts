@@ -1,5 +1,5 @@
 import type { Algorithm, Step } from '../types.ts';
-import { share, windowLimit } from './validate.ts';
+import { optionsOf, share, windowLimit } from './validate.ts';
 
 export interface SlidingWindowCounterOptions {
   /** Requests (cost units) per sliding window. */
@@ -13,7 +13,10 @@ export interface SlidingWindowCounterOptions {
  * assumes the previous window's requests were evenly spread). State: `[windowIndex, current, previous]`.
  */
 export function slidingWindowCounter(options: SlidingWindowCounterOptions): Algorithm {
-  const { limit, windowMs } = windowLimit('slidingWindowCounter', options);
+  const { limit, windowMs } = windowLimit(
+    'slidingWindowCounter',
+    optionsOf('slidingWindowCounter', options, 'slidingWindowCounter({ limit: 100, windowMs: 60_000 })'),
+  );
   return {
     kind: 'sliding-window-counter',
     limit,

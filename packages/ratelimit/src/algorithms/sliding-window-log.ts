@@ -1,5 +1,5 @@
 import type { Algorithm, Step } from '../types.ts';
-import { share, windowLimit } from './validate.ts';
+import { optionsOf, share, windowLimit } from './validate.ts';
 
 export interface SlidingWindowLogOptions {
   /** Requests (cost units) in any window of `windowMs`. */
@@ -13,7 +13,10 @@ export interface SlidingWindowLogOptions {
  * with `limit` per key (Redis: a list). State: admitted timestamps, oldest first.
  */
 export function slidingWindowLog(options: SlidingWindowLogOptions): Algorithm {
-  const { limit, windowMs } = windowLimit('slidingWindowLog', options);
+  const { limit, windowMs } = windowLimit(
+    'slidingWindowLog',
+    optionsOf('slidingWindowLog', options, 'slidingWindowLog({ limit: 100, windowMs: 60_000 })'),
+  );
   return {
     kind: 'sliding-window-log',
     limit,

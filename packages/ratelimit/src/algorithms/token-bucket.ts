@@ -1,5 +1,5 @@
 import type { Algorithm, Step } from '../types.ts';
-import { count, positive, share } from './validate.ts';
+import { count, optionsOf, positive, share } from './validate.ts';
 
 export interface TokenBucketOptions {
   /** Tokens the bucket holds: the largest burst. A new key starts full. */
@@ -13,6 +13,7 @@ export interface TokenBucketOptions {
  * State: `[tokens, updatedAt]`.
  */
 export function tokenBucket(options: TokenBucketOptions): Algorithm {
+  optionsOf('tokenBucket', options, 'tokenBucket({ capacity: 20, refillPerSecond: 5 })');
   const capacity = count('tokenBucket', 'capacity', options.capacity);
   const refillPerSecond = positive('tokenBucket', 'refillPerSecond', options.refillPerSecond);
   const perMs = refillPerSecond / 1000;

@@ -11,6 +11,17 @@ export function positive(owner: string, name: string, value: number): number {
   return value;
 }
 
+/**
+ * `options` if it is an object; else a TypeError with an example call, instead of "Cannot read
+ * properties of undefined" from the first option read.
+ */
+export function optionsOf<T extends object>(owner: string, options: T, example: string): T {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${owner} needs its options, e.g. ${example}`);
+  }
+  return options;
+}
+
 /** A whole-number option >= 1 (a limit, a capacity, a burst). */
 export const count = (owner: string, name: string, value: number): number =>
   wholeNumberOption(owner, name, value, { min: 1 });
