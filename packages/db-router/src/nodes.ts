@@ -100,6 +100,13 @@ export function makeNode(
       `createDbRouter: the ${defaultName} must be a connection string, a pg.Pool, or { name?, connectionString | pool }`,
     );
   }
+  // Anything else pg would read as a host name or socket path and fail only at the first
+  // health check. The string itself is left out of the message: it may hold a password.
+  if (connectionString !== undefined && !/^(postgres(ql)?:\/\/|socket:|\/)/i.test(connectionString)) {
+    throw new TypeError(
+      `createDbRouter: the ${defaultName}'s connection string must be a postgres:// or postgresql:// URL (or a socket path)`,
+    );
+  }
   if (names.has(name)) throw new TypeError(`createDbRouter: two nodes are named ${JSON.stringify(name)}`);
   names.add(name);
   const owned = pool === undefined;

@@ -28,6 +28,25 @@ describe('createDbRouter options', () => {
     expect(() => createDbRouter(options as DbRouterOptions)).toThrow(TypeError);
   });
 
+  test('a connection string that is not a postgres URL is refused at once, without echoing it (it may hold a password)', () => {
+    for (const primary of ['not a url', 'user:secret@db.example/chat', 'mysql://db.example/chat']) {
+      let error: unknown;
+      try {
+        createDbRouter({ primary });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toBe(
+        "createDbRouter: the primary's connection string must be a postgres:// or postgresql:// URL (or a socket path)",
+      );
+      expect((error as Error).message).not.toContain('secret');
+    }
+    expect(() => createDbRouter({ primary: url, replicas: ['replica.example:5432'] })).toThrow(
+      /the replica-1's connection string must be a postgres:\/\/ or postgresql:\/\/ URL/,
+    );
+  });
+
   test('names the problem', () => {
     expect(() => createDbRouter({ primary: url, policy: 'random' as never })).toThrow(/policy/);
   });
