@@ -103,7 +103,7 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
     ),
     l2TimeoutMs: wholeNumberOption(owner, 'l2TimeoutMs', options.l2TimeoutMs ?? 250, POSITIVE),
     l2RetryAfterMs: wholeNumberOption(owner, 'l2RetryAfterMs', options.l2RetryAfterMs ?? 1_000, NON_NEGATIVE),
-    lock: resolveLock(options.lock),
+    lock: resolveLock(options.lock, options.l2 !== undefined),
     serializer: options.serializer ?? jsonSerializer,
     now: options.now ?? Date.now,
   };
@@ -138,9 +138,11 @@ export function validateTag(tag: string): string {
   return tag;
 }
 
-function resolveLock(lock: CacheOptions['lock']): { ttlMs: number; waitMs: number } | undefined {
+function resolveLock(lock: CacheOptions['lock'], withL2: boolean): { ttlMs: number; waitMs: number } | undefined {
   if (!lock) return undefined;
   const settings = lock === true ? {} : lock;
+  // The lock lives in L2 (a short Redis key): without one, `lock` would silently do nothing.
+  if (!withL2) throw new TypeError('createCache: `lock` needs an `l2` (the lock is held in the shared tier)');
   return {
     ttlMs: wholeNumberOption('createCache', 'lock.ttlMs', settings.ttlMs ?? 5_000, POSITIVE),
     waitMs: wholeNumberOption('createCache', 'lock.waitMs', settings.waitMs ?? 5_000, POSITIVE),

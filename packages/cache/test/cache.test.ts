@@ -263,7 +263,11 @@ describe('createCache (in-process)', () => {
     );
     expect(() => createCache({ ttlMs: Number.POSITIVE_INFINITY })).toThrow(/`ttlMs` .* got Infinity/);
     expect(() => createCache({ graceMs: 1.5 })).toThrow('createCache: `graceMs` must be a whole number >= 0, got 1.5');
-    expect(() => createCache({ lock: { waitMs: -1 } })).toThrow(
+    expect(() => createCache({ lock: true })).toThrow(
+      new TypeError('createCache: `lock` needs an `l2` (the lock is held in the shared tier)'),
+    );
+    expect(() => createCache({ lock: { waitMs: 10 } })).toThrow(/`lock` needs an `l2`/);
+    expect(() => createCache({ l2: {} as never, lock: { waitMs: -1 } })).toThrow(
       'createCache: `lock.waitMs` must be a whole number >= 1',
     );
     expect(() => createCache({ l1MaxStalenessMs: Number.NaN })).toThrow(
