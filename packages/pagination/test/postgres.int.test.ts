@@ -387,3 +387,20 @@ describe('the SQL uses the index', () => {
     }
   });
 });
+
+describe('node names', () => {
+  test('nodes carry the select list column names; an alias in select gives the field names', async () => {
+    const raw = await newest.fromPostgres(pool, inChat(1), { first: 2 });
+    const first = raw.edges[0]?.node as Record<string, unknown>;
+    expect(first).toHaveProperty('created_at');
+    expect(first).not.toHaveProperty('createdAt');
+    const aliased = await newest.fromPostgres(
+      pool,
+      { ...inChat(1), select: 'id, created_at AS "createdAt"' },
+      { first: 2 },
+    );
+    expect(Object.keys(aliased.edges[0]?.node as object).sort()).toEqual(['createdAt', 'id']);
+    // Same rows, same cursors: the alias changes only the node's property names.
+    expect(aliased.edges.map((edge) => edge.cursor)).toEqual(raw.edges.map((edge) => edge.cursor));
+  });
+});
