@@ -68,11 +68,16 @@ export function describePackage(packageDir: URL): void {
       }
     });
 
-    test('has a tsup config, a README and a tsconfig extending the strict base', () => {
-      for (const file of ['tsup.config.ts', 'README.md', 'tsconfig.json', 'src/index.ts']) {
+    test('has a tsup config, a README, the LICENSE and a tsconfig extending the strict base', () => {
+      for (const file of ['tsup.config.ts', 'README.md', 'LICENSE', 'tsconfig.json', 'src/index.ts']) {
         expect(existsSync(join(dir, file)), file).toBe(true);
       }
       expect(readJson<{ extends: string }>(join(dir, 'tsconfig.json')).extends).toBe('../../tsconfig.base.json');
+      // npm packs a package's own LICENSE, not the repository's: each package carries a copy.
+      expect(readFileSync(join(dir, 'LICENSE'), 'utf8')).toBe(readFileSync(join(dir, '../../LICENSE'), 'utf8'));
+      expect(readFileSync(join(dir, 'README.md'), 'utf8'), 'no internal issue numbers in a README').not.toMatch(
+        /\bissue #?\d+/i,
+      );
     });
 
     test('follows the package layout (docs/package-layout.md)', async () => {
