@@ -8,7 +8,7 @@ export function packageBuild(options: { entry: Record<string, string> }): Option
   return {
     entry: options.entry,
     format: ['esm', 'cjs'],
-    target: 'node20',
+    target: 'node22',
     platform: 'node',
     // TS 6 deprecates the `baseUrl` tsup injects into the declaration build (TS5101).
     dts: { compilerOptions: { ignoreDeprecations: '6.0' } },

@@ -4,12 +4,15 @@
 #
 #   source scripts/use-node.sh
 #
-# .ci/run sources it before `npm ci`. SWITCHBOARD_NODE_CACHE moves the cache (default ~/.cache).
+# .ci/run sources it before `npm ci`. SWITCHBOARD_NODE_CACHE moves the cache (default ~/.cache);
+# SWITCHBOARD_NODE_VERSION=<version> fetches and uses that version instead.
 # Only linux-x64 is published this way; elsewhere, install that version yourself (nvm, fnm, ...).
 _switchboard_node() {
   local root version cache dir
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  version="$(tr -d '[:space:]' < "$root/.node-version")"
+  # SWITCHBOARD_NODE_VERSION picks another line for one command (CI runs the unit tests on the
+  # oldest Node the packages declare and on the newest, too).
+  version="${SWITCHBOARD_NODE_VERSION:-$(tr -d '[:space:]' < "$root/.node-version")}"
   if [ "$(node -p process.version 2>/dev/null)" = "v$version" ]; then return 0; fi
   if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
     echo "use-node: no npm-registry binary for $(uname -s)-$(uname -m); install Node $version yourself" >&2

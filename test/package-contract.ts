@@ -46,7 +46,7 @@ export function describePackage(packageDir: URL): void {
       expect(manifest.private).toBeUndefined();
       expect(manifest.type).toBe('module');
       expect(manifest.sideEffects).toBe(false);
-      expect(manifest.engines).toEqual({ node: '>=20.19' });
+      expect(manifest.engines).toEqual({ node: '>=22.12' });
       expect(manifest.publishConfig).toEqual({ access: 'public' });
       expect(manifest.files).toContain('dist');
       expect(manifest.exports['./package.json']).toBe('./package.json');

@@ -18,10 +18,10 @@ describe('workspace layout', () => {
     expect(published.sort()).toEqual(expectedPackages);
   });
 
-  test('the root pins the toolchain that works on Node 20', () => {
+  test('the root pins the toolchain and declares the oldest Node line still maintained (22.12)', () => {
     const { devDependencies, engines, workspaces } = readJson(join(root, 'package.json'));
     expect(workspaces).toEqual(['packages/*', 'examples/*', 'tools/*']);
-    expect(engines.node).toBe('>=20.19');
+    expect(engines.node).toBe('>=22.12');
     expect(devDependencies).toMatchObject({
       typescript: '6.0.3',
       tsup: '8.5.1',
