@@ -73,6 +73,13 @@ export function describePackage(packageDir: URL): void {
         expect(existsSync(join(dir, file)), file).toBe(true);
       }
       expect(readJson<{ extends: string }>(join(dir, 'tsconfig.json')).extends).toBe('../../tsconfig.base.json');
+      // A package whose types use pg's (QueryResult, Pool, ...) must bring them: without
+      // @types/pg a TypeScript user's results would silently be `any`.
+      const manifestDeps = manifest as unknown as { dependencies?: Record<string, string> };
+      const usesPgTypes = sourceFiles(join(dir, 'src')).some((file) => /from 'pg';/.test(readFileSync(file, 'utf8')));
+      if (usesPgTypes) {
+        expect(manifestDeps.dependencies?.['@types/pg'], 'a package using pg types depends on @types/pg').toBeDefined();
+      }
       // npm packs a package's own LICENSE, not the repository's: each package carries a copy.
       expect(readFileSync(join(dir, 'LICENSE'), 'utf8')).toBe(readFileSync(join(dir, '../../LICENSE'), 'utf8'));
       expect(readFileSync(join(dir, 'README.md'), 'utf8'), 'no internal issue numbers in a README').not.toMatch(
