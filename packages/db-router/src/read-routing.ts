@@ -5,20 +5,12 @@ import { InvalidCausalTokenError, RouterClosedError } from './errors.ts';
 import { parseLsn } from './lsn.ts';
 import { observeLsn, type RouterNode } from './nodes.ts';
 import { pickNode, pickReplayed, type RoutingPolicy } from './policies.ts';
+import type { DbRouterStats } from './router.ts';
 import { decodeCausalToken } from './token.ts';
 import type { DbReader, ReadOptions, Row, Statement } from './types.ts';
 
-/** The read counters of `router.stats()`. */
-export interface ReadCounters {
-  total: number;
-  onReplicas: number;
-  onPrimary: number;
-  noReplicaAvailable: number;
-  tokenNotReached: number;
-  tokenProbes: number;
-  retried: number;
-  failed: number;
-}
+/** The read counters of `router.stats()` (documented there), kept here as reads happen. */
+export type ReadCounters = DbRouterStats['reads'];
 
 /** A read's target constraint: `undefined` = any replica, a position = replicas that replayed it. */
 type MinLsn = bigint | undefined;
