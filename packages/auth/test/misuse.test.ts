@@ -22,6 +22,9 @@ describe('createAuth misuse', () => {
     await expect(createAuth({ issuer: 'https://a.test', audience: 'api', keys: [], logger })).rejects.toThrow(
       /`keys` must hold at least one signing key/,
     );
+    await expect(createAuth({ issuer: 'https://a.test', audience: 'api', keys: 'k' as never, logger })).rejects.toThrow(
+      /`keys` must hold at least one signing key/,
+    );
     expect(warnings).toEqual([]);
     const auth = await createAuth({ issuer: 'https://a.test', audience: 'api', logger, password: fastArgon2 });
     expect(warnings).toEqual([expect.stringContaining('ephemeral')]);
