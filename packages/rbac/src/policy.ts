@@ -7,10 +7,16 @@ export interface ConditionContext<Resource = unknown> {
   resource: Resource | undefined;
 }
 
-/** A permission that holds only when `when` says so (e.g. editing one's own message). */
+/**
+ * A permission that holds only when `when` says so (e.g. editing one's own message).
+ *
+ * `resource` is whatever the check passed as `resource`, unchecked: read it as it is, or give it a
+ * type by annotating the parameter, `({ userId, resource }: ConditionContext<Message>) => ...`.
+ */
 export interface ConditionalPermission {
   permission: string;
-  when: (context: ConditionContext<never>) => boolean;
+  // biome-ignore lint/suspicious/noExplicitAny: checks pass any value as `resource`; `any` lets an unannotated condition read it and an annotated one (`ConditionContext<Message>`) be accepted, where `unknown` would refuse both
+  when: (context: ConditionContext<any>) => boolean;
 }
 
 export interface RoleDefinition {
