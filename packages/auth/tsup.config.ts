@@ -11,5 +11,7 @@ export default defineConfig(
       redis: 'src/redis.ts',
       testing: 'src/testing.ts',
     },
+    // ESM-only: Jest and `node --no-experimental-require-module` cannot require() it.
+    bundleInCjs: ['jose'],
   }),
 );

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { wholeNumberOption } from '@switchboard/hot-path';
-import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { AuthError } from './errors.ts';
 import type { KeySet } from './keys.ts';
 
@@ -21,12 +21,24 @@ export interface AccessTokenSettings {
   maxTokenAgeMs?: number;
 }
 
+/** A JWT claims set (RFC 7519): the registered claims, and any other. */
+export interface JwtClaims {
+  iss?: string;
+  sub?: string;
+  aud?: string | string[];
+  jti?: string;
+  nbf?: number;
+  exp?: number;
+  iat?: number;
+  [claim: string]: unknown;
+}
+
 /** Who a valid access token speaks for. */
 export interface Principal {
   userId: string;
   sessionId: string;
   /** Every claim of the token (registered ones included). */
-  claims: JWTPayload & Record<string, unknown>;
+  claims: JwtClaims & Record<string, unknown>;
 }
 
 // Claims the token service sets itself; a user object may not override them.
@@ -107,7 +119,7 @@ export function createAccessTokenService(keys: KeySet, settings: AccessTokenSett
       }
       const known = verified.get(token);
       if (known) return known;
-      let payload: JWTPayload;
+      let payload: JwtClaims;
       try {
         ({ payload } = await jwtVerify(token, (header) => verificationKeyFor(keys, header), {
           algorithms: keys.algorithms,
@@ -125,7 +137,7 @@ export function createAccessTokenService(keys: KeySet, settings: AccessTokenSett
       if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') {
         throw new AuthError('INVALID_TOKEN', 'access token lacks a subject or session');
       }
-      checkTokenAge(payload as JWTPayload & { iat: number; exp: number }, {
+      checkTokenAge(payload as JwtClaims & { iat: number; exp: number }, {
         maxTokenAgeMs,
         maxLifetimeMs,
         toleranceMs: toleranceSeconds * 1000,

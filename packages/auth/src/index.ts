@@ -7,6 +7,7 @@ export {
   type AccessTokenService,
   type AccessTokenSettings,
   createAccessTokenService,
+  type JwtClaims,
   type Principal,
 } from './access-tokens.ts';
 export { type Auth, type AuthOptions, type AuthUser, createAuth, type TokenPair } from './auth.ts';
@@ -21,6 +22,7 @@ export {
 export { AuthBusyError, AuthError, type AuthErrorCode, isAuthError } from './errors.ts';
 export {
   generateSigningKey,
+  type Jwk,
   type KeySet,
   loadKeySet,
   type PrivateSigningJwk,

@@ -1,6 +1,35 @@
 import { randomBytes } from 'node:crypto';
-import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, importJWK } from 'jose';
 import { AuthError } from './errors.ts';
+
+// Our declarations name no jose type: the CJS build bundles jose, and a CommonJS declaration
+// that imports the ESM-only jose fails a strict node16 typecheck (TS1479). Nor an import of
+// Node's types: the runtime's CryptoKey where the project has one (@types/node, DOM), else its shape.
+type CryptoKey = typeof globalThis extends {
+  crypto: { subtle: { generateKey(...args: never[]): Promise<infer Key> } };
+}
+  ? Extract<Key, { type: string }>
+  : {
+      readonly algorithm: { name: string };
+      readonly extractable: boolean;
+      readonly type: string;
+      readonly usages: string[];
+    };
+
+/** A JSON Web Key (RFC 7517): the members EC and OKP signing keys use, and any other. */
+export interface Jwk {
+  kty?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+  d?: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  key_ops?: string[];
+  ext?: boolean;
+  [member: string]: unknown;
+}
 
 /** Asymmetric only: a verifier never holds anything that can sign. */
 export type SigningAlgorithm = 'EdDSA' | 'ES256';
@@ -8,14 +37,14 @@ export type SigningAlgorithm = 'EdDSA' | 'ES256';
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['EdDSA', 'ES256'];
 
 /** A private signing key as a JWK, with its key id and algorithm. */
-export interface PrivateSigningJwk extends JWK {
+export interface PrivateSigningJwk extends Jwk {
   kid: string;
   alg: SigningAlgorithm;
   d: string;
 }
 
 /** A public verification key, as published by `jwks()`. */
-export interface PublicJwk extends JWK {
+export interface PublicJwk extends Jwk {
   kid: string;
   alg: SigningAlgorithm;
   use: 'sig';
