@@ -1,5 +1,5 @@
 import { wholeNumberOption } from '@switchboard/hot-path';
-import type pg from 'pg';
+import type * as pg from 'pg';
 import type { DbRouterEvent } from './cluster.ts';
 import type { RoutingPolicy } from './policies.ts';
 

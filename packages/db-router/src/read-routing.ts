@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type * as pg from 'pg';
 import { type Cluster, now } from './cluster.ts';
 import { isConnectionError, isRecoveryConflict } from './connection-errors.ts';
 import { InvalidCausalTokenError, RouterClosedError } from './errors.ts';

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type * as pg from 'pg';
 import { Cluster } from './cluster.ts';
 import { RouterClosedError } from './errors.ts';
 import { HealthChecks } from './health-checks.ts';

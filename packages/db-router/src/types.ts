@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type * as pg from 'pg';
 
 /** A result row: `pg`'s own constraint (`{ [column: string]: any }`). */
 export type Row = pg.QueryResultRow;

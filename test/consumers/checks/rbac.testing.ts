@@ -1,0 +1,7 @@
+import { ok } from 'node:assert/strict';
+import { grantStoreContract } from '@switchboard/rbac/testing';
+
+export async function check(): Promise<void> {
+  // The contract registers vitest suites: calling it needs a vitest run, importing does not.
+  ok(typeof grantStoreContract === 'function');
+}

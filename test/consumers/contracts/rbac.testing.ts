@@ -1,0 +1,4 @@
+import { createMemoryGrantStore } from '@switchboard/rbac';
+import { grantStoreContract } from '@switchboard/rbac/testing';
+
+grantStoreContract({ name: 'memory', store: () => createMemoryGrantStore() });
