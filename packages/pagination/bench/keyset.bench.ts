@@ -79,10 +79,28 @@ try {
   }
   console.error(`cursors found in ${Math.round(performance.now() - started)} ms`);
 
-  const keyset = (depth: number) => () =>
-    paginator.fromPostgres(pool, source, { first: PAGE, after: cursors.get(depth) ?? null }, { queryKey });
-  const keysetPrepared = (depth: number) => () =>
-    prepared.fromPostgres(pool, source, { first: PAGE, after: cursors.get(depth) ?? null }, { queryKey });
+  // Each call reads `endCursor`, as a client that pages on does: cursors are made when read, so a
+  // page nobody asks a cursor of would leave out the MAC a real client pays for.
+  const keyset = (depth: number) => async () => {
+    const page = await paginator.fromPostgres(
+      pool,
+      source,
+      { first: PAGE, after: cursors.get(depth) ?? null },
+      { queryKey },
+    );
+    if (page.pageInfo.endCursor === null) throw new Error('no endCursor');
+    return page;
+  };
+  const keysetPrepared = (depth: number) => async () => {
+    const page = await prepared.fromPostgres(
+      pool,
+      source,
+      { first: PAGE, after: cursors.get(depth) ?? null },
+      { queryKey },
+    );
+    if (page.pageInfo.endCursor === null) throw new Error('no endCursor');
+    return page;
+  };
   const offset = (depth: number) => () =>
     pool.query('SELECT * FROM messages WHERE chat_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3', [
       1,

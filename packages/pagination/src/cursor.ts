@@ -1,4 +1,4 @@
-import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { InvalidCursorError } from './errors.ts';
 
 /** A sort-key value as a cursor carries it. `fromPostgres` keys are always text (or NULL). */
@@ -20,6 +20,9 @@ enum Tag {
 const SIGNED_TAG_BYTES = 16;
 const CHECKSUM_BYTES = 8;
 const SCRATCH_BYTES = 256;
+// SHA-256's block: HMAC's key pads are this long, and the MAC input starts after one.
+const BLOCK_BYTES = 64;
+const DIGEST_BYTES = 32;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -31,23 +34,62 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * not in the cursor: it is recomputed from the request, so a cursor from another query fails.
  */
 export class CursorCodec {
-  readonly #secrets: readonly Buffer[];
+  // Per secret, HMAC's two padded keys (RFC 2104): `key ⊕ ipad` and `key ⊕ opad`, made once.
+  readonly #pads: readonly { inner: Buffer; outer: Buffer }[];
   readonly #maxLength: number;
   readonly #tagBytes: number;
-  // Reused for every cursor made or checked (all synchronous): `version ‖ binding ‖ values`,
-  // the MAC input, written in place, so a page of cursors allocates little more than its strings.
+  // Reused for every cursor made or checked (all synchronous): one block for HMAC's inner pad,
+  // then `version ‖ binding ‖ values`, the MAC input, written in place. HMAC is then two one-shot
+  // hashes over buffers already laid out, instead of a keyed object per cursor.
   #scratch = Buffer.alloc(SCRATCH_BYTES);
+  readonly #outer = Buffer.alloc(BLOCK_BYTES + DIGEST_BYTES);
 
   constructor(secrets: readonly Buffer[], maxLength: number) {
-    this.#secrets = secrets;
+    this.#pads = secrets.map((secret) => {
+      const key = Buffer.alloc(BLOCK_BYTES);
+      (secret.length > BLOCK_BYTES ? hash('sha256', secret, 'buffer') : secret).copy(key);
+      const inner = Buffer.alloc(BLOCK_BYTES);
+      const outer = Buffer.alloc(BLOCK_BYTES);
+      for (let i = 0; i < BLOCK_BYTES; i++) {
+        inner[i] = (key[i] as number) ^ 0x36;
+        outer[i] = (key[i] as number) ^ 0x5c;
+      }
+      return { inner, outer };
+    });
     this.#maxLength = maxLength;
     this.#tagBytes = secrets.length > 0 ? SIGNED_TAG_BYTES : CHECKSUM_BYTES;
+  }
+
+  /**
+   * Throws the `RangeError` `encode` would throw for these values, without making the cursor:
+   * lets a page whose cursors are made later (when read) still fail when it is built.
+   */
+  checkLength(values: readonly KeyValue[]): void {
+    // An upper bound first (3 bytes per UTF-16 unit): exact sizes only for long keys.
+    let bound = 1 + this.#tagBytes + 5;
+    for (const value of values) {
+      bound +=
+        typeof value === 'string' ? 6 + 3 * value.length : typeof value === 'bigint' ? 6 + value.toString().length : 9;
+    }
+    if (Math.ceil((bound * 4) / 3) <= this.#maxLength) return;
+    let bytes = 1 + this.#tagBytes + varintLength(values.length);
+    for (const value of values) {
+      if (typeof value === 'string') {
+        const length = Buffer.byteLength(value, 'utf8');
+        bytes += 1 + varintLength(length) + length;
+      } else if (typeof value === 'bigint') {
+        const length = value.toString().length;
+        bytes += 1 + varintLength(length) + length;
+      } else bytes += typeof value === 'number' || value instanceof Date ? 9 : 1;
+    }
+    const length = Math.ceil((bytes * 4) / 3);
+    if (length > this.#maxLength) throw tooLong(length, this.#maxLength);
   }
 
   encode(binding: Buffer, values: readonly KeyValue[]): string {
     const start = this.#prefix(binding);
     const end = this.#writeValues(values, start);
-    const tag = this.#tag(this.#secrets[0], end);
+    const tag = this.#tag(this.#pads[0], end);
     this.#reserve(end + this.#tagBytes);
     const scratch = this.#scratch;
     tag.copy(scratch, end, 0, this.#tagBytes);
@@ -56,11 +98,7 @@ export class CursorCodec {
     scratch[start - 1] = CURSOR_VERSION;
     const cursor = scratch.toString('base64url', start - 1, end + this.#tagBytes);
     // A cursor this paginator would refuse when it comes back is a configuration error: say so now.
-    if (cursor.length > this.#maxLength) {
-      throw new RangeError(
-        `a cursor would be ${cursor.length} characters, above maxCursorLength (${this.#maxLength}): raise maxCursorLength or order by shorter keys`,
-      );
-    }
+    if (cursor.length > this.#maxLength) throw tooLong(cursor.length, this.#maxLength);
     return cursor;
   }
 
@@ -85,11 +123,11 @@ export class CursorCodec {
     const start = this.#prefix(binding);
     this.#reserve(start + body.length);
     body.copy(this.#scratch, start);
-    const secrets = this.#secrets.length > 0 ? this.#secrets : [undefined];
+    const pads = this.#pads.length > 0 ? this.#pads : [undefined];
     let verified = false;
-    for (const secret of secrets) {
+    for (const pad of pads) {
       // Constant-time compare; every secret is tried so timing says nothing about which matched.
-      if (timingSafeEqual(this.#tag(secret, start + body.length).subarray(0, tagBytes), tag)) verified = true;
+      if (timingSafeEqual(this.#tag(pad, start + body.length).subarray(0, tagBytes), tag)) verified = true;
     }
     if (!verified) throw new InvalidCursorError(argument, 'mismatch');
     let values: KeyValue[];
@@ -102,21 +140,28 @@ export class CursorCodec {
     return values;
   }
 
-  /** Writes `version ‖ binding` at the start of the scratch buffer; returns where the values go. */
+  /** Writes `version ‖ binding` after the pad block of the scratch buffer; returns where the values go. */
   #prefix(binding: Buffer): number {
     // A huge key (refused with a RangeError) grew the buffer: do not keep that memory.
     if (this.#scratch.length > SCRATCH_BYTES + 2 * this.#maxLength) this.#scratch = Buffer.alloc(SCRATCH_BYTES);
-    const start = 1 + binding.length;
+    const start = BLOCK_BYTES + 1 + binding.length;
     this.#reserve(start + 16);
-    this.#scratch[0] = CURSOR_VERSION;
-    binding.copy(this.#scratch, 1);
+    this.#scratch[BLOCK_BYTES] = CURSOR_VERSION;
+    binding.copy(this.#scratch, BLOCK_BYTES + 1);
     return start;
   }
 
-  /** The full MAC (or checksum digest) of the first `length` scratch bytes; callers keep its prefix. */
-  #tag(secret: Buffer | undefined, length: number): Buffer {
-    const input = this.#scratch.subarray(0, length);
-    return secret ? createHmac('sha256', secret).update(input).digest() : hash('sha256', input, 'buffer');
+  /**
+   * The full HMAC-SHA256 (or, without a secret, SHA-256 checksum) of the MAC input, scratch bytes
+   * `BLOCK_BYTES` to `end`; callers keep its prefix. HMAC = H(key⊕opad ‖ H(key⊕ipad ‖ input)).
+   */
+  #tag(pad: { inner: Buffer; outer: Buffer } | undefined, end: number): Buffer {
+    if (!pad) return hash('sha256', this.#scratch.subarray(BLOCK_BYTES, end), 'buffer');
+    pad.inner.copy(this.#scratch, 0);
+    const inner = hash('sha256', this.#scratch.subarray(0, end), 'buffer');
+    pad.outer.copy(this.#outer, 0);
+    inner.copy(this.#outer, BLOCK_BYTES);
+    return hash('sha256', this.#outer, 'buffer');
   }
 
   #reserve(size: number): void {
@@ -227,6 +272,18 @@ function decodeValues(body: Buffer): KeyValue[] {
   }
   if (offset !== body.length) throw new RangeError('trailing bytes');
   return values;
+}
+
+function tooLong(length: number, maxLength: number): RangeError {
+  return new RangeError(
+    `a cursor would be ${length} characters, above maxCursorLength (${maxLength}): raise maxCursorLength or order by shorter keys`,
+  );
+}
+
+function varintLength(n: number): number {
+  let length = 1;
+  for (let rest = n; rest >= 0x80; rest = Math.floor(rest / 128)) length++;
+  return length;
 }
 
 /** Writes `n` as a little-endian base-128 varint at `offset`; returns where it ends. */

@@ -2,13 +2,17 @@ import { hash } from 'node:crypto';
 import type { Connection, ConnectionArgs, Edge, PageOptions, PagePlan } from './connection.ts';
 import { planPage, slicePage } from './connection.ts';
 import { bindingDigest, CursorCodec, type KeyValue } from './cursor.ts';
+import { LazyEdge, lazyPageInfo } from './edges.ts';
 import { DuplicateSortKeyError, InvalidCursorError, NullSortKeyError } from './errors.ts';
 import { type OrderKeyInfo, type PaginatorOptions, type ResolvedKey, resolveOptions } from './options.ts';
 import { comparePositions } from './order.ts';
+import { type Positioned, type QueryResult, readRows } from './postgres-rows.ts';
 import {
   type Bounds,
   countStatement,
+  type KeyRead,
   keyAlias,
+  nativeAlias,
   type PostgresSource,
   pageStatement,
   probeStatement,
@@ -75,7 +79,7 @@ export interface Paginator {
 
 /** What `preparedStatements` needs of `db`: pg's query-config form, besides `query(text, params)`. */
 interface PreparingQueryable {
-  query(config: { name: string; text: string; values: unknown[] }): PromiseLike<{ rows: unknown[] }>;
+  query(config: { name: string; text: string; values: unknown[] }): PromiseLike<QueryResult>;
 }
 
 const BINDING_CACHE_SIZE = 256;
@@ -99,10 +103,7 @@ function statementName(text: string): string {
   return name;
 }
 
-interface Positioned<T> {
-  node: T;
-  position: KeyValue[];
-}
+const LEARNED_READS_SIZE = 256;
 
 /**
  * Creates a paginator for one order. Bad options throw `TypeError` here, at startup.
@@ -123,7 +124,6 @@ export function createPaginator(options: PaginatorOptions): Paginator {
   const resolved = resolveOptions(options);
   const { keys } = resolved;
   const codec = new CursorCodec(resolved.secrets, resolved.maxCursorLength);
-  const keyIndex = new Map(keys.map((_, index) => [keyAlias(index), index]));
   const orderIdentity = keys.map((key) => [key.field, key.column, key.direction, key.nulls ?? null]);
   const orderBy = keys.map(
     ({ field, column, direction, nulls }): OrderKeyInfo =>
@@ -136,9 +136,8 @@ export function createPaginator(options: PaginatorOptions): Paginator {
   const postgresPrefix = `["postgres",${JSON.stringify(orderIdentity)},`;
   const bindings = new Map<string, Buffer>();
   const postgresBinding = (sql: SqlSource, source: PostgresSource, queryKey: string | undefined) => {
-    const identity = `${postgresPrefix}${JSON.stringify(
+    const identity = `${postgresPrefix}${stringify(
       queryKey ?? [source.table ?? null, source.query ?? null, sql.where ?? null, sql.params],
-      jsonReplacer,
     )}]`;
     let binding = bindings.get(identity);
     if (binding === undefined) {
@@ -168,6 +167,15 @@ export function createPaginator(options: PaginatorOptions): Paginator {
     return { after: read('after'), before: read('before') };
   };
 
+  // How to read each key of a source (`from` and select list), once learned from a first page.
+  const learnedReads = new Map<string, readonly KeyRead[]>();
+  const learnReads: readonly KeyRead[] = keys.map(() => 'learn');
+  const hidden = new Set(keys.flatMap((_, index) => [keyAlias(index), nativeAlias(index)]));
+  const remember = (shape: string, reads: readonly KeyRead[]) => {
+    if (learnedReads.size >= LEARNED_READS_SIZE) learnedReads.delete(learnedReads.keys().next().value as string);
+    learnedReads.set(shape, reads);
+  };
+
   const assemble = <T>(
     fetched: readonly Positioned<T>[],
     plan: PagePlan,
@@ -180,15 +188,18 @@ export function createPaginator(options: PaginatorOptions): Paginator {
       if (comparePositions(keys, a, b) === 0) throw new DuplicateSortKeyError(keys.map((key) => key.field));
     }
     const page = slicePage(fetched, plan);
-    const edges: Edge<T>[] = page.rows.map((row) => ({ node: row.node, cursor: codec.encode(binding, row.position) }));
+    const edges: Edge<T>[] = page.rows.map((row) => {
+      codec.checkLength(row.position);
+      return new LazyEdge(codec, binding, row.node, row.position);
+    });
     return {
       edges,
-      pageInfo: {
-        hasNextPage: page.hasNextPage ?? probes.next,
-        hasPreviousPage: page.hasPreviousPage ?? probes.previous,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges[edges.length - 1]?.cursor ?? null,
-      },
+      pageInfo: lazyPageInfo(
+        page.hasNextPage ?? probes.next,
+        page.hasPreviousPage ?? probes.previous,
+        edges[0],
+        edges[edges.length - 1],
+      ),
     };
   };
 
@@ -270,16 +281,15 @@ export function createPaginator(options: PaginatorOptions): Paginator {
       const decoded = decode(args, binding, true);
       const bounds = decoded as Bounds;
       const prepared = resolved.preparedStatements;
-      const run = async (statement: SqlStatement) => {
+      const run = async (statement: SqlStatement): Promise<QueryResult> => {
         try {
-          const result = prepared
+          return prepared
             ? await (db as unknown as PreparingQueryable).query({
                 name: statementName(statement.text),
                 text: statement.text,
                 values: statement.values,
               })
             : await db.query(statement.text, statement.values);
-          return result.rows as Record<string, unknown>[];
         } catch (error) {
           const sqlState = (error as { code?: unknown } | null)?.code;
           // A data exception with a cursor in play: a value Postgres cannot read as the column's
@@ -290,7 +300,9 @@ export function createPaginator(options: PaginatorOptions): Paginator {
           throw error;
         }
       };
-      const page = run(pageStatement(keys, sql, bounds, plan.backward, plan.fetch));
+      const shape = `${sql.from}\u0000${sql.select}`;
+      let reads = learnedReads.get(shape) ?? learnReads;
+      const page = run(pageStatement(keys, sql, bounds, plan.backward, plan.fetch, reads));
       const probePrevious =
         resolved.exactPageInfo && !plan.backward && plan.last === undefined && bounds.after
           ? run(probeStatement(keys, sql, bounds.after, 'before'))
@@ -301,33 +313,32 @@ export function createPaginator(options: PaginatorOptions): Paginator {
           : undefined;
       const count = pageOptions.totalCount ? run(countStatement(sql)) : undefined;
       // The common page is one statement: await it alone, without Promise.all's extra turns.
-      const [rows, previous, next, counted] =
+      const [result, previous, next, counted] =
         probePrevious || probeNext || count
           ? await Promise.all([page, probePrevious, probeNext, count])
           : [await page, undefined, undefined, undefined];
-      const fetched = rows.map((row): Positioned<T> => {
-        const node: Record<string, unknown> = {};
-        const position: KeyValue[] = new Array(keys.length).fill(null);
-        for (const name in row) {
-          const index = keyIndex.get(name);
-          if (index === undefined) {
-            node[name] = row[name];
-            continue;
-          }
-          const value = row[name] ?? null;
-          if (value === null && (keys[index] as ResolvedKey).nulls === undefined) {
-            throw new NullSortKeyError((keys[index] as ResolvedKey).field);
-          }
-          position[index] = value as string | null;
-        }
-        return { node: node as T, position };
-      });
+      const selectAll = sql.select === '*';
+      let read = readRows<T>(keys, hidden, result, reads, selectAll);
+      // Rare: a key learned as native could not be read so (see readRows): ask again for its text.
+      while ('retry' in read) {
+        reads = read.retry;
+        remember(shape, reads);
+        read = readRows<T>(
+          keys,
+          hidden,
+          await run(pageStatement(keys, sql, bounds, plan.backward, plan.fetch, reads)),
+          reads,
+          selectAll,
+        );
+      }
+      if (read.learned) remember(shape, read.learned);
+      const fetched = read.rows;
       if (plan.backward) fetched.reverse();
       const connection = assemble(fetched, plan, binding, {
-        previous: previous?.[0]?.exists === true,
-        next: next?.[0]?.exists === true,
+        previous: previous?.rows[0]?.exists === true,
+        next: next?.rows[0]?.exists === true,
       });
-      if (counted) connection.totalCount = Number(counted[0]?.count ?? 0);
+      if (counted) connection.totalCount = Number(counted.rows[0]?.count ?? 0);
       return connection;
     },
 
@@ -345,6 +356,19 @@ export function createPaginator(options: PaginatorOptions): Paginator {
       return codec.encode(postgresBinding(new SqlSource(source), source, pageOptions.queryKey), [...keyValues]);
     },
   };
+}
+
+/**
+ * `JSON.stringify(value, jsonReplacer)`. A replacer puts V8 on its slow path for every call,
+ * so it is used only when needed: plain JSON throws a `TypeError` on a bigint, and the text is
+ * the same wherever there is none.
+ */
+function stringify(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return JSON.stringify(value, jsonReplacer);
+  }
 }
 
 function jsonReplacer(_key: string, value: unknown): unknown {

@@ -34,6 +34,9 @@ const KEY_ALIAS = '__sb_key_';
 
 export const keyAlias = (index: number): string => `${KEY_ALIAS}${index}`;
 
+/** Where a key being learned comes in its own type when the select list is not `*`. */
+export const nativeAlias = (index: number): string => `__sb_native_${index}`;
+
 export const quoteIdentifier = (name: string): string => `"${name}"`;
 
 export class SqlSource {
@@ -168,21 +171,35 @@ function conditions(keys: readonly ResolvedKey[], source: SqlSource, bounds: Bou
 
 const whereClause = (list: readonly string[]) => (list.length > 0 ? ` WHERE ${list.join(' AND ')}` : '');
 
-/** One page (plus one row): the rows, and each key as text under `__sb_key_<i>`. */
+/**
+ * How the page statement returns key `i`: `'row'`, the column as the select list (`*`) already
+ * returns it; `'native'`, the column again under `__sb_key_<i>` in its own type; `'text'`, its
+ * `to_jsonb(column) #>> '{}'` text under `__sb_key_<i>`, exact for every type; `'learn'`, the
+ * text, and the column in its own type (from `*`, or under `__sb_native_<i>`) to compare.
+ */
+export type KeyRead = 'row' | 'native' | 'text' | 'learn';
+
+/** One page (plus one row): the rows, and each key as `reads` says. */
 export function pageStatement(
   keys: readonly ResolvedKey[],
   source: SqlSource,
   bounds: Bounds,
   backward: boolean,
   limit: number,
+  reads: readonly KeyRead[],
 ): SqlStatement {
   const params = new Params(source.params);
-  // JSON text keeps full precision (timestamptz microseconds, numeric digits) whatever the
-  // session's DateStyle; the text goes back in as an untyped parameter read as the column's type.
-  const keyColumns = keys
-    .map((key, i) => `to_jsonb(${quoteIdentifier(key.column)}) #>> '{}' AS "${keyAlias(i)}"`)
-    .join(', ');
-  const text = `SELECT ${source.select}, ${keyColumns} FROM ${source.from}${whereClause(
+  let keyColumns = '';
+  keys.forEach((key, i) => {
+    const read = reads[i];
+    const column = quoteIdentifier(key.column);
+    // JSON text keeps full precision (timestamptz microseconds, numeric digits) whatever the
+    // session's DateStyle; the text goes back in as an untyped parameter read as the column's type.
+    if (read === 'text' || read === 'learn') keyColumns += `, to_jsonb(${column}) #>> '{}' AS "${keyAlias(i)}"`;
+    if (read === 'native') keyColumns += `, ${column} AS "${keyAlias(i)}"`;
+    if (read === 'learn' && source.select !== '*') keyColumns += `, ${column} AS "${nativeAlias(i)}"`;
+  });
+  const text = `SELECT ${source.select}${keyColumns} FROM ${source.from}${whereClause(
     conditions(keys, source, bounds, params),
   )} ORDER BY ${orderClause(keys, backward)} LIMIT ${limit}`;
   return { text, values: params.values };

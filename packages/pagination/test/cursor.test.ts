@@ -65,7 +65,14 @@ const keyValue: fc.Arbitrary<KeyValue> = fc.oneof(
 );
 
 describe('CursorCodec', () => {
-  const secrets = [undefined, Buffer.from('a-secret-of-at-least-16-bytes'), Buffer.alloc(100, 7)];
+  // HMAC's key handling at the block size: shorter keys are padded, longer ones hashed first.
+  const secrets = [
+    undefined,
+    Buffer.from('a-secret-of-at-least-16-bytes'),
+    Buffer.alloc(64, 9),
+    Buffer.alloc(65, 3),
+    Buffer.alloc(100, 7),
+  ];
 
   test('makes exactly the cursors of the documented format, and reads them back', () => {
     for (const secret of secrets) {
@@ -129,5 +136,50 @@ describe('CursorCodec', () => {
     expect(reason(() => signer.decode(cursor, bindingDigest('chat:2'), 'after', 2))).toBe('mismatch');
     expect(reason(() => other.decode(cursor, bindingDigest('chat:1'), 'after', 2))).toBe('mismatch');
     expect(signer.decode(cursor, bindingDigest('chat:1'), 'after', 2)).toEqual(['2024-01-01T00:00:00+00:00', '42']);
+  });
+
+  test('rotation: the first secret signs, every secret verifies, each exactly as HMAC-SHA256 with it', () => {
+    const older = Buffer.alloc(70, 1);
+    const newer = Buffer.from('the-newer-secret-of-16-bytes');
+    const rotated = new CursorCodec([newer, older], 1024);
+    const before = new CursorCodec([older], 1024);
+    const binding = bindingDigest('chat:1');
+    const values = ['2024-01-01T00:00:00.000001+00:00', '42'];
+    const issuedBefore = before.encode(binding, values);
+    expect(issuedBefore).toBe(referenceCursor(older, 'chat:1', values));
+    expect(rotated.encode(binding, values)).toBe(referenceCursor(newer, 'chat:1', values));
+    expect(rotated.decode(issuedBefore, binding, 'after', 2)).toEqual(values);
+    expect(rotated.decode(rotated.encode(binding, values), binding, 'after', 2)).toEqual(values);
+    // Verifying with one secret leaves nothing behind for the next: a cursor of neither is refused.
+    const forged = new CursorCodec([Buffer.alloc(32, 5)], 1024).encode(binding, values);
+    expect(() => rotated.decode(forged, binding, 'after', 2)).toThrow(InvalidCursorError);
+    expect(rotated.encode(binding, ['x', '1'])).toBe(referenceCursor(newer, 'chat:1', ['x', '1']));
+  });
+
+  test('checkLength refuses exactly what encode refuses', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 16, max: 300 }),
+        fc.array(keyValue, { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        (maxLength, values, signed) => {
+          const codec = new CursorCodec(signed ? [Buffer.alloc(32, 1)] : [], maxLength);
+          const binding = bindingDigest('list');
+          let encoded: unknown;
+          let checked: unknown;
+          try {
+            codec.encode(binding, values);
+          } catch (error) {
+            encoded = error;
+          }
+          try {
+            codec.checkLength(values);
+          } catch (error) {
+            checked = error;
+          }
+          expect(checked).toEqual(encoded);
+        },
+      ),
+    );
   });
 });

@@ -1,6 +1,8 @@
+import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { connectionFromArray, offsetToCursor } from 'graphql-relay';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
+import { bindingDigest, CursorCodec } from '../src/cursor.ts';
 import {
   createPaginator,
   DuplicateSortKeyError,
@@ -331,4 +333,99 @@ describe('createPaginator options', () => {
       { field: 'id', column: 'id', direction: 'desc' },
     ]);
   });
+});
+
+describe('cursors made when read', () => {
+  const signed = createPaginator({
+    orderBy: [
+      { field: 'createdAt', column: 'created_at', direction: 'desc' },
+      { field: 'id', column: 'id', direction: 'desc' },
+    ],
+    maxPageSize: 10,
+    secret: 'a-secret-of-at-least-16-bytes',
+  });
+  const eager = (page: { edges: { cursor: string }[] }) => page.edges.map((edge) => edge.cursor);
+
+  test('a page whose cursors are not read makes none; endCursor makes one; each is the cursor made at once', () => {
+    const encode = vi.spyOn(CursorCodec.prototype, 'encode');
+    try {
+      const page = signed.fromArray(messages, { first: 5 });
+      expect(encode).not.toHaveBeenCalled();
+      const end = page.pageInfo.endCursor;
+      expect(encode).toHaveBeenCalledTimes(1);
+      expect(page.pageInfo.endCursor).toBe(end);
+      expect(page.edges[4]?.cursor).toBe(end);
+      expect(encode).toHaveBeenCalledTimes(1);
+      // The same cursors as a codec makes directly, and they page on.
+      const cursors = eager(page);
+      expect(encode).toHaveBeenCalledTimes(5);
+      expect(page.pageInfo.startCursor).toBe(cursors[0]);
+      const next = signed.fromArray(messages, { first: 5, after: end });
+      expect(next.edges[0]?.node).toBe(
+        [...messages].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id - a.id)[5],
+      );
+      encode.mockRestore();
+      // Each is what the codec makes at once for the row's position and the list's binding.
+      const codec = new CursorCodec([Buffer.from('a-secret-of-at-least-16-bytes')], 1024);
+      const binding = bindingDigest(
+        JSON.stringify([
+          'array',
+          [
+            ['createdAt', 'created_at', 'desc', null],
+            ['id', 'id', 'desc', null],
+          ],
+          null,
+        ]),
+      );
+      expect(cursors).toEqual(page.edges.map((edge) => codec.encode(binding, [edge.node.createdAt, edge.node.id])));
+      // Read in another order, the same text: the codec's shared buffer carries nothing over.
+      const again = signed.fromArray(messages, { first: 5 });
+      expect([...again.edges].reverse().map((edge) => edge.cursor)).toEqual([...cursors].reverse());
+    } finally {
+      encode.mockRestore();
+    }
+  });
+
+  test('edges and pageInfo look as before: spread, JSON, structuredClone and assignment see the cursor', () => {
+    const page = signed.fromArray(messages, { first: 3 });
+    const cursors = eager(signed.fromArray(messages, { first: 3 }));
+    const edge = page.edges[1] as { node: unknown; cursor: string };
+    expect(Object.keys(edge)).toEqual(['node', 'cursor']);
+    expect({ ...edge }).toEqual({ node: edge.node, cursor: cursors[1] });
+    expect(JSON.parse(JSON.stringify(page))).toEqual(
+      JSON.parse(
+        JSON.stringify({
+          edges: page.edges.map((e, i) => ({ node: e.node, cursor: cursors[i] })),
+          pageInfo: { hasNextPage: true, hasPreviousPage: false, startCursor: cursors[0], endCursor: cursors[2] },
+        }),
+      ),
+    );
+    expect(structuredClone(page).pageInfo.endCursor).toBe(cursors[2]);
+    expect(structuredClone(page).edges[0]?.cursor).toBe(cursors[0]);
+    // console.log shows the values, not [Getter/Setter].
+    expect(inspect(page, { depth: 4 })).toContain(cursors[1]);
+    expect(inspect(page, { depth: 4 })).not.toContain('Getter');
+    edge.cursor = 'replaced';
+    expect(edge.cursor).toBe('replaced');
+    page.pageInfo.endCursor = null;
+    expect(page.pageInfo.endCursor).toBeNull();
+    expect(signed.fromArray([], {}).pageInfo).toEqual({
+      hasNextPage: false,
+      hasPreviousPage: false,
+      startCursor: null,
+      endCursor: null,
+    });
+  });
+});
+
+test('a bigint parameter binds a Postgres cursor as {"$bigint": ...}, as before', () => {
+  const paginator = createPaginator({ orderBy: [{ field: 'id' }] });
+  const source = { table: 't', where: 'chat_id = $1 AND n = $2', params: [7, [1n, 'x']] };
+  const identity =
+    '["postgres",[["id","id","asc",null]],["t",null,"chat_id = $1 AND n = $2",[7,[{"$bigint":"1"},"x"]]]]';
+  const codec = new CursorCodec([], 1024);
+  expect(paginator.postgresCursor(['42'], source)).toBe(codec.encode(bindingDigest(identity), ['42']));
+  expect(paginator.postgresCursor(['42'], { ...source, params: [7, [1, 'x']] })).not.toBe(
+    paginator.postgresCursor(['42'], source),
+  );
 });
