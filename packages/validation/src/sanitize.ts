@@ -1,5 +1,9 @@
+import { indexOf, slice, startsWith } from '@switchboard/hot-path';
 import sanitizeHtml from 'sanitize-html';
+import { LINK_REL, safeHref } from './links.ts';
 import { isNormalizedText, normalizeText } from './text.ts';
+
+export { isPlainLink, LINK_PROTOCOLS, LINK_REL, parsedHref, safeHref } from './links.ts';
 
 /** The elements {@link sanitizeRichText} keeps. Everything else is removed (its text is kept). */
 export const RICH_TEXT_TAGS: readonly string[] = Object.freeze([
@@ -13,14 +17,6 @@ export const RICH_TEXT_TAGS: readonly string[] = Object.freeze([
   'p',
   'a',
 ]);
-
-/** The URL schemes a link may use (checked after the URL is parsed the way a browser parses it). */
-export const LINK_PROTOCOLS: readonly string[] = Object.freeze(['http:', 'https:', 'mailto:']);
-
-/** The `rel` every kept link gets, whatever the input said. */
-export const LINK_REL = 'noopener noreferrer nofollow';
-
-const ALLOWED_PROTOCOLS = new Set(LINK_PROTOCOLS);
 
 /** Deepest element nesting {@link sanitizeRichText} keeps. */
 export const MAX_NESTING = 20;
@@ -46,41 +42,6 @@ export const DROPPED_WITH_CONTENT: readonly string[] = Object.freeze([
   'object',
   'plaintext',
 ]);
-
-/**
- * The href a browser would follow, if it is absolute, uses an allowed scheme and carries no
- * credentials; otherwise undefined. This is the sanitizer's own check, not sanitize-html's
- * scheme filter (which it does not rely on). `new URL` is the WHATWG URL parser browsers use:
- * it strips leading C0 controls and spaces, removes tabs and newlines anywhere, and lowercases
- * the scheme, so `java&#9;script:`, ` JaVaScRiPt:` and the like all come out as `javascript:`
- * and are refused. Without a base URL, relative and protocol-relative (`//host`) links do not
- * parse and are refused too. A user name or password (`https://bank.example@evil.example/`,
- * `https://user:pass@host/`, in any case or encoding: the parser decides where the host
- * starts, as the browser will) is refused: it makes a link read as another site, and
- * browsers send it as credentials. The serialized form is what we keep, so the output is
- * canonical (and idempotent).
- */
-export function safeHref(href: string | undefined): string | undefined {
-  if (href === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(href);
-  } catch {
-    return undefined;
-  }
-  if (!ALLOWED_PROTOCOLS.has(url.protocol)) return undefined;
-  if (url.username !== '' || url.password !== '') return undefined;
-  // `http:foo` parses as http://foo/ ; only keep links whose author wrote an authority.
-  if (url.protocol !== 'mailto:' && !writesAuthority(href)) return undefined;
-  return url.href;
-}
-
-const AUTHORITY = /^[a-z][a-z0-9+.-]*:[\\/]{2}/i;
-
-// Ignoring tabs and newlines anywhere and whitespace at the ends, as the URL parser does. An
-// href that starts with the scheme and `//` as written (nearly all) needs no cleaned copy:
-// cleaning cannot change that prefix.
-const writesAuthority = (href: string) => AUTHORITY.test(href) || AUTHORITY.test(href.replace(/[\t\n\r]/g, '').trim());
 
 // sanitize-html escapes text as exactly &amp; &lt; &gt; (and &quot; in attribute values).
 const ESCAPED = /&(amp|lt|gt|quot);/g;
@@ -125,12 +86,15 @@ export function filterOutput(html: string): string {
   return filterEachText(html);
 }
 
-const richTextOptions: sanitizeHtml.IOptions = {
+/** sanitize-html's options for one pass of {@link sanitizeRichText} (not exported from the package). */
+export const richTextOptions: sanitizeHtml.IOptions = {
   allowedTags: [...RICH_TEXT_TAGS],
   allowedAttributes: { a: ['href', 'rel'] },
-  allowedSchemes: ['http', 'https', 'mailto'],
-  allowedSchemesAppliedToAttributes: ['href'],
-  allowProtocolRelative: false,
+  // The `a` transform below is the scheme check: an href stays only as safeHref returns it,
+  // which sanitize-html's own scheme filter reads as `http:`, `https:` or `mailto:` (nothing
+  // before the scheme, no whitespace or control character to strip), so that filter could never
+  // refuse one (tested against a pass with it on). It is not asked to run again on each link.
+  allowedSchemesAppliedToAttributes: [],
   selfClosing: ['br'],
   disallowedTagsMode: 'discard',
   nonTextTags: [...DROPPED_WITH_CONTENT],
@@ -142,51 +106,167 @@ const richTextOptions: sanitizeHtml.IOptions = {
     a: (_tagName, attribs) => {
       const href = safeHref(attribs.href);
       // Renaming the element (to a disallowed one) would be simpler, but sanitize-html then
-      // closes a later sibling with the new name: the unwrapping happens in exclusiveFilter.
-      return { tagName: 'a', attribs: href === undefined ? {} : { href, rel: LINK_REL } };
+      // closes a later sibling with the new name: the unwrapping happens in finishPass, which
+      // also adds `rel`.
+      return { tagName: 'a', attribs: href === undefined ? {} : { href } };
     },
   },
-  // A link that goes nowhere safe is not a link: keep its text, drop the element.
-  exclusiveFilter: (frame) => (frame.tag === 'a' && frame.attribs.href === undefined ? 'excludeTag' : false),
+};
+
+/**
+ * {@link richTextOptions} with sanitize-html's own scheme filter on as well: the second line of
+ * defence, used only if an output link's `href` does not start as {@link safeHref} writes every
+ * href it keeps (which would be a bug in safeHref). Exported for the tests, not from the package.
+ */
+export const schemeFilteredOptions: sanitizeHtml.IOptions = {
+  ...richTextOptions,
+  allowedSchemes: ['http', 'https', 'mailto'],
+  allowedSchemesAppliedToAttributes: ['href'],
+  allowProtocolRelative: false,
 };
 
 // The fast path: text with no markup and no character reference parses to one text node,
 // which the full path would escape and filter exactly like this (property-tested).
 const NEEDS_PARSER = /[<&]/;
 
-// What reparsesDifferently tracks of each open element.
+// What finishPass and reparsesDifferently track of each open element.
 const OTHER = 0;
 const LINK = 1;
 const PARAGRAPH = 2;
 const PRE = 3;
+const UNWRAPPED = 4;
 const endsName = (char: string | undefined) => char === ' ' || char === '>' || char === '/';
+
+/**
+ * The kind of the tag starting at `at` (a `<` of the output that is not `</`), or -1 for `<br />`
+ * (which holds nothing). Every `<` of the output starts one of its tags (text and attribute
+ * values have `<` escaped), and the tags are the allowed ones, so the characters after the `<`
+ * tell which tag it is: no pattern has to match the whole tag. (Indexing the string is as fast
+ * as the saved charCodeAt, and needs no look-up on String.prototype either.)
+ */
+function tagKind(output: string, at: number): number {
+  const first = output[at + 1];
+  const second = output[at + 2];
+  if (first === 'a' && endsName(second)) return startsWith.call(output, ' href="', at + 2) ? LINK : UNWRAPPED;
+  if (first === 'p') {
+    if (endsName(second)) return PARAGRAPH;
+    if (second === 'r' && output[at + 3] === 'e' && endsName(output[at + 4])) return PRE;
+  }
+  if (first === 'b' && second === 'r' && endsName(output[at + 3])) return -1;
+  return OTHER;
+}
+
+// Whether sanitize-html's parser closes `parent` implicitly when a `kind` element opens inside it.
+const closesImplicitly = (parent: number, kind: number) =>
+  (kind === LINK && parent === LINK) || (parent === PARAGRAPH && (kind === PARAGRAPH || kind === PRE));
 
 /**
  * Whether sanitize-html's parser (htmlparser2) would close an element implicitly when reading
  * this output: an `a` opened directly inside an `a`, or a `p` or `pre` directly inside a `p`.
- * Other nestings of the allowed elements parse back as written. Every `<` of the output starts
- * one of its tags (text and attribute values have `<` escaped), and the tags are the allowed
- * ones, well nested, so the characters after each `<` tell which tag it is: no pattern has to
- * match the whole tag.
+ * Other nestings of the allowed elements parse back as written.
  */
 export function reparsesDifferently(output: string): boolean {
-  const stack: number[] = [];
-  for (let at = output.indexOf('<'); at !== -1; at = output.indexOf('<', at + 1)) {
-    const first = output[at + 1];
-    if (first === '/') {
+  // The bottom entry stands for the outside of every element: reading below an array's start is slow.
+  const stack: number[] = [OTHER];
+  for (let at = indexOf.call(output, '<'); at !== -1; at = indexOf.call(output, '<', at + 1)) {
+    if (output[at + 1] === '/') {
       stack.pop();
       continue;
     }
-    let kind = OTHER;
-    if (first === 'a' && endsName(output[at + 2])) kind = LINK;
-    else if (first === 'p' && endsName(output[at + 2])) kind = PARAGRAPH;
-    else if (first === 'p' && output[at + 2] === 'r' && output[at + 3] === 'e' && endsName(output[at + 4])) kind = PRE;
-    else if (first === 'b' && output[at + 2] === 'r' && endsName(output[at + 3])) continue;
-    const top = stack[stack.length - 1];
-    if ((kind === LINK && top === LINK) || (top === PARAGRAPH && (kind === PARAGRAPH || kind === PRE))) return true;
+    let kind = tagKind(output, at);
+    if (kind === -1) continue;
+    if (kind === UNWRAPPED) kind = LINK;
+    if (closesImplicitly(stack[stack.length - 1] as number, kind)) return true;
     stack.push(kind);
   }
   return false;
+}
+
+/** One sanitize-html pass's output, finished by {@link finishPass}. */
+export interface FinishedPass {
+  /** The output with `rel` on every link, and without the tags of links that kept no `href`. */
+  html: string;
+  /** Whether `html` has to go through sanitize-html again ({@link reparsesDifferently}). */
+  reparsesDifferently: boolean;
+  /**
+   * Whether a link's `href` starts otherwise than `https://`, `http://` or `mailto:`, the forms
+   * {@link safeHref} serializes every href it keeps to: never, unless safeHref has a bug.
+   */
+  unexpectedHref: boolean;
+}
+
+// The href starts 9 characters into `<a href="`.
+const hasExpectedScheme = (output: string, at: number) =>
+  startsWith.call(output, 'https://', at + 9) ||
+  startsWith.call(output, 'http://', at + 9) ||
+  startsWith.call(output, 'mailto:', at + 9);
+
+const REL_ATTRIBUTE = ` rel="${LINK_REL}"`;
+
+/**
+ * Completes the links of one sanitize-html pass and finds whether the result reparses
+ * differently, in one pass over the tags:
+ * - each link with an `href` gets `rel` (added here rather than by the transform: sanitize-html
+ *   would escape and check the same constant value on every link);
+ * - each link the transform left without an `href` is unwrapped (a link that goes nowhere safe
+ *   is not a link: its text stays, its `<a>` and `</a>` go). sanitize-html's `exclusiveFilter`
+ *   could do it while parsing, but it runs on every closing tag and cuts the output mid-build.
+ *   Exactly what that filter did: a link is unwrapped when sanitize-html closes it (writes its
+ *   `</a>`); one it never closes keeps its `<a>` (and the nesting is then checked on the result
+ *   as written).
+ */
+export function finishPass(output: string): FinishedPass {
+  const stack: number[] = [OTHER];
+  // The [start, end) of each unwrapped link's opening tag, until its closing tag is read.
+  const opened: number[] = [];
+  // What to change, as (start, end, text) triples: replace output[start, end) with text.
+  const edits: (number | string)[] = [];
+  let inOrder = true;
+  let reparses = false;
+  let unexpectedHref = false;
+  for (let at = indexOf.call(output, '<'); at !== -1; at = indexOf.call(output, '<', at + 1)) {
+    if (output[at + 1] === '/') {
+      if (stack.pop() === UNWRAPPED) {
+        const openEnd = opened.pop() as number;
+        edits.push(opened.pop() as number, openEnd, '', at, at + '</a>'.length, '');
+        inOrder = false;
+      }
+      continue;
+    }
+    const kind = tagKind(output, at);
+    if (kind === -1) continue;
+    // The tag's `>`: attribute values have `>` escaped.
+    if (kind === LINK) {
+      if (!hasExpectedScheme(output, at)) unexpectedHref = true;
+      const end = indexOf.call(output, '>', at);
+      edits.push(end, end, REL_ATTRIBUTE);
+    }
+    if (kind === UNWRAPPED) opened.push(at, indexOf.call(output, '>', at) + 1);
+    else if (!reparses) {
+      let parent = stack.length - 1;
+      while (stack[parent] === UNWRAPPED) parent--;
+      reparses = closesImplicitly(stack[parent] as number, kind);
+    }
+    stack.push(kind);
+  }
+  const html = edits.length === 0 ? output : edit(output, edits, inOrder);
+  // A link never closed stays in the output as an element: check the nesting as written.
+  return { html, reparsesDifferently: opened.length === 0 ? reparses : reparsesDifferently(html), unexpectedHref };
+}
+
+/** `text` with the (start, end, replacement) triples of `edits` applied (their ranges do not overlap). */
+function edit(text: string, edits: (number | string)[], inOrder: boolean): string {
+  const order: number[] = [];
+  for (let i = 0; i < edits.length; i += 3) order.push(i);
+  if (!inOrder) order.sort((a, b) => (edits[a] as number) - (edits[b] as number));
+  const parts: string[] = [];
+  let from = 0;
+  for (const i of order) {
+    parts.push(slice.call(text, from, edits[i] as number), edits[i + 2] as string);
+    from = edits[i + 1] as number;
+  }
+  parts.push(slice.call(text, from));
+  return parts.join('');
 }
 
 /**
@@ -214,12 +294,25 @@ export function reparsesDifferently(output: string): boolean {
 export function sanitizeRichText(html: string): string {
   if (typeof html !== 'string') throw new TypeError('sanitizeRichText expects a string');
   if (!NEEDS_PARSER.test(html)) return filterText(html.replace(/>/g, '&gt;'));
-  let output = sanitizeHtml(html, richTextOptions);
-  // Removing an element can leave, say, a <pre> directly inside a <p>, which the parser closes
-  // implicitly when it reads the output again: settle such output so that sanitizing is
-  // idempotent. Each pass only closes elements, so this ends; the bound is a safety net.
-  for (let pass = 0; pass < 8 && reparsesDifferently(output); pass++) output = sanitizeHtml(output, richTextOptions);
-  return filterOutput(output);
+  let output = settledPasses(html, richTextOptions);
+  // Defence in depth: safeHref is the scheme check, so sanitize-html's own is off; should a kept
+  // href ever start otherwise than safeHref writes them, sanitize again with that filter on too.
+  if (output.unexpectedHref) output = settledPasses(html, schemeFilteredOptions);
+  return filterOutput(output.html);
+}
+
+/**
+ * sanitize-html, then {@link finishPass}, until the output reads back as written. Removing an
+ * element can leave, say, a <pre> directly inside a <p>, which the parser closes implicitly when
+ * it reads the output again: settling such output makes sanitizing idempotent. Each pass only
+ * closes elements, so this ends; the bound is a safety net.
+ */
+export function settledPasses(html: string, options: sanitizeHtml.IOptions): FinishedPass {
+  let output = finishPass(sanitizeHtml(html, options));
+  for (let pass = 0; pass < 8 && output.reparsesDifferently; pass++) {
+    output = finishPass(sanitizeHtml(output.html, options));
+  }
+  return output;
 }
 
 /**

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { JSDOM } from 'jsdom';
+import sanitizeHtml from 'sanitize-html';
 import { describe, expect, test } from 'vitest';
 import {
   DROPPED_WITH_CONTENT,
@@ -9,7 +10,18 @@ import {
   sanitizeRichText,
   toPlainText,
 } from '../src/index.ts';
-import { filterEachText, filterOutput, reparsesDifferently, safeHref } from '../src/sanitize.ts';
+import {
+  filterEachText,
+  filterOutput,
+  finishPass,
+  isPlainLink,
+  parsedHref,
+  reparsesDifferently,
+  richTextOptions,
+  safeHref,
+  schemeFilteredOptions,
+  settledPasses,
+} from '../src/sanitize.ts';
 import { XSS_CORPUS, XSS_PAYLOADS } from './xss-corpus.ts';
 
 const { window } = new JSDOM('');
@@ -556,5 +568,373 @@ describe('DROPPED_WITH_CONTENT', () => {
     }
     expect(sanitizeRichText('<p>before <section>kept words</section> after</p>')).toContain('kept words');
     expect(Object.isFrozen(DROPPED_WITH_CONTENT)).toBe(true);
+  });
+});
+
+// How links were checked and unwrapped before the shortcuts: every href through the URL parser
+// (parsedHref), sanitize-html's scheme filter on each href kept, and its exclusiveFilter
+// unwrapping, while it builds its output, each link it closes without an href. The shortcuts
+// must give exactly what this gives.
+const referenceOptions: sanitizeHtml.IOptions = {
+  ...richTextOptions,
+  // And sanitize-html's own scheme filter on every kept href, as it ran before.
+  allowedSchemes: ['http', 'https', 'mailto'],
+  allowedSchemesAppliedToAttributes: ['href'],
+  allowProtocolRelative: false,
+  transformTags: {
+    a: (_tagName, attribs) => {
+      const href = parsedHref(attribs.href ?? '');
+      return { tagName: 'a', attribs: attribs.href === undefined || href === undefined ? {} : { href, rel: LINK_REL } };
+    },
+  },
+  exclusiveFilter: (frame) => (frame.tag === 'a' && frame.attribs.href === undefined ? 'excludeTag' : false),
+};
+function referenceSanitize(html: string): string {
+  if (!/[<&]/.test(html)) return sanitizeRichText(html);
+  let output = sanitizeHtml(html, referenceOptions);
+  for (let pass = 0; pass < 8 && reparsesDifferently(output); pass++) output = sanitizeHtml(output, referenceOptions);
+  return filterOutput(output);
+}
+
+// Hrefs built from the pieces where URL parsing has corners: scheme spelling and separators,
+// tabs and newlines, credentials, hosts the parser rewrites (case, IPv4 forms, punycode, IDN,
+// trailing dots), ports, dot segments, characters a percent-encode set holds, and ends.
+const hrefPiece = {
+  lead: fc.constantFrom('', '', '', ' ', '\t', '\u0001', '\n'),
+  scheme: fc.constantFrom(
+    'https',
+    'http',
+    'https',
+    'HTTPS',
+    'hTtp',
+    'mailto',
+    'MAILTO',
+    'javascript',
+    'data',
+    'ftp',
+    'ws',
+    'file',
+    'java\tscript',
+    'ht\ntps',
+    'http\r',
+    'https ',
+  ),
+  separator: fc.constantFrom('://', '://', ':', ':/', ':\\\\', ':/\\', ':\t//', ':/\n/', '://\t', ':///', ': //'),
+  user: fc.constantFrom(
+    '',
+    '',
+    '',
+    'a@',
+    'a:b@',
+    '@',
+    ':@',
+    'bank.example@',
+    'a%40b@',
+    'user:pass@',
+    'x\\@',
+    'b%D0%B0nk@',
+  ),
+  host: fc.constantFrom(
+    'example.com',
+    'a.example',
+    'wiki.example.com',
+    'localhost',
+    'EXAMPLE.com',
+    'Example.COM',
+    'xn--bcher-kva.example',
+    'xn--a.example',
+    'a.xn--zz',
+    'XN--bcher-kva.example',
+    'a..b',
+    '.a.b',
+    'a.b.',
+    '127.0.0.1',
+    '127.1',
+    '0x7f.1',
+    'a.0x1',
+    'a.0x',
+    'a.123',
+    'a.09',
+    '1.2.3.4.5',
+    '999.1.1.1',
+    'bücher.de',
+    'exa mple.com',
+    '[::1]',
+    '[::ffff:127.0.0.1]',
+    'a-.b-c',
+    '-a.b',
+    'a_b.com',
+    'ex%41mple.com',
+    'a%2eb.com',
+    'evil.example%40bank.example',
+    'bank.example\uFF20evil.example',
+    'ａ.example',
+    'a.example\u00AD',
+    '',
+  ),
+  port: fc.constantFrom('', '', '', ':443', ':80', ':8080', ':0443', ':', ':99999', ':x'),
+  path: fc.constantFrom(
+    '/',
+    '',
+    '/a',
+    '/ops/runbook-1',
+    '/./a',
+    '/../a',
+    '/a/..',
+    '/a/.',
+    '/.well-known/x',
+    '/%2e/a',
+    '/%2E%2e/a',
+    '/a.%2E/',
+    '/a b',
+    '/a\tb',
+    "/a'b",
+    '/a"b',
+    '/a<b>',
+    '/a`b',
+    '/a{b}',
+    '/a^b',
+    '/a|b',
+    '/a\\b',
+    '/ü',
+    '/%zz',
+    '/%41',
+    '/@x',
+    '/a:b;c=d,e+f*g(h)!$~',
+    '//double',
+    '/a\u0000',
+    '/\uD800',
+  ),
+  query: fc.constantFrom(
+    '',
+    '',
+    '?',
+    '?q=1&r=2',
+    "?a'b",
+    '?a"b',
+    '?a b',
+    '?x?y',
+    '?to=a@b.example',
+    '?%2e',
+    '?<',
+    '?ü',
+  ),
+  fragment: fc.constantFrom('', '', '#', '#top', '#a#b', '#a b', '#a`b', '#x?y', '#@', '#ü', '#"'),
+  tail: fc.constantFrom('', '', '', ' ', '\t', '\n', '\u0000', '\u200B'),
+};
+const trickyHref = fc
+  .record(hrefPiece)
+  .map(({ lead, scheme, separator, user, host, port, path, query, fragment, tail }) =>
+    scheme.toLowerCase().startsWith('mailto')
+      ? `${lead}${scheme}:${user}${host.includes('@') ? host : `someone@${host}`}${query}${fragment}${tail}`
+      : `${lead}${scheme}${separator}${user}${host}${port}${path}${query}${fragment}${tail}`,
+  );
+// The plain form with each host, path, query and fragment: where the shortcut is decided.
+const nearlyPlainHref = fc
+  .record({
+    scheme: fc.constantFrom('https://', 'http://'),
+    host: hrefPiece.host,
+    port: hrefPiece.port,
+    path: hrefPiece.path,
+    query: hrefPiece.query,
+    fragment: hrefPiece.fragment,
+  })
+  .map(({ scheme, host, port, path, query, fragment }) => `${scheme}${host}${port}${path}${query}${fragment}`);
+// A plain link with arbitrary characters after it, where a shortcut that is too generous shows.
+const plainThenAnything = fc
+  .tuple(
+    fc.constantFrom(
+      'https://a.example/',
+      'http://wiki.example.com/ops/',
+      'https://x.example/p?q=',
+      'mailto:a@b.example',
+    ),
+    fc.string({
+      unit: fc.constantFrom(...'/.%2eE@:\\\'"`{}^|<> \t\n?#&=+;,!$~()*[]aZ9-_üé\u0000\u00A0\u2028\uFF0E'.split('')),
+      maxLength: 8,
+    }),
+  )
+  .map(([start, rest]) => start + rest);
+
+describe('shortcuts of sanitizeRichText give exactly what the full path gives', () => {
+  test('a plain link is kept as written only where the URL parser would keep it as written (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(trickyHref, nearlyPlainHref, plainThenAnything), (href) => {
+        const parsed = parsedHref(href);
+        if (isPlainLink(href)) expect(parsed, JSON.stringify(href)).toBe(href);
+        expect(safeHref(href), JSON.stringify(href)).toBe(parsed);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  test('a link gives the same output as with every href parsed and scheme-filtered by sanitize-html too (property)', () => {
+    const attribute = (href: string) => href.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+    fc.assert(
+      fc.property(fc.oneof(trickyHref, nearlyPlainHref, plainThenAnything), (href) => {
+        const html = `<p>see <a href="${attribute(href)}">x</a></p>`;
+        expect(sanitizeRichText(html), JSON.stringify(href)).toBe(referenceSanitize(html));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  test('the links of real messages take the shortcut; tricky ones never do', () => {
+    for (const href of [
+      'https://wiki.example.com/ops/runbook-1',
+      'https://ci.example.com/runs/4821',
+      'http://localhost/a?b=c&d=e#f',
+      'https://example.com/a%20b',
+      'https://api.example.com/v2/items;id=3?sort=-created,name',
+      'mailto:oncall@example.com',
+      'mailto:first.last+tag@mail.example.org',
+    ]) {
+      expect(isPlainLink(href), href).toBe(true);
+      expect(safeHref(href), href).toBe(href);
+    }
+    for (const href of [
+      'https://a@b.example/',
+      'https://a@b',
+      'https://user:pass@host.example/',
+      'HTTPS:\\\\evil.example/',
+      'https:\\\\evil.example/',
+      'https:/\\evil.example/',
+      'ht\ttps://example.com/',
+      'https:\t//example.com/',
+      'https://example.com\n/',
+      ' https://example.com/',
+      'https://example.com/ ',
+      'https://EXAMPLE.com/',
+      'https://example.com',
+      'https://example.com:443/',
+      'https://127.1/',
+      'https://0x7f.1/',
+      'https://a.123/',
+      'https://xn--bcher-kva.example/',
+      'https://bücher.example/',
+      'https://example.com/./a',
+      'https://example.com/a/%2e%2e/b',
+      "https://example.com/?a'b",
+      'https://example.com/a b',
+      'javascript://example.com/%0Aalert(1)',
+      'data://example.com/x',
+      'mailto://user:pw@host.example',
+      'mailto:a@b.example?subject=hi',
+      'MAILTO:a@b.example',
+    ]) {
+      expect(isPlainLink(href), JSON.stringify(href)).toBe(false);
+      expect(safeHref(href), JSON.stringify(href)).toBe(parsedHref(href));
+    }
+  });
+
+  test('unwrapping links after the pass gives what exclusiveFilter gave during it (property)', () => {
+    const piece = fc.oneof(
+      fragment,
+      fc.constantFrom(
+        '<a>',
+        '<a href="">',
+        '<a href="mailto:x@y.example">',
+        '<a href="https://u@h.example/">',
+        '<a href="HTTPS://Example.COM/a b">',
+        '<a href="https://b.example/">',
+        '<a href="javascript:alert(1)" rel="opener">',
+        '<span>',
+        '</span>',
+        '<noscript>',
+        '</noscript>',
+        '<div>',
+        '</div>',
+        '<i>',
+        '</i>',
+        '<p><span><pre>x</pre></span></p>',
+        '</p>',
+        '</pre>',
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (parts) => {
+        const html = parts.join('');
+        expect(sanitizeRichText(html), html).toBe(referenceSanitize(html));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('finishPass adds rel to each link, unwraps each closed link without an href, and checks a never-closed one as written', () => {
+    // What sanitize-html writes for a link (the transform leaves rel to finishPass), and the result.
+    const written = '<a href="https://a.example/?a=1&amp;b=&quot;&gt;">';
+    const link = `<a href="https://a.example/?a=1&amp;b=&quot;&gt;" rel="${LINK_REL}">`;
+    expect(finishPass(`<p><a>x</a> <a rel="${LINK_REL}">y</a>${written}z</a></p>`)).toEqual({
+      html: `<p>x y${link}z</a></p>`,
+      reparsesDifferently: false,
+      unexpectedHref: false,
+    });
+    // With the links unwrapped, a p is left directly inside a p.
+    expect(finishPass('<p>a<a><p>b</p></a></p>')).toEqual({
+      html: '<p>a<p>b</p></p>',
+      reparsesDifferently: true,
+      unexpectedHref: false,
+    });
+    // The unwrapped link does not count as the parent of the link inside it.
+    expect(finishPass(`<a>${written}x</a></a>`)).toEqual({
+      html: `${link}x</a>`,
+      reparsesDifferently: false,
+      unexpectedHref: false,
+    });
+    // sanitize-html did not close it: the element stays, and a link inside a link reparses.
+    expect(finishPass(`<a>x${written}y</a>`)).toEqual({
+      html: `<a>x${link}y</a>`,
+      reparsesDifferently: true,
+      unexpectedHref: false,
+    });
+    expect(finishPass(`${written}a</a>${written}b</a>`).html).toBe(`${link}a</a>${link}b</a>`);
+  });
+
+  test('defence in depth: an output href that safeHref could not have written is flagged, and the fallback pass refuses it', () => {
+    // What sanitize-html would write if safeHref had a bug and kept these.
+    for (const href of [
+      'javascript:alert(1)',
+      'JAVASCRIPT:alert(1)',
+      'data:text/html,x',
+      '//evil.example/',
+      'HTTPS://a/',
+      ' https://a/',
+    ]) {
+      const written = `<p><a href="${href}">x</a></p>`;
+      expect(finishPass(written).unexpectedHref, href).toBe(true);
+    }
+    for (const href of ['https://a.example/', 'http://a.example/', 'mailto:a@b.example']) {
+      expect(finishPass(`<a href="${href}">x</a>`).unexpectedHref, href).toBe(false);
+    }
+    // The fallback: sanitize-html's own scheme filter drops the href, and the link is unwrapped.
+    for (const html of [
+      '<a href="javascript:alert(1)">x</a>',
+      '<a href="java\tscript:alert(1)">x</a>',
+      '<a href="//evil.example/">x</a>',
+    ]) {
+      const output = settledPasses(html, schemeFilteredOptions);
+      expect(output.html, html).toBe('x');
+      expect(output.unexpectedHref).toBe(false);
+    }
+    // Real hrefs pass the fallback as they pass the fast pass.
+    const real = '<p><a href="https://a.example/x?y=1#z">x</a> <a href="mailto:a@b.example">m</a></p>';
+    expect(settledPasses(real, schemeFilteredOptions).html).toBe(sanitizeRichText(real));
+  });
+
+  test('in deep nesting, at the nesting limit, and in the benchmark-like long message too', () => {
+    const deep = (open: string, close: string, n: number) => `${open.repeat(n)}x${close.repeat(n)}`;
+    for (const html of [
+      deep('<a>', '</a>', MAX_NESTING + 3),
+      deep('<a href="https://a.example/">', '</a>', MAX_NESTING + 3),
+      deep('<p><a href="javascript:x">', '</a></p>', MAX_NESTING),
+      deep('<b><a>', '</a></b>', MAX_NESTING),
+      `${cleanLong}<p>Suspicious: <a href="javascript:alert(1)">click</a> <svg onload=alert(1)><script>x</script></svg></p>${cleanLong}`,
+      '<a href="javascript:x"><p>a<a href="https://a.example/">b</a></p></a>',
+      '<a><a><a>x</a>y</a>z</a>',
+      '<p><a href="/rel"><pre>x</pre></a></p>',
+      '<b><noscript></b><a>x</a></noscript>y',
+    ]) {
+      expect(sanitizeRichText(html), html).toBe(referenceSanitize(html));
+    }
   });
 });
