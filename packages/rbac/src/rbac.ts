@@ -1,6 +1,6 @@
 import { TickClock, wholeNumberOption } from '@switchboard/hot-path';
 import { type CheckOptions, createDecisions, type Explanation, type GrantIndex } from './decision.ts';
-import { ForbiddenError } from './errors.ts';
+import { type ForbiddenError, forbidden } from './errors.ts';
 import { compileRoles, matchingRules, parsePermission, type RoleDefinitions } from './policy.ts';
 import { createMemoryGrantStore } from './stores/memory.ts';
 import type { GrantStore, RbacBus } from './types.ts';
@@ -74,6 +74,23 @@ const SCOPE = /^[^\s:]+:\S/;
 const ALLOWED = Promise.resolve(true);
 const DENIED = Promise.resolve(false);
 const PASSED = Promise.resolve();
+
+/**
+ * A warm refusal, handed to `Promise.resolve`: the promise adopts it one microtask later, when
+ * the caller's await or catch is attached, so it rejects with a handler already there. Rejecting
+ * at once would run Node's unhandled-rejection bookkeeping (done for every promise rejected with
+ * no handler yet); throwing from a reaction would unwind the stack; this does neither.
+ */
+class Refusal {
+  readonly #error: ForbiddenError;
+  constructor(error: ForbiddenError) {
+    this.#error = error;
+  }
+  // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose, only ever handed to Promise.resolve
+  then(_fulfil: unknown, reject: (reason: ForbiddenError) => void): void {
+    reject(this.#error);
+  }
+}
 
 /**
  * Cache ages are counted in ticks of ttlMs / 16 (the kit's TickClock: a warm check costs less
@@ -187,16 +204,11 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
         const grants = grantsFor(userId);
         if (!(grants instanceof Promise)) {
           if (evaluate(grants, userId, permission, check)) return PASSED;
-          // Built here, so its stack names the caller; rejected one reaction later, once the
-          // caller's await or catch is attached, which spares Node's unhandled-rejection
-          // bookkeeping (done for every promise rejected with no handler yet).
-          const refusal = new ForbiddenError(permission, check.scope);
-          return PASSED.then(() => {
-            throw refusal;
-          });
+          // Built here, so its stack names the caller.
+          return Promise.resolve(new Refusal(forbidden(permission, check.scope)));
         }
         return grants.then((loaded) => {
-          if (!evaluate(loaded, userId, permission, check)) throw new ForbiddenError(permission, check.scope);
+          if (!evaluate(loaded, userId, permission, check)) throw forbidden(permission, check.scope);
         });
       } catch (error) {
         return Promise.reject(error);
@@ -239,7 +251,7 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
         userId,
         can: (permission, check = {}) => evaluate(grants, userId, permission, check),
         assert: (permission, check = {}) => {
-          if (!evaluate(grants, userId, permission, check)) throw new ForbiddenError(permission, check.scope);
+          if (!evaluate(grants, userId, permission, check)) throw forbidden(permission, check.scope);
         },
         rolesOf: (scope) => [
           ...new Set([...grants.global, ...(scope === undefined ? [] : (grants.scoped.get(scope) ?? []))]),

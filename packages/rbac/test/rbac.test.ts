@@ -1,5 +1,13 @@
+import { types } from 'node:util';
 import { describe, expect, test, vi } from 'vitest';
-import { createMemoryGrantStore, createRbac, ForbiddenError, isRbacError } from '../src/index.ts';
+import {
+  createMemoryGrantStore,
+  createRbac,
+  ForbiddenError,
+  InvalidPolicyError,
+  isRbacError,
+  RbacError,
+} from '../src/index.ts';
 import { counting, type Message, roles } from './fixtures.ts';
 
 describe('createRbac: model', () => {
@@ -161,6 +169,83 @@ describe('createRbac: model', () => {
     });
     await expect(broken.assert('bob', 'chat:read')).rejects.toThrow('store down');
     for (const instance of [rbac, conditional, broken]) instance.close();
+  });
+
+  test('a refusal is a real ForbiddenError: its fields, a native promise rejected with it, a stack that names the caller', async () => {
+    const rbac = await createRbac({ roles });
+    await rbac.grant('bob', 'member', 'chat:A');
+    await rbac.can('bob', 'chat:read', { scope: 'chat:A' }); // warm: the refusals below take the synchronous path
+    // Named, so the stack can be searched for it.
+    const renameChat = () => rbac.assert('bob', 'chat:rename', { scope: 'chat:A' });
+    const pending = renameChat();
+    // A native promise (not a thenable), whose rejection waits for the caller's handler.
+    expect(pending).toBeInstanceOf(Promise);
+    const warm = await pending.catch((caught: unknown) => caught);
+    const bob = await rbac.forUser('bob');
+    const deleteChat = () => bob.assert('chat:delete', { scope: 'chat:A' });
+    let snapshot: unknown;
+    try {
+      deleteChat();
+    } catch (caught) {
+      snapshot = caught;
+    }
+    const uncached = await createRbac({ roles, cache: false });
+    await uncached.grant('bob', 'member', 'chat:A');
+    const cold = await uncached.assert('bob', 'chat:rename', { scope: 'chat:A' }).catch((caught: unknown) => caught);
+    const ownFields = (error: object) => {
+      const { stack: _stack, ...rest } = Object.getOwnPropertyDescriptors(error);
+      return { names: Object.getOwnPropertyNames(error), descriptors: rest };
+    };
+    for (const [refusal, caller, permission] of [
+      [warm, 'renameChat', 'chat:rename'],
+      [snapshot, 'deleteChat', 'chat:delete'],
+      [cold, undefined, 'chat:rename'],
+    ] as const) {
+      // Made by the Error constructor, not an object with Error.prototype in its chain.
+      expect(types.isNativeError(refusal)).toBe(true);
+      expect(Object.getPrototypeOf(refusal)).toBe(ForbiddenError.prototype);
+      expect(refusal).toBeInstanceOf(RbacError);
+      expect(refusal).toBeInstanceOf(Error);
+      expect(isRbacError(refusal)).toBe(true);
+      // The same own properties, with the same attributes and in the same order, as `new`.
+      expect(ownFields(refusal as object)).toEqual(ownFields(new ForbiddenError(permission, 'chat:A')));
+      const message = `not allowed: ${permission} in chat:A`;
+      expect(JSON.stringify(refusal)).toBe(
+        `{"code":"FORBIDDEN","name":"ForbiddenError","permission":"${permission}","scope":"chat:A"}`,
+      );
+      expect(Object.getOwnPropertyDescriptor(refusal, 'message')).toMatchObject({ value: message, enumerable: false });
+      expect('then' in (refusal as object)).toBe(false);
+      const lines = ((refusal as Error).stack ?? '').split('\n');
+      expect(lines[0]).toBe(`ForbiddenError: ${message}`);
+      if (caller === undefined) continue;
+      // Our own frame (`assert`), then the caller's, in this file.
+      expect(lines[1], (refusal as Error).stack).toContain('assert');
+      expect(lines[2], (refusal as Error).stack).toContain(caller);
+      expect(lines[2]).toContain('rbac.test.ts');
+    }
+    // The stack holds as many frames as Error.stackTraceLimit asks for, like any error's.
+    const limit = Error.stackTraceLimit;
+    try {
+      Error.stackTraceLimit = 1;
+      const short = (await renameChat().catch((caught: unknown) => caught)) as Error;
+      expect(short.stack?.split('\n')).toHaveLength(2);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    rbac.close();
+    uncached.close();
+  });
+
+  test('the error classes: code, name and message from the constructors', () => {
+    const denied = new ForbiddenError('chat:rename', undefined);
+    expect(denied).toMatchObject({ code: 'FORBIDDEN', name: 'ForbiddenError', message: 'not allowed: chat:rename' });
+    expect(denied.scope).toBeUndefined();
+    expect(new ForbiddenError('chat:rename', 'chat:A', 'no renaming here').message).toBe('no renaming here');
+    expect(new InvalidPolicyError('bad')).toMatchObject({ code: 'INVALID_POLICY', name: 'InvalidPolicyError' });
+    expect(new RbacError('FORBIDDEN', 'base')).toMatchObject({ code: 'FORBIDDEN', name: 'RbacError', message: 'base' });
+    // A subclass of ours is named after itself.
+    class ChatForbidden extends ForbiddenError {}
+    expect(new ChatForbidden('chat:rename', 'chat:A').name).toBe('ChatForbidden');
   });
 
   test('rolesOf, canMany and scopesWith (for filtering lists in SQL)', async () => {
