@@ -45,7 +45,11 @@ export function packageBuild(options: { entry: Record<string, string>; bundleInC
     // tsup would mark these external before any of our plugins sees them; the plugins below decide.
     noExternal: [...bundleInCjs, ...optionalPeers],
     esbuildPlugins: [optionalPeerGuard(manifest.name, options.entry, optionalPeers), keepExternalInEsm(bundleInCjs)],
-    plugins: [visiblePeerRequires(optionalPeers), ...(bundleInCjs.length > 0 ? [bundledCodeNotices()] : [])],
+    plugins: [
+      visiblePeerRequires(optionalPeers),
+      ...(bundleInCjs.length > 0 ? [bundledCodeNotices()] : []),
+      oneSourceMapComment(),
+    ],
   };
 }
 
@@ -158,6 +162,24 @@ function visiblePeerRequires(peers: string[]) {
     renderChunk(this: { format: string }, code: string) {
       if (this.format !== 'cjs' || peers.length === 0) return undefined;
       return { code: code.replace(call, 'require($1)') };
+    },
+  };
+}
+
+/**
+ * tsup's tree-shaking pass appends a second `//# sourceMappingURL=` comment to every file it
+ * rewrites (the same map twice); after the build, each file keeps one.
+ */
+function oneSourceMapComment() {
+  return {
+    name: 'switchboard-one-source-map-comment',
+    buildEnd({ writtenFiles }: { writtenFiles: { name: string }[] }) {
+      for (const { name } of writtenFiles) {
+        if (!/\.c?js$/.test(name)) continue;
+        const code = readFileSync(name, 'utf8');
+        const deduped = code.replace(/(\n\/\/# sourceMappingURL=[^\n]+)(?:\n\/\/# sourceMappingURL=[^\n]+)+/g, '$1');
+        if (deduped !== code) writeFileSync(name, deduped);
+      }
     },
   };
 }

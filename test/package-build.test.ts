@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -164,6 +173,17 @@ describe('packageBuild: optional peers', () => {
   test('the root entry never loads a subpath peer', () => {
     expect(readFileSync(join(fixture, 'dist/index.js'), 'utf8')).not.toMatch(/sb-(present|missing|broken)-peer/);
     expect(readFileSync(join(fixture, 'dist/index.cjs'), 'utf8')).not.toMatch(/sb-(present|missing|broken)-peer/);
+  });
+});
+
+describe('packageBuild: output files', () => {
+  test("every built file names its source map once (tsup's tree-shaking pass appends a second comment)", () => {
+    const built = readdirSync(join(fixture, 'dist')).filter((file) => /\.c?js$/.test(file));
+    expect(built.length).toBeGreaterThan(4);
+    for (const file of built) {
+      const comments = readFileSync(join(fixture, 'dist', file), 'utf8').match(/^\/\/# sourceMappingURL=.+$/gm);
+      expect(comments, file).toEqual([`//# sourceMappingURL=${file}.map`]);
+    }
   });
 });
 
