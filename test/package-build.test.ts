@@ -217,7 +217,10 @@ describe('packageBuild: bundleInCjs', () => {
   });
 
   test('refuses to bundle a peer dependency', () => {
+    // Node 22 strips TypeScript types only when asked (23.6+ by default).
+    const stripTypes = (process.features as { typescript?: unknown }).typescript ? [] : ['--experimental-strip-types'];
     const config = node([
+      ...stripTypes,
       '--input-type=module',
       '-e',
       `process.chdir(${JSON.stringify(fixture)}); const { packageBuild } = await import(${JSON.stringify(join(repoRoot, 'tsup.base.ts'))}); packageBuild({ entry: {}, bundleInCjs: ['sb-present-peer'] });`,
