@@ -11,7 +11,7 @@
 // reuses this checkout's third-party packages but points every @switchboard/* name at the base's
 // own folders, so the base bench imports the base build.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -48,6 +48,8 @@ build(root);
 build(baseRoot);
 
 const tables = { base: [], new: [] };
+// Every run's own output (the tables as the bench printed them), for the README and the commit note.
+const rawDir = mkdtempSync(join(tmpdir(), `switchboard-bench-ab-${only.replace(/\W/g, '-')}-`));
 for (let run = 1; run <= runs; run++) {
   for (const side of ['base', 'new']) {
     const cwd = join(side === 'base' ? baseRoot : root, targetPath);
@@ -64,6 +66,7 @@ for (let run = 1; run <= runs; run++) {
       process.exit(1);
     }
     tables[side].push(parseTables(result.stdout));
+    writeFileSync(join(rawDir, `${side}-${run}.md`), result.stdout);
   }
 }
 
@@ -71,7 +74,7 @@ const report = compareSides(tables.base, tables.new);
 process.stdout.write(
   `${target.manifest.name}: base ${baseSha.slice(0, 12)} vs working tree, median of ${runs} alternating runs each\n\n`,
 );
-process.stdout.write(`${formatReport(report)}\n`);
+process.stdout.write(`${formatReport(report)}\n\nEach run's output: ${rawDir}\n`);
 if (values.json) writeFileSync(values.json, `${JSON.stringify({ base: baseSha, runs, rows: report }, null, 2)}\n`);
 
 /** A worktree of the base commit whose node_modules resolves @switchboard/* to the base's folders. */
