@@ -3,6 +3,7 @@
 // reports every number of its tables as the median over the runs of each side, with the change.
 //
 //   node scripts/bench-ab.mjs <package> [--base <git ref>] [--runs <n>] [--json <file>]
+//   node scripts/bench-ab.mjs <package> --from <directory of an earlier run's outputs>
 //
 // Why alternate whole processes: the benches already interleave our code and the peer inside one
 // process, so a table's ratio column is robust to a slow minute; running base and new back to
@@ -11,7 +12,16 @@
 // reuses this checkout's third-party packages but points every @switchboard/* name at the base's
 // own folders, so the base bench imports the base build.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +33,7 @@ const { values, positionals } = parseArgs({
     base: { type: 'string', default: 'HEAD' },
     runs: { type: 'string', default: '3' },
     json: { type: 'string' },
+    from: { type: 'string' },
   },
 });
 const [only] = positionals;
@@ -42,12 +53,22 @@ const baseSha = git('rev-parse', '--verify', `${values.base}^{commit}`);
 const baseRoot = join(tmpdir(), `switchboard-bench-base-${baseSha.slice(0, 12)}`);
 const targetPath = relative(root, target.dir);
 
+const tables = { base: [], new: [] };
+if (values.from) {
+  // Report again from the outputs of an earlier run (e.g. after changing how tables are read).
+  for (const file of readdirSync(values.from).sort()) {
+    const side = file.startsWith('base-') ? 'base' : file.startsWith('new-') ? 'new' : undefined;
+    if (side) tables[side].push(parseTables(readFileSync(join(values.from, file), 'utf8')));
+  }
+  process.stdout.write(`${formatReport(compareSides(tables.base, tables.new))}\n`);
+  process.exit(0);
+}
+
 prepareBase();
 const benchCommand = benchOf(target.manifest.scripts.bench);
 build(root);
 build(baseRoot);
 
-const tables = { base: [], new: [] };
 // Every run's own output (the tables as the bench printed them), for the README and the commit note.
 const rawDir = mkdtempSync(join(tmpdir(), `switchboard-bench-ab-${only.replace(/\W/g, '-')}-`));
 for (let run = 1; run <= runs; run++) {
@@ -166,11 +187,16 @@ function compareSides(baseRuns, newRuns) {
   const collect = (side, runTables) => {
     runTables.forEach((table, tableIndex) => {
       for (const row of table.rows) {
-        const label = row.filter((cell) => numberIn(cell) === undefined && cell !== '').join(' / ');
+        // The first cell names the row even when it is a number (a depth, a size); the other
+        // words of the row (the implementation) complete the name.
+        const label = [row[0], ...row.slice(1).filter((cell) => numberIn(cell) === undefined && cell !== '')].join(
+          ' / ',
+        );
         row.forEach((cell, column) => {
-          const value = numberIn(cell);
+          const value = column === 0 ? undefined : numberIn(cell);
           if (value === undefined) return;
-          const key = `${tableIndex}\u0000${label}\u0000${column}`;
+          // By header, not position: a bench that gained a column or a table still pairs the rest.
+          const key = `${table.header[0]}\u0000${label}\u0000${table.header[column] ?? column}`;
           const entry = cells.get(key) ?? {
             table: tableIndex + 1,
             row: label,
