@@ -222,6 +222,11 @@ function compareSides(baseRuns, newRuns) {
     });
 }
 
+/** Four significant digits: a median of two runs is their mean, with float noise in its last digits. */
+function tidy(value) {
+  return Number(value.toPrecision(4));
+}
+
 function formatReport(rows) {
   const lines = [
     '| table | row | column | base (median) | new (median) | change |',
@@ -231,7 +236,7 @@ function formatReport(rows) {
     const change = `${row.change >= 0 ? '+' : ''}${(row.change * 100).toFixed(1)} %`;
     const flag = row.ratio && Math.abs(row.change) > 0.05 ? ' ⚠' : '';
     lines.push(
-      `| ${row.table} | ${row.row} | ${row.column} | ${row.baseMedian} | ${row.newMedian} | ${change}${flag} |`,
+      `| ${row.table} | ${row.row} | ${row.column} | ${tidy(row.baseMedian)} | ${tidy(row.newMedian)} | ${change}${flag} |`,
     );
   }
   return lines.join('\n');
