@@ -9,13 +9,13 @@
  *
  * Run: npm run build -w @switchboard/pagination && npx tsx packages/pagination/bench/first-page.bench.ts
  */
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { compare } from '@switchboard/bench';
 import { startTopology } from '@switchboard/infra';
 import * as current from '@switchboard/pagination';
 import pg from 'pg';
+import { postgresCpuClock } from './postgres-cpu.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const PAGE = 20;
@@ -25,7 +25,6 @@ const CPU_ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 9);
 const CPU_CALLS = Number(process.env.BENCH_CPU_CALLS ?? 1000);
 const JS_ROUNDS = Number(process.env.BENCH_JS_ROUNDS ?? 15);
 const JS_CALLS = 5000;
-const CLOCK_TICKS_PER_S = 100;
 const SECRET = 'a bench secret of at least 32 bytes';
 
 type Module = typeof current;
@@ -113,24 +112,15 @@ try {
 
   // CPU per call, Node + Postgres backends.
   if (process.platform === 'linux') {
-    const backends = (
-      await pool.query<{ pid: number }>(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'",
-      )
-    ).rows.map((row) => row.pid);
-    const ticks = () =>
-      backends.reduce((sum, pid) => {
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-        return sum + Number(fields[11]) + Number(fields[12]);
-      }, 0);
+    const postgresCpuUs = await postgresCpuClock(pool);
     const cpu: Record<string, number[]> = {};
     for (let round = 0; round < CPU_ROUNDS; round++) {
       for (const [name, run] of Object.entries(contenders)) {
-        const before = ticks();
+        const postgresBefore = postgresCpuUs();
         const usage = process.cpuUsage();
         for (let i = 0; i < CPU_CALLS; i++) await run();
         const node = process.cpuUsage(usage);
-        const postgresUs = ((ticks() - before) * 1_000_000) / CLOCK_TICKS_PER_S;
+        const postgresUs = postgresCpuUs() - postgresBefore;
         record(cpu, name, (node.user + node.system + postgresUs) / CPU_CALLS);
       }
     }

@@ -6,13 +6,13 @@
  *
  * Run: npm run bench -w @switchboard/pagination
  */
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { compare, type Measurement } from '@switchboard/bench';
 import { startTopology } from '@switchboard/infra';
 // By package name: the built dist/ that users install.
 import { createPaginator } from '@switchboard/pagination';
 import pg from 'pg';
+import { postgresCpuClock } from './postgres-cpu.ts';
 
 const ROWS = 1_000_000;
 const PAGE = 20;
@@ -22,7 +22,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const CPU_ROUNDS = 5;
 const CPU_CALLS = 2000;
 // USER_HZ: the unit of utime/stime in /proc/<pid>/stat on Linux.
-const CLOCK_TICKS_PER_S = 100;
 
 const topology = await startTopology({ postgres: { replicas: 0 }, redis: false });
 try {
@@ -81,8 +80,8 @@ try {
 
   // Each call reads `endCursor`, as a client that pages on does: cursors are made when read, so a
   // page nobody asks a cursor of would leave out the MAC a real client pays for.
-  const keyset = (depth: number) => async () => {
-    const page = await paginator.fromPostgres(
+  const firstPageOf = (through: typeof paginator) => (depth: number) => async () => {
+    const page = await through.fromPostgres(
       pool,
       source,
       { first: PAGE, after: cursors.get(depth) ?? null },
@@ -91,16 +90,8 @@ try {
     if (page.pageInfo.endCursor === null) throw new Error('no endCursor');
     return page;
   };
-  const keysetPrepared = (depth: number) => async () => {
-    const page = await prepared.fromPostgres(
-      pool,
-      source,
-      { first: PAGE, after: cursors.get(depth) ?? null },
-      { queryKey },
-    );
-    if (page.pageInfo.endCursor === null) throw new Error('no endCursor');
-    return page;
-  };
+  const keyset = firstPageOf(paginator);
+  const keysetPrepared = firstPageOf(prepared);
   const offset = (depth: number) => () =>
     pool.query('SELECT * FROM messages WHERE chat_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3', [
       1,
@@ -178,26 +169,17 @@ try {
 
   // Latency on a shared machine mostly measures the neighbours. CPU time per call (this process
   // plus the Postgres backends, from /proc) is what a first page costs, and holds still.
-  const backends = (
-    await pool.query<{ pid: number }>(
-      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'",
-    )
-  ).rows.map((row) => row.pid);
-  const backendTicks = () =>
-    backends.reduce((sum, pid) => {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      return sum + Number(fields[11]) + Number(fields[12]);
-    }, 0);
+  const postgresCpuUs = await postgresCpuClock(pool);
   if (process.platform === 'linux') {
     const firstPages = { offset: offset(0), keyset: keyset(0), prepared: keysetPrepared(0) };
     const cpu: Record<string, number[]> = { offset: [], keyset: [], prepared: [] };
     for (let round = 0; round < CPU_ROUNDS; round++) {
       for (const [name, run] of Object.entries(firstPages)) {
-        const ticks = backendTicks();
+        const postgresBefore = postgresCpuUs();
         const usage = process.cpuUsage();
         for (let i = 0; i < CPU_CALLS; i++) await run();
         const node = process.cpuUsage(usage);
-        const postgresUs = ((backendTicks() - ticks) * 1_000_000) / CLOCK_TICKS_PER_S;
+        const postgresUs = postgresCpuUs() - postgresBefore;
         cpu[name]?.push((node.user + node.system + postgresUs) / CPU_CALLS);
       }
     }
