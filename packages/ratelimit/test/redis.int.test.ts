@@ -165,7 +165,7 @@ describe('fixed-window consumes of one turn, batched', () => {
     return { batches, store: createRedisStore({ client: counting }) };
   }
 
-  test('the checks of one turn share EVALSHAs (sent once 16 wait) and answer as if sent one by one', async () => {
+  test('the checks of one turn share EVALSHAs (sent once 32 wait) and answer as if sent one by one', async () => {
     const { batches, store: counted } = batchCounting(mainClient);
     const stamp = Date.now();
     // Two limiters with different limits in the same batches, and one with its own timeout.
@@ -188,12 +188,12 @@ describe('fixed-window consumes of one turn, batched', () => {
     await small.consume('warm-up');
     batches.length = 0;
     const calls: Promise<RateLimitResult>[] = [];
-    for (let i = 0; i < 10; i++) calls.push(small.consume('a'), large.consume('a'), ownTimeout.consume(`k${i % 2}`));
+    for (let i = 0; i < 20; i++) calls.push(small.consume('a'), large.consume('a'), ownTimeout.consume(`k${i % 2}`));
     const results = await Promise.all(calls);
-    // 20 checks of one timeout and 10 of another, in call order: the 16th of the first timeout
-    // sends both waiting batches (16, then 7), the rest goes when the turn ends, in the order the
-    // batches were started (3 of the second timeout, then 4 of the first).
-    expect(batches).toEqual([16, 7, 3, 4]);
+    // 40 checks of one timeout and 20 of another, in call order: the 32nd of the first timeout
+    // sends both waiting batches (32, then 15), the rest goes when the turn ends, in the order the
+    // batches were started (5 of the second timeout, then 8 of the first).
+    expect(batches).toEqual([32, 15, 5, 8]);
     const allowed = (offset: number) =>
       results
         .filter((_, index) => index % 3 === offset)
@@ -202,10 +202,10 @@ describe('fixed-window consumes of one turn, batched', () => {
     expect([allowed(0), allowed(1), allowed(2)]).toEqual([3, 5, 4]);
     // In call order: remaining counts down per limiter, as sequential checks would answer.
     expect(results.filter((_, index) => index % 3 === 1).map((result) => result.remaining)).toEqual([
-      4, 3, 2, 1, 0, 0, 0, 0, 0, 0,
+      4, 3, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     ]);
-    expect(results[3 * 9 + 1]).toMatchObject({ allowed: false, limit: 5, remaining: 0 });
-    expect(results[3 * 9 + 1]?.retryAfterMs).toBeGreaterThan(55_000);
+    expect(results[3 * 19 + 1]).toMatchObject({ allowed: false, limit: 5, remaining: 0 });
+    expect(results[3 * 19 + 1]?.retryAfterMs).toBeGreaterThan(55_000);
   });
 
   test('a key holding something else (not a counter, no TTL, another type) does not fail the batch', async () => {
@@ -225,7 +225,7 @@ describe('fixed-window consumes of one turn, batched', () => {
     }
   });
 
-  test('16 checks at most per script run: a turn of 1,000 checks goes out as 63 batches, in order', async () => {
+  test('32 checks at most per script run: a turn of 1,000 checks goes out as 32 batches, in order', async () => {
     const { batches, store: counted } = batchCounting(mainClient);
     const limiter = createRateLimiter({
       store: counted,
@@ -238,7 +238,7 @@ describe('fixed-window consumes of one turn, batched', () => {
     const results = await Promise.all(Array.from({ length: 1_000 }, () => limiter.consume('hot')));
     expect(results.filter((result) => result.allowed)).toHaveLength(700);
     expect(batches.reduce((sum, checks) => sum + checks, 0)).toBe(1_000);
-    expect(batches).toEqual([...Array.from({ length: 62 }, () => 16), 8]);
+    expect(batches).toEqual([...Array.from({ length: 31 }, () => 32), 8]);
     // Sent in call order: the first 700 checks are the ones allowed.
     expect(results.findIndex((result) => !result.allowed)).toBe(700);
   });

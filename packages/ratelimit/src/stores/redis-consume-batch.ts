@@ -12,7 +12,7 @@ export type SendBatch = (args: readonly (string | number)[]) => Promise<unknown>
  * next one, and no check waits behind more than this many others in its script run (Redis runs a
  * script alone, so a run must stay short for every other client too).
  */
-const SEND_AT = 16;
+const SEND_AT = 32;
 
 /** One limiter's share of a batch: the parameters its checks run with. */
 interface Owner {
