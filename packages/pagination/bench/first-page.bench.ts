@@ -15,7 +15,7 @@ import { compare } from '@switchboard/bench';
 import { startTopology } from '@switchboard/infra';
 import * as current from '@switchboard/pagination';
 import pg from 'pg';
-import { postgresCpuClock } from './postgres-cpu.ts';
+import { fillMessages, postgresCpuClock } from './fixture.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const PAGE = 20;
@@ -35,14 +35,7 @@ const topology = await startTopology({ postgres: { replicas: 0 }, redis: false }
 try {
   const pool = new pg.Pool({ connectionString: topology.info.postgres?.primary, max: 2 });
   pool.on('error', () => {});
-  await pool.query(`
-    CREATE TABLE messages (id bigint PRIMARY KEY, chat_id int NOT NULL, created_at timestamptz NOT NULL, body text NOT NULL);
-    INSERT INTO messages
-      SELECT g, 1, timestamptz '2024-01-01 00:00:00+00' + (g / 4) * interval '1 second', 'message number ' || g || ' with some text in it'
-      FROM generate_series(1, ${ROWS}) g;
-    CREATE INDEX messages_chat_newest ON messages (chat_id, created_at DESC, id DESC);
-  `);
-  await pool.query('VACUUM ANALYZE messages');
+  await fillMessages(pool, ROWS);
 
   const orderBy = [
     { field: 'createdAt', column: 'created_at', direction: 'desc' },

@@ -12,7 +12,7 @@ import { startTopology } from '@switchboard/infra';
 // By package name: the built dist/ that users install.
 import { createPaginator } from '@switchboard/pagination';
 import pg from 'pg';
-import { postgresCpuClock } from './postgres-cpu.ts';
+import { fillMessages, postgresCpuClock } from './fixture.ts';
 
 const ROWS = 1_000_000;
 const PAGE = 20;
@@ -29,15 +29,7 @@ try {
   // Idle connections see the server stop at the end; that is not an error of the bench.
   pool.on('error', () => {});
   let started = performance.now();
-  // One statement; timestamps repeat (4 messages per second) so the id tie-breaker matters.
-  await pool.query(`
-    CREATE TABLE messages (id bigint PRIMARY KEY, chat_id int NOT NULL, created_at timestamptz NOT NULL, body text NOT NULL);
-    INSERT INTO messages
-      SELECT g, 1, timestamptz '2024-01-01 00:00:00+00' + (g / 4) * interval '1 second', 'message number ' || g || ' with some text in it'
-      FROM generate_series(1, ${ROWS}) g;
-    CREATE INDEX messages_chat_newest ON messages (chat_id, created_at DESC, id DESC);
-  `);
-  await pool.query('VACUUM ANALYZE messages');
+  await fillMessages(pool, ROWS);
   console.error(`filled ${ROWS} rows and indexed in ${Math.round(performance.now() - started)} ms`);
 
   const paginator = createPaginator({

@@ -23,3 +23,18 @@ export async function postgresCpuClock(pool: pg.Pool): Promise<() => number> {
       1_000_000) /
     CLOCK_TICKS_PER_S;
 }
+
+/**
+ * The benches' `messages` table: `rows` messages of one chat, four per second so the id
+ * tie-breaker matters, and the index a newest-first keyset page uses; analyzed.
+ */
+export async function fillMessages(pool: pg.Pool, rows: number): Promise<void> {
+  await pool.query(`
+    CREATE TABLE messages (id bigint PRIMARY KEY, chat_id int NOT NULL, created_at timestamptz NOT NULL, body text NOT NULL);
+    INSERT INTO messages
+      SELECT g, 1, timestamptz '2024-01-01 00:00:00+00' + (g / 4) * interval '1 second', 'message number ' || g || ' with some text in it'
+      FROM generate_series(1, ${rows}) g;
+    CREATE INDEX messages_chat_newest ON messages (chat_id, created_at DESC, id DESC);
+  `);
+  await pool.query('VACUUM ANALYZE messages');
+}
