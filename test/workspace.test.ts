@@ -11,7 +11,17 @@ const published = readdirSync(join(root, 'packages'), { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name);
 
-const expectedPackages = ['auth', 'cache', 'db-router', 'pagination', 'ratelimit', 'rbac', 'tx', 'validation'];
+const expectedPackages = [
+  'auth',
+  'cache',
+  'db-router',
+  'logging',
+  'pagination',
+  'ratelimit',
+  'rbac',
+  'tx',
+  'validation',
+];
 
 describe('workspace layout', () => {
   test('has exactly one package folder per concern', () => {

@@ -42,6 +42,8 @@ const PEERS = [
   'valibot',
   '@graphql-tools/utils',
   '@escape.tech/graphql-armor',
+  'fastify',
+  '@opentelemetry/api',
 ];
 const TYPESCRIPT_5 = '~5.9.3';
 const JEST_PROJECTS = {
