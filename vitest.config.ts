@@ -5,9 +5,11 @@ import { defineConfig } from 'vitest/config';
 // condition), so tests never need a build first. `ssr` because Node tests resolve as SSR.
 // `graphql` resolves to the file Node itself loads (index.js): vite would otherwise pick its
 // `module` build for our sources while graphql-yoga and @graphql-tools, loaded natively, get
-// index.js, and two graphql instances reject each other's schemas and errors.
+// index.js, and two graphql instances reject each other's schemas and errors. No `module`
+// condition (vite's default has it): packages such as @opentelemetry/* point it at ESM builds
+// for bundlers, with extensionless imports that Node cannot load.
 const sourceConditions = {
-  ssr: { resolve: { conditions: ['@switchboard/source', 'module', 'node', 'development|production'] } },
+  ssr: { resolve: { conditions: ['@switchboard/source', 'node', 'development|production'] } },
   resolve: {
     alias: [
       { find: /^graphql$/, replacement: fileURLToPath(new URL('./node_modules/graphql/index.js', import.meta.url)) },

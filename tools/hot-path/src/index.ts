@@ -7,5 +7,25 @@ export { type Deadline, settle, startDeadline, withinDeadline } from './deadline
 export { type WholeNumberRange, wholeNumberOption } from './options.ts';
 export { defineScript, isNoScriptError, type LuaScript, type ScriptClient, scriptRunner } from './scripts.ts';
 export { charCodeAt, indexOf, slice, startsWith } from './string-methods.ts';
+export {
+  type Attributes,
+  type AttributeValue,
+  type CounterLike,
+  type HistogramLike,
+  inSpan,
+  isValidSpanContext,
+  loadOpenTelemetryApi,
+  type MeterLike,
+  type OpenTelemetryApi,
+  resolveTelemetry,
+  SPAN_KIND,
+  type SpanContextLike,
+  type SpanLike,
+  type SpanLinkLike,
+  type SpanOptionsLike,
+  spanContextFromHeaders,
+  type TracerLike,
+  traceHeaders,
+} from './telemetry.ts';
 export { TickClock } from './tick-clock.ts';
 export { TurnBatches, type TurnBatchesOptions } from './turn-batches.ts';

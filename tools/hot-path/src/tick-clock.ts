@@ -10,8 +10,12 @@ export class TickClock {
   /** Ticks counted since the clock was created. */
   tick = 0;
   private timer: NodeJS.Timeout | undefined;
+  private readonly periodMs: number;
 
-  constructor(private readonly periodMs: number) {}
+  // A plain field, not a parameter property: the kit loads under Node's type stripping too.
+  constructor(periodMs: number) {
+    this.periodMs = periodMs;
+  }
 
   /** The current tick, starting the timer if it is not running. */
   start(): number {
