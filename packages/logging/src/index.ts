@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { bindLogContext, type LogContext, logContext, runWithLogContext, setLogContext } from './context.ts';
-export { type EcsError, type EcsErrorCause, serializeError } from './errors.ts';
+export { type EcsError, type EcsErrorCause, serializeError } from './error-fields.ts';
 export { type RequestContextOptions, requestContext } from './http.ts';
 export { createLogger, DEFAULT_REDACT_PATHS, type Logger } from './logger.ts';
 export type { LoggerOptions, LoggerTelemetry } from './options.ts';

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { ecsFormat } from '@elastic/ecs-pino-format';
 import pino from 'pino';
 import { currentLogContext, type LogContext } from './context.ts';
-import { isError, serializeError } from './errors.ts';
+import { isError, serializeError } from './error-fields.ts';
 import { type LoggerOptions, type ResolvedLoggerOptions, resolveLoggerOptions } from './options.ts';
 import { type PathTree, redactDefaults } from './redaction.ts';
 import { activeSpanIds } from './trace-ids.ts';

@@ -1,7 +1,7 @@
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { serializeError } from '../src/errors.ts';
+import { serializeError } from '../src/error-fields.ts';
 import { createLogger } from '../src/logger.ts';
 
 const withCode = <E extends Error>(error: E, code: unknown): E => Object.assign(error, { code });

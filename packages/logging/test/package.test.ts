@@ -1,0 +1,3 @@
+import { describePackage } from '../../../test/package-contract.ts';
+
+describePackage(new URL('..', import.meta.url));
