@@ -16,6 +16,8 @@ import { createCache } from '@switchboard/cache';
 import { createRedisBus, createRedisTier } from '@switchboard/cache/redis';
 import { createCausalSessions, createDbRouter, createMemoryTokenStore } from '@switchboard/db-router';
 import { createRedisTokenStore } from '@switchboard/db-router/redis';
+import { createLogger, type Logger, setLogContext } from '@switchboard/logging';
+import { type RequestLoggingLogger, useRequestLogging } from '@switchboard/logging/yoga';
 import { createPaginator } from '@switchboard/pagination';
 import {
   type Algorithm,
@@ -35,11 +37,11 @@ import { createRedisRbacBus } from '@switchboard/rbac/redis';
 import { createOutbox, createOutboxRelay } from '@switchboard/tx';
 import { uuidSchema } from '@switchboard/validation';
 import { hardenedYogaOptions } from '@switchboard/validation/yoga';
-import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import { type GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type pg from 'pg';
-import type { Logger } from 'pino';
 import * as v from 'valibot';
+import packageJson from '../package.json' with { type: 'json' };
 import { createChats } from './chat/chats.ts';
 import { createConsent } from './chat/consent.ts';
 import { type ChatDb, replicatedDb, singleNodeDb } from './chat/db.ts';
@@ -52,10 +54,9 @@ import { chatRoles } from './chat/roles.ts';
 import { createSubscriptions } from './chat/subscriptions.ts';
 import { createUsers, NOBODY } from './chat/users.ts';
 import { DEFAULT_OPERATIONS_PER_MINUTE, type LimitsConfig } from './config.ts';
-import { createMaskError } from './graphql/errors.ts';
+import { createMaskError, type MaskError, useErrorMask } from './graphql/errors.ts';
 import { type ChatContext, createResolvers, type RequestFacts, type SessionControl } from './graphql/resolvers.ts';
 import { typeDefs } from './graphql/type-defs.ts';
-import { useRequestLogging } from './logging.ts';
 import { createOps } from './ops.ts';
 import type { RedisConnections } from './redis.ts';
 import type { Routes } from './server.ts';
@@ -69,6 +70,7 @@ export interface AppOptions {
   redis?: RedisConnections;
   signingKeys: PrivateSigningJwk[];
   limits: LimitsConfig;
+  /** The server's logger (`createLogger` from @switchboard/logging: ECS lines with the log context). */
   log: Logger;
   /** GraphiQL and schema introspection (`GRAPHIQL`; off in production by default). @default true */
   graphiql?: boolean;
@@ -286,6 +288,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const ops = createOps({ pool, outbox, cache, router, redis: redis?.client(), subscriptions: subscriptions.active });
 
   const hardened = hardenedYogaOptions();
+  const maskError = createMaskError();
   const yoga = createYoga<Record<string, unknown>, RequestFacts>({
     schema: makeExecutableSchema({
       typeDefs,
@@ -298,13 +301,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     // default would reflect any origin, with credentials.
     cors: false,
     graphiql: options.graphiql ?? true,
-    maskedErrors: { maskError: createMaskError(log) },
+    maskedErrors: { maskError },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
       info: (...args) => log.info(args.map(String).join(' ')),
       warn: (...args) => log.warn(args.map(String).join(' ')),
-      // yoga reports every GraphQL error here, client mistakes included; unexpected ones are
-      // logged with their stack by maskError.
+      // yoga reports every GraphQL error here, client mistakes included; server faults are on
+      // their operation's line already (useRequestLogging), with their stack.
       error: (...args) => log.debug(args.map(String).join(' ')),
     },
     // The node adapter passes Node's request as `req`: the socket address is the client (no proxy
@@ -314,13 +317,14 @@ export async function createApp(options: AppOptions): Promise<App> {
       userAgent: initial.request.headers.get('user-agent') ?? undefined,
     }),
     plugins: [
-      useRequestLogging(log),
+      ...operationLogging(log, maskError),
       ops.plugin,
       // Refuses GraphQL requests a browser could send cross-site without a preflight.
       useCSRFPrevention(),
       ...hardened.plugins,
       ...((options.graphiql ?? true) ? [] : [refuseIntrospection]),
       useAuth({ auth }),
+      logUser,
       useOperationRateLimit<ChatContext>({
         limiter: operations,
         key: (context) => (context.principal ? `user:${context.principal.userId}` : `ip:${ipKey(context.ip)}`),
@@ -411,6 +415,85 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   };
 }
+
+/** What `createServerLogger` takes of the configuration (`LOG_LEVEL`, `LOG_FORMAT`, `NODE_ENV`). */
+export interface ServerLoggerOptions {
+  level: string;
+  /** `ecs` (the default) or `pino` (for pino-pretty). */
+  format?: 'ecs' | 'pino';
+  /** `service.environment`: `production`, `development`... */
+  environment: string;
+}
+
+/**
+ * The server's logger: @switchboard/logging's ECS lines (`service.name` chat-server, this
+ * package's version), the log context on every line, its default redaction of passwords, tokens
+ * and authorization headers, plus an `authorization` field at the top of a line or one level down
+ * (graphql-ws `connectionParams`). Lines go to stdout unless `destination` says otherwise (tests
+ * collect them).
+ */
+export function createServerLogger(
+  options: ServerLoggerOptions,
+  destination?: Parameters<typeof createLogger>[1],
+): Logger {
+  return createLogger(
+    {
+      serviceName: 'chat-server',
+      serviceVersion: packageJson.version,
+      environment: options.environment,
+      level: options.level,
+      format: options.format ?? 'ecs',
+      redact: ['authorization', '*.authorization'],
+    },
+    destination,
+  );
+}
+
+/**
+ * The log context and one line per GraphQL operation (`useRequestLogging` from
+ * @switchboard/logging), over HTTP, SSE and graphql-ws alike, behind the error mask: the line
+ * classifies the errors a client is answered with (see `useErrorMask`). Client mistakes (codes
+ * below 500) are logged at `info`; an outage the server answers with a code of its own and a 5xx
+ * status (`DATABASE_UNAVAILABLE`, `BUSY`, `SERVICE_UNAVAILABLE`) at `warn`, without a stack; a
+ * server fault at `error`, once, with its cause and stack. Register first: every later plugin
+ * runs in the operation's context.
+ */
+export function operationLogging(log: Logger, maskError: MaskError): Plugin[] {
+  return [useErrorMask(maskError), useRequestLogging({ logger: outagesAtWarn(log) })];
+}
+
+/**
+ * `log`, with the `error` lines of answered outages written at `warn`: `useRequestLogging` counts
+ * any 5xx as a server fault, but a coded 503 the server chose to answer (the database not
+ * answering, the password queue full) is expected under load or a failover, and its stack (the
+ * mask's own) says nothing. A fault's line carries its cause (`originalError`, see
+ * `createMaskError`): never a GraphQL error, or one yoga marked `unexpected`.
+ */
+function outagesAtWarn(log: Logger): RequestLoggingLogger {
+  return {
+    debug: (fields, message) => log.debug(fields, message),
+    info: (fields, message) => log.info(fields, message),
+    warn: (fields, message) => log.warn(fields, message),
+    error: (fields, message) => {
+      const { err, ...rest } = fields;
+      // By shape: a GraphQL error from a second copy of graphql fails `instanceof`.
+      const answered =
+        err instanceof Error && err.name === 'GraphQLError' && (err as GraphQLError).extensions?.unexpected !== true;
+      if (answered) log.warn(rest, message);
+      else log.error(fields, message);
+    },
+  };
+}
+
+/** After `useAuth`: the caller's user id on every later line of the operation (`user.id`). */
+const logUser: Plugin<ChatContext> = {
+  onContextBuilding:
+    () =>
+    ({ context }) => {
+      const userId = context.principal?.userId;
+      if (userId) setLogContext({ userId });
+    },
+};
 
 /** Without GraphiQL, `__schema` and `__type` are refused as validation errors: the schema stays unlisted. */
 const refuseIntrospection: Plugin = {

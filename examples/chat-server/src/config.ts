@@ -21,6 +21,11 @@ export interface ServerConfig {
   auth: AuthConfig;
   /** `LOG_LEVEL`: pino level (trace, debug, info, warn, error, fatal, silent). @default 'info' */
   logLevel: string;
+  /**
+   * `LOG_FORMAT`: `ecs` (Elastic Common Schema lines, for Filebeat / Elastic Agent) or `pino`
+   * (plain pino lines, for `pino-pretty` in development). @default 'ecs'
+   */
+  logFormat: 'ecs' | 'pino';
   /** `ACCESS_TOKEN_KEYS`: a JSON array of private JWKs (the first signs); unset means generated once under `dataDir`. */
   accessTokenKeys: string | undefined;
   /** `NODE_ENV=production`: GraphiQL, introspection and an open `/metrics` are off unless asked for. */
@@ -66,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     dataDir: env.DATA_DIR?.trim() ? resolve(env.DATA_DIR.trim()) : DEFAULT_DATA_DIR,
     accessTokenKeys: env.ACCESS_TOKEN_KEYS?.trim() || undefined,
     logLevel: parseLogLevel(env.LOG_LEVEL),
+    logFormat: parseLogFormat(env.LOG_FORMAT),
     limits: parseLimits(env),
     auth: parseAuth(env),
     production,
@@ -326,4 +332,11 @@ function parseLogLevel(raw: string | undefined): string {
   if (!LOG_LEVELS.includes(level))
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got '${raw}'`);
   return level;
+}
+
+function parseLogFormat(raw: string | undefined): 'ecs' | 'pino' {
+  if (raw === undefined || raw.trim() === '') return 'ecs';
+  const format = raw.trim().toLowerCase();
+  if (format !== 'ecs' && format !== 'pino') throw new ConfigError('LOG_FORMAT', `must be ecs or pino, got '${raw}'`);
+  return format;
 }

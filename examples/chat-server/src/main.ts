@@ -1,14 +1,18 @@
-import { type App, createApp } from './app.ts';
+import { type App, createApp, createServerLogger } from './app.ts';
 import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
 import { type Database, migrateDatabase, openDatabase } from './db/database.ts';
-import { createLogger } from './logging.ts';
 import { connectRedis, type RedisConnections } from './redis.ts';
 import { metricsAccess, type RunningServer, startServer } from './server.ts';
 import { loadSigningKeys } from './signing-keys.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger(config.logLevel);
+  // Elastic Common Schema lines on stdout (LOG_FORMAT=pino: plain pino lines, for pino-pretty).
+  const log = createServerLogger({
+    environment: config.production ? 'production' : 'development',
+    level: config.logLevel,
+    format: config.logFormat,
+  });
   const database = await openDatabase(config);
   let app: App | undefined;
   let redis: RedisConnections | undefined;
@@ -31,7 +35,7 @@ async function main(): Promise<void> {
       log,
       graphiql: config.graphiql,
     });
-    server = await startServer({ ...config, log }, app.yoga, app.routes);
+    server = await startServer(config, app.yoga, app.routes);
   } catch (error) {
     await app?.close();
     await redis?.close();

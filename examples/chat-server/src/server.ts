@@ -1,25 +1,18 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { requestContext } from '@switchboard/logging';
 import { type ExecutionArgs, type FormattedExecutionResult, GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError, type YogaServerInstance } from 'graphql-yoga';
-import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { ServerConfig } from './config.ts';
-import { logGraphQLErrors, requestScope } from './logging.ts';
 
 /** What `startServer` needs: where to listen, and the HTTP-level protections (see `ServerConfig`). */
 export interface ServerOptions
   extends Pick<ServerConfig, 'port' | 'host'>,
-    Partial<Pick<ServerConfig, 'production' | 'corsOrigins' | 'metricsToken' | 'metricsPort'>> {
-  /**
-   * Where graphql-ws operation errors are logged (client mistakes at `info`, server faults at
-   * `error`). @default yoga's logger
-   */
-  log?: Pick<Logger, 'info' | 'warn' | 'error'>;
-}
+    Partial<Pick<ServerConfig, 'production' | 'corsOrigins' | 'metricsToken' | 'metricsPort'>> {}
 
 export interface RunningServer {
   /** The GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql` (graphql-ws on the same path, `ws://`). */
@@ -36,8 +29,6 @@ export interface RunningServer {
  */
 export type Routes = Record<string, (request: IncomingMessage, response: ServerResponse) => Promise<void>>;
 type Route = Routes[string];
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 // biome-ignore lint/suspicious/noExplicitAny: any yoga instance, whatever its contexts.
 type AnyYoga = YogaServerInstance<any, any>;
@@ -62,7 +53,9 @@ export function metricsAccess(
 /**
  * Serves yoga over HTTP (queries, mutations, subscriptions over SSE) and graphql-ws on the same
  * path; resolves once it listens. Cross-origin browser access only from `corsOrigins`, for HTTP
- * and WebSocket alike.
+ * and WebSocket alike. Every HTTP request runs in a log context (`@switchboard/logging`) carrying
+ * its id: the caller's `X-Request-Id` when it is a safe one, else a new UUID, echoed back. Each
+ * graphql-ws operation gets its own from yoga's `useRequestLogging` (see app.ts).
  */
 export async function startServer(config: ServerOptions, yoga: AnyYoga, routes: Routes = {}): Promise<RunningServer> {
   const allowedOrigins = new Set(config.corsOrigins ?? []);
@@ -76,18 +69,17 @@ export async function startServer(config: ServerOptions, yoga: AnyYoga, routes: 
   // Sockets carrying a subscription over SSE: they never finish by themselves, so stopping cuts
   // them (as WebSockets are closed) and their clients reconnect elsewhere, resuming with `after`.
   const streams = new Set<IncomingMessage['socket']>();
+  const withRequestId = requestContext();
   const server = createServer((request, response) => {
     if (request.headers.accept?.includes('text/event-stream')) {
       const socket = request.socket;
       streams.add(socket);
       socket.once('close', () => streams.delete(socket));
     }
-    const given = request.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    response.setHeader('x-request-id', requestId);
-    if (answerCors(request, response, allowedOrigins)) return;
-    const route = request.method === 'GET' ? served[new URL(request.url ?? '/', 'http://server').pathname] : undefined;
-    requestScope.run({ requestId }, () => {
+    withRequestId(request, response, () => {
+      if (answerCors(request, response, allowedOrigins)) return;
+      const route =
+        request.method === 'GET' ? served[new URL(request.url ?? '/', 'http://server').pathname] : undefined;
       if (!route) {
         yoga(request, response);
         return;
@@ -110,7 +102,7 @@ export async function startServer(config: ServerOptions, yoga: AnyYoga, routes: 
     }
     sockets.handleUpgrade(request, socket, head, (websocket) => sockets.emit('connection', websocket, request));
   });
-  serveGraphqlWs(sockets, yoga, config.log ?? yogaLog(yoga));
+  serveGraphqlWs(sockets, yoga);
   const metricsServer =
     access === 'port' && metricsRoute ? await startMetricsServer(config.metricsPort ?? 0, metricsRoute) : undefined;
   try {
@@ -236,28 +228,19 @@ async function startMetricsServer(port: number, metrics: Route): Promise<Server>
   return server;
 }
 
-type OperationLog = Pick<Logger, 'info' | 'warn' | 'error'>;
-
-/** yoga's own logger in pino's call shape, for a server started without one. */
-function yogaLog(yoga: AnyYoga): OperationLog {
-  return {
-    info: ((fields: object, message: string) => yoga.logger.debug(message, fields)) as OperationLog['info'],
-    warn: ((fields: object, message: string) => yoga.logger.warn(message, fields)) as OperationLog['warn'],
-    error: ((fields: object, message: string) => yoga.logger.error(message, fields)) as OperationLog['error'],
-  };
-}
-
 /**
  * graphql-ws runs each operation through yoga's envelop, so the same plugins apply (auth,
  * limits, hardening, masked errors). The access token travels in `connectionParams`
  * (`{ authorization: 'Bearer …' }`): browsers cannot set headers on a WebSocket.
  *
  * A failing operation (a syntax error, an invalid query, a bad token) is answered with an
- * `error` message for its own id and logged (see `logGraphQLErrors`). Nothing throws out of
- * these hooks: graphql-ws answers a thrown error by printing it to stderr and closing the
- * socket, ending every other subscription on it.
+ * `error` message for its own id. Nothing throws out of these hooks: graphql-ws answers a thrown
+ * error by printing it to stderr and closing the socket, ending every other subscription on it.
+ * Logging is yoga's `useRequestLogging` (app.ts): each operation here passes through
+ * `getEnveloped`, which gives it its own log context (request id, connection id, user) and its one
+ * line, server faults included; nothing here logs a second time.
  */
-function serveGraphqlWs(sockets: WebSocketServer, yoga: AnyYoga, log: OperationLog): void {
+function serveGraphqlWs(sockets: WebSocketServer, yoga: AnyYoga): void {
   type Root = { execute: (args: ExecutionArgs) => unknown; subscribe: (args: ExecutionArgs) => unknown };
   const settle = async (run: () => unknown) => {
     try {
@@ -266,12 +249,9 @@ function serveGraphqlWs(sockets: WebSocketServer, yoga: AnyYoga, log: OperationL
       return { errors: [asGraphQLError(error)] } as never;
     }
   };
-  // Every error a client is sent passes here: logged by kind, masked if it is a server fault.
-  const present = (errors: readonly GraphQLError[]): GraphQLFormattedError[] => {
-    const shown = errors.map((error) => maskServerFault(error, log));
-    logGraphQLErrors(log, shown, 'graphql-ws');
-    return shown.map(forTheWire);
-  };
+  // Every error a client is sent passes here: masked if it is a server fault.
+  const present = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
+    errors.map((error) => forTheWire(maskServerFault(error)));
   useServer(
     {
       execute: (args) => settle(() => (args.rootValue as Root).execute(args as ExecutionArgs)),
@@ -320,15 +300,15 @@ function asGraphQLError(error: unknown): GraphQLError {
 
 /**
  * Errors yoga's mask already mapped (they carry a `code`) and graphql's own (GraphQL errors all
- * the way down) go out as they are; anything else is a server fault: logged with its stack and
- * masked, as yoga masks it over HTTP.
+ * the way down) go out as they are; anything else is a server fault, masked as yoga masks it over
+ * HTTP. Not logged here: the operation threw it inside one of its phases, where
+ * `useRequestLogging` saw it and logs it once, at `error` with its stack, on the operation's line.
  */
-function maskServerFault(error: GraphQLError, log: OperationLog): GraphQLError {
+function maskServerFault(error: GraphQLError): GraphQLError {
   if (typeof error.extensions?.code === 'string') return error;
   let cause: unknown = error;
   while (cause instanceof GraphQLError && cause.originalError) cause = cause.originalError;
   if (cause instanceof GraphQLError) return error;
-  log.error({ err: cause }, 'unexpected error in a graphql-ws operation');
   return createGraphQLError('Unexpected error.', {
     ...(error.path ? { path: error.path } : {}),
     extensions: { code: 'INTERNAL_SERVER_ERROR', unexpected: true },

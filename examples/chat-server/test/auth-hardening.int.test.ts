@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import WebSocket from 'ws';
 import { codeOf, type GraphQLResponse, gql, gqlFrom, TEST_PASSWORD } from './client.ts';
 import { type Instances, startInstances } from './instances.ts';
-import { capturingLogger, LEVEL } from './log-lines.ts';
+import { capturingLogger, LEVEL, severity } from './log-lines.ts';
 
 /**
  * The server side of the auth hardening: device tokens against lock-out, revocation that takes
@@ -289,7 +289,7 @@ describe('auth clean-up', () => {
       renamed = true;
       await other.query('SELECT pg_advisory_unlock(7160019301)');
       await within(10_000, () =>
-        lines.some((line) => line.level === LEVEL.warn && line.msg.startsWith('auth cleanup')),
+        lines.some((line) => severity(line) === LEVEL.warn && line.message.startsWith('auth cleanup')),
       );
       await group.pool.query(
         'ALTER TABLE switchboard_auth_refresh_tokens_away RENAME TO switchboard_auth_refresh_tokens',
@@ -301,7 +301,8 @@ describe('auth clean-up', () => {
       // The run logs its counts after its DELETE commits: the line may follow the token's end.
       await within(5_000, () =>
         lines.some(
-          (line) => line.level === LEVEL.info && line.msg.startsWith('auth cleanup') && Number(line.tokens) >= 1,
+          (line) =>
+            severity(line) === LEVEL.info && line.message.startsWith('auth cleanup') && Number(line.tokens) >= 1,
         ),
       );
     } finally {

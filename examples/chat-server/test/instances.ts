@@ -1,12 +1,11 @@
 import { generateSigningKey } from '@switchboard/auth';
 import type { RedisInfo } from '@switchboard/infra';
+import type { Logger } from '@switchboard/logging';
 import pg from 'pg';
-import type { Logger } from 'pino';
-import { type App, type AuthSettings, createApp } from '../src/app.ts';
+import { type App, type AuthSettings, createApp, createServerLogger } from '../src/app.ts';
 import type { LimitsConfig } from '../src/config.ts';
 import { migrationSources } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { createLogger } from '../src/logging.ts';
 import { connectRedis, type RedisConnections } from '../src/redis.ts';
 import { type RunningServer, type ServerOptions, startServer } from '../src/server.ts';
 
@@ -58,7 +57,7 @@ export async function startInstances(options: {
     operationsPerMinute: 100_000_000,
     ...options.limits,
   };
-  const log = options.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const log = options.log ?? createServerLogger({ environment: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const running: { app: App; server: RunningServer; redis: RedisConnections | undefined }[] = [];
   for (let i = 0; i < (options.count ?? 1); i++) {
     const redisInfo = options.redis;
@@ -75,7 +74,7 @@ export async function startInstances(options: {
       ...(options.graphiql === undefined ? {} : { graphiql: options.graphiql }),
       ...(options.auth ? { auth: options.auth } : {}),
     });
-    const server = await startServer({ port: 0, host: '127.0.0.1', log, ...options.server }, app.yoga, app.routes);
+    const server = await startServer({ port: 0, host: '127.0.0.1', ...options.server }, app.yoga, app.routes);
     running.push({ app, server, redis });
   }
   return {

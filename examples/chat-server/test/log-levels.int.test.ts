@@ -2,7 +2,7 @@ import { createTestDatabase } from '@switchboard/infra';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { codeOf, gql, registerUser } from './client.ts';
 import { type Instances, startInstances } from './instances.ts';
-import { capturingLogger, LEVEL } from './log-lines.ts';
+import { capturingLogger, LEVEL, operationLines, requestIdOf, severity } from './log-lines.ts';
 
 const { log, lines } = capturingLogger();
 let instances: Instances;
@@ -18,7 +18,7 @@ afterAll(async () => {
   await instances?.close();
 });
 
-test('the chat server logs client mistakes at info with their code, and none of them at error', async () => {
+test('the chat server logs client mistakes at info with their code, one line per operation, none at error', async () => {
   const user = await registerUser(url, 'levels');
   lines.length = 0;
   const mistakes = [
@@ -49,17 +49,43 @@ test('the chat server logs client mistakes at info with their code, and none of 
     'BAD_USER_INPUT',
     'BAD_USER_INPUT',
   ]);
-  expect(lines.filter((line) => line.level >= LEVEL.error)).toEqual([]);
-  const logged = lines.filter((line) => line.msg === 'GraphQL error');
-  expect(logged.every((line) => line.level === LEVEL.info)).toBe(true);
-  expect(logged.map((line) => line.code)).toEqual(
-    expect.arrayContaining(['GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']),
-  );
-  // One line per error the clients were sent (the wrong-type request got two).
-  expect(logged).toHaveLength(5);
-  // No request line carries another line's fields.
-  for (const line of lines.filter((entry) => entry.msg === 'request')) {
-    expect(line).not.toHaveProperty('err');
-    expect(line).not.toHaveProperty('code');
+  expect(lines.filter((line) => severity(line) >= LEVEL.error)).toEqual([]);
+  // One line per operation (the wrong-type request's two errors are counted on its one line).
+  const logged = operationLines(lines);
+  expect(logged.map((line) => [line['log.level'], line['graphql.errors.codes'], line['event.outcome']])).toEqual([
+    ['info', ['GRAPHQL_VALIDATION_FAILED'], 'failure'],
+    ['info', ['BAD_USER_INPUT'], 'failure'],
+    ['info', ['BAD_USER_INPUT'], 'failure'],
+    ['info', ['BAD_USER_INPUT'], 'failure'],
+  ]);
+  expect(logged[2]?.['graphql.errors.count']).toBe(2);
+  // Each line is its request's: the id the client was answered with, the user once authenticated.
+  expect(logged.map(requestIdOf)).toEqual(mistakes.map((answer) => answer.headers.get('x-request-id')));
+  expect(logged.map((line) => line['user.id'])).toEqual([undefined, user.id, user.id, undefined]);
+  // No line carries another line's fields.
+  for (const line of logged) {
+    expect(line).not.toHaveProperty('error');
+    expect(line).not.toHaveProperty('password');
   }
+  expect(JSON.stringify(lines)).not.toContain(user.token);
+});
+
+test("a signed-in user's operation carries user.id; a success is one info line with its name and duration", async () => {
+  const user = await registerUser(url, 'levels-ok');
+  lines.length = 0;
+  const answer = await gql(url, 'query Me { me { id } }', {}, user.token);
+  expect(answer.errors).toBeUndefined();
+  const [line, ...others] = operationLines(lines);
+  expect(others).toEqual([]);
+  expect(line).toMatchObject({
+    'log.level': 'info',
+    message: 'GraphQL operation',
+    'graphql.operation.type': 'query',
+    'graphql.operation.name': 'Me',
+    'event.outcome': 'success',
+    'user.id': user.id,
+    'service.name': 'chat-server',
+  });
+  expect(line?.['event.duration']).toBeGreaterThan(0);
+  expect(requestIdOf(line)).toBe(answer.headers.get('x-request-id'));
 });

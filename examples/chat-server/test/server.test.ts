@@ -131,6 +131,12 @@ describe('loadConfig', () => {
     expect(loadConfig({}).redis).toBeUndefined();
   });
 
+  test('LOG_FORMAT: ecs unless pino is asked for', () => {
+    expect(loadConfig({}).logFormat).toBe('ecs');
+    expect(loadConfig({ LOG_FORMAT: ' Pino ' }).logFormat).toBe('pino');
+    expect(loadConfig({ LOG_FORMAT: 'ecs' }).logFormat).toBe('ecs');
+  });
+
   test.each([
     [{ DATABASE_REPLICA_URLS: 'postgres://u@r1/chat' }, /^DATABASE_REPLICA_URLS: needs DATABASE_URL/],
     [{ DATABASE_URL: 'postgres://u@db/chat', DATABASE_REPLICA_URLS: 'http://r1' }, /^DATABASE_REPLICA_URLS: /],
@@ -140,6 +146,7 @@ describe('loadConfig', () => {
     [{ REDIS_SENTINELS: 's1:99999' }, /^REDIS_SENTINELS: /],
     [{ REDIS_MASTER_NAME: 'chat' }, /^REDIS_MASTER_NAME: needs REDIS_SENTINELS/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    [{ LOG_FORMAT: 'pretty' }, /^LOG_FORMAT: /],
     [{ MESSAGES_PER_HOUR: '0' }, /^MESSAGES_PER_HOUR: /],
   ])('rejects %o with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);

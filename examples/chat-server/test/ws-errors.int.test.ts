@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, t
 import WebSocket from 'ws';
 import { gql, registerUser } from './client.ts';
 import { type Instances, startInstances } from './instances.ts';
-import { capturingLogger, LEVEL } from './log-lines.ts';
+import { capturingLogger, LEVEL, operationLines, requestIdOf, severity } from './log-lines.ts';
 
 const { log, lines } = capturingLogger();
 let instances: Instances;
@@ -155,16 +155,25 @@ describe('graphql-ws: a failing operation fails alone', () => {
     expect(goodEnded).toBe(false);
     expect(closed).toEqual([]);
 
-    // Client mistakes are logged below error, with their code; nothing went to stderr.
-    const codes = lines.filter((line) => line.msg === 'GraphQL error').map((line) => [line.level, line.code]);
-    expect(codes).toEqual(
+    // Client mistakes are logged below error, one line per operation with its code, each with a
+    // request id of its own and the socket's connection id; nothing went to stderr.
+    const failed = operationLines(lines).filter((line) => line['event.outcome'] === 'failure');
+    expect(failed.map((line) => [line['log.level'], line['graphql.errors.codes']])).toEqual(
       expect.arrayContaining([
-        [LEVEL.info, 'GRAPHQL_PARSE_FAILED'],
-        [LEVEL.info, 'GRAPHQL_VALIDATION_FAILED'],
-        [LEVEL.info, 'BAD_USER_INPUT'],
+        ['info', ['GRAPHQL_PARSE_FAILED']],
+        ['info', ['GRAPHQL_VALIDATION_FAILED']],
+        ['info', ['BAD_USER_INPUT']],
       ]),
     );
-    expect(lines.filter((line) => line.level >= LEVEL.error)).toEqual([]);
+    expect(lines.filter((line) => severity(line) >= LEVEL.error)).toEqual([]);
+    const ids = failed.map(requestIdOf);
+    expect(new Set(ids).size).toBe(failed.length);
+    expect(failed.every((line) => typeof line.connectionId === 'string')).toBe(true);
+    expect(new Set(failed.map((line) => line.connectionId)).size).toBe(1);
+    // The socket's token was verified for the operation that reached execution: its line has the user.
+    const refusedVariable = failed.find((line) => String(line['graphql.errors.codes']) === 'BAD_USER_INPUT');
+    expect(refusedVariable?.['user.id']).toBe(owner.id);
+    expect(JSON.stringify(lines)).not.toContain(owner.token);
     expect(stderr).toEqual([]);
     await client.dispose();
   });
@@ -180,15 +189,17 @@ describe('graphql-ws: a failing operation fails alone', () => {
     const second = await run(client, '{ health }');
     expect(tokenRefusal(second.errors?.[0])).toBe('INVALID_TOKEN');
     expect(closed).toEqual([]);
-    expect(lines.filter((line) => line.level >= LEVEL.error)).toEqual([]);
-    expect(lines.filter((line) => line.msg === 'GraphQL error')).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({
-          level: LEVEL.info,
-          code: expect.stringMatching(/^(UNAUTHENTICATED|INVALID_TOKEN)$/),
-        }),
-      ]),
-    );
+    expect(lines.filter((line) => severity(line) >= LEVEL.error)).toEqual([]);
+    // (The previous test's subscription may end here too, with a success line.)
+    const refused = operationLines(lines).filter((line) => line['event.outcome'] === 'failure');
+    expect(refused).toHaveLength(2);
+    for (const line of refused) {
+      expect(line).toMatchObject({ 'log.level': 'info', 'event.outcome': 'failure' });
+      expect(line['graphql.errors.codes']).toEqual([expect.stringMatching(/^(UNAUTHENTICATED|INVALID_TOKEN)$/)]);
+      // The refused token is nowhere in the lines.
+      expect(line).not.toHaveProperty('user.id');
+    }
+    expect(JSON.stringify(lines)).not.toContain('not-a-token');
     expect(stderr).toEqual([]);
     await client.dispose();
   });

@@ -8,19 +8,42 @@ import { toGraphQLError as rbacError } from '@switchboard/rbac/graphql';
 import { isValidationError } from '@switchboard/validation';
 import { toGraphQLError as validationError } from '@switchboard/validation/graphql';
 import { type GraphQLError, Kind } from 'graphql';
-import { createGraphQLError, maskError as yogaMaskError } from 'graphql-yoga';
+import {
+  createGraphQLError,
+  handleStreamOrSingleExecutionResult,
+  type Plugin,
+  maskError as yogaMaskError,
+} from 'graphql-yoga';
 import { AppError } from '../chat/errors.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 
-type Logger = { error(object: object, message: string): void };
+/** yoga's `maskedErrors.maskError` signature. */
+export type MaskError = (error: unknown, message: string, isDev?: boolean) => Error;
 
 /**
  * yoga's `maskedErrors.maskError`: each package's typed error becomes the GraphQL error a client
- * can act on (`extensions.code`); anything else is logged and masked as "Unexpected error."
- * (no message, no stack).
+ * can act on (`extensions.code`); anything else is masked as "Unexpected error." (no message, no
+ * stack). A server fault (an unexpected error, a bad signing key, a broken rbac policy) keeps its
+ * cause as the masked error's `originalError`, which never reaches a client (a GraphQL error's
+ * JSON has no such field): the operation's log line (`useRequestLogging`) logs that cause, once,
+ * at `error` with its stack. Nothing is logged here.
+ *
+ * Masking twice changes nothing (an error this mask made is returned as it is): it runs before
+ * the operation logging (`useErrorMask`) and again as yoga's own mask.
  */
-export function createMaskError(log: Logger) {
-  return (error: unknown, message: string, isDev?: boolean): Error => {
+export function createMaskError(): MaskError {
+  const made = new WeakSet<object>();
+  const mask = maskOnce();
+  return (error, message, isDev) => {
+    if (typeof error === 'object' && error !== null && made.has(error)) return error as Error;
+    const masked = mask(error, message, isDev);
+    made.add(masked);
+    return masked;
+  };
+}
+
+function maskOnce(): MaskError {
+  return (error, message, isDev) => {
     const wrapper = error as GraphQLError;
     const original = (wrapper as { originalError?: unknown })?.originalError ?? error;
     const path = wrapper?.path ? { path: wrapper.path } : {};
@@ -40,14 +63,15 @@ export function createMaskError(log: Logger) {
     const pagination = paginationError(original, { from: wrapper });
     if (pagination !== original) return pagination as Error;
     if (isRbacError(original)) {
-      if (original.code !== 'FORBIDDEN') log.error({ err: original }, 'authorization policy error');
-      return rbacError(original, { from: wrapper });
+      const mapped = rbacError(original, { from: wrapper });
+      // A broken policy is the server's fault, not the caller's: the log gets the cause.
+      return original.code === 'FORBIDDEN' ? mapped : withCause(mapped, original);
     }
     // Each package's own table: status, headers (Retry-After, WWW-Authenticate), code and reason.
     if (isAuthError(original)) {
+      const mapped = authError(original, { from: wrapper });
       // A bad signing key is the server's fault: the client sees a masked 500, the log the cause.
-      if (original.code === 'INVALID_KEY') log.error({ err: original }, 'signing key error');
-      return authError(original, { from: wrapper });
+      return original.code === 'INVALID_KEY' ? withCause(mapped, original) : mapped;
     }
     if (isRateLimitError(original)) return rateLimitError(original, { from: wrapper });
     // PostgreSQL did not answer in time (stopped, unreachable): fail fast, say so, and ask clients
@@ -62,10 +86,54 @@ export function createMaskError(log: Logger) {
       return original as Error;
     }
     const masked = yogaMaskError(error, message, isDev);
-    if (masked !== error || (wrapper as { originalError?: unknown })?.originalError) {
-      log.error({ err: original }, 'unexpected error in a resolver');
+    return masked === error ? masked : withCause(masked as GraphQLError, original);
+  };
+}
+
+/**
+ * `mapped` as the client sees it, with `cause` as its `originalError`: what `useRequestLogging`
+ * reads to log a server fault with its stack. graphql's `toJSON` (HTTP, SSE, graphql-ws) leaves
+ * `originalError` out.
+ */
+function withCause(mapped: GraphQLError, cause: unknown): GraphQLError {
+  return createGraphQLError(mapped.message, {
+    ...(mapped.nodes ? { nodes: mapped.nodes } : {}),
+    ...(mapped.source ? { source: mapped.source } : {}),
+    ...(mapped.positions ? { positions: mapped.positions } : {}),
+    ...(mapped.path ? { path: mapped.path } : {}),
+    extensions: mapped.extensions,
+    originalError: cause instanceof Error ? cause : new Error(String(cause)),
+  });
+}
+
+/**
+ * Masks each result's errors with `maskError`, as yoga's own mask does, but from where it is
+ * registered: before `useRequestLogging`, so the operation's line classifies the errors a client
+ * is answered with (a typed refusal such as an `AppError` is a coded client error there, not a
+ * thrown non-GraphQL error, which the logging plugin would take for a server fault). Keep yoga's
+ * `maskedErrors` too: it also masks what fails outside execution.
+ */
+export function useErrorMask(maskError: MaskError, message = 'Unexpected error.'): Plugin {
+  const maskResult = ({
+    result,
+    setResult,
+  }: {
+    result: { errors?: readonly unknown[] };
+    setResult(r: never): void;
+  }) => {
+    if (result.errors?.length) {
+      setResult({ ...result, errors: result.errors.map((error) => maskError(error, message)) } as never);
     }
-    return masked;
+  };
+  return {
+    onPluginInit({ registerContextErrorHandler }) {
+      registerContextErrorHandler(({ error, setError }) => setError(maskError(error, message)));
+    },
+    onExecute: () => ({ onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, maskResult) }),
+    onSubscribe: () => ({
+      onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, maskResult),
+      onSubscribeError: ({ error, setError }) => setError(maskError(error, message)),
+    }),
   };
 }
 
