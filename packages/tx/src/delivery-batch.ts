@@ -72,9 +72,9 @@ export function createBatchRunner(
   planner: ClaimPlanner,
   events: RelayEmitter,
 ): () => Promise<BatchResult> {
-  const { pool, publish, batchSize, publishTimeoutMs, maxAttempts, backoff } = options;
+  const { pool, publish, batchSize, publishTimeoutMs, maxAttempts, backoff, tracing } = options;
 
-  const publishWithTimeout = (event: OutboxEvent): Promise<unknown> => {
+  const publishInTime = (event: OutboxEvent): Promise<unknown> => {
     let timer: NodeJS.Timeout | undefined;
     return Promise.race([
       Promise.resolve().then(() => publish(event)),
@@ -83,6 +83,10 @@ export function createBatchRunner(
       }),
     ]).finally(() => clearTimeout(timer));
   };
+  // The span covers the timeout too: a publish that hangs ends its span when it is given up on.
+  const publishWithTimeout = tracing
+    ? (event: OutboxEvent): Promise<unknown> => tracing.send(event, publishInTime)
+    : publishInTime;
 
   const publishRun = async (run: OutboxEvent[], delivered: OutboxEvent[], failures: Failure[]) => {
     for (const event of run) {

@@ -29,6 +29,7 @@ export {
   type Queryable,
   uuidv7,
 } from './outbox.ts';
+export { ENQUEUE_TRACEPARENT, type Telemetry } from './outbox-tracing.ts';
 export {
   type BatchResult,
   createOutboxRelay,

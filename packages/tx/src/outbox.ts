@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto';
+import { outboxTracing, type Telemetry } from './outbox-tracing.ts';
 import { checkChannelName, checkTableName, DEFAULT_OUTBOX_CHANNEL, DEFAULT_OUTBOX_TABLE } from './schema.ts';
 
 /**
@@ -54,6 +55,13 @@ export interface OutboxOptions {
   channel?: string;
   /** Send a NOTIFY (delivered at commit) with each enqueue so relays wake at once. @default true */
   notify?: boolean;
+  /**
+   * OpenTelemetry: `enqueue` / `enqueueMany` run in a `create <topic>` span whose W3C
+   * `traceparent` is stored in the events' `headers` (a `traceparent` you pass wins), so the
+   * relay's publish links back to the request. `true` for the global `@opentelemetry/api` (an
+   * optional peer dependency), or the API object. @default false
+   */
+  telemetry?: Telemetry;
 }
 
 /** Backlog figures for monitoring. */
@@ -105,6 +113,18 @@ export interface Outbox {
    * await pool.query(sql, [chatId, body, uuidv7()]);
    */
   enqueueSql(fields: OutboxInsertFields): string;
+  /**
+   * For events written by your own statement (`enqueueSql`): runs `fn` in the enqueue's
+   * `create <topic>` span and gives it the headers to store (the span's `traceparent`), e.g. as a
+   * `jsonb` parameter for `headers`. Without `telemetry`, `fn` gets `{}` and no span is made.
+   */
+  withTraceHeaders<R>(topic: string, fn: (headers: Record<string, string>) => R): R;
+  /**
+   * For a subscriber of what the relay published: runs `fn` in a `process <topic>` span, a child
+   * of the relay's publish and linked to the request that enqueued the event (both read from the
+   * event's `headers`). Without `telemetry`, just runs `fn`.
+   */
+  withDeliverySpan<R>(event: { topic: string; headers: Record<string, string>; id?: string }, fn: () => R): R;
   /** Pending / dead counts and the relay lag. */
   stats(db: Queryable): Promise<OutboxStats>;
   /** The validated table name. */
@@ -134,7 +154,10 @@ export function uuidv7(now = Date.now()): string {
   return out;
 }
 
-function prepare(message: OutboxMessage): [id: string, topic: string, key: string, payload: string, headers: string] {
+function prepare(
+  message: OutboxMessage,
+  traced: Record<string, string> = {},
+): [id: string, topic: string, key: string, payload: string, headers: string] {
   if (typeof message !== 'object' || message === null) throw new TypeError('an outbox message must be an object');
   const { topic, key, payload, headers } = message;
   if (typeof topic !== 'string' || topic === '') throw new TypeError('an outbox message needs a non-empty topic');
@@ -150,8 +173,12 @@ function prepare(message: OutboxMessage): [id: string, topic: string, key: strin
     }
   }
   const id = uuidv7();
-  return [id, topic, key ?? id, json, JSON.stringify(headers ?? {})];
+  return [id, topic, key ?? id, json, JSON.stringify(headers === undefined ? traced : { ...traced, ...headers })];
 }
+
+// The span's name before `prepare` has checked the message: a bad one still fails there.
+const topicOf = (message: OutboxMessage | undefined): string =>
+  typeof message?.topic === 'string' && message.topic !== '' ? message.topic : 'invalid';
 
 /**
  * Creates the writer side of a transactional outbox. Apply the migrations from
@@ -168,6 +195,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
   const table = checkTableName(options.table ?? DEFAULT_OUTBOX_TABLE);
   const channel = checkChannelName(options.channel ?? DEFAULT_OUTBOX_CHANNEL);
   const notify = options.notify ?? true;
+  const tracing = outboxTracing('createOutbox', options.telemetry);
   const columns = 'id, topic, key, payload, headers';
   const insertOne = `INSERT INTO ${table} (${columns}) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)`;
   // The NOTIFY rides in the same statement (one round trip) and is sent by Postgres at COMMIT.
@@ -203,17 +231,38 @@ SELECT id, topic, key, payload, headers
       return notify ? `${insert} RETURNING pg_notify('${channel}', '')` : insert;
     },
     async enqueue(tx, message) {
-      const values = prepare(message);
-      await tx.query(enqueueSql, values);
-      return values[0];
+      const insert = async (traced?: Record<string, string>) => {
+        const values = prepare(message, traced);
+        await tx.query(enqueueSql, values);
+        return values[0];
+      };
+      return tracing ? tracing.create(topicOf(message), 1, insert) : insert();
     },
     async enqueueMany(tx, messages) {
       if (!Array.isArray(messages)) throw new TypeError('enqueueMany needs an array of messages');
       if (messages.length === 0) return [];
-      const rows = messages.map(prepare);
-      const columnsOf = (index: number) => rows.map((row) => row[index]);
-      await tx.query(enqueueManySql, [columnsOf(0), columnsOf(1), columnsOf(2), columnsOf(3), columnsOf(4)]);
-      return rows.map((row) => row[0]);
+      const insert = async (traced?: Record<string, string>) => {
+        const rows = messages.map((message) => prepare(message, traced));
+        const columnsOf = (index: number) => rows.map((row) => row[index]);
+        await tx.query(enqueueManySql, [columnsOf(0), columnsOf(1), columnsOf(2), columnsOf(3), columnsOf(4)]);
+        return rows.map((row) => row[0]);
+      };
+      if (!tracing) return insert();
+      const topics = new Set(messages.map(topicOf));
+      return tracing.create(topics.size === 1 ? topicOf(messages[0]) : 'batch', messages.length, insert);
+    },
+    withTraceHeaders(topic, fn) {
+      if (typeof topic !== 'string' || topic === '') throw new TypeError('withTraceHeaders needs a non-empty topic');
+      if (typeof fn !== 'function') throw new TypeError('withTraceHeaders needs a function');
+      return tracing ? tracing.create(topic, 1, fn) : fn({});
+    },
+    withDeliverySpan(event, fn) {
+      if (typeof fn !== 'function') throw new TypeError('withDeliverySpan needs a function');
+      if (!tracing) return fn();
+      if (typeof event?.topic !== 'string' || typeof event.headers !== 'object' || event.headers === null) {
+        throw new TypeError('withDeliverySpan needs the published event ({ topic, headers })');
+      }
+      return tracing.process(event, fn);
     },
     async stats(db) {
       const { rows } = await db.query(statsSql);

@@ -1,5 +1,6 @@
 import { wholeNumberOption } from '@switchboard/hot-path';
 import type { OutboxEvent } from './outbox.ts';
+import { type OutboxTracing, outboxTracing } from './outbox-tracing.ts';
 import type { OutboxRelayOptions, RelayPool } from './relay.ts';
 import { checkChannelName, checkTableName, DEFAULT_OUTBOX_CHANNEL, DEFAULT_OUTBOX_TABLE } from './schema.ts';
 
@@ -18,6 +19,8 @@ export interface ResolvedRelayOptions {
   maxAttempts: number;
   retentionMs: number;
   cleanupIntervalMs: number;
+  /** The publish spans, when `telemetry` is on. */
+  tracing: OutboxTracing | undefined;
 }
 
 function positive(value: number, name: string, allowZero = false): number {
@@ -62,5 +65,6 @@ export function resolveRelayOptions(options: OutboxRelayOptions): ResolvedRelayO
     maxAttempts,
     retentionMs,
     cleanupIntervalMs,
+    tracing: outboxTracing('createOutboxRelay', options.telemetry),
   };
 }

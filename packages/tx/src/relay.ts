@@ -3,6 +3,7 @@ import { ClaimPlanner } from './claim-planner.ts';
 import { createBatchRunner } from './delivery-batch.ts';
 import { ListenLoop } from './listen-loop.ts';
 import type { Outbox, OutboxEvent } from './outbox.ts';
+import type { Telemetry } from './outbox-tracing.ts';
 import { PollingLoop } from './polling-loop.ts';
 import { deleteDeliveredEvents } from './relay-cleanup.ts';
 import { RelayEmitter } from './relay-events.ts';
@@ -51,6 +52,14 @@ export interface OutboxRelayOptions {
   retentionMs?: number;
   /** How often the relay runs the cleanup; `0` disables it (call `cleanup()` yourself). @default 1 hour */
   cleanupIntervalMs?: number;
+  /**
+   * OpenTelemetry: each publish runs in a `send <topic>` span that starts a trace of its own (it
+   * runs later, maybe on another instance) with a link to the enqueue (the event's stored
+   * `traceparent`); `publish` gets the event with this span's `traceparent` and the enqueue's as
+   * `enqueue-traceparent`, for the subscriber's `outbox.withDeliverySpan`. `true` for the global
+   * `@opentelemetry/api` (an optional peer dependency), or the API object. @default false
+   */
+  telemetry?: Telemetry;
 }
 
 /** A delivery attempt failed. */

@@ -12,6 +12,7 @@ export {
   type AttributeValue,
   type CounterLike,
   type HistogramLike,
+  type InSpanOptions,
   inSpan,
   isValidSpanContext,
   loadOpenTelemetryApi,

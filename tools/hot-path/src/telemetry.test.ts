@@ -74,6 +74,16 @@ describe('inSpan', () => {
     });
   });
 
+  test('a remote parent (a traceparent read from a message) makes the span its child', () => {
+    const remote = spanContextFromHeaders({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    inSpan(otel, tracer, 'outer', {}, () => {
+      inSpan(otel, tracer, 'delivery', { parent: remote }, () => undefined);
+    });
+    const delivery = exporter.getFinishedSpans().find((span) => span.name === 'delivery');
+    expect(delivery?.spanContext().traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(delivery?.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
+  });
+
   test('a throw and a rejection are recorded (status ERROR, the exception event) and passed on unchanged', async () => {
     const thrown = new Error('sync boom');
     expect(() =>

@@ -44,6 +44,12 @@ export interface SpanOptionsLike {
   root?: boolean;
 }
 
+/** `SpanOptionsLike`, plus a parent from elsewhere (a `traceparent` read from a message). */
+export interface InSpanOptions extends SpanOptionsLike {
+  /** The span's parent instead of the active span: a remote span context (none: the active span). */
+  parent?: SpanContextLike | undefined;
+}
+
 export interface TracerLike {
   startSpan(name: string, options?: SpanOptionsLike, context?: unknown): SpanLike;
 }
@@ -126,19 +132,21 @@ export function loadOpenTelemetryApi(owner: string): OpenTelemetryApi {
 }
 
 /**
- * Runs `fn` in a new span (a child of the active one unless `options.root`), active while `fn`
- * and what it awaits run; ends it when `fn` returns or settles. A throw or rejection is recorded
+ * Runs `fn` in a new span (a child of `options.parent`, else of the active span, unless
+ * `options.root`), active while `fn` and what it awaits run; ends it when `fn` returns or settles. A throw or rejection is recorded
  * on the span (`recordException`, status ERROR) and passed on unchanged.
  */
 export function inSpan<R>(
   api: OpenTelemetryApi,
   tracer: TracerLike,
   name: string,
-  options: SpanOptionsLike,
+  options: InSpanOptions,
   fn: (span: SpanLike) => R,
 ): R {
-  const parent = api.context.active();
-  const span = tracer.startSpan(name, options, parent);
+  const { parent: remote, ...spanOptions } = options;
+  const active = api.context.active();
+  const parent = isValidSpanContext(remote) ? api.trace.setSpan(active, api.trace.wrapSpanContext(remote)) : active;
+  const span = tracer.startSpan(name, spanOptions, parent);
   let result: R;
   try {
     result = api.context.with(api.trace.setSpan(parent, span), () => fn(span));
