@@ -17,7 +17,7 @@ import { createRedisBus, createRedisTier } from '@switchboard/cache/redis';
 import { createCausalSessions, createDbRouter, createMemoryTokenStore } from '@switchboard/db-router';
 import { createRedisTokenStore } from '@switchboard/db-router/redis';
 import { createLogger, type Logger, setLogContext } from '@switchboard/logging';
-import { type RequestLoggingLogger, useRequestLogging } from '@switchboard/logging/yoga';
+import { useRequestLogging } from '@switchboard/logging/yoga';
 import { createPaginator } from '@switchboard/pagination';
 import {
   type Algorithm,
@@ -37,7 +37,7 @@ import { createRedisRbacBus } from '@switchboard/rbac/redis';
 import { createOutbox, createOutboxRelay } from '@switchboard/tx';
 import { uuidSchema } from '@switchboard/validation';
 import { hardenedYogaOptions } from '@switchboard/validation/yoga';
-import { type GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type pg from 'pg';
 import * as v from 'valibot';
@@ -54,7 +54,7 @@ import { chatRoles } from './chat/roles.ts';
 import { createSubscriptions } from './chat/subscriptions.ts';
 import { createUsers, NOBODY } from './chat/users.ts';
 import { DEFAULT_OPERATIONS_PER_MINUTE, type LimitsConfig } from './config.ts';
-import { createMaskError, type MaskError, useErrorMask } from './graphql/errors.ts';
+import { createMaskError, type MaskError } from './graphql/errors.ts';
 import { type ChatContext, createResolvers, type RequestFacts, type SessionControl } from './graphql/resolvers.ts';
 import { typeDefs } from './graphql/type-defs.ts';
 import { createOps } from './ops.ts';
@@ -451,38 +451,15 @@ export function createServerLogger(
 
 /**
  * The log context and one line per GraphQL operation (`useRequestLogging` from
- * @switchboard/logging), over HTTP, SSE and graphql-ws alike, behind the error mask: the line
- * classifies the errors a client is answered with (see `useErrorMask`). Client mistakes (codes
- * below 500) are logged at `info`; an outage the server answers with a code of its own and a 5xx
- * status (`DATABASE_UNAVAILABLE`, `BUSY`, `SERVICE_UNAVAILABLE`) at `warn`, without a stack; a
- * server fault at `error`, once, with its cause and stack. Register first: every later plugin
- * runs in the operation's context.
+ * @switchboard/logging), over HTTP, SSE and graphql-ws alike. Its errors are classified as the
+ * client is answered (`maskError`, the server's own mask): client mistakes (codes below 500) at
+ * `info`; an outage the server answers with a code of its own and a 5xx status
+ * (`DATABASE_UNAVAILABLE`, `BUSY`) at `warn`, without a stack; a server fault (the mask keeps its
+ * cause, see `createMaskError`) at `error`, once, with that cause and its stack. Register first:
+ * every later plugin runs in the operation's context.
  */
 export function operationLogging(log: Logger, maskError: MaskError): Plugin[] {
-  return [useErrorMask(maskError), useRequestLogging({ logger: outagesAtWarn(log) })];
-}
-
-/**
- * `log`, with the `error` lines of answered outages written at `warn`: `useRequestLogging` counts
- * any 5xx as a server fault, but a coded 503 the server chose to answer (the database not
- * answering, the password queue full) is expected under load or a failover, and its stack (the
- * mask's own) says nothing. A fault's line carries its cause (`originalError`, see
- * `createMaskError`): never a GraphQL error, or one yoga marked `unexpected`.
- */
-function outagesAtWarn(log: Logger): RequestLoggingLogger {
-  return {
-    debug: (fields, message) => log.debug(fields, message),
-    info: (fields, message) => log.info(fields, message),
-    warn: (fields, message) => log.warn(fields, message),
-    error: (fields, message) => {
-      const { err, ...rest } = fields;
-      // By shape: a GraphQL error from a second copy of graphql fails `instanceof`.
-      const answered =
-        err instanceof Error && err.name === 'GraphQLError' && (err as GraphQLError).extensions?.unexpected !== true;
-      if (answered) log.warn(rest, message);
-      else log.error(fields, message);
-    },
-  };
+  return [useRequestLogging({ logger: log, maskError })];
 }
 
 /** After `useAuth`: the caller's user id on every later line of the operation (`user.id`). */

@@ -58,18 +58,35 @@ export function describe(operation: Operation): Record<string, string> {
   };
 }
 
+/** How an error of an operation is logged. */
+export interface ErrorClass {
+  /** What the client is told (`extensions.code`), when it has one. */
+  code: string | undefined;
+  /**
+   * `fault`: a bug or an unplanned failure (what yoga masks: an error that is no GraphQL error
+   * anywhere down the chain of `originalError`s, or one already masked, `extensions.unexpected`),
+   * logged at `error` with `cause`, the error to show with its stack. `outage`: a coded answer
+   * with an HTTP status of 500 or more that the server chose to give (its database not answering,
+   * a queue full), at `warn`. `client`: the client's mistake or a refusal (validation, bad
+   * variables, coded errors below 500), at `info`.
+   */
+  kind: 'fault' | 'outage' | 'client';
+  cause?: unknown;
+}
+
 /**
- * What the client is told (`code`) and, for a server fault, the error to log with its stack. A
- * fault is what yoga masks (an error thrown that is no GraphQL error, anywhere down the chain of
- * `originalError`s), an error already masked (`extensions.unexpected`) or one with an HTTP status
- * of 500 or more; anything else is the client's (validation, bad variables, coded refusals).
+ * Classifies `error` as the client sees it: through `maskError` first when the server masks its
+ * own errors (yoga's `maskedErrors.maskError`), so a refusal the mask turns into a coded error is
+ * the client's, not a fault. A masked error that keeps a non-GraphQL error as its `originalError`
+ * (never sent to clients) is a fault, logged with that cause.
  */
-export function classify(error: unknown): { code: string | undefined; serverFault: { error: unknown } | undefined } {
-  if (!isGraphQLError(error)) return { code: 'INTERNAL_SERVER_ERROR', serverFault: { error } };
+export function classify(error: unknown, maskError?: MaskError): ErrorClass {
+  const seen = maskError ? masked(maskError, error) : error;
+  if (!isGraphQLError(seen)) return { code: 'INTERNAL_SERVER_ERROR', kind: 'fault', cause: seen };
   let code: string | undefined;
   let status: number | undefined;
   let unexpected = false;
-  let cause: unknown = error;
+  let cause: unknown = seen;
   while (isGraphQLError(cause)) {
     const extensions = cause.extensions ?? {};
     if (code === undefined && typeof extensions.code === 'string') code = extensions.code;
@@ -79,11 +96,24 @@ export function classify(error: unknown): { code: string | undefined; serverFaul
     if (cause.originalError == null) break;
     cause = cause.originalError;
   }
-  if (!isGraphQLError(cause)) return { code: code ?? 'INTERNAL_SERVER_ERROR', serverFault: { error: cause } };
-  if (unexpected)
-    return { code: code ?? 'INTERNAL_SERVER_ERROR', serverFault: { error: error.originalError ?? error } };
-  if (status !== undefined && status >= 500) return { code, serverFault: { error: cause } };
-  return { code, serverFault: undefined };
+  if (unexpected) return { code: code ?? 'INTERNAL_SERVER_ERROR', kind: 'fault', cause: seen.originalError ?? seen };
+  // Still caused by an error that is no GraphQL error: thrown as is, or kept by the server's mask
+  // as the cause of what the client is told (how a mask marks a fault for the log).
+  if (!isGraphQLError(cause)) return { code: code ?? 'INTERNAL_SERVER_ERROR', kind: 'fault', cause };
+  if (status !== undefined && status >= 500) return { code, kind: code === undefined ? 'fault' : 'outage', cause };
+  return { code, kind: 'client' };
+}
+
+/** yoga's `maskedErrors.maskError`: the error as the client will see it. */
+export type MaskError = (error: unknown, message: string, isDev?: boolean) => Error;
+
+// A mask that throws must not fail the line: classify the error as it is.
+function masked(maskError: MaskError, error: unknown): unknown {
+  try {
+    return maskError(error, 'Unexpected error.');
+  } catch {
+    return error;
+  }
 }
 
 // By shape too: a second copy of `graphql` (two installs) makes errors that fail `instanceof`.

@@ -12,6 +12,7 @@ import {
   describe,
   isAsyncIterable,
   isDocument,
+  type MaskError,
   name,
   type Operation,
   record,
@@ -19,41 +20,15 @@ import {
   settle,
   upgradeHeader,
 } from './graphql-operation.ts';
-import type { RequestContextOptions } from './http.ts';
 import { newRequestId, requestIdFor, resolveRequestIdOptions } from './request-id.ts';
+import type { RequestLoggingOptions } from './request-logging-options.ts';
 
-/** A log method in pino's call shape: the fields first, then the message. */
-export type RequestLogMethod = (fields: Record<string, unknown>, message: string) => void;
-
-/** Where `useRequestLogging` writes: a pino logger (`createLogger`, or any pino) fits as it is. */
-export interface RequestLoggingLogger {
-  info: RequestLogMethod;
-  warn: RequestLogMethod;
-  error: RequestLogMethod;
-  /** When present, a line as each subscription (or other stream) starts; its end is logged anyway. */
-  debug?: RequestLogMethod;
-}
-
-/** Options of `useRequestLogging`. */
-export interface RequestLoggingOptions {
-  /** Where the operation lines go. Lines carry the operation's context through the logger's mixin. */
-  logger: RequestLoggingLogger;
-  /**
-   * The share of successful operations logged, from 0 to 1. Failures, server faults and slow
-   * operations are always logged. @default 1
-   */
-  sampleRate?: number;
-  /**
-   * Operations slower than this (milliseconds) get a `warn` line, whether sampled or not.
-   * Subscriptions are exempt: they last as long as their client wants. @default 1000
-   */
-  slowOperationMs?: number;
-  /**
-   * How an HTTP request's id is read, made and echoed (see `RequestContextOptions`). A request
-   * that already has a context (`requestContext` or the Fastify plugin ran first) keeps its id.
-   */
-  requestId?: Pick<RequestContextOptions, 'header' | 'trustIncomingId' | 'generateId' | 'responseHeader'>;
-}
+export type { MaskError } from './graphql-operation.ts';
+export type {
+  RequestLoggingLogger,
+  RequestLoggingOptions,
+  RequestLogMethod,
+} from './request-logging-options.ts';
 
 /**
  * A graphql-yoga plugin that gives every GraphQL operation a log context and writes one line per
@@ -74,11 +49,14 @@ export interface RequestLoggingOptions {
  * sent, `graphql.events`), with dotted field names as `createLogger` writes them:
  * `graphql.operation.type` / `.name`, `graphql.errors.count` / `.codes` (each error's
  * `extensions.code` as the client sees it), `event.duration` (nanoseconds), `event.outcome`
- * (`success` / `failure`), and the context's fields through the logger's mixin. Levels: `error`, with the original error
- * as `err`, for a server fault (an error yoga masks, `extensions.unexpected`, or an HTTP status of
- * 500 or more); `warn` for an operation slower than `slowOperationMs`; `info` for client errors
- * (coded errors below 500, validation errors, bad variables) and for the sampled share of
- * successes. A logger that throws is ignored: logging never fails an operation.
+ * (`success` / `failure`), and the context's fields through the logger's mixin. Levels: `error`,
+ * with the original error as `err`, for a server fault (an error yoga masks, `extensions.unexpected`,
+ * an uncoded error with an HTTP status of 500 or more); `warn` for a coded answer with a status of
+ * 500 or more that the server chose to give (its database down: an outage, not a bug, so no stack)
+ * and for an operation slower than `slowOperationMs`; `info` for client errors (coded errors below
+ * 500, validation errors, bad variables) and for the sampled share of successes. Errors are
+ * classified as the client sees them when `maskError` is given. A logger that throws is ignored:
+ * logging never fails an operation.
  *
  * Register it before plugins whose own log lines should carry the operation's context.
  *
@@ -93,7 +71,10 @@ export function useRequestLogging(options: RequestLoggingOptions): Plugin {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('useRequestLogging: options must be an object with a logger');
   }
-  const { logger, sampleRate = 1, slowOperationMs = 1000 } = options;
+  const { logger, sampleRate = 1, slowOperationMs = 1000, maskError } = options;
+  if (maskError !== undefined && typeof maskError !== 'function') {
+    throw new TypeError('useRequestLogging: maskError must be a function (yoga maskedErrors.maskError) when given');
+  }
   if (
     logger === null ||
     (typeof logger !== 'object' && typeof logger !== 'function') ||
@@ -170,15 +151,17 @@ export function useRequestLogging(options: RequestLoggingOptions): Plugin {
   const writeLine = (operation: Operation): void => {
     const durationNs = Number(process.hrtime.bigint() - operation.startedAt);
     const codes = new Set<string>();
-    let fault: { error: unknown } | undefined;
+    let fault: { cause: unknown } | undefined;
+    let outage = false;
     for (const error of operation.errors) {
-      const { code, serverFault } = classify(error);
-      if (code !== undefined) codes.add(code);
-      if (serverFault) fault ??= serverFault;
+      const seen = classify(error, maskError);
+      if (seen.code !== undefined) codes.add(seen.code);
+      if (seen.kind === 'fault') fault ??= { cause: seen.cause };
+      else if (seen.kind === 'outage') outage = true;
     }
     const failed = operation.errorCount > 0;
     const slow = operation.type !== 'subscription' && durationNs > slowNs;
-    if (!fault && !slow && !failed && !(sampleRate === 1 || Math.random() < sampleRate)) return;
+    if (!fault && !outage && !slow && !failed && !(sampleRate === 1 || Math.random() < sampleRate)) return;
     // Dotted names, as `createLogger` writes the context's own (`graphql.operation.name`, ...).
     const fields: Record<string, unknown> = {};
     if (operation.type !== undefined) fields['graphql.operation.type'] = operation.type;
@@ -191,8 +174,10 @@ export function useRequestLogging(options: RequestLoggingOptions): Plugin {
     fields['event.duration'] = durationNs;
     fields['event.outcome'] = failed ? 'failure' : 'success';
     if (fault) {
-      fields.err = fault.error;
+      fields.err = fault.cause;
       logger.error(fields, 'GraphQL operation failed');
+    } else if (outage) {
+      logger.warn(fields, 'GraphQL operation answered with a server error');
     } else if (slow) {
       logger.warn(fields, 'slow GraphQL operation');
     } else {

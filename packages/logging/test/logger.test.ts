@@ -28,13 +28,22 @@ const only = (lines: Line[]): Line => {
 const LOGGER_MODULE = fileURLToPath(new URL('../src/logger.ts', import.meta.url));
 const CONTEXT_MODULE = fileURLToPath(new URL('../src/context.ts', import.meta.url));
 
+// Node 22.12 strips types only when asked (later lines do it by default).
+const STRIP_TYPES = (process.features as { typescript?: unknown }).typescript
+  ? []
+  : ['--experimental-strip-types', '--no-warnings'];
+
 /** Runs an ES module script in a fresh Node process (type stripping loads our .ts sources). */
 function runNode(script: string, options: { args?: string[] } = {}): string {
-  return execFileSync(process.execPath, [...(options.args ?? []), '--input-type=module', '-e', script], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  return execFileSync(
+    process.execPath,
+    [...STRIP_TYPES, ...(options.args ?? []), '--input-type=module', '-e', script],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
 }
 
 describe('createLogger: ECS format', () => {
@@ -427,15 +436,18 @@ describe('createLogger: telemetry', () => {
   });
 
   test('`true` without @opentelemetry/api installed: a TypeError saying what to install', () => {
-    // A resolve hook makes the package unfindable, as in an application that never installed it.
+    // The package made unfindable, as in an application that never installed it: Node's CommonJS
+    // resolver (what the logger's createRequire goes through) refuses it. Not module.registerHooks:
+    // Node 22.12, the oldest line we support, does not have it.
     const hideApi = `data:text/javascript,${encodeURIComponent(`
-      import { registerHooks } from 'node:module';
-      registerHooks({ resolve(specifier, context, next) {
-        if (specifier.startsWith('@opentelemetry/api')) {
-          throw Object.assign(new Error("Cannot find module '" + specifier + "'"), { code: 'MODULE_NOT_FOUND' });
+      import Module from 'node:module';
+      const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) {
+        if (request.startsWith('@opentelemetry/api')) {
+          throw Object.assign(new Error("Cannot find module '" + request + "'"), { code: 'MODULE_NOT_FOUND' });
         }
-        return next(specifier, context);
-      } });
+        return resolve.call(this, request, ...rest);
+      };
     `)}`;
     const script = `
       import { createLogger } from ${JSON.stringify(LOGGER_MODULE)};

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify from 'fastify';
-import type { ExecutionArgs } from 'graphql';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
 import { type Client, createClient as createWsClient } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -61,6 +61,24 @@ function meet(tag: string, other: string): Promise<void> {
   });
 }
 
+class RefusedError extends Error {}
+class DatabaseDownError extends Error {}
+
+/** A server's own mask, as given to yoga's `maskedErrors.maskError`. */
+const serverMask = (error: unknown, message: string): Error => {
+  const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  if (original instanceof RefusedError) {
+    return createGraphQLError('not yours', { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
+  }
+  if (original instanceof DatabaseDownError) {
+    return createGraphQLError('try later', { extensions: { code: 'DATABASE_UNAVAILABLE', http: { status: 503 } } });
+  }
+  return createGraphQLError(message, {
+    ...(original instanceof Error ? { originalError: original } : {}),
+    extensions: { unexpected: true },
+  });
+};
+
 const schema = createSchema({
   typeDefs: /* GraphQL */ `
     type Query {
@@ -71,6 +89,8 @@ const schema = createSchema({
       forbidden: String
       boom: String
       unavailable: String
+      refused: String
+      databaseDown: String
       count(n: Int!): Int
     }
     type Mutation {
@@ -114,6 +134,13 @@ const schema = createSchema({
       },
       unavailable: () => {
         throw createGraphQLError('try later', { extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } } });
+      },
+      // Errors of the server's own, turned into coded answers by its mask (`serverMask` below).
+      refused: () => {
+        throw new RefusedError('not yours');
+      },
+      databaseDown: () => {
+        throw new DatabaseDownError('connection refused');
       },
       count: (_root, { n }: { n: number }) => n,
     },
@@ -474,22 +501,59 @@ describe('useRequestLogging: one line per operation', () => {
     expect((line?.err as { stack?: string } | undefined)?.stack).toContain('yoga.test.ts');
   });
 
-  test('a coded error with a 5xx status is a server fault too', async () => {
+  test('a coded answer with a 5xx status is an outage: warn, no stack (the server chose to answer it)', async () => {
     const { url, lines } = await start();
     await post(url, { query: '{ unavailable }' });
-    expect(operationLines(lines)[0]).toMatchObject({
-      level: 50,
+    const [line] = operationLines(lines);
+    expect(line).toMatchObject({
+      level: 40,
+      msg: 'GraphQL operation answered with a server error',
       'graphql.errors.codes': ['SERVICE_UNAVAILABLE'],
-      err: { message: 'try later' },
+      'event.outcome': 'failure',
     });
+    expect(line).not.toHaveProperty('err');
+  });
+
+  test("with the server's maskError, errors are classified as the client sees them", async () => {
+    const unmasked = await start();
+    await post(unmasked.url, { query: '{ refused }' });
+    // Without the mask a plain Error is what yoga hides: a fault.
+    expect(operationLines(unmasked.lines)[0]).toMatchObject({ level: 50, err: { message: 'not yours' } });
+
+    const { url, lines } = await start({ maskError: serverMask });
+    await post(url, { query: 'query Refused { refused }' });
+    await post(url, { query: 'query Down { databaseDown }' });
+    await post(url, { query: 'query Broken { boom }' });
+    const [refused, down, broken] = operationLines(lines);
+    expect(refused).toMatchObject({ level: 30, 'graphql.errors.codes': ['FORBIDDEN'] });
+    expect(refused).not.toHaveProperty('err');
+    expect(down).toMatchObject({ level: 40, 'graphql.errors.codes': ['DATABASE_UNAVAILABLE'] });
+    expect(down).not.toHaveProperty('err');
+    // A real fault keeps its original error and stack, not the mask's message.
+    expect(broken).toMatchObject({ level: 50, err: { message: 'database exploded' } });
+    expect(String((broken?.err as { stack?: unknown }).stack)).toContain('database exploded');
+  });
+
+  test('a maskError that throws leaves the error classified as thrown; a bad maskError is a TypeError', async () => {
+    const { url, lines } = await start({
+      maskError: () => {
+        throw new Error('mask broke');
+      },
+    });
+    await post(url, { query: '{ forbidden }' });
+    expect(operationLines(lines)[0]).toMatchObject({ level: 30, 'graphql.errors.codes': ['FORBIDDEN'] });
+    expect(() => useRequestLogging({ logger: capture().log, maskError: 'yes' as never })).toThrow(
+      /useRequestLogging: maskError must be a function/,
+    );
   });
 
   test('sampleRate 0 drops successes but keeps failures and faults', async () => {
     const { url, lines } = await start({ sampleRate: 0 });
     for (let i = 0; i < 5; i++) await post(url, { query: '{ context }' });
     await post(url, { query: '{ forbidden }' });
+    await post(url, { query: '{ unavailable }' });
     await post(url, { query: '{ boom }' });
-    expect(operationLines(lines).map((line) => line.level)).toEqual([30, 50]);
+    expect(operationLines(lines).map((line) => line.level)).toEqual([30, 40, 50]);
   });
 
   test('slow operations are logged at warn whatever the sampling', async () => {

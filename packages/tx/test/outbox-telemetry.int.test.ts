@@ -1,12 +1,7 @@
 import * as api from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createTestDatabase } from '@switchboard/infra';
+import { installTestTracing, type TestTracing } from '@switchboard/infra/tracing';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, test } from 'vitest';
 import {
@@ -21,27 +16,24 @@ import {
 } from '../src/index.ts';
 import { createOutboxMigrations } from '../src/postgres.ts';
 
-// The real SDK, registered globally as an application's NodeSDK would.
-const exporter = new InMemorySpanExporter();
+let tracing: TestTracing;
 let pool: pg.Pool;
 const relays: OutboxRelay[] = [];
 let tableCounter = 0;
 
 beforeAll(async () => {
-  api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  api.trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+  tracing = installTestTracing();
   const db = await createTestDatabase(inject('infra'), 'tx_outbox_telemetry');
   pool = new pg.Pool({ connectionString: db.primary, max: 8 });
   pool.on('error', () => {});
 });
-beforeEach(() => exporter.reset());
+beforeEach(() => tracing.reset());
 afterEach(async () => {
   await Promise.all(relays.splice(0).map((relay) => relay.stop()));
 });
 afterAll(async () => {
   await pool?.end();
-  api.trace.disable();
-  api.context.disable();
+  tracing.uninstall();
 });
 
 async function freshOutbox(options: Pick<OutboxOptions, 'telemetry'>) {
@@ -69,11 +61,7 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
 }
 
 const tracer = api.trace.getTracer('test');
-const spanNamed = (name: string): ReadableSpan => {
-  const span = exporter.getFinishedSpans().find((candidate) => candidate.name === name);
-  if (!span) throw new Error(`no span ${name}: ${exporter.getFinishedSpans().map((s) => s.name)}`);
-  return span;
-};
+const spanNamed = (name: string): ReadableSpan => tracing.span(name);
 const traceparentOf = (span: ReadableSpan) => `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`;
 
 describe('outbox telemetry: one request, its publish and its delivery', () => {
@@ -103,7 +91,7 @@ describe('outbox telemetry: one request, its publish and its delivery', () => {
       published.push(event);
     }).start();
     await until(() => published.length === 1);
-    await until(() => exporter.getFinishedSpans().some((span) => span.name === 'send message.created'));
+    await until(() => tracing.spans().some((span) => span.name === 'send message.created'));
     const send = spanNamed('send message.created');
     expect(send.spanContext().traceId).not.toBe(request.spanContext().traceId);
     expect(send.parentSpanContext).toBeUndefined();
@@ -158,7 +146,7 @@ describe('outbox telemetry: one request, its publish and its delivery', () => {
       calls++;
       throw new Error('broker down');
     }).start();
-    await until(() => exporter.getFinishedSpans().some((span) => span.name === 'send a'));
+    await until(() => tracing.spans().some((span) => span.name === 'send a'));
     const failed = spanNamed('send a');
     expect(calls).toBeGreaterThan(0);
     expect(failed.status.code).toBe(api.SpanStatusCode.ERROR);
@@ -187,7 +175,7 @@ describe('outbox telemetry off (the default)', () => {
     expect(published[0]?.headers).toEqual({});
     expect(outbox.withTraceHeaders('quiet', (headers) => headers)).toEqual({});
     expect(outbox.withDeliverySpan(published[0] as OutboxEvent, () => 'ran')).toBe('ran');
-    expect(exporter.getFinishedSpans().map((span) => span.name)).toEqual(['POST /graphql']);
+    expect(tracing.spans().map((span) => span.name)).toEqual(['POST /graphql']);
   });
 
   test('a telemetry value that is not true, false or the API is a TypeError naming the factory', () => {

@@ -8,12 +8,7 @@ import { toGraphQLError as rbacError } from '@switchboard/rbac/graphql';
 import { isValidationError } from '@switchboard/validation';
 import { toGraphQLError as validationError } from '@switchboard/validation/graphql';
 import { type GraphQLError, Kind } from 'graphql';
-import {
-  createGraphQLError,
-  handleStreamOrSingleExecutionResult,
-  type Plugin,
-  maskError as yogaMaskError,
-} from 'graphql-yoga';
+import { createGraphQLError, maskError as yogaMaskError } from 'graphql-yoga';
 import { AppError } from '../chat/errors.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 
@@ -28,8 +23,9 @@ export type MaskError = (error: unknown, message: string, isDev?: boolean) => Er
  * JSON has no such field): the operation's log line (`useRequestLogging`) logs that cause, once,
  * at `error` with its stack. Nothing is logged here.
  *
- * Masking twice changes nothing (an error this mask made is returned as it is): it runs before
- * the operation logging (`useErrorMask`) and again as yoga's own mask.
+ * Masking twice changes nothing (an error this mask made is returned as it is): it runs as yoga's
+ * own mask and again when the operation logging classifies the errors (`maskError` of
+ * `useRequestLogging`).
  */
 export function createMaskError(): MaskError {
   const made = new WeakSet<object>();
@@ -104,37 +100,6 @@ function withCause(mapped: GraphQLError, cause: unknown): GraphQLError {
     extensions: mapped.extensions,
     originalError: cause instanceof Error ? cause : new Error(String(cause)),
   });
-}
-
-/**
- * Masks each result's errors with `maskError`, as yoga's own mask does, but from where it is
- * registered: before `useRequestLogging`, so the operation's line classifies the errors a client
- * is answered with (a typed refusal such as an `AppError` is a coded client error there, not a
- * thrown non-GraphQL error, which the logging plugin would take for a server fault). Keep yoga's
- * `maskedErrors` too: it also masks what fails outside execution.
- */
-export function useErrorMask(maskError: MaskError, message = 'Unexpected error.'): Plugin {
-  const maskResult = ({
-    result,
-    setResult,
-  }: {
-    result: { errors?: readonly unknown[] };
-    setResult(r: never): void;
-  }) => {
-    if (result.errors?.length) {
-      setResult({ ...result, errors: result.errors.map((error) => maskError(error, message)) } as never);
-    }
-  };
-  return {
-    onPluginInit({ registerContextErrorHandler }) {
-      registerContextErrorHandler(({ error, setError }) => setError(maskError(error, message)));
-    },
-    onExecute: () => ({ onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, maskResult) }),
-    onSubscribe: () => ({
-      onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, maskResult),
-      onSubscribeError: ({ error, setError }) => setError(maskError(error, message)),
-    }),
-  };
 }
 
 /**
