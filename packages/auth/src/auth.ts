@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { wholeNumberOption } from '@switchboard/hot-path';
 import { type AccessTokenService, createAccessTokenService, type Principal } from './access-tokens.ts';
+import { type AuthTelemetryOptions, authTelemetry, refreshAttributes, traced } from './auth-tracing.ts';
 import { bearerToken, type RequestLike } from './authenticate.ts';
 import { createDeviceTokens, resolveDeviceTokenSettings } from './device-tokens.ts';
 import { AuthError } from './errors.ts';
@@ -19,7 +20,7 @@ import type {
   SessionStore,
 } from './types.ts';
 
-export interface AuthOptions {
+export interface AuthOptions extends AuthTelemetryOptions {
   /** `iss` of every access token. */
   issuer: string;
   /** `aud` of every access token. */
@@ -193,6 +194,8 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     throw new TypeError(
       'createAuth: `keys` must hold at least one signing key (leave it out for an ephemeral dev key)',
     );
+  const telemetry = authTelemetry(options);
+  const tracing = telemetry?.tracing;
   const logger = options.logger ?? { warn: (message: string) => console.warn(`[auth] ${message}`) };
   let jwks = options.keys;
   if (jwks === undefined) {
@@ -265,7 +268,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
 
   await revocations.start();
 
-  return {
+  const auth: Auth = {
     hashPassword: (password) => passwords.hash(password),
     verifyPassword: (hash, password) => passwords.verify(hash, password),
 
@@ -275,6 +278,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       const now = new Date();
       const refreshToken = newRefreshToken();
       const sessionId = randomBytes(12).toString('base64url');
+      tracing?.annotate({ 'switchboard.auth.session.id': sessionId });
       // Sign first: reserved claim names fail here, before a session is stored.
       const tokens = await pair(id, sessionId, claims, refreshToken);
       await sessions.create({
@@ -308,6 +312,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         maxSessionMs,
         meta: cleanMeta(meta),
       });
+      tracing?.annotate(refreshAttributes(result));
       if (result.outcome === 'reused') {
         await revocations.revoked([{ sessionId: result.sessionId, userId: result.userId }]);
         throw new AuthError('REFRESH_TOKEN_REUSED', 'refresh token was already used: the session has been revoked');
@@ -326,7 +331,9 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
 
     async logout(refreshToken) {
       const now = new Date();
-      if (await sessions.revokeByToken(checkedHash(refreshToken), now)) await revocations.revokedAt(now);
+      const revoked = await sessions.revokeByToken(checkedHash(refreshToken), now);
+      tracing?.annotate({ 'switchboard.auth.revoked': revoked });
+      if (revoked) await revocations.revokedAt(now);
     },
 
     async revokeAllSessions(userId) {
@@ -361,6 +368,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     onSessionRevoked: (listener) => revocations.onSessionRevoked(listener),
     close: () => revocations.close(),
   };
+  return telemetry ? traced(auth, telemetry) : auth;
 }
 
 /** 256 random bits, opaque: a refresh token carries no data and proves nothing by its shape. */

@@ -11,6 +11,7 @@ export {
   type Principal,
 } from './access-tokens.ts';
 export { type Auth, type AuthOptions, type AuthUser, createAuth, type TokenPair } from './auth.ts';
+export type { AuthTelemetryOptions } from './auth-tracing.ts';
 export { bearerToken, type RequestLike } from './authenticate.ts';
 export {
   AUTH_ERROR_TABLE,
@@ -46,6 +47,7 @@ export {
 } from './revocations.ts';
 export { createMemorySessionStore } from './stores/memory.ts';
 export { createMemoryDeviceTokenStore } from './stores/memory-devices.ts';
+export type { Telemetry } from './telemetry.ts';
 export type {
   DeleteExpiredResult,
   DeviceFailureOutcome,

@@ -10,6 +10,7 @@ import type { ResolvedOptions } from './options.ts';
 import { ReplayQueue } from './replay-queue.ts';
 import { SingleFlight } from './single-flight.ts';
 import { TagGenerations } from './tag-generations.ts';
+import type { CacheTelemetry } from './telemetry.ts';
 import type { BusMessage, CacheBus, CacheEntry, LocalTier, SharedRead, SharedTier } from './types.ts';
 
 /** The generations a fetch snapshots before it runs, to store its value compare-and-set. */
@@ -36,7 +37,7 @@ export class CacheCore {
   readonly l1: LocalTier | undefined;
   readonly l2: SharedTier | undefined;
   readonly events = new CacheEvents();
-  readonly counters = new CacheCounters();
+  readonly counters: CacheCounters;
   readonly tags: TagGenerations;
   readonly invalidations = new InvalidationLog();
   readonly flights = new SingleFlight();
@@ -54,13 +55,17 @@ export class CacheCore {
   constructor(
     readonly options: ResolvedOptions,
     tiers: { l1: LocalTier | undefined; l2: SharedTier | undefined; bus: CacheBus | undefined },
+    /** Spans for fills and L2 calls, tier counters; `undefined` when telemetry is off. */
+    readonly telemetry?: CacheTelemetry,
   ) {
     this.l1 = tiers.l1;
-    this.l2 = tiers.l2;
+    // Traced, every L2 call goes through a span; off, the tier is called as it is.
+    this.l2 = telemetry && tiers.l2 ? telemetry.traceTier(tiers.l2) : tiers.l2;
+    this.counters = new CacheCounters(telemetry?.hits);
     this.bus = tiers.bus;
     this.tags = new TagGenerations(options.now);
     this.breaker = new L2Breaker(options.l2RetryAfterMs, options.now);
-    const l2 = tiers.l2;
+    const l2 = this.l2;
     if (l2) {
       const timeoutMs = options.l2TimeoutMs;
       const within = (l2 as Partial<ReadsWithin>)[READ_WITHIN];

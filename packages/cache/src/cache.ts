@@ -15,6 +15,7 @@ import {
   validateTag,
 } from './options.ts';
 import { createMemoryTier } from './stores/memory-tier.ts';
+import { cacheTelemetry } from './telemetry.ts';
 
 export type { CacheStats } from './counters.ts';
 export type { CacheEvent, CacheEventName } from './events.ts';
@@ -62,12 +63,16 @@ const ALL_TAG = '#all';
  * const user = await cache.getOrSet(`user:${id}`, () => db.findUser(id), { tags: [`user:${id}`] });
  */
 export function createCache(options: CacheOptions = {}): Cache {
-  const core = new CacheCore(resolveOptions(options), {
-    // The default L1 shares the cache's clock, so grace periods agree.
-    l1: options.l1 === false ? undefined : (options.l1 ?? createMemoryTier(options.now ? { now: options.now } : {})),
-    l2: options.l2,
-    bus: options.bus,
-  });
+  const core = new CacheCore(
+    resolveOptions(options),
+    {
+      // The default L1 shares the cache's clock, so grace periods agree.
+      l1: options.l1 === false ? undefined : (options.l1 ?? createMemoryTier(options.now ? { now: options.now } : {})),
+      l2: options.l2,
+      bus: options.bus,
+    },
+    cacheTelemetry(options.telemetry),
+  );
   return new CacheView(core, options.prefix ?? '', [`${options.prefix ?? ''}${ALL_TAG}`]);
 }
 
@@ -104,6 +109,7 @@ class CacheView implements Cache {
         return Promise.resolve(entry.value as T);
       }
     }
+    if (core.l1 !== undefined) core.counters.l1Miss();
     if (typeof fetcher !== 'function') return Promise.reject(new TypeError('getOrSet needs a fetcher function'));
     const flight = core.flights.get(fullKey);
     if (flight) return flight.promise as Promise<T>;
@@ -127,6 +133,7 @@ class CacheView implements Cache {
       core.counters.l1Hit();
       return hit.entry.value as T;
     }
+    if (core.l1 !== undefined) core.counters.l1Miss();
     // Asking with the scope tags lets L2 validate most entries with one plain MGET.
     const epoch = core.invalidations.epoch;
     const shared = await core.readShared(fullKey, this.tagsFor(undefined));
@@ -139,6 +146,7 @@ class CacheView implements Cache {
       }
       return shared.entry.value as T;
     }
+    if (shared) core.counters.l2Miss();
     core.counters.miss();
     return undefined;
   }

@@ -1,3 +1,6 @@
+import type { CounterLike } from '@switchboard/hot-path';
+import { TIER_OUTCOMES } from './telemetry.ts';
+
 /** Counters since the cache was created. */
 export interface CacheStats {
   l1Hits: number;
@@ -22,12 +25,27 @@ export class CacheCounters {
   private fetches = 0;
   private errors = 0;
 
+  /** @param tierHits OpenTelemetry's `switchboard.cache.hits`, when telemetry is on. */
+  constructor(private readonly tierHits?: CounterLike) {}
+
   l1Hit(): void {
     this.l1Hits++;
+    if (this.tierHits !== undefined) this.tierHits.add(1, TIER_OUTCOMES.l1Hit);
   }
 
   l2Hit(): void {
     this.l2Hits++;
+    if (this.tierHits !== undefined) this.tierHits.add(1, TIER_OUTCOMES.l2Hit);
+  }
+
+  /** L1 had no servable copy (only counted for telemetry: `stats()` counts cache-wide misses). */
+  l1Miss(): void {
+    if (this.tierHits !== undefined) this.tierHits.add(1, TIER_OUTCOMES.l1Miss);
+  }
+
+  /** L2 answered without a fresh value (only counted for telemetry, like `l1Miss`). */
+  l2Miss(): void {
+    if (this.tierHits !== undefined) this.tierHits.add(1, TIER_OUTCOMES.l2Miss);
   }
 
   miss(): void {

@@ -66,6 +66,7 @@ async function fill<T>(
         core.flights.end(flight);
       }
     }
+    if (shared) core.counters.l2Miss();
   }
   return fillMiss(core, fullKey, fetcher, options, hit, flight, at, shared);
 }
@@ -160,11 +161,10 @@ async function fetchAndStore<T>(
   core.counters.fetch();
   const hardTimeoutMs = options.hardTimeoutMs ?? core.options.hardTimeoutMs;
   const softTimeoutMs = options.softTimeoutMs ?? core.options.softTimeoutMs;
-  const fetched = withTimeout(
-    Promise.resolve().then(fetcher),
-    hardTimeoutMs,
-    () => new FetchTimeoutError(fullKey, hardTimeoutMs ?? 0),
-  );
+  const fetched =
+    core.telemetry === undefined
+      ? runFetcher(fullKey, fetcher, hardTimeoutMs)
+      : core.telemetry.fill(fullKey, () => runFetcher(fullKey, fetcher, hardTimeoutMs));
   const stored = fetched.then((value) => store(core, fullKey, value, options, flight, snapshot));
 
   const serveStale = (reason: string, error?: unknown): T => {
@@ -199,6 +199,15 @@ async function fetchAndStore<T>(
     core.failed({ key: fullKey, error, reason: 'fetcher failed' });
     return serveStale(error instanceof FetchTimeoutError ? 'hard timeout' : 'fetcher failed', error);
   }
+}
+
+/** The fetcher, bounded by its hard timeout; called inside the fill span when tracing. */
+function runFetcher<T>(fullKey: string, fetcher: () => T | Promise<T>, hardTimeoutMs: number | undefined): Promise<T> {
+  return withTimeout(
+    Promise.resolve().then(fetcher),
+    hardTimeoutMs,
+    () => new FetchTimeoutError(fullKey, hardTimeoutMs ?? 0),
+  );
 }
 
 /**

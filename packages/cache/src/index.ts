@@ -18,6 +18,7 @@ export { CacheError, type CacheErrorCode, FetchTimeoutError, isCacheError } from
 export { jsonSerializer } from './serializer.ts';
 export { createMemoryBus } from './stores/memory-bus.ts';
 export { createMemoryTier, type MemoryTierOptions } from './stores/memory-tier.ts';
+export type { Telemetry } from './telemetry.ts';
 export type {
   BusMessage,
   CacheBus,

@@ -1,5 +1,6 @@
 import { type WholeNumberRange, wholeNumberOption } from '@switchboard/hot-path';
 import { jsonSerializer } from './serializer.ts';
+import type { Telemetry } from './telemetry.ts';
 import type { CacheBus, LocalTier, Serializer, SharedTier } from './types.ts';
 
 export interface CacheOptions {
@@ -42,6 +43,13 @@ export interface CacheOptions {
   serializer?: Serializer;
   /** @default Date.now */
   now?: () => number;
+  /**
+   * OpenTelemetry: spans for fills (`switchboard.cache.fill`) and L2 calls
+   * (`switchboard.cache.l2.<operation>`), and the counter `switchboard.cache.hits` (`tier`,
+   * `outcome`). `true` for the global API, or the API object.
+   * @default false
+   */
+  telemetry?: Telemetry;
 }
 
 export interface GetOrSetOptions {

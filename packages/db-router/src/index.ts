@@ -26,4 +26,5 @@ export {
   newerCausalToken,
   parseCausalToken,
 } from './token.ts';
+export type { Telemetry } from './tracing.ts';
 export type { CausalTokenStore, DbReader, ReadConsistency, ReadOptions, Row, Statement } from './types.ts';

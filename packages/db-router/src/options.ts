@@ -1,7 +1,8 @@
-import { wholeNumberOption } from '@switchboard/hot-path';
+import { type OpenTelemetryApi, resolveTelemetry, wholeNumberOption } from '@switchboard/hot-path';
 import type * as pg from 'pg';
 import type { DbRouterEvent } from './cluster.ts';
 import type { RoutingPolicy } from './policies.ts';
+import type { Telemetry } from './tracing.ts';
 
 /**
  * A database server: a connection string (the router creates and closes its pool), an existing
@@ -59,6 +60,13 @@ export interface DbRouterOptions {
   pool?: Omit<pg.PoolConfig, 'connectionString'>;
   /** Receives state changes, retries and invalid tokens (for a logger or metrics). */
   onEvent?: (event: DbRouterEvent) => void;
+  /**
+   * OpenTelemetry: every query through the router (`read`, `write`, readers, `captureToken`) runs
+   * in a `client` span with OpenTelemetry's database attributes and the node chosen; a retry is
+   * an event on it, a wait for a token a child span. `true` for the global `@opentelemetry/api`
+   * (an optional peer dependency), or the API object. @default false
+   */
+  telemetry?: Telemetry;
 }
 
 /** The options with every default applied and every value checked, once, before anything opens. */
@@ -74,6 +82,8 @@ export interface Settings {
   invalidToken: 'primary' | 'throw';
   readTimeoutMs: number | undefined;
   pool: pg.PoolConfig;
+  /** The OpenTelemetry API when `telemetry` is on. */
+  telemetry: OpenTelemetryApi | undefined;
 }
 
 const OWNER = 'createDbRouter';
@@ -117,5 +127,6 @@ export function resolveOptions(options: DbRouterOptions): Settings {
     readTimeoutMs:
       readTimeoutMs === undefined ? undefined : wholeNumberOption(OWNER, 'readTimeoutMs', readTimeoutMs, AT_LEAST_ONE),
     pool: { ...DEFAULT_POOL, ...options.pool },
+    telemetry: resolveTelemetry(OWNER, options.telemetry),
   };
 }

@@ -1,3 +1,4 @@
+import type { SpanLike } from '@switchboard/hot-path';
 import type * as pg from 'pg';
 import { type Cluster, now } from './cluster.ts';
 import { isConnectionError, isRecoveryConflict } from './connection-errors.ts';
@@ -7,6 +8,7 @@ import { observeLsn, type RouterNode } from './nodes.ts';
 import { pickNode, pickReplayed, type RoutingPolicy } from './policies.ts';
 import type { DbRouterStats } from './router.ts';
 import { decodeCausalToken } from './token.ts';
+import type { RouterTracing, TokenWait } from './tracing.ts';
 import type { DbReader, ReadOptions, Row, Statement } from './types.ts';
 
 /** The read counters of `router.stats()` (documented there), kept here as reads happen. */
@@ -14,6 +16,9 @@ export type ReadCounters = DbRouterStats['reads'];
 
 /** A read's target constraint: `undefined` = any replica, a position = replicas that replayed it. */
 type MinLsn = bigint | undefined;
+
+/** The read's span when telemetry is on; passed along rather than looked up, so off costs nothing. */
+type Span = SpanLike | undefined;
 
 const REPLAY_LSN = 'SELECT pg_last_wal_replay_lsn()::text AS lsn';
 const PRIMARY_ONLY: ReadOptions = { consistency: 'primary' };
@@ -44,7 +49,10 @@ export class ReadRouter {
   private readonly readTimeoutMs: number | undefined;
   private readonly healthyReplica = (node: RouterNode) => node.state === 'healthy';
 
-  constructor(private readonly cluster: Cluster) {
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly tracing: RouterTracing | undefined,
+  ) {
     this.primary = cluster.primary;
     this.replicas = cluster.replicas;
     this.policy = cluster.settings.policy;
@@ -56,22 +64,38 @@ export class ReadRouter {
     values: readonly unknown[] | undefined,
     options: ReadOptions | undefined,
   ): Promise<pg.QueryResult<R>> {
+    if (this.tracing !== undefined) {
+      return this.tracing.query(statement, (span) => this.route<R>(statement, values, options, span));
+    }
+    return this.route<R>(statement, values, options, undefined);
+  }
+
+  private route<R extends Row>(
+    statement: Statement,
+    values: readonly unknown[] | undefined,
+    options: ReadOptions | undefined,
+    span: Span,
+  ): Promise<pg.QueryResult<R>> {
     if (this.cluster.closed) return Promise.reject(new RouterClosedError());
     this.counters.total++;
-    if (options === undefined) return this.readAnywhere(statement, values);
-    if (options.consistency === 'primary') return this.readOn<R>(this.primary, statement, values, undefined);
+    if (options === undefined) return this.readAnywhere(statement, values, span);
+    if (options.consistency === 'primary') {
+      if (span) this.tracing?.onPrimary(span, 'consistency');
+      return this.readOn<R>(this.primary, statement, values, undefined, span);
+    }
     if (options.consistency !== undefined && options.consistency !== 'replica') {
       return Promise.reject(badConsistency(options.consistency));
     }
     const { token } = options;
-    if (token === undefined || token === null || token === '') return this.readAnywhere(statement, values);
+    if (token === undefined || token === null || token === '') return this.readAnywhere(statement, values, span);
     const lsn = decodeCausalToken(token);
     if (lsn === undefined) {
       const rejected = this.invalidToken(token);
       if (rejected) return Promise.reject(rejected);
-      return this.readOn<R>(this.primary, statement, values, undefined);
+      if (span) this.tracing?.onPrimary(span, 'invalid-token');
+      return this.readOn<R>(this.primary, statement, values, undefined, span);
     }
-    return this.readAfter<R>(lsn, statement, values);
+    return this.readAfter<R>(lsn, statement, values, span);
   }
 
   reader(options: ReadOptions = {}): DbReader {
@@ -97,7 +121,10 @@ export class ReadRouter {
       query: (statement, values) => {
         if (this.cluster.closed) return Promise.reject(new RouterClosedError());
         this.counters.total++;
-        return this.readAfter(lsn, statement, values);
+        if (this.tracing !== undefined) {
+          return this.tracing.query(statement, (span) => this.readAfter(lsn, statement, values, span));
+        }
+        return this.readAfter(lsn, statement, values, undefined);
       },
     };
   }
@@ -110,48 +137,73 @@ export class ReadRouter {
     return undefined;
   }
 
-  private readAnywhere<R extends Row>(statement: Statement, values?: readonly unknown[]): Promise<pg.QueryResult<R>> {
+  private readAnywhere<R extends Row>(
+    statement: Statement,
+    values: readonly unknown[] | undefined,
+    span: Span,
+  ): Promise<pg.QueryResult<R>> {
     const replica = pickNode(this.policy, this.replicas, this.cursor++, this.healthyReplica);
     if (replica === undefined) {
       if (this.replicas.length > 0) this.counters.noReplicaAvailable++;
-      return this.readOn<R>(this.primary, statement, values, undefined);
+      if (span) this.tracing?.onPrimary(span, 'no-replica');
+      return this.readOn<R>(this.primary, statement, values, undefined, span);
     }
-    return this.readOn<R>(replica, statement, values, undefined);
+    return this.readOn<R>(replica, statement, values, undefined, span);
   }
 
   private readAfter<R extends Row>(
     lsn: bigint,
     statement: Statement,
-    values?: readonly unknown[],
+    values: readonly unknown[] | undefined,
+    span: Span,
   ): Promise<pg.QueryResult<R>> {
+    if (span) this.tracing?.token(span, lsn);
     const known = pickReplayed(this.policy, this.replicas, this.otherCursor++, lsn);
-    if (known) return this.readOn<R>(known, statement, values, lsn);
-    return this.readAfterProbe<R>(lsn, statement, values);
+    if (known) return this.readOn<R>(known, statement, values, lsn, span);
+    return this.readAfterProbe<R>(lsn, statement, values, span);
   }
 
   private async readAfterProbe<R extends Row>(
     lsn: bigint,
     statement: Statement,
-    values?: readonly unknown[],
+    values: readonly unknown[] | undefined,
+    span: Span,
   ): Promise<pg.QueryResult<R>> {
     // Not known to be reached yet: ask the most advanced replica in rotation (replay positions
     // only move forward, so once it says yes any of its connections will do).
     const candidate = this.mostAdvancedReplica();
     if (candidate) {
-      const { tokenWaitMs, tokenPollMs } = this.cluster.settings;
-      const deadline = now() + tokenWaitMs;
-      for (;;) {
-        const probed = await this.probe(candidate);
-        if (probed === undefined) break;
-        if (probed >= lsn) return this.readOn<R>(candidate, statement, values, lsn);
-        const left = deadline - now();
-        if (left <= 0 || this.cluster.closed) break;
-        await sleep(Math.min(tokenPollMs, left));
-        if (candidate.state !== 'healthy') break;
-      }
+      const reached =
+        span && this.tracing
+          ? await this.tracing.tokenWait(lsn, candidate, (wait) => this.waitFor(candidate, lsn, wait))
+          : await this.waitFor(candidate, lsn, undefined);
+      if (reached) return this.readOn<R>(candidate, statement, values, lsn, span);
     }
     this.counters.tokenNotReached++;
-    return this.readOn<R>(this.primary, statement, values, lsn);
+    if (span) this.tracing?.onPrimary(span, 'token-not-reached');
+    return this.readOn<R>(this.primary, statement, values, lsn, span);
+  }
+
+  /** Asks `candidate` for its replay position until it reaches `lsn` or `tokenWaitMs` is over. */
+  private async waitFor(candidate: RouterNode, lsn: bigint, wait: TokenWait | undefined): Promise<boolean> {
+    const { tokenWaitMs, tokenPollMs } = this.cluster.settings;
+    const deadline = now() + tokenWaitMs;
+    let reached = false;
+    for (;;) {
+      wait?.probed();
+      const probed = await this.probe(candidate);
+      if (probed === undefined) break;
+      if (probed >= lsn) {
+        reached = true;
+        break;
+      }
+      const left = deadline - now();
+      if (left <= 0 || this.cluster.closed) break;
+      await sleep(Math.min(tokenPollMs, left));
+      if (candidate.state !== 'healthy') break;
+    }
+    wait?.done(reached);
+    return reached;
   }
 
   private mostAdvancedReplica(): RouterNode | undefined {
@@ -187,8 +239,9 @@ export class ReadRouter {
     statement: Statement,
     values: readonly unknown[] | undefined,
     minLsn: MinLsn,
+    span: Span,
   ): Promise<pg.QueryResult<R>> {
-    return this.attempt<R>(node, statement, values, minLsn, true);
+    return this.attempt<R>(node, statement, values, minLsn, true, span);
   }
 
   /** One read on one node, counted. One `.then` per read: this is the hot path the benchmark measures. */
@@ -198,7 +251,9 @@ export class ReadRouter {
     values: readonly unknown[] | undefined,
     minLsn: MinLsn,
     mayRetry: boolean,
+    span: Span,
   ): Promise<pg.QueryResult<R>> {
+    if (span) this.tracing?.ranOn(span, node);
     node.inFlight++;
     const { readTimeoutMs } = this;
     const sent =
@@ -216,7 +271,7 @@ export class ReadRouter {
       (error: unknown) => {
         node.inFlight--;
         node.errors++;
-        return this.afterFailure<R>(node, statement, values, minLsn, mayRetry, error);
+        return this.afterFailure<R>(node, statement, values, minLsn, mayRetry, error, span);
       },
     );
   }
@@ -228,6 +283,7 @@ export class ReadRouter {
     minLsn: MinLsn,
     mayRetry: boolean,
     error: unknown,
+    span: Span,
   ): Promise<pg.QueryResult<R>> {
     const connectionLost = isConnectionError(error);
     if (connectionLost && node.role === 'replica') this.cluster.markDown(node, error);
@@ -239,7 +295,8 @@ export class ReadRouter {
     }
     this.counters.retried++;
     this.cluster.emit({ type: 'read-retried', from: node.name, to: next.name, error });
-    return this.attempt<R>(next, statement, values, minLsn, false);
+    if (span) this.tracing?.retried(span, node, next, error, connectionLost);
+    return this.attempt<R>(next, statement, values, minLsn, false, span);
   }
 
   /** Where a failed read runs again: another replica in rotation that has the token, else the primary. */

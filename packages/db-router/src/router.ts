@@ -6,6 +6,7 @@ import { makeNode, type NodeStats, nodeStats, runOn } from './nodes.ts';
 import { type DbRouterOptions, resolveOptions } from './options.ts';
 import { ReadRouter } from './read-routing.ts';
 import { TokenCapture } from './token-capture.ts';
+import { RouterTracing } from './tracing.ts';
 import type { DbReader, ReadOptions, Row, Statement } from './types.ts';
 
 /** Everything `router.stats()` reports. */
@@ -96,8 +97,9 @@ export function createDbRouter(options: DbRouterOptions): Promise<DbRouter> {
     makeNode(source, 'replica', `replica-${index + 1}`, settings.pool, names),
   );
   const cluster = new Cluster(primary, replicas, settings, options.onEvent);
+  const tracing = settings.telemetry && new RouterTracing(settings.telemetry, primary, replicas);
   const health = new HealthChecks(cluster);
-  const reads = new ReadRouter(cluster);
+  const reads = new ReadRouter(cluster, tracing);
   const tokens = new TokenCapture(cluster);
   let writes = 0;
   let closing: Promise<void> | undefined;
@@ -107,11 +109,17 @@ export function createDbRouter(options: DbRouterOptions): Promise<DbRouter> {
     write(statement, values) {
       if (cluster.closed) return Promise.reject(new RouterClosedError());
       writes++;
+      if (tracing) {
+        return tracing.query(statement, (span) => {
+          tracing.ranOn(span, primary);
+          return runOn(primary, statement, values);
+        });
+      }
       return runOn(primary, statement, values);
     },
     read: (statement, values, readOptions) => reads.read(statement, values, readOptions),
     reader: (readOptions) => reads.reader(readOptions),
-    captureToken: () => tokens.capture(),
+    captureToken: () => (tracing ? tracing.capture(() => tokens.capture()) : tokens.capture()),
     stats: () => ({
       primary: nodeStats(primary),
       replicas: replicas.map(nodeStats),

@@ -12,7 +12,6 @@ import {
   describe,
   isAsyncIterable,
   isDocument,
-  type MaskError,
   name,
   type Operation,
   record,

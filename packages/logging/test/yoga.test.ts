@@ -531,7 +531,7 @@ describe('useRequestLogging: one line per operation', () => {
     expect(down).not.toHaveProperty('err');
     // A real fault keeps its original error and stack, not the mask's message.
     expect(broken).toMatchObject({ level: 50, err: { message: 'database exploded' } });
-    expect(String((broken?.err as { stack?: unknown }).stack)).toContain('database exploded');
+    expect(String((broken?.err as { stack?: unknown } | undefined)?.stack)).toContain('database exploded');
   });
 
   test('a maskError that throws leaves the error classified as thrown; a bad maskError is a TypeError', async () => {

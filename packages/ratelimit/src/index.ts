@@ -36,6 +36,7 @@ export {
   type StoreErrorPolicy,
 } from './rate-limiter.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './stores/memory.ts';
+export type { Telemetry } from './telemetry.ts';
 export type {
   Algorithm,
   AlgorithmKind,

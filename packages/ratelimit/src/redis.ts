@@ -4,3 +4,4 @@
  * @packageDocumentation
  */
 export { createRedisStore, type RedisCommandClient, type RedisStoreOptions } from './stores/redis.ts';
+export type { Telemetry } from './telemetry.ts';

@@ -16,4 +16,5 @@ export {
   type UserPermissions,
 } from './rbac.ts';
 export { createMemoryGrantStore, createMemoryRbacBus } from './stores/memory.ts';
+export type { Telemetry } from './telemetry.ts';
 export type { Grant, GrantStore, RbacBus } from './types.ts';

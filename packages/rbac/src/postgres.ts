@@ -3,4 +3,9 @@
  * migrations for your migration runner.
  * @packageDocumentation
  */
-export { createPostgresGrantStore, migrations, type Queryable } from './stores/postgres.ts';
+export {
+  createPostgresGrantStore,
+  migrations,
+  type PostgresGrantStoreOptions,
+  type Queryable,
+} from './stores/postgres.ts';

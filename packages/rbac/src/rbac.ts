@@ -1,8 +1,9 @@
-import { TickClock, wholeNumberOption } from '@switchboard/hot-path';
+import { resolveTelemetry, TickClock, wholeNumberOption } from '@switchboard/hot-path';
 import { type CheckOptions, createDecisions, type Explanation, type GrantIndex } from './decision.ts';
 import { type ForbiddenError, forbidden } from './errors.ts';
 import { compileRoles, matchingRules, parsePermission, type RoleDefinitions } from './policy.ts';
 import { createMemoryGrantStore } from './stores/memory.ts';
+import { decisionCounter, RbacTracing, type Telemetry } from './telemetry.ts';
 import type { GrantStore, RbacBus } from './types.ts';
 
 export interface RbacCacheOptions {
@@ -20,6 +21,16 @@ export interface RbacOptions {
   store?: GrantStore;
   /** `false` to load grants on every check. @default {} (30 s TTL, no bus) */
   cache?: RbacCacheOptions | false;
+  /**
+   * OpenTelemetry: every check (`can`, `assert`, `canMany`, `forUser` checks) adds one to the
+   * counter `switchboard.rbac.decisions` (attributes `switchboard.rbac.decision`: `allowed` /
+   * `denied`, and `switchboard.rbac.permission`; never a user, scope or resource), and grant
+   * loads and changes run in spans (`switchboard.rbac.load_grants`, `switchboard.rbac.grant`,
+   * `switchboard.rbac.revoke`); checks answered from the cache make no span. `true` for the
+   * global `@opentelemetry/api` (an optional peer dependency), or the API object.
+   * @default false (no telemetry code runs)
+   */
+  telemetry?: Telemetry;
 }
 
 export interface Rbac {
@@ -114,7 +125,19 @@ interface UserGrants extends GrantIndex {
  */
 export async function createRbac(options: RbacOptions): Promise<Rbac> {
   const roles = compileRoles(options?.roles);
-  const { evaluate, decide } = createDecisions(roles);
+  const decisions = createDecisions(roles);
+  const { decide } = decisions;
+  const telemetry = resolveTelemetry('createRbac', options.telemetry);
+  const tracing = telemetry && new RbacTracing(telemetry);
+  const count = telemetry && decisionCounter(telemetry);
+  // Chosen once: without a counter, checks call the engine itself (nothing added to the hot path).
+  const evaluate: typeof decisions.evaluate = count
+    ? (grants, userId, permission, check) => {
+        const allowed = decisions.evaluate(grants, userId, permission, check);
+        count(permission, allowed);
+        return allowed;
+      }
+    : decisions.evaluate;
   const store = options.store ?? createMemoryGrantStore();
   const cacheOptions = options.cache === false ? undefined : (options.cache ?? {});
   const ttlMs = cacheOptions?.ttlMs ?? 30_000;
@@ -142,7 +165,8 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
     const pending = loads.get(userId);
     if (pending) return pending;
     const version = versions.get(userId) ?? 0;
-    const load = store.grantsOf(userId).then((grants) => {
+    const fetched = tracing ? tracing.load(() => store.grantsOf(userId)) : store.grantsOf(userId);
+    const load = fetched.then((grants) => {
       const indexed: UserGrants = { global: [], scoped: new Map(), loadedTick: cacheOptions ? clock.start() : 0 };
       for (const { role, scope } of grants) {
         if (scope === null) indexed.global.push(role);
@@ -178,10 +202,13 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
     if (!roles.has(role)) throw new TypeError(`unknown role "${role}"`);
     if (scope !== undefined && (typeof scope !== 'string' || !SCOPE.test(scope)))
       throw new TypeError(`${kind}: scope must be "type:id" (e.g. "chat:42"), got ${JSON.stringify(scope)}`);
-    await store[kind](userId, role, scope ?? null);
-    // At once on this instance; on others through the bus (and at worst after ttlMs).
-    invalidate(userId);
-    await cacheOptions?.bus?.publish(userId);
+    const change = async () => {
+      await store[kind](userId, role, scope ?? null);
+      // At once on this instance; on others through the bus (and at worst after ttlMs).
+      invalidate(userId);
+      await cacheOptions?.bus?.publish(userId);
+    };
+    return tracing ? tracing.change(kind, role, scope, change) : change();
   };
 
   return {

@@ -51,3 +51,4 @@ export {
   withTransaction,
 } from './transaction.ts';
 export { createTransactionContext, type TransactionContext } from './transaction-context.ts';
+export { setDefaultTelemetry } from './transaction-tracing.ts';

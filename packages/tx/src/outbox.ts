@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import { outboxTracing, type Telemetry } from './outbox-tracing.ts';
 import { checkChannelName, checkTableName, DEFAULT_OUTBOX_CHANNEL, DEFAULT_OUTBOX_TABLE } from './schema.ts';
+import { defaultTelemetry } from './transaction-tracing.ts';
 
 /**
  * What Switchboard needs of a PostgreSQL client, the same in every package that takes one:
@@ -195,7 +196,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
   const table = checkTableName(options.table ?? DEFAULT_OUTBOX_TABLE);
   const channel = checkChannelName(options.channel ?? DEFAULT_OUTBOX_CHANNEL);
   const notify = options.notify ?? true;
-  const tracing = outboxTracing('createOutbox', options.telemetry);
+  const tracing = outboxTracing('createOutbox', options.telemetry ?? defaultTelemetry());
   const columns = 'id, topic, key, payload, headers';
   const insertOne = `INSERT INTO ${table} (${columns}) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)`;
   // The NOTIFY rides in the same statement (one round trip) and is sent by Postgres at COMMIT.

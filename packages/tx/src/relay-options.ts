@@ -3,6 +3,7 @@ import type { OutboxEvent } from './outbox.ts';
 import { type OutboxTracing, outboxTracing } from './outbox-tracing.ts';
 import type { OutboxRelayOptions, RelayPool } from './relay.ts';
 import { checkChannelName, checkTableName, DEFAULT_OUTBOX_CHANNEL, DEFAULT_OUTBOX_TABLE } from './schema.ts';
+import { defaultTelemetry } from './transaction-tracing.ts';
 
 /** {@link OutboxRelayOptions} checked once, defaults filled in. */
 export interface ResolvedRelayOptions {
@@ -65,6 +66,6 @@ export function resolveRelayOptions(options: OutboxRelayOptions): ResolvedRelayO
     maxAttempts,
     retentionMs,
     cleanupIntervalMs,
-    tracing: outboxTracing('createOutboxRelay', options.telemetry),
+    tracing: outboxTracing('createOutboxRelay', options.telemetry ?? defaultTelemetry()),
   };
 }

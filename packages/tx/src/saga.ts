@@ -1,4 +1,5 @@
 import { type CompensationFailure, SagaError } from './errors.ts';
+import { type TransactionTracing, transactionTracing } from './transaction-tracing.ts';
 
 /** One step of a saga: an action and, optionally, how to undo it. */
 export interface SagaStep<Context = unknown, Result = unknown> {
@@ -35,6 +36,9 @@ export interface SagaResult<Context> {
  * For work that must survive a crash, record progress in Postgres (e.g. drive steps from outbox
  * events) instead.
  *
+ * With the package's default telemetry on (`setDefaultTelemetry`), the saga runs in a `saga`
+ * span with a `saga step <name>` span per step and a `saga compensate <name>` per compensation.
+ *
  * @example
  * await runSaga([
  *   { name: 'reserve', execute: () => stock.reserve(sku), compensate: (_, id) => stock.release(id) },
@@ -59,19 +63,32 @@ export async function runSaga<Context = Record<string, unknown>>(
     }
   }
   const context = (options.context ?? {}) as Context;
+  const tracing = transactionTracing();
+  if (tracing) return tracing.saga(steps.length, () => runSteps(steps, context, tracing));
+  return runSteps(steps, context, undefined);
+}
+
+async function runSteps<Context>(
+  // biome-ignore lint/suspicious/noExplicitAny: each step has its own result type.
+  steps: readonly SagaStep<Context, any>[],
+  context: Context,
+  tracing: TransactionTracing | undefined,
+): Promise<SagaResult<Context>> {
   const completed: { step: SagaStep<Context, unknown>; result: unknown }[] = [];
   const results: Record<string, unknown> = {};
   for (const step of steps) {
     let result: unknown;
     try {
-      result = await step.execute(context);
+      result = await (tracing ? tracing.step('step', step.name, () => step.execute(context)) : step.execute(context));
     } catch (cause) {
       const compensated: string[] = [];
       const failures: CompensationFailure[] = [];
       for (const done of completed.reverse()) {
         if (!done.step.compensate) continue;
         try {
-          await done.step.compensate(context, done.result);
+          await (tracing
+            ? tracing.step('compensate', done.step.name, () => done.step.compensate?.(context, done.result))
+            : done.step.compensate(context, done.result));
           compensated.push(done.step.name);
         } catch (error) {
           failures.push({ step: done.step.name, error });

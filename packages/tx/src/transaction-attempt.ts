@@ -7,6 +7,7 @@ import type { Transaction, TransactionHook, TransactionPool } from './transactio
 import { runHooks } from './transaction-hooks.ts';
 import { AttemptState, TransactionLevel } from './transaction-level.ts';
 import type { ResolvedTransactionOptions } from './transaction-options.ts';
+import type { TransactionTracing } from './transaction-tracing.ts';
 
 /**
  * How one attempt ended. A failure carries the error for the caller, the SQLSTATE that makes it
@@ -27,11 +28,12 @@ export async function runAttempt<T>(
   options: ResolvedTransactionOptions,
   number: number,
   storage: AsyncLocalStorage<TransactionLevel> | undefined,
+  tracing: TransactionTracing | undefined,
 ): Promise<AttemptOutcome<T>> {
   const startedAt = performance.now();
   const client = await pool.connect();
   const unguard = guardConnection(client);
-  const state = new AttemptState(client, pool, number, options, storage);
+  const state = new AttemptState(client, pool, number, options, storage, tracing);
   const top = new TransactionLevel(state, 0);
   let timer: NodeJS.Timeout | undefined;
   let broken: Error | undefined;

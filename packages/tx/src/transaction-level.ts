@@ -4,6 +4,7 @@ import { ConcurrentSavepointError, TransactionClosedError, TransactionTimeoutErr
 import { isRetriable } from './sql-state.ts';
 import type { Transaction, TransactionHook, TransactionPool } from './transaction.ts';
 import type { ResolvedTransactionOptions } from './transaction-options.ts';
+import type { TransactionTracing } from './transaction-tracing.ts';
 
 /**
  * Marks the objects {@link TransactionLevel} creates. A registered symbol, so that `isTransaction`
@@ -29,6 +30,8 @@ export class AttemptState {
     readonly number: number,
     readonly options: ResolvedTransactionOptions,
     readonly storage: AsyncLocalStorage<TransactionLevel> | undefined,
+    /** The savepoint spans, when the transaction is traced. */
+    readonly tracing: TransactionTracing | undefined,
   ) {}
 }
 
@@ -89,7 +92,13 @@ export class TransactionLevel implements Transaction {
     this.rollbackHooks.push(hook);
   }
 
-  async savepoint<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+  savepoint<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const { tracing } = this.attemptState;
+    if (tracing) return tracing.savepoint(this.depth + 1, () => this.runSavepoint(fn));
+    return this.runSavepoint(fn);
+  }
+
+  private async runSavepoint<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     if (this.closed) throw new TransactionClosedError();
     if (this.savepointOpen) throw new ConcurrentSavepointError();
     const state = this.attemptState;

@@ -1,10 +1,13 @@
 import { wholeNumberOption } from '@switchboard/hot-path';
-import type { HookPhase, TransactionOptions } from './transaction.ts';
+import type { HookPhase, IsolationLevel, TransactionOptions } from './transaction.ts';
 import { warnHookError } from './transaction-hooks.ts';
 
 /** {@link TransactionOptions} checked, with defaults filled in and the BEGIN statement built. */
 export interface ResolvedTransactionOptions {
   beginSql: string;
+  /** As given (for the transaction span); `undefined`: the server's default. */
+  isolation: IsolationLevel | undefined;
+  readOnly: boolean;
   retries: number;
   initialMs: number;
   maxMs: number;
@@ -33,6 +36,8 @@ function resolve(options: TransactionOptions): ResolvedTransactionOptions {
   if (timeoutMs !== undefined) beginSql += `; SET LOCAL statement_timeout = ${timeoutMs}`;
   return {
     beginSql,
+    isolation,
+    readOnly,
     retries,
     initialMs,
     maxMs,

@@ -112,6 +112,10 @@ export function checkArguments(poolOrTx: unknown, fn: unknown): void {
  * Given a transaction instead of a pool, runs `fn` in a savepoint of it (options are ignored
  * there: only the outermost level decides isolation, timeout and retries).
  *
+ * With the package's default telemetry on (`setDefaultTelemetry`), the transaction runs in a
+ * `transaction` span with a `transaction attempt` span per attempt and a `savepoint` span per
+ * nested level.
+ *
  * @example
  * const total = await withTransaction(pool, async (tx) => {
  *   await tx.query('UPDATE counters SET n = n + 1 WHERE id = $1', [id]);

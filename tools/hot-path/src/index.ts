@@ -11,6 +11,7 @@ export {
   type Attributes,
   type AttributeValue,
   type CounterLike,
+  failSpan,
   type HistogramLike,
   type InSpanOptions,
   inSpan,

@@ -172,7 +172,11 @@ export function inSpan<R>(
   ) as R;
 }
 
-function failSpan(span: SpanLike, error: unknown): void {
+/**
+ * Marks a span failed: the exception recorded, status ERROR with its message. For failures that
+ * arrive as values (an attempt's outcome, a policy's answer) rather than as throws `inSpan` sees.
+ */
+export function failSpan(span: SpanLike, error: unknown): void {
   span.recordException(error instanceof Error ? error : String(error));
   span.setStatus({ code: STATUS_ERROR, message: error instanceof Error ? error.message : String(error) });
 }

@@ -1,5 +1,23 @@
+import { statementTracing, type Telemetry } from '../telemetry.ts';
 import type { RotateOutcome, SessionInfo, SessionRevocation, SessionStore } from '../types.ts';
 import { DEVICE_TOKENS_SQL } from './postgres-devices.ts';
+import {
+  CLASSIFY_SQL,
+  CREATE_SESSION_SQL,
+  DELETE_DEAD_TOKENS_SQL,
+  DELETE_ENDED_SESSIONS_SQL,
+  DROP_OLD_SEALS_SQL,
+  FIND_FAMILY_SQL,
+  LIST_REVOKED_SQL,
+  LIST_SESSIONS_SQL,
+  RETRY_SQL,
+  REVOKE_FAMILY_SQL,
+  REVOKE_SESSION_SQL,
+  REVOKE_USER_SQL,
+  ROTATE_SQL,
+  SHARE_SQL,
+  STATEMENTS,
+} from './postgres-statements.ts';
 import { withStoreErrors } from './store-errors.ts';
 
 /**
@@ -19,6 +37,14 @@ export interface Queryable {
 export interface PostgresSessionStoreOptions {
   /** A `pg.Pool` you created; the store never closes it. */
   pool: Queryable;
+  /**
+   * OpenTelemetry: each statement runs in a CLIENT span per the database conventions, named by
+   * its `db.query.summary` (`rotate refresh token`, `revoke session family`, ...), with
+   * `db.system.name` `postgresql` and the parameterized `db.query.text` (never a value); the
+   * revocation poll's statement only inside a span of the caller's. `true` for the global
+   * `@opentelemetry/api`, or the API object. @default false (no tracing code runs)
+   */
+  telemetry?: Telemetry;
 }
 
 /** The schema, in order. Apply with your migration runner (each id once). */
@@ -84,134 +110,6 @@ interface SessionRow {
   claims: Record<string, unknown>;
 }
 
-// The first step of a rotation or retry: lock the live family of the presented token ($1),
-// session row first, the same lock order as every revocation.
-const lockFamily = (extraCondition: string) => `WITH family AS (
-  SELECT s.id FROM switchboard_auth_sessions s
-   WHERE s.id = (SELECT session_id FROM switchboard_auth_refresh_tokens WHERE token_hash = $1)
-     AND s.revoked_at IS NULL ${extraCondition}
-   FOR UPDATE
-)`;
-
-// The last step of a rotation or retry: the session learns its new token's expiry and the
-// client's latest metadata ($3 now, $4 expiry, $5 user agent, $6 IP).
-const TOUCH_SESSION_SQL = `
-UPDATE switchboard_auth_sessions s
-   SET last_used_at = $3, expires_at = $4,
-       user_agent = COALESCE($5, s.user_agent), ip = COALESCE($6, s.ip)
-  FROM inserted i
- WHERE s.id = i.session_id
-RETURNING s.*`;
-
-// One statement, one round trip: lock the family (session row first, the same order as every
-// revocation, so rotation and revocation serialize and never deadlock), consume the presented
-// token if it is unconsumed and unexpired and the family alive and young enough, keep its
-// sealed successor ($8) with it, drop the predecessor's sealed copy of the presented token (now
-// used), insert the successor, touch the session. Of two concurrent calls with one token, the
-// second waits for the family lock and then finds the token consumed.
-const ROTATE_SQL = `
-${lockFamily('AND s.created_at > $7')}, consumed AS (
-  UPDATE switchboard_auth_refresh_tokens t
-     SET consumed_at = $3, replaced_by = $2, successor_sealed = $8
-   WHERE t.token_hash = $1 AND t.consumed_at IS NULL AND t.expires_at > $3
-     AND t.session_id IN (SELECT id FROM family)
-  RETURNING t.session_id
-), unsealed AS (
-  UPDATE switchboard_auth_refresh_tokens t SET successor_sealed = NULL
-   WHERE t.session_id IN (SELECT session_id FROM consumed)
-     AND t.successor_sealed IS NOT NULL AND t.token_hash <> $1
-), inserted AS (
-  INSERT INTO switchboard_auth_refresh_tokens (token_hash, session_id, expires_at)
-  SELECT $2, session_id, $4 FROM consumed
-  RETURNING session_id
-)
-${TOUCH_SESSION_SQL}`;
-
-// The presented token was not rotatable: what is it?
-const CLASSIFY_SQL = `
-SELECT t.session_id, t.consumed_at, t.expires_at, t.replaced_by, t.successor_sealed IS NOT NULL AS sealed,
-       s.user_id, s.revoked_at, s.created_at
-  FROM switchboard_auth_refresh_tokens t
-  JOIN switchboard_auth_sessions s ON s.id = t.session_id
- WHERE t.token_hash = $1`;
-
-// A repeat within the leeway of a token consumed with a sealed successor, which is still
-// unused: every presenter gets that one successor; no token changes, the session is touched.
-// Under the family lock, so it serializes with the successor's own rotation. $1 presented,
-// $2 now, $3/$4 meta, $5 born after (maxSessionMs), $6 consumed after (the leeway).
-const SHARE_SQL = `
-${lockFamily('AND s.created_at > $5')}, shared AS (
-  SELECT t.session_id, t.successor_sealed
-    FROM switchboard_auth_refresh_tokens t
-    JOIN switchboard_auth_refresh_tokens n ON n.token_hash = t.replaced_by AND n.consumed_at IS NULL
-   WHERE t.token_hash = $1 AND t.session_id IN (SELECT id FROM family)
-     AND t.consumed_at > $6 AND t.successor_sealed IS NOT NULL
-)
-UPDATE switchboard_auth_sessions s
-   SET last_used_at = $2, user_agent = COALESCE($3, s.user_agent), ip = COALESCE($4, s.ip)
-  FROM shared
- WHERE s.id = shared.session_id
-RETURNING s.*, shared.successor_sealed`;
-
-// The same for a token consumed without a sealed successor (by an older version of this
-// package): its unused successor is replaced by a new one (one live chain per family, never
-// two), sealed this time. Under the family lock. $1 presented, $2 new, $3 now, $4 expiry,
-// $5/$6 meta, $7 the unused successor to replace, $8 the new one sealed.
-const RETRY_SQL = `
-${lockFamily('')}, dropped AS (
-  DELETE FROM switchboard_auth_refresh_tokens t
-   WHERE t.token_hash = $7 AND t.consumed_at IS NULL AND t.session_id IN (SELECT id FROM family)
-  RETURNING t.session_id
-), repointed AS (
-  UPDATE switchboard_auth_refresh_tokens SET replaced_by = $2, successor_sealed = $8
-   WHERE token_hash = $1 AND session_id IN (SELECT session_id FROM dropped)
-  RETURNING session_id
-), inserted AS (
-  INSERT INTO switchboard_auth_refresh_tokens (token_hash, session_id, expires_at)
-  SELECT $2, session_id, $4 FROM repointed
-  RETURNING session_id
-)
-${TOUCH_SESSION_SQL}`;
-
-// Revoke a family and drop its tokens, in one statement.
-const REVOKE_FAMILY_SQL = `
-WITH revoked AS (
-  UPDATE switchboard_auth_sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id
-)
-DELETE FROM switchboard_auth_refresh_tokens WHERE session_id = $1`;
-
-// One active session of one user ($1 session, $2 user, $3 now) is revoked and its tokens dropped;
-// returns a row only when it was that user's and still active.
-const REVOKE_SESSION_SQL = `
-WITH revoked AS (
-  UPDATE switchboard_auth_sessions SET revoked_at = $3
-   WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3
-  RETURNING id
-), dropped AS (
-  DELETE FROM switchboard_auth_refresh_tokens WHERE session_id IN (SELECT id FROM revoked)
-)
-SELECT id FROM revoked`;
-
-// Cleanup: tokens past their expiry, and every token of a family that is revoked or past its
-// absolute lifetime ($2: born before). Consumed tokens of live families stay (reuse detection).
-// $1 now.
-const DELETE_DEAD_TOKENS_SQL = `
-DELETE FROM switchboard_auth_refresh_tokens
- WHERE expires_at <= $1
-    OR session_id IN (SELECT id FROM switchboard_auth_sessions WHERE revoked_at IS NOT NULL OR created_at <= $2)`;
-
-// Cleanup: sealed successors no presenter can claim any more (consumed before $1, now - leeway).
-const DROP_OLD_SEALS_SQL = `
-UPDATE switchboard_auth_refresh_tokens SET successor_sealed = NULL
- WHERE successor_sealed IS NOT NULL AND consumed_at <= $1`;
-
-// Cleanup: sessions that ended (revoked, expired, or past their absolute lifetime: born before
-// $2) before $1. Kept until then so that revocation polling and listings see them; their
-// tokens are gone already (the cascade finds none).
-const DELETE_ENDED_SESSIONS_SQL = `
-DELETE FROM switchboard_auth_sessions
- WHERE revoked_at <= $1 OR expires_at <= $1 OR created_at <= $2`;
-
 /**
  * Sessions in PostgreSQL: rotation is one statement (one round trip) on the happy path, atomic
  * under concurrency; reuse revokes the family. Apply `migrations` first.
@@ -219,7 +117,8 @@ DELETE FROM switchboard_auth_sessions
 export function createPostgresSessionStore(options: PostgresSessionStoreOptions): SessionStore {
   if (!options?.pool || typeof options.pool.query !== 'function')
     throw new TypeError('createPostgresSessionStore: `pool` must be a pg.Pool');
-  const pool = withStoreErrors(options.pool, 'PostgreSQL session store');
+  const trace = statementTracing('createPostgresSessionStore', options.telemetry, STATEMENTS);
+  const pool = withStoreErrors(options.pool, 'PostgreSQL session store', trace);
 
   const toInfo = (row: SessionRow): SessionInfo & { claims: Record<string, unknown> } => ({
     id: row.id,
@@ -234,25 +133,17 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
 
   return {
     async create(session) {
-      await pool.query(
-        `WITH created AS (
-           INSERT INTO switchboard_auth_sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip, claims)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
-         )
-         INSERT INTO switchboard_auth_refresh_tokens (token_hash, session_id, expires_at)
-         SELECT $9, id, $5 FROM created`,
-        [
-          session.id,
-          session.userId,
-          session.createdAt,
-          session.lastUsedAt,
-          session.expiresAt,
-          session.userAgent ?? null,
-          session.ip ?? null,
-          JSON.stringify(session.claims),
-          session.tokenHash,
-        ],
-      );
+      await pool.query(CREATE_SESSION_SQL, [
+        session.id,
+        session.userId,
+        session.createdAt,
+        session.lastUsedAt,
+        session.expiresAt,
+        session.userAgent ?? null,
+        session.ip ?? null,
+        JSON.stringify(session.claims),
+        session.tokenHash,
+      ]);
     },
 
     async rotate({
@@ -309,10 +200,7 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
     },
 
     async revokeByToken(tokenHash, now) {
-      const found = await pool.query<{ session_id: string }>(
-        'SELECT session_id FROM switchboard_auth_refresh_tokens WHERE token_hash = $1',
-        [tokenHash],
-      );
+      const found = await pool.query<{ session_id: string }>(FIND_FAMILY_SQL, [tokenHash]);
       const sessionId = found.rows[0]?.session_id;
       if (!sessionId) return false;
       await pool.query(REVOKE_FAMILY_SQL, [sessionId, now]);
@@ -325,27 +213,12 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
     },
 
     async revokeAllForUser(userId, now) {
-      const revoked = await pool.query<{ active: boolean }>(
-        `WITH revoked AS (
-           UPDATE switchboard_auth_sessions SET revoked_at = $2
-            WHERE user_id = $1 AND revoked_at IS NULL
-           RETURNING id, expires_at > $2 AS active
-         ), dropped AS (
-           DELETE FROM switchboard_auth_refresh_tokens WHERE session_id IN (SELECT id FROM revoked)
-         )
-         SELECT active FROM revoked`,
-        [userId, now],
-      );
+      const revoked = await pool.query<{ active: boolean }>(REVOKE_USER_SQL, [userId, now]);
       return revoked.rows.filter((row) => row.active).length;
     },
 
     async listSessions(userId, now) {
-      const { rows } = await pool.query<SessionRow>(
-        `SELECT * FROM switchboard_auth_sessions
-          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
-          ORDER BY created_at DESC`,
-        [userId, now],
-      );
+      const { rows } = await pool.query<SessionRow>(LIST_SESSIONS_SQL, [userId, now]);
       return rows.map((row) => {
         const { claims: _claims, ...info } = toInfo(row);
         return info;
@@ -365,10 +238,7 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
     },
 
     async listRevokedSince(since) {
-      const { rows } = await pool.query<{ id: string; user_id: string }>(
-        'SELECT id, user_id FROM switchboard_auth_sessions WHERE revoked_at >= $1',
-        [since],
-      );
+      const { rows } = await pool.query<{ id: string; user_id: string }>(LIST_REVOKED_SQL, [since]);
       return rows.map((row): SessionRevocation => ({ sessionId: row.id, userId: row.user_id }));
     },
   };

@@ -5,6 +5,7 @@ import { wholeNumberOption } from '@switchboard/hot-path';
 import { openWindowCount } from '../algorithms/fixed-window.ts';
 import { encodeKey, isSafeShort, KEY_SEPARATOR } from '../keys.ts';
 import { toResult } from '../results.ts';
+import { memoryStoreChecks, type Telemetry } from '../telemetry.ts';
 import type {
   Algorithm,
   BoundStore,
@@ -24,6 +25,13 @@ export interface MemoryStoreOptions {
   maxKeys?: number;
   /** Clock in ms, for tests. @default Date.now */
   now?: () => number;
+  /**
+   * OpenTelemetry metrics: the counter `switchboard.ratelimit.checks` (attributes
+   * `switchboard.ratelimit.prefix`, `.operation`, `.outcome`: `allowed` or `refused`). Checks
+   * are in-memory decisions: counted, not traced.
+   * @default false
+   */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -72,6 +80,7 @@ type MemoryStore = RateLimitStore & {
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const maxKeys = wholeNumberOption('createMemoryStore', 'maxKeys', options.maxKeys ?? 100_000, { min: 1 });
   const now = options.now ?? Date.now;
+  const checks = memoryStoreChecks(options.telemetry);
   const tables = new Map<string, Table>();
   const bare: Table = { head: '', slots: new Map(), pinned: true };
   const blocks = new Map<string, number>();
@@ -365,22 +374,23 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     const table = tableFor(prefix, true) as Table;
     table.pinned = true;
     const { blockDurationMs } = options;
-    return {
-      consume:
-        algorithm.kind === 'fixed-window'
-          ? fixedWindowConsumer(table, algorithm, blockDurationMs)
-          : (userKey, cost) => {
-              const key = isSafeShort(userKey) ? userKey : encodeKey(userKey);
-              return Promise.resolve(checkKey('consume', table, key, algorithm, cost, blockDurationMs));
-            },
-    };
+    const consume: BoundStore['consume'] =
+      algorithm.kind === 'fixed-window'
+        ? fixedWindowConsumer(table, algorithm, blockDurationMs)
+        : (userKey, cost) => {
+            const key = isSafeShort(userKey) ? userKey : encodeKey(userKey);
+            return Promise.resolve(checkKey('consume', table, key, algorithm, cost, blockDurationMs));
+          };
+    return { consume: checks ? checks.bound(prefix, consume) : consume };
   };
 
   const store: MemoryStore = {
     bind,
     evaluate: (mode, entries) => {
       try {
-        return Promise.resolve(evaluate(mode, entries));
+        const decisions = evaluate(mode, entries);
+        checks?.decided(mode, entries, decisions);
+        return Promise.resolve(decisions);
       } catch (error) {
         return Promise.reject(error);
       }

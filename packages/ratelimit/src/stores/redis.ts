@@ -2,6 +2,7 @@ import { scriptRunner } from '@switchboard/hot-path';
 import { FIXED_WINDOW_BATCH_SCRIPT, GENERAL_SCRIPT } from '../algorithms/lua-script.ts';
 import { bindStore } from '../bind-store.ts';
 import { encodeKey, isSafeShort, joinStorageKey } from '../keys.ts';
+import { redisStoreTelemetry, type Telemetry, traceRedisStore } from '../telemetry.ts';
 import type { AlgorithmKind, Decision, EvaluateMode, RateLimitStore, StoreEntry } from '../types.ts';
 import { createCheckBatcher } from './redis-check-batch.ts';
 import { createConsumeBatcher, type SendBatch } from './redis-consume-batch.ts';
@@ -19,6 +20,12 @@ export interface RedisCommandClient {
 export interface RedisStoreOptions {
   /** An ioredis client you created (plain or Sentinel); the store never closes it. */
   client: RedisCommandClient;
+  /**
+   * OpenTelemetry: a span per check, block and reset (`switchboard.ratelimit.consume`, `.peek`,
+   * `.penalize`, `.block`, `.reset`), with the limiter's prefix, algorithm and answer.
+   * @default false
+   */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -33,6 +40,7 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   if (!client || typeof client.call !== 'function') {
     throw new TypeError('createRedisStore: `client` must be an ioredis instance (it needs a `call` method)');
   }
+  const telemetry = redisStoreTelemetry(options.telemetry);
 
   const run = scriptRunner(client);
   const general: SendBatch = (args) => run(GENERAL_SCRIPT, args);
@@ -87,7 +95,7 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
       };
     },
   };
-  return store;
+  return telemetry ? traceRedisStore(telemetry, store) : store;
 }
 
 /** The fixed-window script's parameter set: limit, window and block duration in whole ms. */

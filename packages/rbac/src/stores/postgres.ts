@@ -1,3 +1,11 @@
+import { resolveTelemetry } from '@switchboard/hot-path';
+import {
+  INSTRUMENTATION_SCOPE,
+  inStatementSpan,
+  type StatementSpan,
+  statementSpan,
+  type Telemetry,
+} from '../telemetry.ts';
 import type { Grant, GrantStore } from '../types.ts';
 
 /**
@@ -31,30 +39,53 @@ CREATE TABLE IF NOT EXISTS switchboard_rbac_grants (
   },
 ];
 
+export interface PostgresGrantStoreOptions {
+  /** A `pg.Pool` you created; the store never closes it. */
+  pool: Queryable;
+  /**
+   * OpenTelemetry: each statement runs in a CLIENT span per the database conventions
+   * (`SELECT switchboard_rbac_grants`, `db.system.name` `postgresql`, `db.operation.name`,
+   * `db.collection.name`, `db.query.text`; a failure's SQLSTATE as `db.response.status_code`).
+   * `true` for the global `@opentelemetry/api`, or the API object.
+   * @default false (no tracing code runs)
+   */
+  telemetry?: Telemetry;
+}
+
+const TABLE = 'switchboard_rbac_grants';
+const GRANT_SQL = `INSERT INTO ${TABLE} (user_id, scope, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`;
+const REVOKE_SQL = `DELETE FROM ${TABLE} WHERE user_id = $1 AND scope = $2 AND role = $3`;
+const GRANTS_OF_SQL = `SELECT role, scope FROM ${TABLE} WHERE user_id = $1`;
+const SPANS: Record<'grant' | 'revoke' | 'grantsOf', StatementSpan> = {
+  grant: statementSpan('INSERT', TABLE, GRANT_SQL),
+  revoke: statementSpan('DELETE', TABLE, REVOKE_SQL),
+  grantsOf: statementSpan('SELECT', TABLE, GRANTS_OF_SQL),
+};
+
 /** Grants in PostgreSQL; apply `migrations` first. Role definitions stay in code. */
-export function createPostgresGrantStore(options: { pool: Queryable }): GrantStore {
+export function createPostgresGrantStore(options: PostgresGrantStoreOptions): GrantStore {
   const { pool } = options;
   if (!pool || typeof pool.query !== 'function')
     throw new TypeError('createPostgresGrantStore: `pool` must be a pg.Pool');
+  const api = resolveTelemetry('createPostgresGrantStore', options.telemetry);
+  const tracer = api?.trace.getTracer(INSTRUMENTATION_SCOPE);
+  const run = <Row extends { [column: string]: unknown }>(
+    statement: keyof typeof SPANS,
+    text: string,
+    values: unknown[],
+  ) => {
+    const query = () => pool.query<Row>(text, values);
+    return api && tracer ? inStatementSpan(api, tracer, SPANS[statement], query) : query();
+  };
   return {
     async grant(userId, role, scope) {
-      await pool.query(
-        'INSERT INTO switchboard_rbac_grants (user_id, scope, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-        [userId, scope ?? '', role],
-      );
+      await run('grant', GRANT_SQL, [userId, scope ?? '', role]);
     },
     async revoke(userId, role, scope) {
-      await pool.query('DELETE FROM switchboard_rbac_grants WHERE user_id = $1 AND scope = $2 AND role = $3', [
-        userId,
-        scope ?? '',
-        role,
-      ]);
+      await run('revoke', REVOKE_SQL, [userId, scope ?? '', role]);
     },
     async grantsOf(userId): Promise<Grant[]> {
-      const { rows } = await pool.query<{ role: string; scope: string }>(
-        'SELECT role, scope FROM switchboard_rbac_grants WHERE user_id = $1',
-        [userId],
-      );
+      const { rows } = await run<{ role: string; scope: string }>('grantsOf', GRANTS_OF_SQL, [userId]);
       return rows.map((row) => ({ role: row.role, scope: row.scope === '' ? null : row.scope }));
     },
   };

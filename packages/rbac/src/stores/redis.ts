@@ -1,3 +1,5 @@
+import { resolveTelemetry } from '@switchboard/hot-path';
+import { BusTracing, type Telemetry } from '../telemetry.ts';
 import type { RbacBus } from '../types.ts';
 
 /** The parts of two ioredis clients the bus uses. */
@@ -13,6 +15,14 @@ export interface RedisBusClients {
   };
   /** @default 'switchboard:rbac:grants' */
   channel?: string;
+  /**
+   * OpenTelemetry: a publish runs in a `send <channel>` span (producer), the handling of each
+   * message received in a `process <channel>` span (consumer, a trace of its own: messages
+   * carry no trace context), per the messaging conventions (`messaging.system` `redis`,
+   * `messaging.destination.name` the channel). `true` for the global `@opentelemetry/api`, or
+   * the API object. @default false (no tracing code runs)
+   */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -26,13 +36,18 @@ export function createRedisRbacBus(options: RedisBusClients): RbacBus {
     throw new TypeError('createRedisRbacBus: `publisher` must be an ioredis client');
   if (typeof subscriber?.subscribe !== 'function')
     throw new TypeError('createRedisRbacBus: `subscriber` must be an ioredis client');
+  const api = resolveTelemetry('createRedisRbacBus', options.telemetry);
+  const tracing = api && new BusTracing(api, channel);
+  const publish = async (userId: string) => {
+    await publisher.publish(channel, userId);
+  };
   return {
-    async publish(userId) {
-      await publisher.publish(channel, userId);
-    },
+    publish: tracing ? (userId) => tracing.send(() => publish(userId)) : publish,
     subscribe(handler) {
       const listener = (from: string, userId: string) => {
-        if (from === channel && typeof userId === 'string' && userId.length > 0) handler(userId);
+        if (from !== channel || typeof userId !== 'string' || userId.length === 0) return;
+        if (tracing) tracing.process(() => handler(userId));
+        else handler(userId);
       };
       subscriber.on('message', listener);
       void subscriber.subscribe(channel).catch(() => {
