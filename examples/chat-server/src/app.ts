@@ -76,6 +76,11 @@ export interface AppOptions {
   graphiql?: boolean;
   /** Password hashing capacity and clean-up (`AuthConfig`); unset fields: the defaults. */
   auth?: AuthSettings;
+  /**
+   * OpenTelemetry spans and metrics from every package (the global API: start the SDK first, see
+   * src/telemetry.ts; `OTEL_EXPORTER_OTLP_ENDPOINT` turns it on in main.ts). @default false
+   */
+  telemetry?: boolean;
 }
 
 /** What `createApp` takes of `AuthConfig`, the clean-up interval in ms. */
@@ -105,6 +110,7 @@ export interface App {
  */
 export async function createApp(options: AppOptions): Promise<App> {
   const { pool, log, limits, redis } = options;
+  const telemetry = options.telemetry ?? false;
 
   // auth: argon2id passwords (a bounded queue: BUSY past it), access tokens signed with our
   // keys, refresh sessions and device tokens in Postgres. Revocations reach every instance
@@ -116,21 +122,28 @@ export async function createApp(options: AppOptions): Promise<App> {
     issuer: 'switchboard-chat',
     audience: 'switchboard-chat',
     keys: options.signingKeys,
-    stores: { sessions: createPostgresSessionStore({ pool }), devices: createPostgresDeviceTokenStore({ pool }) },
+    stores: {
+      sessions: createPostgresSessionStore({ pool, telemetry }),
+      devices: createPostgresDeviceTokenStore({ pool, telemetry }),
+    },
     revocations: { bus: revocationBus },
     ...(options.auth?.passwordConcurrency === undefined
       ? {}
       : { passwordConcurrency: options.auth.passwordConcurrency }),
     ...(options.auth?.passwordQueueSize === undefined ? {} : { passwordQueueSize: options.auth.passwordQueueSize }),
     logger: { warn: (message) => log.warn(message) },
+    telemetry,
   });
 
   // rbac: roles per chat (scope chat:<id>), grants in Postgres, cached per user; with Redis a
   // grant change on one instance drops the cached grants on every other at once.
   const rbac = await createRbac({
     roles: chatRoles,
-    store: createPostgresGrantStore({ pool }),
-    cache: redis ? { bus: createRedisRbacBus({ publisher: redis.client(), subscriber: redis.client() }) } : {},
+    store: createPostgresGrantStore({ pool, telemetry }),
+    cache: redis
+      ? { bus: createRedisRbacBus({ publisher: redis.client(), subscriber: redis.client(), telemetry }) }
+      : {},
+    telemetry,
   });
 
   // pagination: keyset connections; cursors signed with a key derived from the signing key,
@@ -156,7 +169,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // No NOTIFY per message: PostgreSQL commits NOTIFYing transactions one at a time (WAL flush
   // included), which capped sends at a few hundred per second. This process wakes its own relay
   // after each write; relays of other instances poll, so nothing waits longer than a poll.
-  const outbox = createOutbox({ notify: false });
+  const outbox = createOutbox({ notify: false, telemetry });
   const events = createChatEvents(
     redis
       ? {
@@ -168,12 +181,18 @@ export async function createApp(options: AppOptions): Promise<App> {
         }
       : {},
   );
-  const relay = createOutboxRelay({ pool, outbox, publish: (event) => events.publishOutboxEvent(event) });
+  const relay = createOutboxRelay({ pool, outbox, telemetry, publish: (event) => events.publishOutboxEvent(event) });
 
   // db-router: with replicas, reads go to a replica that already has the reader's last write
   // (a causal token per user, shared through Redis so the next request may land anywhere).
   const router = options.replicas?.length
-    ? await createDbRouter({ primary: pool, replicas: [...options.replicas], maxLagMs: 10_000, tokenWaitMs: 50 })
+    ? await createDbRouter({
+        primary: pool,
+        replicas: [...options.replicas],
+        maxLagMs: 10_000,
+        tokenWaitMs: 50,
+        telemetry,
+      })
     : undefined;
   const db: ChatDb = router
     ? replicatedDb(
@@ -190,6 +209,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const cache = createCache({
     ttlMs: 60_000,
     prefix: 'chat:',
+    telemetry,
     ...(redis
       ? {
           l2: createRedisTier({ client: redis.client(), prefix: 'switchboard-chat' }),
@@ -218,7 +238,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const cleanup = scheduleAuthCleanup({ pool, auth, log, intervalMs: options.auth?.cleanupIntervalMs ?? 600_000 });
 
   // ratelimit: in memory for one instance, in Redis for many; one all-or-nothing check per message.
-  const limitStore = redis ? createRedisStore({ client: redis.client() }) : createMemoryStore();
+  const limitStore = redis ? createRedisStore({ client: redis.client(), telemetry }) : createMemoryStore({ telemetry });
   const hour = 3_600_000;
   // While Redis is unreachable (a failover), message limits fall back to a memory limiter per
   // instance with the limit split between instances; auth limits refuse (the safe side).
@@ -423,6 +443,8 @@ export interface ServerLoggerOptions {
   format?: 'ecs' | 'pino';
   /** `service.environment`: `production`, `development`... */
   environment: string;
+  /** `trace.id` / `span.id` on every line written while a span is active. @default false */
+  telemetry?: boolean;
 }
 
 /**
@@ -444,6 +466,7 @@ export function createServerLogger(
       level: options.level,
       format: options.format ?? 'ecs',
       redact: ['authorization', '*.authorization'],
+      telemetry: options.telemetry ?? false,
     },
     destination,
   );

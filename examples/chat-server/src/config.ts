@@ -26,6 +26,12 @@ export interface ServerConfig {
    * (plain pino lines, for `pino-pretty` in development). @default 'ecs'
    */
   logFormat: 'ecs' | 'pino';
+  /**
+   * Traces over OTLP/HTTP, on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the OpenTelemetry SDK reads
+   * its standard `OTEL_*` variables: `OTEL_SERVICE_NAME`, headers, sampling...). Every package's
+   * spans and metrics, and `trace.id` / `span.id` on log lines. @default false
+   */
+  telemetry: boolean;
   /** `ACCESS_TOKEN_KEYS`: a JSON array of private JWKs (the first signs); unset means generated once under `dataDir`. */
   accessTokenKeys: string | undefined;
   /** `NODE_ENV=production`: GraphiQL, introspection and an open `/metrics` are off unless asked for. */
@@ -72,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     accessTokenKeys: env.ACCESS_TOKEN_KEYS?.trim() || undefined,
     logLevel: parseLogLevel(env.LOG_LEVEL),
     logFormat: parseLogFormat(env.LOG_FORMAT),
+    telemetry: Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim()),
     limits: parseLimits(env),
     auth: parseAuth(env),
     production,

@@ -1,17 +1,23 @@
+import { setDefaultTelemetry } from '@switchboard/tx';
 import { type App, createApp, createServerLogger } from './app.ts';
 import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
 import { type Database, migrateDatabase, openDatabase } from './db/database.ts';
 import { connectRedis, type RedisConnections } from './redis.ts';
 import { metricsAccess, type RunningServer, startServer } from './server.ts';
 import { loadSigningKeys } from './signing-keys.ts';
+import { startTelemetry } from './telemetry.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // First: the packages look the SDK up through the global API when they are created.
+  const stopTelemetry = config.telemetry ? startTelemetry() : undefined;
+  if (config.telemetry) setDefaultTelemetry(true);
   // Elastic Common Schema lines on stdout (LOG_FORMAT=pino: plain pino lines, for pino-pretty).
   const log = createServerLogger({
     environment: config.production ? 'production' : 'development',
     level: config.logLevel,
     format: config.logFormat,
+    telemetry: config.telemetry,
   });
   const database = await openDatabase(config);
   let app: App | undefined;
@@ -34,6 +40,7 @@ async function main(): Promise<void> {
       },
       log,
       graphiql: config.graphiql,
+      telemetry: config.telemetry,
     });
     server = await startServer(config, app.yoga, app.routes);
   } catch (error) {
@@ -55,6 +62,7 @@ async function main(): Promise<void> {
       .then(() => app?.close())
       .then(() => redis?.close())
       .then(() => database.close())
+      .then(() => stopTelemetry?.())
       .then(
         () => process.exit(0),
         (error: unknown) => {

@@ -37,6 +37,8 @@ export async function startInstances(options: {
   log?: Logger;
   /** Password capacity and the auth clean-up interval of every instance. @default the server's */
   auth?: AuthSettings;
+  /** Every package's spans and metrics through the global OpenTelemetry API. @default false */
+  telemetry?: boolean;
 }): Promise<Instances> {
   const pool = new pg.Pool({ connectionString: options.primary, max: 20 });
   // A test may kill the primary's connections: idle clients must not crash the process.
@@ -73,6 +75,7 @@ export async function startInstances(options: {
       log,
       ...(options.graphiql === undefined ? {} : { graphiql: options.graphiql }),
       ...(options.auth ? { auth: options.auth } : {}),
+      ...(options.telemetry ? { telemetry: true } : {}),
     });
     const server = await startServer({ port: 0, host: '127.0.0.1', ...options.server }, app.yoga, app.routes);
     running.push({ app, server, redis });

@@ -131,6 +131,12 @@ describe('loadConfig', () => {
     expect(loadConfig({}).redis).toBeUndefined();
   });
 
+  test('OTEL_EXPORTER_OTLP_ENDPOINT turns telemetry on; unset or blank, it is off', () => {
+    expect(loadConfig({}).telemetry).toBe(false);
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: '  ' }).telemetry).toBe(false);
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).telemetry).toBe(true);
+  });
+
   test('LOG_FORMAT: ecs unless pino is asked for', () => {
     expect(loadConfig({}).logFormat).toBe('ecs');
     expect(loadConfig({ LOG_FORMAT: ' Pino ' }).logFormat).toBe('pino');
