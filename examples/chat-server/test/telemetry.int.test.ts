@@ -43,6 +43,22 @@ describe('the chat server with telemetry (OTEL_EXPORTER_OTLP_ENDPOINT set)', () 
     expect(tracing.spans().some((span) => span.parentSpanContext?.spanId === issue.spanContext().spanId)).toBe(true);
     // createChat enqueues a user event; the relay publishes it in a span of its own.
     await expect.poll(() => [...names()].some((name) => name.startsWith('send ')), { timeout: 10_000 }).toBe(true);
+
+    // sendMessage: the one statement runs in the enqueue's span, whose traceparent the event
+    // carries; the relay's publish starts its own trace and links back to it.
+    tracing.reset();
+    const sent = await gql(
+      url,
+      'mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
+      { input: { chatId: chat.data?.createChat.id, content: 'traced hello' } },
+      ada.token,
+    );
+    expect(sent.errors).toBeUndefined();
+    const enqueue = tracing.span('create chat.message.added');
+    await expect.poll(() => names().has('send chat.message.added'), { timeout: 10_000 }).toBe(true);
+    const publish = tracing.span('send chat.message.added');
+    expect(publish.spanContext().traceId).not.toBe(enqueue.spanContext().traceId);
+    expect(publish.links.map((link) => link.context.spanId)).toEqual([enqueue.spanContext().spanId]);
   });
 
   test('without it (the default), nothing is traced', async () => {

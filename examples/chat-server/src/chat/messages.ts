@@ -93,17 +93,22 @@ export function createMessages(deps: {
 }) {
   const { db, rbac, paginator, outbox, onEnqueued = () => {}, events } = deps;
   const pool = db.primary;
-  /** The outbox event of the `changed` row, its id in parameter `idParameter`. */
-  const enqueue = (topic: string, idParameter: string) =>
+  /**
+   * The outbox event of the `changed` row, its id in parameter `idParameter` (and its headers, the
+   * trace's `traceparent` from `outbox.withTraceHeaders`, in `headersParameter` when given).
+   */
+  const enqueue = (topic: string, idParameter: string, headersParameter?: string) =>
     outbox.enqueueSql({
       from: 'changed',
       id: `${idParameter}::uuid`,
       topic: `'${topic}'`,
       key: 'changed.chat_id::text',
       payload: 'changed.message',
+      ...(headersParameter ? { headers: `${headersParameter}::jsonb` } : {}),
     });
 
-  // $1 id, $2 chat, $3 sender, $4 content, $5 client id (or null), $6 event id. A repeated client
+  // $1 id, $2 chat, $3 sender, $4 content, $5 client id (or null), $6 event id, $7 event headers
+  // (the trace's traceparent when telemetry is on, else {}). A repeated client
   // id takes no sequence number: the existing message is answered instead (second branch, which
   // reads the snapshot from before this statement, so never the row the first branch inserts).
   const sendSql = `
@@ -125,7 +130,7 @@ WITH chat AS (
   UPDATE participants SET last_read_seq = GREATEST(last_read_seq, inserted.seq)
     FROM inserted
    WHERE participants.chat_id = $2 AND participants.user_id = $3
-), event AS (${enqueue(MESSAGE_ADDED, '$6')})
+), event AS (${enqueue(MESSAGE_ADDED, '$6', '$7')})
 SELECT message FROM changed
 UNION ALL
 SELECT ${messageJson('earlier')} FROM messages earlier
@@ -197,13 +202,17 @@ SELECT message FROM changed`;
       const clientId = input.clientId ?? null;
       let message: Message | undefined;
       try {
-        const { rows } = await pool.query<{ message: Message }>({
-          // Named: each connection parses and plans it once (planning this statement cost more
-          // of PostgreSQL's CPU than running it).
-          name: 'chat-send-message',
-          text: sendSql,
-          values: [randomUUID(), input.chatId, userId, input.content, clientId, uuidv7()],
-        });
+        // With telemetry, the statement runs in the enqueue's span and stores its traceparent with
+        // the event: the relay's publish and every delivery link back to this request.
+        const { rows } = await outbox.withTraceHeaders(MESSAGE_ADDED, (headers) =>
+          pool.query<{ message: Message }>({
+            // Named: each connection parses and plans it once (planning this statement cost more
+            // of PostgreSQL's CPU than running it).
+            name: 'chat-send-message',
+            text: sendSql,
+            values: [randomUUID(), input.chatId, userId, input.content, clientId, uuidv7(), JSON.stringify(headers)],
+          }),
+        );
         message = rows[0]?.message;
         if (message) onEnqueued();
       } catch (error) {
