@@ -228,6 +228,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     rbac,
     paginator: messagesPaginator,
     events,
+    outbox,
     maxPerUser: limits.subscriptionsPerUser,
     log,
   });

@@ -1,5 +1,6 @@
 import { createTestDatabase } from '@switchboard/infra';
 import { installTestTracing, type TestTracing } from '@switchboard/infra/tracing';
+import { createClient } from 'graphql-sse';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, test } from 'vitest';
 import { gql, registerUser } from './client.ts';
 import { type Instances, startInstances } from './instances.ts';
@@ -7,6 +8,7 @@ import { type Instances, startInstances } from './instances.ts';
 let tracing: TestTracing;
 let traced: Instances;
 let untraced: Instances;
+let cluster: Instances;
 
 beforeAll(async () => {
   tracing = installTestTracing();
@@ -15,11 +17,16 @@ beforeAll(async () => {
   const untracedDb = await createTestDatabase(inject('infra'), 'chat_telemetry_off');
   traced = await startInstances({ primary: tracedDb.primary, telemetry: true });
   untraced = await startInstances({ primary: untracedDb.primary });
+  const infra = inject('infra');
+  if (!infra.redis) throw new Error('the shared topology has no Redis');
+  const clusterDb = await createTestDatabase(infra, 'chat_telemetry_cluster');
+  cluster = await startInstances({ primary: clusterDb.primary, redis: infra.redis, count: 2, telemetry: true });
 });
 beforeEach(() => tracing.reset());
 afterAll(async () => {
   await traced?.close();
   await untraced?.close();
+  await cluster?.close();
   tracing.uninstall();
 });
 
@@ -59,6 +66,68 @@ describe('the chat server with telemetry (OTEL_EXPORTER_OTLP_ENDPOINT set)', () 
     const publish = tracing.span('send chat.message.added');
     expect(publish.spanContext().traceId).not.toBe(enqueue.spanContext().traceId);
     expect(publish.links.map((link) => link.context.spanId)).toEqual([enqueue.spanContext().spanId]);
+  });
+
+  test('one message across two instances: its enqueue on A, the relay publish linked to it, the delivery on B a child of the publish', async () => {
+    const [urlA, urlB] = cluster.urls as [string, string];
+    const ada = await registerUser(urlA, 'ada');
+    const bob = await registerUser(urlA, 'bob');
+    const chat = await gql<{ createChat: { id: string } }>(
+      urlA,
+      'mutation($input: CreateChatInput!) { createChat(input: $input) { id } }',
+      { input: { title: 'Across', participantIds: [bob.id] } },
+      ada.token,
+    );
+    const chatId = chat.data?.createChat.id as string;
+    const send = async (content: string) =>
+      (
+        await gql<{ sendMessage: { cursor: string } }>(
+          urlA,
+          'mutation($input: SendMessageInput!) { sendMessage(input: $input) { cursor } }',
+          { input: { chatId, content } },
+          ada.token,
+        )
+      ).data?.sendMessage.cursor;
+    // Bob listens on instance B, from after a first message: whatever follows reaches him, replayed
+    // from the database or live; once one has, the feed is live.
+    const after = await send('before');
+    const client = createClient({ url: urlB, headers: { authorization: `Bearer ${bob.token}` }, retryAttempts: 0 });
+    const feed = client.iterate<{ messageAdded: { content: string } }>({
+      query: 'subscription($chatId: ID!, $after: String) { messageAdded(chatId: $chatId, after: $after) { content } }',
+      variables: { chatId, after },
+    });
+    const warmUp = feed.next();
+    await send('warm up');
+    expect((await warmUp).value?.data?.messageAdded.content).toBe('warm up');
+    await expect.poll(() => tracing.spans().some((span) => span.name === 'send chat.message.added')).toBe(true);
+    tracing.reset();
+    const first = feed.next();
+    expect(await send('across instances')).toBeTypeOf('string');
+    expect((await first).value?.data?.messageAdded.content).toBe('across instances');
+    await feed.return?.();
+    client.dispose();
+
+    // Spans of the earlier messages may still end after the reset: pick this message's by their
+    // link to its enqueue (the one create span since the reset).
+    const enqueue = tracing.span('create chat.message.added');
+    const linkedTo = (name: string) =>
+      tracing
+        .spans()
+        .find(
+          (span) =>
+            span.name === name && span.links.some((link) => link.context.spanId === enqueue.spanContext().spanId),
+        );
+    await expect.poll(() => linkedTo('process chat.message.added') !== undefined).toBe(true);
+    const publish = linkedTo('send chat.message.added');
+    const delivery = linkedTo('process chat.message.added');
+    if (!publish || !delivery) throw new Error('no publish or delivery span linked to the enqueue');
+    // T2: the publish's own trace, linked to the request's enqueue (T1).
+    expect(publish.spanContext().traceId).not.toBe(enqueue.spanContext().traceId);
+    expect(publish.links.map((link) => link.context.spanId)).toEqual([enqueue.spanContext().spanId]);
+    // The delivery on B: a child of the publish in T2, linked to the enqueue too.
+    expect(delivery.spanContext().traceId).toBe(publish.spanContext().traceId);
+    expect(delivery.parentSpanContext?.spanId).toBe(publish.spanContext().spanId);
+    expect(delivery.links.map((link) => link.context.spanId)).toEqual([enqueue.spanContext().spanId]);
   });
 
   test('without it (the default), nothing is traced', async () => {

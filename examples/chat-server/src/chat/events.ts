@@ -1,4 +1,4 @@
-import type { OutboxEvent } from '@switchboard/tx';
+import { ENQUEUE_TRACEPARENT, type OutboxEvent } from '@switchboard/tx';
 import { createPubSub } from 'graphql-yoga';
 import { MESSAGE_ADDED, MESSAGE_UPDATED, type Message } from './messages.ts';
 import { USER_EVENT, type UserEventPayload } from './user-events.ts';
@@ -22,6 +22,28 @@ type ChatEventMap = {
 };
 
 /** Where events travel: this process (default) or, e.g., graphql-yoga's Redis event target. */
+/**
+ * Where a published message carries the trace headers of its outbox event (only with telemetry:
+ * the relay's `traceparent` and the enqueue's), so the instance that delivers it can make its
+ * delivery span a child of the publish (`outbox.withDeliverySpan`). GraphQL never reads it.
+ */
+export const TRACE_HEADERS = 'traceHeaders';
+
+/** The trace headers a published payload carries, if any. */
+export function traceHeadersOf(payload: unknown): Record<string, string> | undefined {
+  const headers = (payload as { [TRACE_HEADERS]?: unknown } | null)?.[TRACE_HEADERS];
+  return typeof headers === 'object' && headers !== null ? (headers as Record<string, string>) : undefined;
+}
+
+/** `payload`, with the event's trace headers when it has any (telemetry on). */
+function withTraceHeaders<T extends object>(payload: T, headers: Record<string, string>): T {
+  if (headers.traceparent === undefined) return payload;
+  const trace: Record<string, string> = { traceparent: headers.traceparent };
+  if (headers.tracestate !== undefined) trace.tracestate = headers.tracestate;
+  if (headers[ENQUEUE_TRACEPARENT] !== undefined) trace[ENQUEUE_TRACEPARENT] = headers[ENQUEUE_TRACEPARENT];
+  return { ...payload, [TRACE_HEADERS]: trace };
+}
+
 export type ChatEventTarget = NonNullable<NonNullable<Parameters<typeof createPubSub<ChatEventMap>>[0]>['eventTarget']>;
 
 /**
@@ -55,7 +77,7 @@ export function createChatEvents(
         const payload = event.payload as UserEventPayload;
         return deliver('user:event', payload.userId, payload);
       }
-      const message = event.payload as Message;
+      const message = withTraceHeaders(event.payload as Message, event.headers);
       if (event.topic === MESSAGE_ADDED) return deliver('message:added', message.chatId, message);
       if (event.topic === MESSAGE_UPDATED) return deliver('message:updated', message.chatId, message);
     },

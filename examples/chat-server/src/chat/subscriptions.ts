@@ -1,12 +1,20 @@
 import type { Principal } from '@switchboard/auth';
 import type { Connection, Paginator } from '@switchboard/pagination';
 import type { Rbac } from '@switchboard/rbac';
+import type { Outbox } from '@switchboard/tx';
 import { parseInput } from '@switchboard/validation';
 import type { ChatDb, Reader } from './db.ts';
 import { AppError, notFound } from './errors.ts';
-import type { ChatEvents, TypingEvent } from './events.ts';
+import { type ChatEvents, type TypingEvent, traceHeadersOf } from './events.ts';
 import { idInput } from './inputs.ts';
-import { type Message, type MessageRow, messagesQueryKey, messagesSource, toMessage } from './messages.ts';
+import {
+  MESSAGE_ADDED,
+  type Message,
+  type MessageRow,
+  messagesQueryKey,
+  messagesSource,
+  toMessage,
+} from './messages.ts';
 import { chatScope } from './roles.ts';
 import { createUserEventStreams, type UserEvent } from './user-events.ts';
 
@@ -62,6 +70,8 @@ export interface SubscriptionsOptions {
   rbac: Rbac;
   paginator: Paginator;
   events: ChatEvents;
+  /** With telemetry: each message delivered on this instance is a span (`outbox.withDeliverySpan`). */
+  outbox?: Pick<Outbox, 'withDeliverySpan'>;
   /** Subscriptions one user may hold open on this instance. */
   maxPerUser: number;
   /**
@@ -100,6 +110,7 @@ export interface SubscriptionsOptions {
  */
 export function createSubscriptions(options: SubscriptionsOptions) {
   const { db, rbac, paginator, events, maxPerUser, log } = options;
+  const withDeliverySpan = options.outbox?.withDeliverySpan.bind(options.outbox);
   const gapWaitMs = options.gapWaitMs ?? 200;
   const checkIntervalMs = options.checkIntervalMs ?? 1_000;
   const endedSessionMemoryMs = options.endedSessionMemoryMs ?? 16 * 60_000;
@@ -382,7 +393,15 @@ export function createSubscriptions(options: SubscriptionsOptions) {
     // comes from the primary: a replica behind it would hand out messages sent before the
     // subscription (which a client that just read the history would show twice).
     (async () => {
-      for await (const message of live) accept(feed, message);
+      for await (const message of live) {
+        // With telemetry: the delivery on this instance is a span, child of the relay's publish.
+        const headers = traceHeadersOf(message);
+        if (headers && withDeliverySpan) {
+          withDeliverySpan({ topic: MESSAGE_ADDED, headers, id: message.id }, () => accept(feed, message));
+        } else {
+          accept(feed, message);
+        }
+      }
     })().catch((error: unknown) => log?.warn({ err: error, chatId }, 'a live feed failed'));
     feed.ready = (async () => {
       let start: number | undefined;
