@@ -338,7 +338,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       userAgent: initial.request.headers.get('user-agent') ?? undefined,
     }),
     plugins: [
-      ...operationLogging(log, maskError),
+      ...operationLogging(log, maskError, telemetry),
       ops.plugin,
       // Refuses GraphQL requests a browser could send cross-site without a preflight.
       useCSRFPrevention(),
@@ -479,11 +479,12 @@ export function createServerLogger(
  * client is answered (`maskError`, the server's own mask): client mistakes (codes below 500) at
  * `info`; an outage the server answers with a code of its own and a 5xx status
  * (`DATABASE_UNAVAILABLE`, `BUSY`) at `warn`, without a stack; a server fault (the mask keeps its
- * cause, see `createMaskError`) at `error`, once, with that cause and its stack. Register first:
- * every later plugin runs in the operation's context.
+ * cause, see `createMaskError`) at `error`, once, with that cause and its stack. With `telemetry`,
+ * each operation is a span, the parent of the packages' spans. Register first: every later plugin
+ * runs in the operation's context.
  */
-export function operationLogging(log: Logger, maskError: MaskError): Plugin[] {
-  return [useRequestLogging({ logger: log, maskError })];
+export function operationLogging(log: Logger, maskError: MaskError, telemetry = false): Plugin[] {
+  return [useRequestLogging({ logger: log, maskError, telemetry })];
 }
 
 /** After `useAuth`: the caller's user id on every later line of the operation (`user.id`). */

@@ -3,6 +3,8 @@
  * counted and classified (the client's, or a server fault), and the small shape checks the
  * plugin's hooks share.
  */
+
+import type { SpanLike } from '@switchboard/hot-path';
 import { type DocumentNode, GraphQLError, getOperationAST } from 'graphql';
 import type { LogContext } from './context.ts';
 
@@ -12,6 +14,8 @@ export interface Operation {
   readonly store: LogContext;
   /** Runs `fn` in `store` (not a copy), so each phase of the operation shares one context. */
   readonly run: <R>(fn: () => R) => R;
+  /** The operation's span, with `telemetry`. */
+  readonly span: SpanLike | undefined;
   readonly startedAt: bigint;
   type: string | undefined;
   name: string | undefined;

@@ -1,5 +1,6 @@
 import type { MaskError } from './graphql-operation.ts';
 import type { RequestContextOptions } from './http.ts';
+import type { RequestLoggingTelemetry } from './operation-spans.ts';
 
 /** A log method in pino's call shape: the fields first, then the message. */
 export type RequestLogMethod = (fields: Record<string, unknown>, message: string) => void;
@@ -42,4 +43,11 @@ export interface RequestLoggingOptions {
    * thrown: anything that is no GraphQL error counts as a fault, as yoga's default mask would hide it)
    */
   maskError?: MaskError;
+  /**
+   * OpenTelemetry: a span per operation (`query Name`, `graphql.operation.*`), a child of the
+   * active span if there is one; resolvers, the packages' own spans and the operation's log line
+   * run with it active (a logger with `telemetry` then writes its `trace.id`). `true` for the
+   * global `@opentelemetry/api` (an optional peer), or the API object. @default false
+   */
+  telemetry?: RequestLoggingTelemetry;
 }

@@ -19,10 +19,12 @@ import {
   settle,
   upgradeHeader,
 } from './graphql-operation.ts';
+import { operationSpans } from './operation-spans.ts';
 import { newRequestId, requestIdFor, resolveRequestIdOptions } from './request-id.ts';
 import type { RequestLoggingOptions } from './request-logging-options.ts';
 
 export type { MaskError } from './graphql-operation.ts';
+export type { RequestLoggingTelemetry } from './operation-spans.ts';
 export type {
   RequestLoggingLogger,
   RequestLoggingOptions,
@@ -71,6 +73,7 @@ export function useRequestLogging(options: RequestLoggingOptions): Plugin {
     throw new TypeError('useRequestLogging: options must be an object with a logger');
   }
   const { logger, sampleRate = 1, slowOperationMs = 1000, maskError } = options;
+  const spans = operationSpans(options.telemetry);
   if (maskError !== undefined && typeof maskError !== 'function') {
     throw new TypeError('useRequestLogging: maskError must be a function (yoga maskedErrors.maskError) when given');
   }
@@ -104,9 +107,16 @@ export function useRequestLogging(options: RequestLoggingOptions): Plugin {
   const connectionIds = new WeakMap<object, string>();
 
   const start = (key: object, fields: LogContext): Operation => {
+    const traced = spans?.start();
     const operation = runWithLogContext(fields, () => ({
       store: currentLogContext() as LogContext,
-      run: bindLogContext(<R>(fn: () => R): R => fn()),
+      run: traced
+        ? inBoth(
+            traced.run,
+            bindLogContext(<R>(fn: () => R): R => fn()),
+          )
+        : bindLogContext(<R>(fn: () => R): R => fn()),
+      span: traced?.span,
       startedAt: process.hrtime.bigint(),
       type: undefined,
       name: undefined,
@@ -140,14 +150,17 @@ export function useRequestLogging(options: RequestLoggingOptions): Plugin {
   const finish = (operation: Operation): void => {
     if (operation.done) return;
     operation.done = true;
+    let fault: { cause: unknown } | undefined;
     try {
-      operation.run(() => writeLine(operation));
+      fault = operation.run(() => writeLine(operation));
     } catch {
       // A logger that throws must not fail the operation it reports on.
     }
+    if (operation.span) spans?.end(operation.span, operation.type, operation.name, fault);
   };
 
-  const writeLine = (operation: Operation): void => {
+  /** Writes the operation's line (unless sampled away); returns its server fault, if any. */
+  const writeLine = (operation: Operation): { cause: unknown } | undefined => {
     const durationNs = Number(process.hrtime.bigint() - operation.startedAt);
     const codes = new Set<string>();
     let fault: { cause: unknown } | undefined;
@@ -160,7 +173,7 @@ export function useRequestLogging(options: RequestLoggingOptions): Plugin {
     }
     const failed = operation.errorCount > 0;
     const slow = operation.type !== 'subscription' && durationNs > slowNs;
-    if (!fault && !outage && !slow && !failed && !(sampleRate === 1 || Math.random() < sampleRate)) return;
+    if (!fault && !outage && !slow && !failed && !(sampleRate === 1 || Math.random() < sampleRate)) return fault;
     // Dotted names, as `createLogger` writes the context's own (`graphql.operation.name`, ...).
     const fields: Record<string, unknown> = {};
     if (operation.type !== undefined) fields['graphql.operation.type'] = operation.type;
@@ -182,6 +195,7 @@ export function useRequestLogging(options: RequestLoggingOptions): Plugin {
     } else {
       logger.info(fields, 'GraphQL operation');
     }
+    return fault;
   };
 
   const fail = (operation: Operation, error: unknown): void => {
@@ -366,4 +380,9 @@ export function useRequestLogging(options: RequestLoggingOptions): Plugin {
       }
     },
   };
+}
+
+/** Runs `fn` in the operation's span and in its log context. */
+function inBoth(inSpan: <R>(fn: () => R) => R, inContext: <R>(fn: () => R) => R): <R>(fn: () => R) => R {
+  return (fn) => inSpan(() => inContext(fn));
 }

@@ -27,6 +27,7 @@ export interface SpanLike {
   addEvent(name: string, attributes?: Attributes): unknown;
   recordException(exception: unknown): void;
   setStatus(status: { code: number; message?: string }): unknown;
+  updateName(name: string): unknown;
   isRecording(): boolean;
   end(): void;
 }
