@@ -133,6 +133,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...(options.auth?.passwordQueueSize === undefined ? {} : { passwordQueueSize: options.auth.passwordQueueSize }),
     logger: { warn: (message) => log.warn(message) },
     telemetry,
+    // With telemetry, a request's token check is a span of its trace too (auth's default leaves
+    // verification untraced: it runs on every request).
+    traceVerify: telemetry,
   });
 
   // rbac: roles per chat (scope chat:<id>), grants in Postgres, cached per user; with Redis a

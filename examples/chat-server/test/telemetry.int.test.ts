@@ -1,17 +1,33 @@
+import * as api from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
 import { createTestDatabase } from '@switchboard/infra';
 import { installTestTracing, type TestTracing } from '@switchboard/infra/tracing';
 import { createClient } from 'graphql-sse';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, test } from 'vitest';
+import { createServerLogger } from '../src/app.ts';
 import { gql, registerUser } from './client.ts';
 import { type Instances, startInstances } from './instances.ts';
 
 let tracing: TestTracing;
+// Metrics through the real SDK, read on demand (the export interval is never reached).
+const metricReader = new PeriodicExportingMetricReader({
+  exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+  exportIntervalMillis: 3_600_000,
+});
 let traced: Instances;
 let untraced: Instances;
 let cluster: Instances;
+// The cluster's log lines, from the server's logger with telemetry (trace.id on each).
+const clusterLines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   tracing = installTestTracing();
+  api.metrics.setGlobalMeterProvider(new MeterProvider({ readers: [metricReader] }));
   // Two databases: the traced instance's relay must never publish what the untraced one enqueued.
   const tracedDb = await createTestDatabase(inject('infra'), 'chat_telemetry_on');
   const untracedDb = await createTestDatabase(inject('infra'), 'chat_telemetry_off');
@@ -20,7 +36,11 @@ beforeAll(async () => {
   const infra = inject('infra');
   if (!infra.redis) throw new Error('the shared topology has no Redis');
   const clusterDb = await createTestDatabase(infra, 'chat_telemetry_cluster');
-  cluster = await startInstances({ primary: clusterDb.primary, redis: infra.redis, count: 2, telemetry: true });
+  const log = createServerLogger(
+    { environment: 'test', level: 'info', telemetry: true },
+    { write: (line: string) => void clusterLines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  cluster = await startInstances({ primary: clusterDb.primary, redis: infra.redis, count: 2, telemetry: true, log });
 });
 beforeEach(() => tracing.reset());
 afterAll(async () => {
@@ -28,6 +48,7 @@ afterAll(async () => {
   await untraced?.close();
   await cluster?.close();
   tracing.uninstall();
+  api.metrics.disable();
 });
 
 describe('the chat server with telemetry (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
@@ -106,7 +127,20 @@ describe('the chat server with telemetry (OTEL_EXPORTER_OTLP_ENDPOINT set)', () 
     await expect.poll(() => tracing.spans().some((span) => span.name === 'send chat.message.added')).toBe(true);
     tracing.reset();
     const first = feed.next();
-    expect(await send('across instances')).toBeTypeOf('string');
+    // The request, with an id of our own to find its log lines.
+    const response = await fetch(urlA, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${ada.token}`,
+        'x-request-id': 'trace-e2e-1',
+      },
+      body: JSON.stringify({
+        query: 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
+        variables: { input: { chatId, content: 'across instances' } },
+      }),
+    });
+    expect(((await response.json()) as { errors?: unknown }).errors).toBeUndefined();
     expect((await first).value?.data?.messageAdded.content).toBe('across instances');
     await feed.return?.();
     client.dispose();
@@ -125,6 +159,36 @@ describe('the chat server with telemetry (OTEL_EXPORTER_OTLP_ENDPOINT set)', () 
     const publish = linkedTo('send chat.message.added');
     const delivery = linkedTo('process chat.message.added');
     if (!publish || !delivery) throw new Error('no publish or delivery span linked to the enqueue');
+    // T1, the request's trace: its operation span, auth's token check, the rate limit check (Redis)
+    // and the enqueue; and every log line of the request carries T1's trace id.
+    const t1 = enqueue.spanContext().traceId;
+    const inT1 = tracing
+      .spans()
+      .filter((span) => span.spanContext().traceId === t1)
+      .map((span) => span.name);
+    expect(inT1).toEqual(
+      expect.arrayContaining([
+        'mutation',
+        'switchboard.auth.verify_access_token',
+        'switchboard.ratelimit.consume',
+        'create chat.message.added',
+      ]),
+    );
+    // rbac's decisions are counted (a metric, not spans: they are hot in-memory checks).
+    const { resourceMetrics } = await metricReader.collect();
+    const decisions = resourceMetrics.scopeMetrics
+      .flatMap((scope) => scope.metrics)
+      .find((metric) => metric.descriptor.name === 'switchboard.rbac.decisions');
+    expect(
+      decisions?.dataPoints.some(
+        (point) =>
+          point.attributes['switchboard.rbac.permission'] === 'message:send' &&
+          point.attributes['switchboard.rbac.decision'] === 'allowed',
+      ),
+    ).toBe(true);
+    const requestLines = clusterLines.filter((line) => line['http.request.id'] === 'trace-e2e-1');
+    expect(requestLines.length).toBeGreaterThan(0);
+    for (const line of requestLines) expect(line['trace.id']).toBe(t1);
     // T2: the publish's own trace, linked to the request's enqueue (T1).
     expect(publish.spanContext().traceId).not.toBe(enqueue.spanContext().traceId);
     expect(publish.links.map((link) => link.context.spanId)).toEqual([enqueue.spanContext().spanId]);
