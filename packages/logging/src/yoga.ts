@@ -108,24 +108,22 @@ export function useRequestLogging(options: RequestLoggingOptions): Plugin {
 
   const start = (key: object, fields: LogContext): Operation => {
     const traced = spans?.start();
-    const operation = runWithLogContext(fields, () => ({
-      store: currentLogContext() as LogContext,
-      run: traced
-        ? inBoth(
-            traced.run,
-            bindLogContext(<R>(fn: () => R): R => fn()),
-          )
-        : bindLogContext(<R>(fn: () => R): R => fn()),
-      span: traced?.span,
-      startedAt: process.hrtime.bigint(),
-      type: undefined,
-      name: undefined,
-      errors: [],
-      errorCount: 0,
-      stream: false,
-      events: 0,
-      done: false,
-    }));
+    const operation = runWithLogContext(fields, (): Operation => {
+      const inContext = bindLogContext(<R>(fn: () => R): R => fn());
+      return {
+        store: currentLogContext() as LogContext,
+        run: traced ? inBoth(traced.run, inContext) : inContext,
+        span: traced?.span,
+        startedAt: process.hrtime.bigint(),
+        type: undefined,
+        name: undefined,
+        errors: [],
+        errorCount: 0,
+        stream: false,
+        events: 0,
+        done: false,
+      };
+    });
     operations.set(key, operation);
     return operation;
   };

@@ -152,6 +152,11 @@ describe('outbox telemetry: one request, its publish and its delivery', () => {
     expect(failed.status.code).toBe(api.SpanStatusCode.ERROR);
     expect(failed.status.message).toBe('broker down');
     expect(failed.links.map((link) => link.context.spanId)).toEqual(['b7ad6b7169203331']);
+
+    // Misuse is a TypeError, not a span of nothing.
+    expect(() => outbox.withTraceHeaders('', () => 1)).toThrow(/withTraceHeaders needs a non-empty topic/);
+    expect(() => outbox.withDeliverySpan({} as never, () => 1)).toThrow(/withDeliverySpan needs the published event/);
+    expect(() => outbox.withDeliverySpan(failed as never, 'no' as never)).toThrow(/withDeliverySpan needs a function/);
   });
 });
 

@@ -36,7 +36,7 @@ export function traceHeadersOf(payload: unknown): Record<string, string> | undef
 }
 
 /** `payload`, with the event's trace headers when it has any (telemetry on). */
-function withTraceHeaders<T extends object>(payload: T, headers: Record<string, string>): T {
+function carryingTrace<T extends object>(payload: T, headers: Record<string, string>): T {
   if (headers.traceparent === undefined) return payload;
   const trace: Record<string, string> = { traceparent: headers.traceparent };
   if (headers.tracestate !== undefined) trace.tracestate = headers.tracestate;
@@ -77,7 +77,7 @@ export function createChatEvents(
         const payload = event.payload as UserEventPayload;
         return deliver('user:event', payload.userId, payload);
       }
-      const message = withTraceHeaders(event.payload as Message, event.headers);
+      const message = carryingTrace(event.payload as Message, event.headers);
       if (event.topic === MESSAGE_ADDED) return deliver('message:added', message.chatId, message);
       if (event.topic === MESSAGE_UPDATED) return deliver('message:updated', message.chatId, message);
     },
