@@ -4,6 +4,11 @@
 //
 //   node scripts/bench-ab.mjs <package> [--base <git ref>] [--runs <n>] [--json <file>]
 //   node scripts/bench-ab.mjs <package> --from <directory of an earlier run's outputs>
+//   node scripts/bench-ab.mjs <package> --telemetry [--runs <n>]
+//
+// --telemetry: both sides are the working tree, the "new" one with BENCH_TELEMETRY=on (the
+// bench turns OpenTelemetry on for its package, see tools/bench/src/telemetry.ts), so each
+// number's change is what turning telemetry on costs.
 //
 // Why alternate whole processes: the benches already interleave our code and the peer inside one
 // process, so a table's ratio column is robust to a slow minute; running base and new back to
@@ -34,12 +39,15 @@ const { values, positionals } = parseArgs({
     runs: { type: 'string', default: '3' },
     json: { type: 'string' },
     from: { type: 'string' },
+    telemetry: { type: 'boolean', default: false },
   },
 });
 const [only] = positionals;
 const runs = Number(values.runs);
 if (!only || !Number.isInteger(runs) || runs < 1) {
-  process.stderr.write('usage: node scripts/bench-ab.mjs <package> [--base <git ref>] [--runs <n>] [--json <file>]\n');
+  process.stderr.write(
+    'usage: node scripts/bench-ab.mjs <package> [--base <git ref> | --telemetry] [--runs <n>] [--json <file>]\n',
+  );
   process.exit(2);
 }
 
@@ -64,22 +72,29 @@ if (values.from) {
   process.exit(0);
 }
 
-prepareBase();
 const benchCommand = benchOf(target.manifest.scripts.bench);
 build(root);
-build(baseRoot);
+if (!values.telemetry) {
+  prepareBase();
+  build(baseRoot);
+}
 
 // Every run's own output (the tables as the bench printed them), for the README and the commit note.
 const rawDir = mkdtempSync(join(tmpdir(), `switchboard-bench-ab-${only.replace(/\W/g, '-')}-`));
 for (let run = 1; run <= runs; run++) {
   for (const side of ['base', 'new']) {
-    const cwd = join(side === 'base' ? baseRoot : root, targetPath);
-    process.stderr.write(`run ${run}/${runs} ${side} (${cwd})\n`);
+    const cwd = join(side === 'base' && !values.telemetry ? baseRoot : root, targetPath);
+    const telemetry = values.telemetry && side === 'new' ? 'on' : 'off';
+    process.stderr.write(`run ${run}/${runs} ${side} (${cwd}${values.telemetry ? `, telemetry ${telemetry}` : ''})\n`);
     const result = spawnSync(benchCommand.command, benchCommand.args, {
       cwd,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}` },
+      env: {
+        ...process.env,
+        BENCH_TELEMETRY: telemetry,
+        PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}`,
+      },
     });
     if (result.status !== 0) {
       process.stderr.write(result.stdout);
@@ -93,10 +108,15 @@ for (let run = 1; run <= runs; run++) {
 
 const report = compareSides(tables.base, tables.new);
 process.stdout.write(
-  `${target.manifest.name}: base ${baseSha.slice(0, 12)} vs working tree, median of ${runs} alternating runs each\n\n`,
+  values.telemetry
+    ? `${target.manifest.name}: working tree, telemetry off (base) vs on (new), median of ${runs} alternating runs each\n\n`
+    : `${target.manifest.name}: base ${baseSha.slice(0, 12)} vs working tree, median of ${runs} alternating runs each\n\n`,
 );
 process.stdout.write(`${formatReport(report)}\n\nEach run's output: ${rawDir}\n`);
-if (values.json) writeFileSync(values.json, `${JSON.stringify({ base: baseSha, runs, rows: report }, null, 2)}\n`);
+if (values.json) {
+  const compared = values.telemetry ? { telemetry: 'off vs on', commit: git('rev-parse', 'HEAD') } : { base: baseSha };
+  writeFileSync(values.json, `${JSON.stringify({ ...compared, runs, rows: report }, null, 2)}\n`);
+}
 
 /** A worktree of the base commit whose node_modules resolves @switchboard/* to the base's folders. */
 function prepareBase() {

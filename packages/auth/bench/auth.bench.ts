@@ -7,8 +7,9 @@
  */
 import os from 'node:os';
 // By package name: the built dist/ that users install.
-import { createAccessTokenService, generateSigningKey, loadKeySet } from '@switchboard/auth';
+import { createAccessTokenService, createAuth, generateSigningKey, loadKeySet } from '@switchboard/auth';
 import { compare, type Measurement } from '@switchboard/bench';
+import { benchTelemetry } from '@switchboard/bench/telemetry';
 import { jwtVerify, SignJWT } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 
@@ -23,6 +24,17 @@ const keys = await loadKeySet([key]);
 // client's later requests with the same token are answered by the verified-token cache.
 const ours = createAccessTokenService(keys, { ...settings, cacheSize: 0 });
 const oursCached = createAccessTokenService(keys, settings);
+// The same check through `createAuth`: the path the yoga plugin takes. With BENCH_TELEMETRY=on
+// (npm run bench:ab -- auth --telemetry) it is traced, a span per check (`traceVerify`), so its
+// row shows what tracing every verification costs; off, it is the token service's own function.
+const telemetry = await benchTelemetry();
+const auth = await createAuth({
+  ...settings,
+  keys: [key],
+  accessTokenCacheSize: 0,
+  telemetry: telemetry.option,
+  traceVerify: telemetry.option,
+});
 const subject = { userId: 'user-42', sessionId: 'session-7', claims: { role: 'member' } };
 const secret = 'a-32-byte-or-longer-shared-secret-for-hs256!';
 
@@ -53,6 +65,7 @@ const verification = keys.signing.publicKey;
 
 const OURS = '@switchboard/auth (EdDSA)';
 const CACHED = '@switchboard/auth, a token seen before (verified-token cache)';
+const FACADE = "@switchboard/auth, createAuth's verifyAccessToken";
 const rows: string[] = [];
 addRows(
   'sign an access token',
@@ -71,6 +84,7 @@ addRows(
     {
       '@switchboard/auth (EdDSA)': () => ours.verify(token),
       [CACHED]: () => oursCached.verify(token),
+      [FACADE]: () => auth.verifyAccessToken(token),
       'bare jose (EdDSA)': () =>
         jwtVerify(token, verification, { algorithms: ['EdDSA'], issuer: settings.issuer, audience: settings.audience }),
       'jsonwebtoken HS256 (@nestjs/jwt style)': () =>
@@ -88,13 +102,15 @@ addRows(
 
 process.stdout.write(
   `${[
-    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${CONCURRENCY} in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds`,
+    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${CONCURRENCY} in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds${telemetry.note}`,
     '',
     '| operation | implementation | ops/s | p50 ms | p99 ms | ours ÷ this |',
     '| --- | --- | ---: | ---: | ---: | ---: |',
     ...rows,
   ].join('\n')}\n`,
 );
+
+await auth.close();
 
 function addRows(operation: string, results: Record<string, Measurement>): void {
   const oursResult = results[OURS];

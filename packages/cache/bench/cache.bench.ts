@@ -9,6 +9,7 @@ import os from 'node:os';
 import KeyvRedis from '@keyv/redis';
 import { createClient, type RedisClientType } from '@redis/client';
 import { compare, type Measurement } from '@switchboard/bench';
+import { benchTelemetry } from '@switchboard/bench/telemetry';
 // By package name: the built dist/ that users install (tsx's transform of the sources adds
 // per-closure overhead that no user pays).
 import { createCache, createMemoryTier } from '@switchboard/cache';
@@ -48,10 +49,16 @@ const nodeRedisClient = async () => {
 };
 const rows: string[] = [];
 const closers: (() => Promise<unknown>)[] = [];
+// BENCH_TELEMETRY=on (npm run bench:ab -- cache --telemetry): tier hits counted, a span per L2 call.
+const telemetry = await benchTelemetry();
 
 try {
   const l1Contenders = () => {
-    const ours = createCache({ l1: createMemoryTier({ maxEntries: 2 * KEYS }), ttlMs: TTL_MS });
+    const ours = createCache({
+      l1: createMemoryTier({ maxEntries: 2 * KEYS }),
+      ttlMs: TTL_MS,
+      telemetry: telemetry.option,
+    });
     const bento = new BentoCache({
       default: 'c',
       stores: { c: bentostore().useL1Layer(memoryDriver({ maxItems: 2 * KEYS })) },
@@ -109,6 +116,7 @@ try {
       l1: false,
       l2: createRedisTier({ client: client(), prefix: 'bench-ours' }),
       ttlMs: TTL_MS,
+      telemetry: telemetry.option,
     });
     const bento = new BentoCache({
       default: 'c',
@@ -150,6 +158,7 @@ try {
         prefix: `bench-ours-${driver}`,
       }),
       ttlMs: TTL_MS,
+      telemetry: telemetry.option,
     });
     const bento = new BentoCache({
       default: 'c',
@@ -187,7 +196,7 @@ try {
   }
 
   const header = [
-    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${CONCURRENCY} calls in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds`,
+    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${CONCURRENCY} calls in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds${telemetry.note}`,
     '',
     '| scenario | implementation | getOrSet/s | p50 ms | p99 ms | ours ÷ this |',
     '| --- | --- | ---: | ---: | ---: | ---: |',

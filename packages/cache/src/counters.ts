@@ -1,5 +1,4 @@
-import type { CounterLike } from '@switchboard/hot-path';
-import { TIER_OUTCOMES } from './telemetry.ts';
+import type { TierHits } from './telemetry.ts';
 
 /** Counters since the cache was created. */
 export interface CacheStats {
@@ -26,26 +25,26 @@ export class CacheCounters {
   private errors = 0;
 
   /** @param tierHits OpenTelemetry's `switchboard.cache.hits`, when telemetry is on. */
-  constructor(private readonly tierHits?: CounterLike) {}
+  constructor(private readonly tierHits?: TierHits) {}
 
   l1Hit(): void {
     this.l1Hits++;
-    if (this.tierHits !== undefined) this.tierHits.add(1, TIER_OUTCOMES.l1Hit);
+    if (this.tierHits !== undefined) this.tierHits.l1Hit.add();
   }
 
   l2Hit(): void {
     this.l2Hits++;
-    if (this.tierHits !== undefined) this.tierHits.add(1, TIER_OUTCOMES.l2Hit);
+    if (this.tierHits !== undefined) this.tierHits.l2Hit.add();
   }
 
   /** L1 had no servable copy (only counted for telemetry: `stats()` counts cache-wide misses). */
   l1Miss(): void {
-    if (this.tierHits !== undefined) this.tierHits.add(1, TIER_OUTCOMES.l1Miss);
+    if (this.tierHits !== undefined) this.tierHits.l1Miss.add();
   }
 
   /** L2 answered without a fresh value (only counted for telemetry, like `l1Miss`). */
   l2Miss(): void {
-    if (this.tierHits !== undefined) this.tierHits.add(1, TIER_OUTCOMES.l2Miss);
+    if (this.tierHits !== undefined) this.tierHits.l2Miss.add();
   }
 
   miss(): void {

@@ -1,7 +1,8 @@
 import {
   type Attributes,
-  type CounterLike,
+  type CounterSeries,
   failSpan,
+  HotCounter,
   inSpan,
   type OpenTelemetryApi,
   resolveTelemetry,
@@ -22,7 +23,10 @@ const SCOPE = '@switchboard/cache';
 
 const KEY = 'switchboard.cache.key';
 
-/** Attribute sets of the tier counter, made once: recording a hit allocates nothing. */
+/** The tier counter's series, one per tier and outcome. */
+export type TierHits = Record<keyof typeof TIER_OUTCOMES, CounterSeries>;
+
+/** Attribute sets of the tier counter. */
 export const TIER_OUTCOMES = {
   l1Hit: { tier: 'l1', outcome: 'hit' },
   l1Miss: { tier: 'l1', outcome: 'miss' },
@@ -42,16 +46,26 @@ export const TIER_OUTCOMES = {
 export class CacheTelemetry {
   readonly #api: OpenTelemetryApi;
   readonly #tracer: TracerLike;
-  /** The tier counter, when the API has metrics. */
-  readonly hits: CounterLike | undefined;
+  /** The tier counter's four series, when the API has metrics. */
+  readonly hits: TierHits | undefined;
 
   constructor(api: OpenTelemetryApi) {
     this.#api = api;
     this.#tracer = api.trace.getTracer(SCOPE);
-    this.hits = api.metrics?.getMeter(SCOPE).createCounter('switchboard.cache.hits', {
-      description: 'Cache look-ups per tier, by outcome (hit or miss)',
-      unit: '{lookup}',
-    });
+    const meter = api.metrics?.getMeter(SCOPE);
+    // A look-up adds one to its series (see `HotCounter`: the SDK reads the sums when it collects).
+    const counter =
+      meter &&
+      HotCounter.of(meter, 'switchboard.cache.hits', {
+        description: 'Cache look-ups per tier, by outcome (hit or miss)',
+        unit: '{lookup}',
+      });
+    this.hits = counter && {
+      l1Hit: counter.series('l1', 'hit', () => TIER_OUTCOMES.l1Hit),
+      l1Miss: counter.series('l1', 'miss', () => TIER_OUTCOMES.l1Miss),
+      l2Hit: counter.series('l2', 'hit', () => TIER_OUTCOMES.l2Hit),
+      l2Miss: counter.series('l2', 'miss', () => TIER_OUTCOMES.l2Miss),
+    };
   }
 
   /** Runs a fill (the fetcher of `key`, with its hard timeout) in its span. */

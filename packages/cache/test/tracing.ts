@@ -1,9 +1,7 @@
 import * as api from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { installTestTracing } from '@switchboard/infra/tracing';
+import { createTestMetrics, installTestTracing } from '@switchboard/infra/tracing';
 import { afterAll, beforeEach } from 'vitest';
-
-type Attributes = Record<string, unknown>;
 
 /**
  * The real OpenTelemetry SDK, registered globally (as an application's NodeSDK would) for the
@@ -41,18 +39,16 @@ export const isChildOf = (child: ReadableSpan, parent: ReadableSpan): boolean =>
   child.spanContext().traceId === parent.spanContext().traceId;
 
 /**
- * The real trace and context APIs with a meter that records each count it is given, as the
- * `telemetry` option: simpler to assert on than the metrics SDK's readers.
+ * The real trace and context APIs and a metrics SDK of its own, as the `telemetry` option, so a
+ * test reads only what its own cache counted: `counts()` is `switchboard.cache.hits` by series,
+ * as `'<tier> <outcome> <count>'`, sorted.
  */
 export function recordingTelemetry() {
-  const counts: Attributes[] = [];
-  const metrics = {
-    getMeter: () => ({
-      createCounter: (name: string) => ({
-        add: (value: number, attributes?: Attributes) => counts.push({ name, value, ...attributes }),
-      }),
-      createHistogram: () => ({ record: () => {} }),
-    }),
-  };
-  return { telemetry: { trace: api.trace, context: api.context, metrics }, counts };
+  const metrics = createTestMetrics();
+  const counts = async (): Promise<string[]> =>
+    (await metrics.collect())
+      .filter((series) => series.meter === '@switchboard/cache' && series.metric === 'switchboard.cache.hits')
+      .map((series) => `${series.attributes.tier} ${series.attributes.outcome} ${series.value}`)
+      .sort();
+  return { telemetry: { trace: api.trace, context: api.context, metrics: metrics.provider }, counts };
 }

@@ -7,6 +7,7 @@
  */
 import os from 'node:os';
 import { type Measurement, measure } from '@switchboard/bench';
+import { benchTelemetry } from '@switchboard/bench/telemetry';
 // By package name: the built dist/ that users install.
 import { createDbRouter } from '@switchboard/db-router';
 import { startTopology } from '@switchboard/infra';
@@ -19,6 +20,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const ROWS = 10_000;
 const SQL = 'SELECT id, owner, body FROM items WHERE id = $1';
 
+// BENCH_TELEMETRY=on (npm run bench:ab -- db-router --telemetry): a client span per query.
+const telemetry = await benchTelemetry();
 const topology = await startTopology({ postgres: { replicas: 2, maxConnections: 200 }, redis: false });
 const info = topology.info.postgres;
 if (!info) throw new Error('no postgres');
@@ -42,7 +45,12 @@ try {
     // An A/A control: a second bare pool shows how far two identical contenders drift apart on
     // this shared machine (the router's rows mean something only beyond that).
     const control = new pg.Pool({ connectionString: replica1, max: POOL_SIZE });
-    const router = await createDbRouter({ primary: info.primary, replicas: [replica1], pool: { max: POOL_SIZE } });
+    const router = await createDbRouter({
+      primary: info.primary,
+      replicas: [replica1],
+      pool: { max: POOL_SIZE },
+      telemetry: telemetry.option,
+    });
     closers.push(
       () => bare.end(),
       () => router.close(),
@@ -70,8 +78,13 @@ try {
       primary: info.primary,
       replicas: [replica1, replica2],
       pool: { max: POOL_SIZE },
+      telemetry: telemetry.option,
     });
-    const routerNoReplicas = await createDbRouter({ primary: info.primary, pool: { max: POOL_SIZE } });
+    const routerNoReplicas = await createDbRouter({
+      primary: info.primary,
+      pool: { max: POOL_SIZE },
+      telemetry: telemetry.option,
+    });
     closers.push(
       () => primaryOnly.end(),
       () => router.close(),
@@ -92,7 +105,7 @@ try {
   console.log(
     `\n${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores, shared (${cpu}), ` +
       `pools of ${POOL_SIZE}, ${CONCURRENCY} reads in flight (${CONCURRENCY * 2} for throughput), ` +
-      `median of ${ROUNDS} rounds of ${DURATION_MS / 1000} s, order rotated each round\n`,
+      `median of ${ROUNDS} rounds of ${DURATION_MS / 1000} s, order rotated each round${telemetry.note}\n`,
   );
   console.log('| scenario | contender | reads/s | p50 ms | p99 ms | client CPU µs/read | reads/s ÷ baseline |');
   console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { compare, type Measurement } from '@switchboard/bench';
+import { benchTelemetry } from '@switchboard/bench/telemetry';
 import { startTopology } from '@switchboard/infra';
 // By package name: the built dist/ that users install (tsx's transform of the sources adds
 // per-closure overhead that no user pays).
@@ -46,6 +47,9 @@ if (only === undefined) {
   process.exit(0);
 }
 
+// BENCH_TELEMETRY=on (npm run bench:ab -- ratelimit --telemetry): a span per Redis check, a
+// counted memory check.
+const telemetry = await benchTelemetry();
 const topology = await startTopology({ postgres: false, redis: { replicas: 0, sentinels: 0 } });
 const client = new Redis(topology.info.redis?.master ?? '');
 // For reference: ioredis can also gather the commands of one turn into one socket write
@@ -54,7 +58,7 @@ const pipelined = new Redis(topology.info.redis?.master ?? '', { enableAutoPipel
 const rows: string[] = [];
 
 try {
-  const redisStore = createRedisStore({ client });
+  const redisStore = createRedisStore({ client, telemetry: telemetry.option });
   let prefix = 0;
   const ours = () =>
     createRateLimiter({
@@ -132,7 +136,7 @@ try {
       [`${DISTINCT_KEYS / 1000}k distinct keys`, (i: number) => `user-${i % DISTINCT_KEYS}`],
     ] as const) {
       const oursLimiter = createRateLimiter({
-        store: createMemoryStore(),
+        store: createMemoryStore({ telemetry: telemetry.option }),
         algorithm: fixedWindow({ limit: LIMIT, windowMs: WINDOW_MS }),
       });
       const theirsLimiter = new RateLimiterMemory({ points: LIMIT, duration: WINDOW_MS / 1000 });
@@ -148,7 +152,7 @@ try {
 
     {
       const oursLimiter = createRateLimiter({
-        store: createMemoryStore(),
+        store: createMemoryStore({ telemetry: telemetry.option }),
         algorithm: fixedWindow({ limit: 100, windowMs: WINDOW_MS }),
       });
       const theirsLimiter = new RateLimiterMemory({ points: 100, duration: WINDOW_MS / 1000 });
@@ -164,7 +168,7 @@ try {
   }
 
   const header = [
-    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${CONCURRENCY} checks in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds after ${WARMUP_MS} ms of warm-up each`,
+    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${CONCURRENCY} checks in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds after ${WARMUP_MS} ms of warm-up each${telemetry.note}`,
     '',
     '| scenario | implementation | checks/s | p50 ms | p99 ms | ours ÷ this |',
     '| --- | --- | ---: | ---: | ---: | ---: |',

@@ -1,7 +1,8 @@
 import {
   type Attributes,
-  type CounterLike,
+  type CounterSeries,
   failSpan,
+  HotCounter,
   inSpan,
   type OpenTelemetryApi,
   resolveTelemetry,
@@ -157,44 +158,67 @@ export function memoryStoreChecks(option: Telemetry | undefined): CheckCounter |
   const meter = api?.metrics?.getMeter(SCOPE);
   if (!meter) return undefined;
   return new CheckCounter(
-    meter.createCounter('switchboard.ratelimit.checks', {
-      description: 'Rate-limit checks decided by the in-memory store',
-      unit: '{check}',
-    }),
+    HotCounter.of(
+      meter,
+      'switchboard.ratelimit.checks',
+      { description: 'Rate-limit checks decided by the in-memory store', unit: '{check}' },
+      // Distinct limiter prefixes with series of their own; past it, `_OTHER`. Prefixes come from
+      // code (one per limiter), so an application stays far below.
+      1_000,
+    ),
   );
 }
 
+/** A prefix's series: [allowed, refused] for each operation. */
+type PrefixSeries = Record<string, readonly [allowed: CounterSeries, refused: CounterSeries]>;
+
 /**
- * Counts the memory store's checks by prefix, operation and outcome (`allowed` / `refused`). A
- * bound limiter's attribute sets are made once, at bind.
+ * Counts the memory store's checks by prefix, operation and outcome (`allowed` / `refused`): a
+ * check adds one to a series found in a map (see `HotCounter`: the SDK reads the sums when it
+ * collects). A bound limiter finds its two series once, at bind.
  */
 export class CheckCounter {
-  constructor(private readonly counter: CounterLike) {}
+  readonly #byPrefix = new Map<string, PrefixSeries>();
+
+  constructor(private readonly counter: HotCounter) {}
 
   /** A bound limiter's consume, counted. */
   bound(prefix: string, consume: BoundStore['consume']): BoundStore['consume'] {
-    const allowed = this.attributes(prefix, 'consume', true);
-    const refused = this.attributes(prefix, 'consume', false);
+    const [allowed, refused] = this.seriesOf(prefix).consume as PrefixSeries[string];
     return (key, cost) =>
       consume(key, cost).then((result) => {
-        this.counter.add(1, result.allowed ? allowed : refused);
+        (result.allowed ? allowed : refused).add();
         return result;
       });
   }
 
   /** The decisions of one `evaluate`, one count per entry. */
   decided(mode: EvaluateMode, entries: readonly StoreEntry[], decisions: readonly Decision[]): void {
+    const operation = OPERATION[mode];
     decisions.forEach((decision, index) => {
-      const entry = entries[index] as StoreEntry;
-      this.counter.add(1, this.attributes(prefixOf(entry.key), OPERATION[mode], decision.allowed));
+      const pair = this.seriesOf(prefixOf((entries[index] as StoreEntry).key))[operation] as PrefixSeries[string];
+      pair[decision.allowed ? 0 : 1].add();
     });
   }
 
-  private attributes(prefix: string, operation: string, allowed: boolean): Attributes {
-    return {
-      'switchboard.ratelimit.prefix': prefix,
-      'switchboard.ratelimit.operation': operation,
-      'switchboard.ratelimit.outcome': allowed ? 'allowed' : 'refused',
-    };
+  private seriesOf(prefix: string): PrefixSeries {
+    const known = this.#byPrefix.get(prefix);
+    if (known) return known;
+    const made: PrefixSeries = {};
+    let overflow = false;
+    for (const operation of Object.values(OPERATION)) {
+      const series = (outcome: 'allowed' | 'refused') =>
+        this.counter.series(prefix, `${operation}\u0000${outcome}`, (name) => ({
+          'switchboard.ratelimit.prefix': name,
+          'switchboard.ratelimit.operation': operation,
+          'switchboard.ratelimit.outcome': outcome,
+        }));
+      const pair = [series('allowed'), series('refused')] as const;
+      overflow ||= pair[0].overflow;
+      made[operation] = pair;
+    }
+    // Past the limit, the `_OTHER` series: not kept under this prefix's name.
+    if (!overflow) this.#byPrefix.set(prefix, made);
+    return made;
   }
 }

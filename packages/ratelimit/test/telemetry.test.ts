@@ -1,39 +1,39 @@
 import * as api from '@opentelemetry/api';
+import { type CollectedSeries, createTestMetrics } from '@switchboard/infra/tracing';
 import { describe, expect, test } from 'vitest';
-
-type Attributes = Record<string, unknown>;
 
 import { consumeAll, createMemoryStore, createRateLimiter, fixedWindow, slidingWindowLog } from '../src/index.ts';
 import { createRedisStore } from '../src/redis.ts';
 
-// A meter that records what it is given, passed as the API's `metrics` (the part of the API the
-// store uses): simpler to assert on than the metrics SDK's readers.
-function recordingMetrics() {
-  const counts: { name: string; value: number; attributes: Attributes | undefined }[] = [];
-  const instruments: string[] = [];
-  const metrics = {
-    getMeter: (scope: string) => {
-      instruments.push(`meter ${scope}`);
-      return {
-        createCounter: (name: string) => {
-          instruments.push(name);
-          return { add: (value: number, attributes?: Attributes) => counts.push({ name, value, attributes }) };
-        },
-        createHistogram: () => ({ record: () => {} }),
-      };
-    },
-  };
-  return { telemetry: { trace: api.trace, context: api.context, metrics }, counts, instruments };
+// The real metrics SDK, one provider per test (passed in the API object), so a test reads only
+// what its own store counted.
+function sdkMetrics() {
+  const metrics = createTestMetrics();
+  return { telemetry: { trace: api.trace, context: api.context, metrics: metrics.provider }, metrics };
 }
 
-const outcomes = (counts: ReturnType<typeof recordingMetrics>['counts']): Attributes[] =>
-  counts.map(({ name, value, attributes }) => ({ name, value, ...attributes }));
+/** The series counted, as [operation, prefix, outcome, count], sorted. */
+const outcomes = (series: CollectedSeries[]) =>
+  series
+    .map((one) => {
+      expect(one).toMatchObject({
+        meter: '@switchboard/ratelimit',
+        metric: 'switchboard.ratelimit.checks',
+        unit: '{check}',
+      });
+      return [
+        one.attributes['switchboard.ratelimit.operation'],
+        one.attributes['switchboard.ratelimit.prefix'],
+        one.attributes['switchboard.ratelimit.outcome'],
+        one.value,
+      ];
+    })
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 
 describe('createMemoryStore telemetry', () => {
   test('counts each bound consume by prefix and outcome (fixed window and the general path)', async () => {
-    const { telemetry, counts, instruments } = recordingMetrics();
+    const { telemetry, metrics } = sdkMetrics();
     const store = createMemoryStore({ telemetry });
-    expect(instruments).toEqual(['meter @switchboard/ratelimit', 'switchboard.ratelimit.checks']);
     const login = createRateLimiter({ store, prefix: 'login', algorithm: fixedWindow({ limit: 1, windowMs: 60_000 }) });
     const send = createRateLimiter({
       store,
@@ -42,19 +42,19 @@ describe('createMemoryStore telemetry', () => {
     });
     expect((await login.consume('u')).allowed).toBe(true);
     expect((await login.consume('u')).allowed).toBe(false);
+    expect((await login.consume('v')).allowed).toBe(true);
     expect((await send.consume('u')).allowed).toBe(true);
     expect((await send.consume('u')).allowed).toBe(false);
-    const check = { name: 'switchboard.ratelimit.checks', value: 1, 'switchboard.ratelimit.operation': 'consume' };
-    expect(outcomes(counts)).toEqual([
-      { ...check, 'switchboard.ratelimit.prefix': 'login', 'switchboard.ratelimit.outcome': 'allowed' },
-      { ...check, 'switchboard.ratelimit.prefix': 'login', 'switchboard.ratelimit.outcome': 'refused' },
-      { ...check, 'switchboard.ratelimit.prefix': 'send', 'switchboard.ratelimit.outcome': 'allowed' },
-      { ...check, 'switchboard.ratelimit.prefix': 'send', 'switchboard.ratelimit.outcome': 'refused' },
+    expect(outcomes(await metrics.collect())).toEqual([
+      ['consume', 'login', 'allowed', 2],
+      ['consume', 'login', 'refused', 1],
+      ['consume', 'send', 'allowed', 1],
+      ['consume', 'send', 'refused', 1],
     ]);
   });
 
   test('counts peek, penalize and each entry of consumeAll with their operation', async () => {
-    const { telemetry, counts } = recordingMetrics();
+    const { telemetry, metrics } = sdkMetrics();
     const store = createMemoryStore({ telemetry });
     const a = createRateLimiter({ store, prefix: 'a', algorithm: fixedWindow({ limit: 2, windowMs: 60_000 }) });
     const b = createRateLimiter({ store, prefix: 'b', algorithm: fixedWindow({ limit: 1, windowMs: 60_000 }) });
@@ -65,18 +65,38 @@ describe('createMemoryStore telemetry', () => {
       { limiter: b, key: 'k' },
     ]);
     expect(all.allowed).toBe(false);
-    expect(
-      outcomes(counts).map((count) => [
-        count['switchboard.ratelimit.operation'],
-        count['switchboard.ratelimit.prefix'],
-        count['switchboard.ratelimit.outcome'],
-      ]),
-    ).toEqual([
-      ['peek', 'a', 'allowed'],
-      ['penalize', 'b', 'allowed'],
-      ['consume', 'a', 'allowed'],
-      ['consume', 'b', 'refused'],
+    expect(outcomes(await metrics.collect())).toEqual([
+      ['consume', 'a', 'allowed', 1],
+      ['consume', 'b', 'refused', 1],
+      ['peek', 'a', 'allowed', 1],
+      ['penalize', 'b', 'allowed', 1],
     ]);
+  });
+
+  test('stores of one meter add to the same series; past 1000 prefixes, `_OTHER`', async () => {
+    const { telemetry, metrics } = sdkMetrics();
+    const limiterOn = (prefix: string) =>
+      createRateLimiter({
+        store: createMemoryStore({ telemetry }),
+        prefix,
+        algorithm: fixedWindow({ limit: 5, windowMs: 60_000 }),
+      });
+    await limiterOn('shared').consume('u');
+    await limiterOn('shared').consume('u');
+    expect(outcomes(await metrics.collect())).toEqual([['consume', 'shared', 'allowed', 2]]);
+    // Prefixes made from request data: the series stop growing at 1000 prefixes.
+    const store = createMemoryStore({ telemetry });
+    for (let i = 0; i < 1_200; i++) {
+      await createRateLimiter({
+        store,
+        prefix: `tenant-${i}`,
+        algorithm: fixedWindow({ limit: 5, windowMs: 60_000 }),
+      }).consume('u');
+    }
+    const series = await metrics.collect();
+    const prefixes = new Set(series.map((one) => one.attributes['switchboard.ratelimit.prefix']));
+    expect(prefixes.size).toBe(1_001);
+    expect(series.find((one) => one.attributes['switchboard.ratelimit.prefix'] === '_OTHER')?.value).toBe(201);
   });
 
   test('off (the default, or false) counts nothing and answers the same', async () => {

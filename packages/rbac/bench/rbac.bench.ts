@@ -12,6 +12,7 @@ import os from 'node:os';
 import { AbilityBuilder, ForbiddenError as CaslForbiddenError, createMongoAbility, subject } from '@casl/ability';
 import { compare, compareSync, type Measurement } from '@switchboard/bench';
 // By package name: the built dist/ that users install.
+import { benchTelemetry } from '@switchboard/bench/telemetry';
 import { createRbac } from '@switchboard/rbac';
 import { newEnforcer, newModelFromString, StringAdapter } from 'casbin';
 
@@ -19,8 +20,12 @@ const CONCURRENCY = 50;
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 1_500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
+// BENCH_TELEMETRY=on (npm run bench:ab -- rbac --telemetry): every decision counted.
+const telemetry = await benchTelemetry();
+
 // The policy, three times.
 const rbac = await createRbac({
+  telemetry: telemetry.option,
   roles: {
     reader: { permissions: ['message:read', 'chat:read'] },
     member: { inherits: ['reader'], permissions: ['message:send'] },
@@ -226,7 +231,7 @@ const syncRows = Object.entries(sync).map(([name, m]) => {
 });
 process.stdout.write(
   `${[
-    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${CONCURRENCY} in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds`,
+    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${CONCURRENCY} in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds${telemetry.note}`,
     '',
     '| check | implementation | checks/s | p50 ms | p99 ms | ours ÷ this |',
     '| --- | --- | ---: | ---: | ---: | ---: |',

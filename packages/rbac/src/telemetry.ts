@@ -1,6 +1,7 @@
 import {
   type Attributes,
-  type CounterLike,
+  type CounterSeries,
+  HotCounter,
   inSpan,
   type OpenTelemetryApi,
   SPAN_KIND,
@@ -28,38 +29,42 @@ const DECISIONS_METRIC = 'switchboard.rbac.decisions';
  */
 const MAX_PERMISSIONS = 1_000;
 
-/** Given to the counter as is: one frozen pair of attribute sets per permission, made once. */
-type OutcomeAttributes = readonly [allowed: Attributes, denied: Attributes];
-
 /**
  * The decisions counter: `switchboard.rbac.decisions`, one per check, with
  * `switchboard.rbac.decision` (`allowed` / `denied`) and `switchboard.rbac.permission`. Never a
- * user id, a scope or a resource: they would make a series per user or per chat.
+ * user id, a scope or a resource: they would make a series per user or per chat. A check adds
+ * one to a series it found in a map (see `HotCounter`: the SDK reads the sums when it collects).
  */
 export function decisionCounter(api: OpenTelemetryApi): ((permission: string, allowed: boolean) => void) | undefined {
   const meter = api.metrics?.getMeter(INSTRUMENTATION_SCOPE);
   if (!meter) return undefined;
-  const counter: CounterLike = meter.createCounter(DECISIONS_METRIC, {
-    description: 'Authorization checks answered, by outcome and permission',
-    unit: '{decision}',
-  });
-  const byPermission = new Map<string, OutcomeAttributes>();
-  const attributesOf = (permission: string): OutcomeAttributes => {
+  const counter = HotCounter.of(
+    meter,
+    DECISIONS_METRIC,
+    { description: 'Authorization checks answered, by outcome and permission', unit: '{decision}' },
+    MAX_PERMISSIONS,
+  );
+  const byPermission = new Map<string, readonly [allowed: CounterSeries, denied: CounterSeries]>();
+  const seriesOf = (permission: string) => {
     const known = byPermission.get(permission);
     if (known) return known;
-    const name = byPermission.size < MAX_PERMISSIONS ? permission : '_OTHER';
-    const pair = [outcome('allowed', name), outcome('denied', name)] as const;
-    if (name !== '_OTHER') byPermission.set(permission, pair);
+    const pair = [
+      counter.series(permission, 'allowed', (name) => outcome('allowed', name)),
+      counter.series(permission, 'denied', (name) => outcome('denied', name)),
+    ] as const;
+    // Past the limit, the `_OTHER` pair: not kept under this permission's name.
+    if (!pair[0].overflow) byPermission.set(permission, pair);
     return pair;
   };
   return (permission, allowed) => {
-    const pair = attributesOf(permission);
-    counter.add(1, allowed ? pair[0] : pair[1]);
+    seriesOf(permission)[allowed ? 0 : 1].add();
   };
 }
 
-const outcome = (decision: 'allowed' | 'denied', permission: string): Attributes =>
-  Object.freeze({ 'switchboard.rbac.decision': decision, 'switchboard.rbac.permission': permission });
+const outcome = (decision: 'allowed' | 'denied', permission: string): Attributes => ({
+  'switchboard.rbac.decision': decision,
+  'switchboard.rbac.permission': permission,
+});
 
 /**
  * The spans of rbac's I/O: a grant load (`switchboard.rbac.load_grants`) and a grant change

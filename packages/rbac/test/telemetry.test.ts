@@ -1,51 +1,27 @@
 import * as api from '@opentelemetry/api';
-import { installTestTracing } from '@switchboard/infra/tracing';
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { type CollectedSeries, installTestMetrics, installTestTracing } from '@switchboard/infra/tracing';
+import { afterAll, beforeEach, describe, expect, test } from 'vitest';
 import { createMemoryGrantStore, createMemoryRbacBus, createRbac, type GrantStore } from '../src/index.ts';
 import { type Message, roles } from './fixtures.ts';
 
-// The real SDK for traces, registered globally as an application's NodeSDK would. Metrics go to
-// a recording meter provider, registered globally through the real API (@opentelemetry/sdk-metrics
-// is not installed in this workspace).
-interface Recorded {
-  meter: string;
-  metric: string;
-  unit: string | undefined;
-  value: number;
-  attributes: Record<string, unknown> | undefined;
-}
-const recorded: Recorded[] = [];
-const meterProvider = {
-  getMeter: (meter: string) => ({
-    createCounter: (metric: string, options?: { unit?: string }) => ({
-      add: (value: number, attributes?: Record<string, unknown>) =>
-        recorded.push({ meter, metric, unit: options?.unit, value, attributes }),
-    }),
-    createHistogram: () => ({ record: () => undefined }),
-  }),
-} as unknown as api.MeterProvider;
-
-// The real SDK, registered globally as an application's NodeSDK would.
+// The real SDK, traces and metrics, registered globally as an application's NodeSDK would.
 const tracing = installTestTracing();
+const metrics = installTestMetrics();
 const { exporter } = tracing;
-beforeAll(() => {
-  api.metrics.setGlobalMeterProvider(meterProvider);
-});
 afterAll(() => {
   tracing.uninstall();
-  api.metrics.disable();
+  metrics.uninstall();
 });
 beforeEach(() => {
   exporter.reset();
-  recorded.length = 0;
 });
 
 const tracer = api.trace.getTracer('test');
 const spanNames = () => exporter.getFinishedSpans().map((span) => span.name);
-const tally = () => {
+const tally = (counted: CollectedSeries[]) => {
   const counts: Record<string, number> = {};
-  for (const { attributes, value } of recorded) {
-    const key = `${attributes?.['switchboard.rbac.permission']} ${attributes?.['switchboard.rbac.decision']}`;
+  for (const { attributes, value } of counted) {
+    const key = `${attributes['switchboard.rbac.permission']} ${attributes['switchboard.rbac.decision']}`;
     counts[key] = (counts[key] ?? 0) + value;
   }
   return counts;
@@ -56,20 +32,22 @@ describe('createRbac telemetry: the decisions counter', () => {
     const rbac = await createRbac({ roles, telemetry: true });
     await rbac.grant('alice', 'member', 'chat:A');
     const mine: Message = { senderId: 'alice' };
-    expect(await rbac.can('alice', 'message:send', { scope: 'chat:A' })).toBe(true);
-    expect(await rbac.can('alice', 'message:send', { scope: 'chat:B' })).toBe(false);
-    await expect(rbac.assert('alice', 'message:delete', { scope: 'chat:A' })).rejects.toThrow();
-    await rbac.assert('alice', 'message:edit', { scope: 'chat:A', resource: mine });
-    expect(
-      await rbac.canMany('alice', [{ permission: 'message:read', scope: 'chat:A' }, { permission: 'chat:rename' }]),
-    ).toEqual([true, false]);
-    const alice = await rbac.forUser('alice');
-    expect(alice.can('message:edit', { scope: 'chat:A', resource: { senderId: 'bob' } })).toBe(false);
-    expect(() => alice.assert('message:read', { scope: 'chat:A' })).not.toThrow();
-    // Explaining is not deciding: it is not counted.
-    await rbac.explain('alice', 'message:send', { scope: 'chat:A' });
+    const counted = await metrics.countedDuring(async () => {
+      expect(await rbac.can('alice', 'message:send', { scope: 'chat:A' })).toBe(true);
+      expect(await rbac.can('alice', 'message:send', { scope: 'chat:B' })).toBe(false);
+      await expect(rbac.assert('alice', 'message:delete', { scope: 'chat:A' })).rejects.toThrow();
+      await rbac.assert('alice', 'message:edit', { scope: 'chat:A', resource: mine });
+      expect(
+        await rbac.canMany('alice', [{ permission: 'message:read', scope: 'chat:A' }, { permission: 'chat:rename' }]),
+      ).toEqual([true, false]);
+      const alice = await rbac.forUser('alice');
+      expect(alice.can('message:edit', { scope: 'chat:A', resource: { senderId: 'bob' } })).toBe(false);
+      expect(() => alice.assert('message:read', { scope: 'chat:A' })).not.toThrow();
+      // Explaining is not deciding: it is not counted.
+      await rbac.explain('alice', 'message:send', { scope: 'chat:A' });
+    });
 
-    expect(tally()).toEqual({
+    expect(tally(counted)).toEqual({
       'message:send allowed': 1,
       'message:send denied': 1,
       'message:delete denied': 1,
@@ -78,7 +56,7 @@ describe('createRbac telemetry: the decisions counter', () => {
       'message:read allowed': 2,
       'chat:rename denied': 1,
     });
-    for (const record of recorded) {
+    for (const record of counted) {
       expect(record).toMatchObject({
         meter: '@switchboard/rbac',
         metric: 'switchboard.rbac.decisions',
@@ -96,23 +74,43 @@ describe('createRbac telemetry: the decisions counter', () => {
   test('a flood of distinct permissions (request data passed as a permission) cannot grow the series past 1000', async () => {
     const rbac = await createRbac({ roles, telemetry: true });
     await rbac.grant('mallory', 'reader');
-    for (let i = 0; i < 1_500; i++) await rbac.can('mallory', `message:${i}`);
-    const permissions = new Set(recorded.map((record) => record.attributes?.['switchboard.rbac.permission']));
-    expect(permissions.size).toBe(1_001);
-    expect(permissions.has('_OTHER')).toBe(true);
-    expect(recorded.filter((record) => record.attributes?.['switchboard.rbac.permission'] === '_OTHER')).toHaveLength(
-      500,
-    );
+    const flood = await metrics.countedDuring(async () => {
+      for (let i = 0; i < 1_500; i++) await rbac.can('mallory', `message:${i}`);
+    });
+    const permissionOf = (series: CollectedSeries) => series.attributes['switchboard.rbac.permission'];
+    const all = (await metrics.collect()).filter((series) => series.metric === 'switchboard.rbac.decisions');
+    // At most 1000 permissions of their own (the earlier tests' among them), and `_OTHER`.
+    expect(new Set(all.map(permissionOf)).size).toBe(1_001);
+    const other = flood.filter((series) => permissionOf(series) === '_OTHER');
+    const own = flood.filter((series) => permissionOf(series) !== '_OTHER');
+    expect(other.map((series) => series.attributes['switchboard.rbac.decision'])).toEqual(['denied']);
+    expect((other[0]?.value ?? 0) + own.length).toBe(1_500);
+    expect(own.every((series) => series.value === 1)).toBe(true);
     // Known permissions keep their own series after the cap.
-    await rbac.can('mallory', 'message:3');
-    expect(recorded.at(-1)?.attributes?.['switchboard.rbac.permission']).toBe('message:3');
+    const again = await metrics.countedDuring(() => rbac.can('mallory', 'message:3'));
+    expect(again.map(permissionOf)).toEqual(['message:3']);
     rbac.close();
+  });
+
+  test('two instances add to the same series (an observable sum each would overwrite the other)', async () => {
+    const first = await createRbac({ roles, telemetry: true });
+    const second = await createRbac({ roles, telemetry: true });
+    await first.grant('alice', 'member');
+    await second.grant('alice', 'member');
+    const counted = await metrics.countedDuring(async () => {
+      for (const rbac of [first, second, first]) await rbac.can('alice', 'message:send');
+    });
+    expect(tally(counted)).toEqual({ 'message:send allowed': 3 });
+    // A closed instance's counts stay: a counter does not go down.
+    first.close();
+    const afterClose = await metrics.countedDuring(() => second.can('alice', 'message:send'));
+    expect(tally(afterClose)).toEqual({ 'message:send allowed': 1 });
+    second.close();
   });
 
   test('an API object without metrics counts nothing and still traces', async () => {
     const rbac = await createRbac({ roles, telemetry: { trace: api.trace, context: api.context } });
-    await rbac.can('alice', 'message:send');
-    expect(recorded).toEqual([]);
+    expect(await metrics.countedDuring(() => rbac.can('alice', 'message:send'))).toEqual([]);
     expect(spanNames()).toEqual(['switchboard.rbac.load_grants']);
     rbac.close();
   });
@@ -188,15 +186,17 @@ describe('createRbac telemetry: spans around I/O only', () => {
 
 describe('createRbac telemetry off (the default)', () => {
   test('no span and no count, the same answers', async () => {
-    for (const telemetry of [undefined, false]) {
-      const rbac = await createRbac({ roles, ...(telemetry === undefined ? {} : { telemetry }) });
-      await rbac.grant('alice', 'member', 'chat:A');
-      expect(await rbac.can('alice', 'message:send', { scope: 'chat:A' })).toBe(true);
-      expect(await rbac.can('alice', 'chat:rename', { scope: 'chat:A' })).toBe(false);
-      rbac.close();
-    }
+    const counted = await metrics.countedDuring(async () => {
+      for (const telemetry of [undefined, false]) {
+        const rbac = await createRbac({ roles, ...(telemetry === undefined ? {} : { telemetry }) });
+        await rbac.grant('alice', 'member', 'chat:A');
+        expect(await rbac.can('alice', 'message:send', { scope: 'chat:A' })).toBe(true);
+        expect(await rbac.can('alice', 'chat:rename', { scope: 'chat:A' })).toBe(false);
+        rbac.close();
+      }
+    });
     expect(spanNames()).toEqual([]);
-    expect(recorded).toEqual([]);
+    expect(counted).toEqual([]);
   });
 
   test('a telemetry value that is not true, false or the API is a TypeError naming the factory', async () => {

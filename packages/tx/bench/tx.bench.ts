@@ -14,9 +14,10 @@
  */
 import os from 'node:os';
 import { compare, type Measurement } from '@switchboard/bench';
+import { benchTelemetry } from '@switchboard/bench/telemetry';
 import { startTopology } from '@switchboard/infra';
 // By package name: the built dist/ that users install.
-import { createOutbox, createOutboxRelay, withTransaction } from '@switchboard/tx';
+import { createOutbox, createOutboxRelay, setDefaultTelemetry, withTransaction } from '@switchboard/tx';
 import { migrations } from '@switchboard/tx/postgres';
 import pg from 'pg';
 
@@ -24,6 +25,11 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 1_500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONCURRENCY = 8;
 
+// BENCH_TELEMETRY=on (npm run bench:ab -- tx --telemetry): transactions, outbox enqueues and the
+// relay's claims and publishes traced, through the package's one default (what the factories fall
+// back to).
+const telemetry = await benchTelemetry();
+if (telemetry.option) setDefaultTelemetry(telemetry.option);
 const topology = await startTopology({ postgres: { replicas: 0 }, redis: false });
 const url = topology.info.postgres?.primary as string;
 const pool = new pg.Pool({ connectionString: url, max: 20 });
@@ -68,7 +74,7 @@ try {
   const row = (name: string, m: Measurement, ratio: string) =>
     `| ${name} | ${Math.round(m.opsPerSec).toLocaleString('en-US')} | ${m.p50Ms.toFixed(3)} | ${m.p99Ms.toFixed(3)} | ${ratio} |`;
   say(
-    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (shared), PostgreSQL 15 on 127.0.0.1, ${CONCURRENCY} in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds`,
+    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (shared), PostgreSQL 15 on 127.0.0.1, ${CONCURRENCY} in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds${telemetry.note}`,
   );
   say('');
   say('| one-UPDATE transaction | tx/s | p50 ms | p99 ms | overhead |');

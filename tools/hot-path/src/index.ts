@@ -4,6 +4,7 @@
 // package's public types must never mention it (scripts/check-packages.mjs checks the builds).
 
 export { type Deadline, settle, startDeadline, withinDeadline } from './deadlines.ts';
+export { CounterSeries, HotCounter, OTHER } from './hot-counter.ts';
 export { type WholeNumberRange, wholeNumberOption } from './options.ts';
 export { defineScript, isNoScriptError, type LuaScript, type ScriptClient, scriptRunner } from './scripts.ts';
 export { charCodeAt, indexOf, slice, startsWith } from './string-methods.ts';
@@ -18,6 +19,8 @@ export {
   isValidSpanContext,
   loadOpenTelemetryApi,
   type MeterLike,
+  type ObservableCounterLike,
+  type ObservableResultLike,
   type OpenTelemetryApi,
   resolveTelemetry,
   SPAN_KIND,

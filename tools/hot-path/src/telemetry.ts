@@ -63,9 +63,19 @@ export interface HistogramLike {
   record(value: number, attributes?: Attributes): void;
 }
 
+/** What an observable instrument's callback is given: one `observe` per series. */
+export interface ObservableResultLike {
+  observe(value: number, attributes?: Attributes): void;
+}
+
+export interface ObservableCounterLike {
+  addCallback(callback: (result: ObservableResultLike) => void): void;
+}
+
 export interface MeterLike {
   createCounter(name: string, options?: { description?: string; unit?: string }): CounterLike;
   createHistogram(name: string, options?: { description?: string; unit?: string }): HistogramLike;
+  createObservableCounter(name: string, options?: { description?: string; unit?: string }): ObservableCounterLike;
 }
 
 /** The pieces of `@opentelemetry/api` the packages use. */

@@ -1,5 +1,6 @@
 import * as api from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -54,6 +55,89 @@ export function installTestTracing(): TestTracing {
     uninstall() {
       api.trace.disable();
       api.context.disable();
+    },
+  };
+}
+
+/** One series of a counter, as the SDK collected it. */
+export interface CollectedSeries {
+  /** The meter's name (the package: `@switchboard/rbac`). */
+  meter: string;
+  metric: string;
+  unit: string;
+  /** A counter's sum since it was made. */
+  value: number;
+  attributes: Record<string, unknown>;
+}
+
+/** The real metrics SDK, collected on demand. */
+export interface TestMetrics {
+  /** The SDK's meter provider: pass `{ trace, context, metrics: provider }` as a `telemetry` API. */
+  readonly provider: MeterProvider;
+  /** Every series of every counter, as an exporter would receive them now. */
+  collect(): Promise<CollectedSeries[]>;
+  /**
+   * What `run` added: each series' value after it less its value before, series it did not
+   * change left out. Counters are cumulative and shared by every instance made with the same
+   * meter, so a test reads what its own work counted this way.
+   */
+  countedDuring(run: () => Promise<unknown> | unknown): Promise<CollectedSeries[]>;
+  /** Unregisters the global meter provider. */
+  uninstall(): void;
+}
+
+/** A reader a test collects from when it wants (the SDK's periodic reader is this plus a timer). */
+class OnDemandReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+/**
+ * Registers the real metrics SDK globally, as an application's NodeSDK would. Call it before the
+ * instances under test are made (the API hands out meters of the provider registered then).
+ */
+export function installTestMetrics(): TestMetrics {
+  const metrics = createTestMetrics();
+  api.metrics.setGlobalMeterProvider(metrics.provider);
+  return metrics;
+}
+
+/**
+ * The real metrics SDK, not registered: a test passes `provider` in a `telemetry` API object, so
+ * it reads only what its own instances counted.
+ */
+export function createTestMetrics(): TestMetrics {
+  const reader = new OnDemandReader();
+  const provider = new MeterProvider({ readers: [reader] });
+  const collect = async (): Promise<CollectedSeries[]> => {
+    const { resourceMetrics, errors } = await reader.collect();
+    if (errors.length > 0) throw new AggregateError(errors, 'collecting metrics failed');
+    return resourceMetrics.scopeMetrics.flatMap((scope) =>
+      scope.metrics.flatMap((metric) =>
+        metric.dataPoints.map((point) => ({
+          meter: scope.scope.name,
+          metric: metric.descriptor.name,
+          unit: metric.descriptor.unit,
+          value: point.value as number,
+          attributes: { ...point.attributes },
+        })),
+      ),
+    );
+  };
+  const keyOf = (series: CollectedSeries) =>
+    JSON.stringify([series.meter, series.metric, Object.entries(series.attributes).sort()]);
+  return {
+    provider,
+    collect,
+    async countedDuring(run) {
+      const before = new Map((await collect()).map((series) => [keyOf(series), series.value]));
+      await run();
+      return (await collect())
+        .map((series) => ({ ...series, value: series.value - (before.get(keyOf(series)) ?? 0) }))
+        .filter((series) => series.value !== 0);
+    },
+    uninstall() {
+      api.metrics.disable();
     },
   };
 }
