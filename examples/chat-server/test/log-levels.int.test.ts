@@ -1,6 +1,6 @@
 import { createTestDatabase } from '@switchboard/infra';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
-import { codeOf, gql, registerUser } from './client.ts';
+import { codeOf, gql, registerUser, TEST_PASSWORD } from './client.ts';
 import { type Instances, startInstances } from './instances.ts';
 import { capturingLogger, LEVEL, operationLines, requestIdOf, severity } from './log-lines.ts';
 
@@ -88,4 +88,30 @@ test("a signed-in user's operation carries user.id; a success is one info line w
   });
   expect(line?.['event.duration']).toBeGreaterThan(0);
   expect(requestIdOf(line)).toBe(answer.headers.get('x-request-id'));
+});
+
+test('register and login lines say who signed in (user.id), though the request came without a token', async () => {
+  lines.length = 0;
+  const user = await registerUser(url, 'levels-in');
+  const [registered] = operationLines(lines);
+  expect(registered?.['user.id']).toBe(user.id);
+  lines.length = 0;
+  const username = (await gql<{ me: { username: string } }>(url, '{ me { username } }', {}, user.token)).data?.me
+    .username as string;
+  lines.length = 0;
+  const login = await gql<{ login: { user: { id: string } } }>(
+    url,
+    'mutation Login($input: LoginInput!) { login(input: $input) { user { id } } }',
+    { input: { username, password: TEST_PASSWORD } },
+  );
+  expect(login.data?.login.user.id).toBe(user.id);
+  const [loggedIn, ...others] = operationLines(lines);
+  expect(others).toEqual([]);
+  expect(loggedIn).toMatchObject({ 'graphql.operation.name': 'Login', 'user.id': user.id, 'event.outcome': 'success' });
+  // A failed login names nobody.
+  lines.length = 0;
+  await gql(url, 'mutation Login($input: LoginInput!) { login(input: $input) { user { id } } }', {
+    input: { username, password: `${TEST_PASSWORD}-wrong` },
+  });
+  expect(operationLines(lines)[0]?.['user.id']).toBeUndefined();
 });

@@ -91,6 +91,23 @@ describe('the chat server with telemetry (OTEL_EXPORTER_OTLP_ENDPOINT set)', () 
     const publish = tracing.span('send chat.message.added');
     expect(publish.spanContext().traceId).not.toBe(enqueue.spanContext().traceId);
     expect(publish.links.map((link) => link.context.spanId)).toEqual([enqueue.spanContext().spanId]);
+
+    // An edit (and a delete) travels the same way: its event enqueued in the request's trace, the
+    // relay's publish linked back to it.
+    tracing.reset();
+    const edited = await gql(
+      url,
+      'mutation($id: ID!, $content: String!) { editMessage(id: $id, content: $content) { id } }',
+      { id: (sent.data as { sendMessage: { id: string } }).sendMessage.id, content: 'traced, edited' },
+      ada.token,
+    );
+    expect(edited.errors).toBeUndefined();
+    const editEnqueue = tracing.span('create chat.message.updated');
+    expect(editEnqueue.parentSpanContext?.spanId).toBe(tracing.span('mutation').spanContext().spanId);
+    await expect.poll(() => names().has('send chat.message.updated'), { timeout: 10_000 }).toBe(true);
+    expect(tracing.span('send chat.message.updated').links.map((link) => link.context.spanId)).toEqual([
+      editEnqueue.spanContext().spanId,
+    ]);
   });
 
   test('one message across two instances: its enqueue on A, the relay publish linked to it, the delivery on B a child of the publish', async () => {

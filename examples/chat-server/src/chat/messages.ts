@@ -138,15 +138,18 @@ SELECT ${messageJson('earlier')} FROM messages earlier
   const sentEarlierSql = `SELECT ${messageJson('m')} AS message FROM messages m
  WHERE m.chat_id = $1 AND m.sender_id = $2 AND m.client_id = $3`;
 
-  /** `update` sets columns of the message `$1` (more parameters from `$3` on; `$2` is the event id). */
+  /**
+   * `update` sets columns of the message `$1` (more parameters from `$4` on; `$2` is the event id,
+   * `$3` its headers, as for a send).
+   */
   const changeSql = (update: string) => `
 WITH updated AS (
   UPDATE messages SET ${update} WHERE id = $1 AND deleted_at IS NULL RETURNING *
 ), changed AS (
   SELECT updated.chat_id, ${messageJson('updated')} AS message FROM updated
-), event AS (${enqueue(MESSAGE_UPDATED, '$2')})
+), event AS (${enqueue(MESSAGE_UPDATED, '$2', '$3')})
 SELECT message FROM changed`;
-  const editSql = changeSql('content = $3, edited_at = now(), edited_by = $4');
+  const editSql = changeSql('content = $4, edited_at = now(), edited_by = $5');
   const deleteSql = changeSql('deleted_at = now()');
 
   /** The message's cursor in its chat's connection: a client can resume from it with `after`. */
@@ -181,7 +184,10 @@ SELECT message FROM changed`;
     const row = await loadReadable(userId, rawId);
     if (row.deleted_at) throw notFound('message');
     await rbac.assert(userId, permission, { scope: chatScope(row.chat_id), resource: { senderId: row.sender_id } });
-    const { rows } = await pool.query<{ message: Message }>(sql, [row.id, uuidv7(), ...params]);
+    // As a send: an edit or delete reaches the other instances' subscribers in the same trace.
+    const { rows } = await outbox.withTraceHeaders(MESSAGE_UPDATED, (headers) =>
+      pool.query<{ message: Message }>(sql, [row.id, uuidv7(), JSON.stringify(headers), ...params]),
+    );
     if (!rows[0]) throw notFound('message');
     onEnqueued();
     await db.afterWrite(userId);

@@ -1,4 +1,5 @@
 import type { Principal, SessionInfo, SessionMeta } from '@switchboard/auth';
+import { setLogContext } from '@switchboard/logging';
 import type { Chat, Chats } from '../chat/chats.ts';
 import type { ConsentService } from '../chat/consent.ts';
 import { AppError, notFound } from '../chat/errors.ts';
@@ -101,8 +102,9 @@ export function createResolvers(services: Services) {
     },
 
     Mutation: {
-      register: (_: unknown, args: Args, context: ChatContext) => users.register(args.input, sessionMeta(context)),
-      login: (_: unknown, args: Args, context: ChatContext) => users.login(args.input, sessionMeta(context)),
+      register: (_: unknown, args: Args, context: ChatContext) =>
+        signedIn(users.register(args.input, sessionMeta(context))),
+      login: (_: unknown, args: Args, context: ChatContext) => signedIn(users.login(args.input, sessionMeta(context))),
       refreshToken: (_: unknown, args: { refreshToken: string }, context: ChatContext) =>
         users.refresh(args.refreshToken, sessionMeta(context)),
       logout: async (_: unknown, args: { refreshToken: string }) => {
@@ -189,4 +191,14 @@ export function createResolvers(services: Services) {
       user: (event: { userId: string }, _: Args, context: ChatContext) => userLoader(context, event.userId),
     },
   };
+}
+
+/**
+ * A register or login: the operation had no user until now; its own log line (and any later one)
+ * says who signed in (`user.id`), as every authenticated operation's does.
+ */
+async function signedIn<T extends { user: { id: string } }>(result: Promise<T>): Promise<T> {
+  const done = await result;
+  setLogContext({ userId: done.user.id });
+  return done;
 }
