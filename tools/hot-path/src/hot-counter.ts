@@ -8,14 +8,19 @@ export class CounterSeries {
   /** The count since the series was made (a counter's sum is cumulative). */
   value = 0;
 
+  readonly attributes: Attributes;
   /**
-   * @param overflow the series of `OTHER`, given for names past the counter's limit: a caller
-   * does not keep it under the name it asked for (its own map would grow without bound).
+   * The series of `OTHER`, given for names past the counter's limit: a caller does not keep it
+   * under the name it asked for (its own map would grow without bound).
    */
-  constructor(
-    readonly attributes: Attributes,
-    readonly overflow: boolean,
-  ) {}
+  readonly overflow: boolean;
+
+  // No parameter properties in the kit: child processes of the tests load it with Node's type
+  // stripping, which does not take them.
+  constructor(attributes: Attributes, overflow: boolean) {
+    this.attributes = attributes;
+    this.overflow = overflow;
+  }
 
   add(amount = 1): void {
     this.value += amount;
@@ -67,7 +72,11 @@ export class HotCounter {
     return counter;
   }
 
-  private constructor(private readonly maxNames: number) {}
+  readonly #maxNames: number;
+
+  private constructor(maxNames: number) {
+    this.#maxNames = maxNames;
+  }
 
   readonly #report = (result: ObservableResultLike): void => {
     for (const series of this.#series.values()) {
@@ -88,7 +97,7 @@ export class HotCounter {
     const known = this.#series.get(key);
     if (known) return known;
     if (!this.#names.has(name)) {
-      if (this.#names.size >= this.maxNames) {
+      if (this.#names.size >= this.#maxNames) {
         let other = this.#others.get(variant);
         if (!other) {
           other = new CounterSeries(Object.freeze(attributes(OTHER)), true);
