@@ -19,6 +19,8 @@ export interface Explanation {
   role?: string;
   /** The permission pattern that matched, e.g. `chat:*`. */
   pattern?: string;
+  /** When a deny rule refused it: the grant through which it applies, its role and pattern. */
+  denied?: { grant: Grant; role: string; pattern: string };
   reason: string;
 }
 
@@ -31,11 +33,12 @@ export interface GrantIndex {
 /** Matches any rule: the cheap first pass of a check. */
 const acceptAny = () => true;
 
-/** What an explained evaluation found: the allowing grant and rule, or the first failed condition. */
+/** What an explained evaluation found: the allowing grant and rule, the denying ones, or the first failed condition. */
 export interface Trace {
   grant: Grant | undefined;
   rule: Rule | undefined;
   conditionFailed: Rule | undefined;
+  deniedBy: { grant: Grant; rule: Rule } | undefined;
 }
 
 /**
@@ -43,6 +46,9 @@ export interface Trace {
  * one evaluation, with an explanation recorded only when asked for.
  */
 export function createDecisions(roles: ReadonlyMap<string, CompiledRole>) {
+  // Decided once: a policy without deny rules checks exactly as before they existed.
+  const hasDenies = [...roles.values()].some((role) => role.denies !== undefined);
+
   /**
    * Without `trace` it allocates nothing on the common path (an unconditional rule decides);
    * with one, it also records which grant and rule allowed the check, or the first condition
@@ -56,6 +62,7 @@ export function createDecisions(roles: ReadonlyMap<string, CompiledRole>) {
     trace?: Trace,
   ): boolean => {
     const [resource, action] = parsePermission(permission);
+    if (hasDenies && isDenied(grants, permission, resource, action, check.scope, trace)) return false;
     if (rolesAllow(grants.global, null, userId, permission, resource, action, check, trace)) return true;
     const scope = check.scope;
     if (scope === undefined) return false;
@@ -91,6 +98,32 @@ export function createDecisions(roles: ReadonlyMap<string, CompiledRole>) {
     return false;
   };
 
+  /** Whether a role granted globally or in `scope` denies the permission (recorded in `trace`). */
+  const isDenied = (
+    grants: GrantIndex,
+    permission: string,
+    resource: string,
+    action: string,
+    scope: string | undefined,
+    trace: Trace | undefined,
+  ): boolean => {
+    const denying = (granted: readonly string[] | undefined, grantScope: string | null): boolean => {
+      if (granted === undefined) return false;
+      for (let i = 0; i < granted.length; i++) {
+        const role = roles.get(granted[i] as string);
+        const denies = role?.denies;
+        if (denies === undefined) continue;
+        const rule = findRule(denies, permission, resource, action, acceptAny);
+        if (rule === undefined) continue;
+        if (trace !== undefined)
+          trace.deniedBy = { grant: { role: (role as CompiledRole).name, scope: grantScope }, rule };
+        return true;
+      }
+      return false;
+    };
+    return denying(grants.global, null) || (scope !== undefined && denying(grants.scoped.get(scope), scope));
+  };
+
   /** A conditional rule matched first: evaluate conditions (rare path, allocations fine). */
   const passingRule = (
     role: CompiledRole,
@@ -111,10 +144,20 @@ export function createDecisions(roles: ReadonlyMap<string, CompiledRole>) {
 
   /** `evaluate` with its trace put into words: what `explain` answers. */
   const decide = (grants: GrantIndex, userId: string, permission: string, check: CheckOptions): Explanation => {
-    const trace: Trace = { grant: undefined, rule: undefined, conditionFailed: undefined };
+    const trace: Trace = { grant: undefined, rule: undefined, conditionFailed: undefined, deniedBy: undefined };
     const allowed = evaluate(grants, userId, permission, check, trace);
     const scope = check.scope;
-    const { grant, rule, conditionFailed } = trace;
+    const { grant, rule, conditionFailed, deniedBy } = trace;
+    if (deniedBy) {
+      const { grant: by, rule: denial } = deniedBy;
+      return {
+        allowed: false,
+        permission,
+        scope,
+        denied: { grant: by, role: denial.from, pattern: denial.pattern },
+        reason: `role "${by.role}" granted ${by.scope === null ? 'globally' : `in ${by.scope}`}${denial.from === by.role ? '' : ` inherits "${denial.from}", which`} denies ${denial.pattern} (a deny wins over every allow)`,
+      };
+    }
     if (allowed && grant && rule) {
       return {
         allowed: true,

@@ -24,6 +24,13 @@ export interface RoleDefinition {
   permissions?: readonly (string | ConditionalPermission)[];
   /** Roles whose permissions this one has too. */
   inherits?: readonly string[];
+  /**
+   * Permissions this role refuses, patterns as in `permissions` (wildcards allowed). A deny held
+   * through any grant that applies to a check (a global one, or one in the checked scope) wins
+   * over every allow, as an explicit deny does in AWS IAM; roles that inherit this one inherit
+   * its denies too, so a deny in a widely inherited role binds everyone below it.
+   */
+  deny?: readonly string[];
 }
 
 export type RoleDefinitions = Record<string, RoleDefinition>;
@@ -36,9 +43,8 @@ export interface Rule {
   when: ((context: ConditionContext<never>) => boolean) | undefined;
 }
 
-/** A role with its inheritance flattened and its rules indexed by the shape of their pattern. */
-export interface CompiledRole {
-  name: string;
+/** Rules indexed by the shape of their pattern: a check is a few map look-ups. */
+export interface RuleIndex {
   exact: Map<string, Rule[]>;
   /** `resource:*` rules, by resource. */
   anyAction: Map<string, Rule[]>;
@@ -46,6 +52,13 @@ export interface CompiledRole {
   anyResource: Map<string, Rule[]>;
   /** `*` / `*:*` rules. */
   everything: Rule[];
+}
+
+/** A role with its inheritance flattened: what it allows, and what it denies (if anything). */
+export interface CompiledRole extends RuleIndex {
+  name: string;
+  /** Its deny rules and those of the roles it inherits; `undefined` when there are none. */
+  denies: RuleIndex | undefined;
 }
 
 const SEGMENT = /^[A-Za-z0-9_.-]+$/;
@@ -80,6 +93,7 @@ export function compileRoles(definitions: RoleDefinitions): Map<string, Compiled
   const names = Object.keys(definitions);
   if (names.length === 0) throw new InvalidPolicyError('roles must define at least one role');
   const ownRules = new Map<string, Rule[]>();
+  const ownDenies = new Map<string, Rule[]>();
   for (const name of names) {
     if (!SEGMENT.test(name))
       throw new InvalidPolicyError(`role name ${JSON.stringify(name)} must be letters, digits, _ . -`);
@@ -94,12 +108,37 @@ export function compileRoles(definitions: RoleDefinitions): Map<string, Compiled
       checkPattern(name, pattern);
       rules.push({ pattern: normalize(pattern as string), from: name, when });
     }
+    if (definition.deny !== undefined && !Array.isArray(definition.deny)) {
+      throw new InvalidPolicyError(`role "${name}": deny must be an array of permission patterns`);
+    }
+    const denies: Rule[] = [];
+    for (const pattern of definition.deny ?? []) {
+      checkPattern(name, pattern);
+      denies.push({ pattern: normalize(pattern), from: name, when: undefined });
+    }
     for (const parent of definition.inherits ?? []) {
       if (!(parent in definitions)) throw new InvalidPolicyError(`role "${name}" inherits unknown role "${parent}"`);
     }
     ownRules.set(name, rules);
+    ownDenies.set(name, denies);
   }
 
+  const flatten = flattener(definitions, ownRules);
+  const flattenDenies = flattener(definitions, ownDenies);
+  const compiled = new Map<string, CompiledRole>();
+  for (const name of names) {
+    const denies = flattenDenies(name);
+    compiled.set(name, {
+      name,
+      ...indexRules(flatten(name)),
+      denies: denies.length > 0 ? indexRules(denies) : undefined,
+    });
+  }
+  return compiled;
+}
+
+/** A role's rules with those of every role it inherits (unknown roles already refused; cycles refused here). */
+function flattener(definitions: RoleDefinitions, own: ReadonlyMap<string, Rule[]>): (name: string) => Rule[] {
   const flattened = new Map<string, Rule[]>();
   const visiting: string[] = [];
   const flatten = (name: string): Rule[] => {
@@ -108,26 +147,25 @@ export function compileRoles(definitions: RoleDefinitions): Map<string, Compiled
     if (visiting.includes(name))
       throw new InvalidPolicyError(`role inheritance cycle: ${[...visiting, name].join(' -> ')}`);
     visiting.push(name);
-    const rules = [...(ownRules.get(name) ?? [])];
+    const rules = [...(own.get(name) ?? [])];
     for (const parent of definitions[name]?.inherits ?? []) rules.push(...flatten(parent));
     visiting.pop();
     flattened.set(name, rules);
     return rules;
   };
+  return flatten;
+}
 
-  const compiled = new Map<string, CompiledRole>();
-  for (const name of names) {
-    const role: CompiledRole = { name, exact: new Map(), anyAction: new Map(), anyResource: new Map(), everything: [] };
-    for (const rule of flatten(name)) {
-      const [resource, action] = rule.pattern.split(':') as [string, string];
-      if (resource === '*' && action === '*') role.everything.push(rule);
-      else if (action === '*') push(role.anyAction, resource, rule);
-      else if (resource === '*') push(role.anyResource, action, rule);
-      else push(role.exact, rule.pattern, rule);
-    }
-    compiled.set(name, role);
+function indexRules(rules: readonly Rule[]): RuleIndex {
+  const index: RuleIndex = { exact: new Map(), anyAction: new Map(), anyResource: new Map(), everything: [] };
+  for (const rule of rules) {
+    const [resource, action] = rule.pattern.split(':') as [string, string];
+    if (resource === '*' && action === '*') index.everything.push(rule);
+    else if (action === '*') push(index.anyAction, resource, rule);
+    else if (resource === '*') push(index.anyResource, action, rule);
+    else push(index.exact, rule.pattern, rule);
   }
-  return compiled;
+  return index;
 }
 
 /**
@@ -135,7 +173,7 @@ export function compileRoles(definitions: RoleDefinitions): Map<string, Compiled
  * specific first, without building a list (the hot path of every check).
  */
 export function findRule(
-  role: CompiledRole,
+  role: RuleIndex,
   permission: string,
   resource: string,
   action: string,
@@ -160,7 +198,7 @@ function firstAccepted(rules: Rule[] | undefined, accept: (rule: Rule) => boolea
 }
 
 /** The rules of a role that match a concrete permission, most specific first. */
-export function matchingRules(role: CompiledRole, permission: string, resource: string, action: string): Rule[] {
+export function matchingRules(role: RuleIndex, permission: string, resource: string, action: string): Rule[] {
   const exact = role.exact.get(permission);
   const anyAction = role.anyAction.get(resource);
   const anyResource = role.anyResource.get(action);

@@ -47,9 +47,11 @@ export interface Rbac {
   /**
    * Where the user holds `permission` unconditionally, as ids of scopes of `kind` (`chat:42` →
    * `42`), or `'*'` when a global grant holds it: for filtering a list query in SQL. Conditional
-   * rules are left out (they depend on each row).
+   * rules are left out (they depend on each row). Deny rules are applied: a global deny gives
+   * `[]`; a global allow with denies in some scopes gives `{ except: [ids] }` (every scope of
+   * `kind` but those).
    */
-  scopesWith(userId: string, permission: string, kind: string): Promise<'*' | string[]>;
+  scopesWith(userId: string, permission: string, kind: string): Promise<'*' | string[] | { except: string[] }>;
   /**
    * The user's grants, loaded once, for many synchronous checks: one per request (a resolver
    * filtering a list, a GraphQL operation with several guards), like an ability object. A
@@ -258,12 +260,20 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
         const role = roles.get(roleName);
         return role !== undefined && matchingRules(role, permission, resource, action).some((rule) => !rule.when);
       };
-      if (grants.global.some(holds)) return '*';
+      const denies = (roleName: string) => {
+        const denied = roles.get(roleName)?.denies;
+        return denied !== undefined && matchingRules(denied, permission, resource, action).length > 0;
+      };
+      if (grants.global.some(denies)) return [];
       const prefix = `${kind}:`;
       const ids: string[] = [];
+      const deniedIn: string[] = [];
       for (const [scope, granted] of grants.scoped) {
-        if (scope.startsWith(prefix) && granted.some(holds)) ids.push(scope.slice(prefix.length));
+        if (!scope.startsWith(prefix)) continue;
+        if (granted.some(denies)) deniedIn.push(scope.slice(prefix.length));
+        else if (granted.some(holds)) ids.push(scope.slice(prefix.length));
       }
+      if (grants.global.some(holds)) return deniedIn.length === 0 ? '*' : { except: deniedIn };
       return ids;
     },
     async invalidate(userId) {

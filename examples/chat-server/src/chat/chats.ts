@@ -216,8 +216,13 @@ export function createChats(deps: {
     /** The chats the user may read, newest first: filtered in SQL by the user's rbac scopes. */
     async list(userId: string, args: Record<string, unknown>) {
       const scopes = await rbac.scopesWith(userId, 'chat:read', 'chat');
-      const where = scopes === '*' ? 'true' : 'id = ANY($1::uuid[])';
-      const params = scopes === '*' ? [] : [scopes];
+      const [where, params] =
+        scopes === '*'
+          ? ['true', []]
+          : Array.isArray(scopes)
+            ? ['id = ANY($1::uuid[])', [scopes]]
+            : // A global allow with denies in some chats (a deny rule in the policy).
+              ['NOT (id = ANY($1::uuid[]))', [scopes.except]];
       const page = await paginator.fromPostgres<ChatRow>(
         db.readerFor(userId),
         { table: 'chats', where, params },
