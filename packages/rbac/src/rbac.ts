@@ -26,7 +26,7 @@ export interface RbacOptions {
    * counter `switchboard.rbac.decisions` (attributes `switchboard.rbac.decision`: `allowed` /
    * `denied`, and `switchboard.rbac.permission`; never a user, scope or resource), and grant
    * loads and changes run in spans (`switchboard.rbac.load_grants`, `switchboard.rbac.grant`,
-   * `switchboard.rbac.revoke`); checks answered from the cache make no span. `true` for the
+   * `switchboard.rbac.revoke`, `switchboard.rbac.revoke_scope`); checks answered from the cache make no span. `true` for the
    * global `@opentelemetry/api` (an optional peer dependency), or the API object.
    * @default false (no telemetry code runs)
    */
@@ -36,6 +36,11 @@ export interface RbacOptions {
 export interface Rbac {
   grant(userId: string, role: string, scope?: string): Promise<void>;
   revoke(userId: string, role: string, scope?: string): Promise<void>;
+  /**
+   * Revokes every grant the user holds in `scope` (e.g. removed from a chat), whatever the
+   * roles: one store call, not a loop over the roles the code knows. Global grants stay.
+   */
+  revokeScope(userId: string, scope: string): Promise<void>;
   can(userId: string, permission: string, options?: CheckOptions): Promise<boolean>;
   /** Like `can`, but a denial throws `ForbiddenError` (`code: 'FORBIDDEN'`). */
   assert(userId: string, permission: string, options?: CheckOptions): Promise<void>;
@@ -216,6 +221,17 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
   return {
     grant: (userId, role, scope) => changeGrant('grant', userId, role, scope),
     revoke: (userId, role, scope) => changeGrant('revoke', userId, role, scope),
+    async revokeScope(userId, scope) {
+      checkUser(userId);
+      if (typeof scope !== 'string' || !SCOPE.test(scope))
+        throw new TypeError(`revokeScope: scope must be "type:id" (e.g. "chat:42"), got ${JSON.stringify(scope)}`);
+      const change = async () => {
+        await store.revokeScope(userId, scope);
+        invalidate(userId);
+        await cacheOptions?.bus?.publish(userId);
+      };
+      return tracing ? tracing.change('revoke_scope', undefined, scope, change) : change();
+    },
     can(userId, permission, check = {}) {
       try {
         checkUser(userId);

@@ -68,7 +68,7 @@ const outcome = (decision: 'allowed' | 'denied', permission: string): Attributes
 
 /**
  * The spans of rbac's I/O: a grant load (`switchboard.rbac.load_grants`) and a grant change
- * (`switchboard.rbac.grant` / `switchboard.rbac.revoke`, the store write and the bus message
+ * (`switchboard.rbac.grant` / `switchboard.rbac.revoke` / `switchboard.rbac.revoke_scope`, the store write and the bus message
  * inside it). Checks answered from the cache make none.
  */
 export class RbacTracing {
@@ -89,9 +89,15 @@ export class RbacTracing {
     });
   }
 
-  /** Runs a grant or revoke (store write, then the bus message) in its span. */
-  change<R>(kind: 'grant' | 'revoke', role: string, scope: string | undefined, fn: () => Promise<R>): Promise<R> {
-    const attributes: Attributes = { 'switchboard.rbac.role': role };
+  /** Runs a grant, revoke or scope revoke (store write, then the bus message) in its span. */
+  change<R>(
+    kind: 'grant' | 'revoke' | 'revoke_scope',
+    role: string | undefined,
+    scope: string | undefined,
+    fn: () => Promise<R>,
+  ): Promise<R> {
+    const attributes: Attributes = {};
+    if (role !== undefined) attributes['switchboard.rbac.role'] = role;
     if (scope !== undefined) attributes['switchboard.rbac.scope'] = scope;
     return inSpan(this.#api, this.#tracer, `switchboard.rbac.${kind}`, { attributes }, fn);
   }

@@ -8,6 +8,11 @@ export interface Grant {
 export interface GrantStore {
   grant(userId: string, role: string, scope: string | null): Promise<void>;
   revoke(userId: string, role: string, scope: string | null): Promise<void>;
+  /**
+   * Removes every grant the user holds in `scope` (whatever the role: a role the code does not
+   * know of, defined at runtime, included), in one step; global grants and other scopes stay.
+   */
+  revokeScope(userId: string, scope: string): Promise<void>;
   grantsOf(userId: string): Promise<Grant[]>;
 }
 

@@ -29,6 +29,7 @@ export const counting = (): GrantStore & { loads: number } => {
     loads: 0,
     grant: inner.grant,
     revoke: inner.revoke,
+    revokeScope: inner.revokeScope,
     grantsOf: (userId: string) => {
       store.loads++;
       return inner.grantsOf(userId);

@@ -139,6 +139,7 @@ describe('createRbac telemetry: spans around I/O only', () => {
     const store: GrantStore = {
       grantsOf: (userId) => inner.grantsOf(userId),
       revoke: (userId, role, scope) => inner.revoke(userId, role, scope),
+      revokeScope: (userId, scope) => inner.revokeScope(userId, scope),
       async grant(userId, role, scope) {
         tracer.startSpan('store write').end();
         if (userId === 'broken') throw new Error('store down');
@@ -160,6 +161,11 @@ describe('createRbac telemetry: spans around I/O only', () => {
     exporter.reset();
     await rbac.grant('gina', 'admin');
     expect(exporter.getFinishedSpans().at(-1)?.attributes).toEqual({ 'switchboard.rbac.role': 'admin' });
+    exporter.reset();
+    await rbac.revokeScope('alice', 'chat:A');
+    const [removal] = exporter.getFinishedSpans();
+    expect(removal?.name).toBe('switchboard.rbac.revoke_scope');
+    expect(removal?.attributes).toEqual({ 'switchboard.rbac.scope': 'chat:A' });
 
     const failure = rbac.grant('broken', 'admin');
     await expect(failure).rejects.toThrow('store down');

@@ -2,7 +2,7 @@ import type { Cache } from '@switchboard/cache';
 import type { Rbac } from '@switchboard/rbac';
 import { createPostgresGrantStore } from '@switchboard/rbac/postgres';
 import type { Outbox, Transaction } from '@switchboard/tx';
-import { CHAT_ROLES, chatScope } from './roles.ts';
+import { chatScope } from './roles.ts';
 import { enqueueUserEvents, type UserEventPayload } from './user-events.ts';
 
 /** What every change of membership needs (chats.ts, invitations.ts). */
@@ -55,7 +55,8 @@ export function createMembership(deps: MembershipDeps) {
     /** Every role the user holds in the chat goes (a change replaces them all). */
     async revokeEveryRole(tx: Transaction, userId: string, scope: string) {
       const grants = grantsIn(tx);
-      for (const role of CHAT_ROLES) await grants.revoke(userId, role, scope);
+      // Every role the user holds there, in one statement: a role defined later goes too.
+      await grants.revokeScope(userId, scope);
     },
 
     /** They left or were taken out (or declined): from now on they come back only by invitation. */

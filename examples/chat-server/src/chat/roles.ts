@@ -32,6 +32,5 @@ export const chatRoles = {
 } satisfies RoleDefinitions;
 
 export type ChatRole = keyof typeof chatRoles;
-export const CHAT_ROLES = Object.keys(chatRoles) as ChatRole[];
 
 export const chatScope = (chatId: string) => `chat:${chatId}`;

@@ -16,6 +16,11 @@ export function createMemoryGrantStore(): GrantStore {
     async revoke(userId, role, scope) {
       grants.get(userId)?.delete(keyOf(role, scope));
     },
+    async revokeScope(userId, scope) {
+      const mine = grants.get(userId);
+      if (!mine) return;
+      for (const [key, grant] of mine) if (grant.scope === scope) mine.delete(key);
+    },
     async grantsOf(userId) {
       return [...(grants.get(userId)?.values() ?? [])].map((grant) => ({ ...grant }));
     },

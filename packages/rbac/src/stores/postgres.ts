@@ -55,10 +55,12 @@ export interface PostgresGrantStoreOptions {
 const TABLE = 'switchboard_rbac_grants';
 const GRANT_SQL = `INSERT INTO ${TABLE} (user_id, scope, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`;
 const REVOKE_SQL = `DELETE FROM ${TABLE} WHERE user_id = $1 AND scope = $2 AND role = $3`;
+const REVOKE_SCOPE_SQL = `DELETE FROM ${TABLE} WHERE user_id = $1 AND scope = $2`;
 const GRANTS_OF_SQL = `SELECT role, scope FROM ${TABLE} WHERE user_id = $1`;
-const SPANS: Record<'grant' | 'revoke' | 'grantsOf', StatementSpan> = {
+const SPANS: Record<'grant' | 'revoke' | 'revokeScope' | 'grantsOf', StatementSpan> = {
   grant: statementSpan('INSERT', TABLE, GRANT_SQL),
   revoke: statementSpan('DELETE', TABLE, REVOKE_SQL),
+  revokeScope: statementSpan('DELETE', TABLE, REVOKE_SCOPE_SQL),
   grantsOf: statementSpan('SELECT', TABLE, GRANTS_OF_SQL),
 };
 
@@ -83,6 +85,11 @@ export function createPostgresGrantStore(options: PostgresGrantStoreOptions): Gr
     },
     async revoke(userId, role, scope) {
       await run('revoke', REVOKE_SQL, [userId, scope ?? '', role]);
+    },
+    async revokeScope(userId, scope) {
+      // '' is the global scope in this table: never what a scope names.
+      if (scope === '') throw new TypeError('revokeScope: scope must be "type:id", not empty');
+      await run('revokeScope', REVOKE_SCOPE_SQL, [userId, scope]);
     },
     async grantsOf(userId): Promise<Grant[]> {
       const { rows } = await run<{ role: string; scope: string }>('grantsOf', GRANTS_OF_SQL, [userId]);

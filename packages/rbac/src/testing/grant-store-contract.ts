@@ -92,6 +92,29 @@ export function grantStoreContract(options: GrantStoreContractOptions): void {
       expect(await store.grantsOf(dave)).toHaveLength(4);
     });
 
+    test('revokeScope removes every role the user holds in that scope, and nothing else', async () => {
+      const store = options.store();
+      const [hana, ivan] = [user('hana'), user('ivan')];
+      for (const who of [hana, ivan]) {
+        // A role no code knows of (one defined at runtime) goes too.
+        for (const role of ['member', 'admin', 'defined-at-runtime']) await store.grant(who, role, 'chat:1');
+        await store.grant(who, 'member', 'chat:10');
+        await store.grant(who, 'admin', null);
+      }
+      await store.revokeScope(hana, 'chat:1');
+      expect(sorted(await store.grantsOf(hana))).toEqual(
+        sorted([
+          { role: 'member', scope: 'chat:10' },
+          { role: 'admin', scope: null },
+        ]),
+      );
+      expect(await store.grantsOf(ivan)).toHaveLength(5);
+      // Nothing there: no change, no failure.
+      await store.revokeScope(hana, 'chat:1');
+      await store.revokeScope(user('nobody'), 'chat:1');
+      expect(await store.grantsOf(hana)).toHaveLength(2);
+    });
+
     test('revoking a grant that is not there changes nothing and does not fail', async () => {
       const store = options.store();
       const erin = user('erin');
@@ -139,6 +162,14 @@ export function grantStoreContract(options: GrantStoreContractOptions): void {
       expect(await rbac.rolesOf(scoped, 'chat:A')).toEqual(['admin']);
       await rbac.revoke(scoped, 'admin', 'chat:A');
       expect(await rbac.can(scoped, 'chat:rename', { scope: 'chat:A' })).toBe(false);
+      // Removed from a scope: every role there goes at once (the cached grants too).
+      await rbac.grant(scoped, 'admin', 'chat:C');
+      await rbac.grant(scoped, 'member', 'chat:C');
+      expect(await rbac.can(scoped, 'message:send', { scope: 'chat:C' })).toBe(true);
+      await rbac.revokeScope(scoped, 'chat:C');
+      expect(await rbac.can(scoped, 'message:send', { scope: 'chat:C' })).toBe(false);
+      expect(await rbac.rolesOf(scoped, 'chat:C')).toEqual([]);
+      await expect(rbac.revokeScope(scoped, '42')).rejects.toThrow(TypeError);
       rbac.close();
     });
   });
