@@ -7,7 +7,15 @@
 export type { CheckOptions, Explanation } from './decision.ts';
 export { RBAC_ERROR_TABLE, type RbacErrorMapping } from './error-table.ts';
 export { ForbiddenError, InvalidPolicyError, isRbacError, RbacError, type RbacErrorCode } from './errors.ts';
-export type { ConditionalPermission, ConditionContext, RoleDefinition, RoleDefinitions } from './policy.ts';
+export type {
+  Condition,
+  ConditionalPermission,
+  ConditionContext,
+  Conditions,
+  NamedConditionPermission,
+  RoleDefinition,
+  RoleDefinitions,
+} from './policy.ts';
 export {
   createRbac,
   type Rbac,

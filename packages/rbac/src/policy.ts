@@ -19,9 +19,28 @@ export interface ConditionalPermission {
   when: (context: ConditionContext<any>) => boolean;
 }
 
+/**
+ * A permission under a condition registered by name at `createRbac` (`conditions`): the shape a
+ * policy kept as data can hold, since functions cannot be stored.
+ */
+export interface NamedConditionPermission {
+  permission: string;
+  /** A key of `createRbac`'s `conditions`; an unknown name fails `createRbac`. */
+  condition: string;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: as `ConditionalPermission.when`: an unannotated condition reads `resource` as it is
+export type Condition = (context: ConditionContext<any>) => boolean;
+
+/** Conditions by name, registered once at `createRbac` and referred to by `{ permission, condition }`. */
+export type Conditions = Record<string, Condition>;
+
 export interface RoleDefinition {
-  /** `resource:action` with `*` for any resource or action: `message:send`, `chat:*`, `*:read`, `*`. */
-  permissions?: readonly (string | ConditionalPermission)[];
+  /**
+   * `resource:action` with `*` for any resource or action: `message:send`, `chat:*`, `*:read`, `*`;
+   * or one under a condition, given as a function (`when`) or by name (`condition`).
+   */
+  permissions?: readonly (string | ConditionalPermission | NamedConditionPermission)[];
   /** Roles whose permissions this one has too. */
   inherits?: readonly string[];
   /**
@@ -87,9 +106,14 @@ export function parsePermission(permission: string): [string, string] {
  * cycles are errors), wildcards indexed per segment, so a check is a few map look-ups whatever
  * the size of the policy.
  */
-export function compileRoles(definitions: RoleDefinitions): Map<string, CompiledRole> {
+export function compileRoles(definitions: RoleDefinitions, conditions: Conditions = {}): Map<string, CompiledRole> {
   if (!definitions || typeof definitions !== 'object')
     throw new InvalidPolicyError('roles must be an object of role definitions');
+  if (!conditions || typeof conditions !== 'object')
+    throw new InvalidPolicyError('conditions must be an object of named condition functions');
+  for (const [name, condition] of Object.entries(conditions)) {
+    if (typeof condition !== 'function') throw new InvalidPolicyError(`condition "${name}" must be a function`);
+  }
   const names = Object.keys(definitions);
   if (names.length === 0) throw new InvalidPolicyError('roles must define at least one role');
   const ownRules = new Map<string, Rule[]>();
@@ -101,10 +125,7 @@ export function compileRoles(definitions: RoleDefinitions): Map<string, Compiled
     const rules: Rule[] = [];
     for (const entry of definition.permissions ?? []) {
       const pattern = typeof entry === 'string' ? entry : entry?.permission;
-      const when = typeof entry === 'string' ? undefined : entry?.when;
-      if (typeof entry !== 'string' && typeof when !== 'function') {
-        throw new InvalidPolicyError(`role "${name}": a conditional permission needs a "when" function`);
-      }
+      const when = typeof entry === 'string' ? undefined : conditionOf(name, entry, conditions);
       checkPattern(name, pattern);
       rules.push({ pattern: normalize(pattern as string), from: name, when });
     }
@@ -204,6 +225,35 @@ export function matchingRules(role: RuleIndex, permission: string, resource: str
   const anyResource = role.anyResource.get(action);
   if (!anyAction && !anyResource && role.everything.length === 0) return exact ?? [];
   return [...(exact ?? []), ...(anyAction ?? []), ...(anyResource ?? []), ...role.everything];
+}
+
+/** The function of a conditional permission: its own `when`, or the registered condition it names. */
+function conditionOf(
+  role: string,
+  entry: ConditionalPermission | NamedConditionPermission | null | undefined,
+  conditions: Conditions,
+): Condition {
+  const when = (entry as Partial<ConditionalPermission> | null | undefined)?.when;
+  const named = (entry as Partial<NamedConditionPermission> | null | undefined)?.condition;
+  if (when !== undefined && named !== undefined) {
+    throw new InvalidPolicyError(`role "${role}": a conditional permission has a "when" or a "condition", not both`);
+  }
+  if (named !== undefined) {
+    const condition = typeof named === 'string' && Object.hasOwn(conditions, named) ? conditions[named] : undefined;
+    if (condition === undefined) {
+      const known = Object.keys(conditions);
+      throw new InvalidPolicyError(
+        `role "${role}": unknown condition ${JSON.stringify(named)} (registered: ${known.length > 0 ? known.join(', ') : 'none'})`,
+      );
+    }
+    return condition;
+  }
+  if (typeof when !== 'function') {
+    throw new InvalidPolicyError(
+      `role "${role}": a conditional permission needs a "when" function or a "condition" name`,
+    );
+  }
+  return when;
 }
 
 function checkPattern(role: string, pattern: unknown): void {

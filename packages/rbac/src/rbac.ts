@@ -1,7 +1,7 @@
 import { resolveTelemetry, TickClock, wholeNumberOption } from '@switchboard/hot-path';
 import { type CheckOptions, createDecisions, type Explanation, type GrantIndex } from './decision.ts';
 import { type ForbiddenError, forbidden } from './errors.ts';
-import { compileRoles, matchingRules, parsePermission, type RoleDefinitions } from './policy.ts';
+import { type Conditions, compileRoles, matchingRules, parsePermission, type RoleDefinitions } from './policy.ts';
 import { createMemoryGrantStore } from './stores/memory.ts';
 import { decisionCounter, RbacTracing, type Telemetry } from './telemetry.ts';
 import type { GrantStore, RbacBus } from './types.ts';
@@ -17,6 +17,13 @@ export interface RbacCacheOptions {
 
 export interface RbacOptions {
   roles: RoleDefinitions;
+  /**
+   * Conditions by name, for permissions that refer to one (`{ permission: 'message:edit',
+   * condition: 'ownMessage' }`) instead of carrying a function: the form a policy kept as data
+   * uses. An unknown name fails `createRbac` with `InvalidPolicyError`.
+   * @default {}
+   */
+  conditions?: Conditions;
   /** @default createMemoryGrantStore() */
   store?: GrantStore;
   /** `false` to load grants on every check. @default {} (30 s TTL, no bus) */
@@ -131,7 +138,7 @@ interface UserGrants extends GrantIndex {
  * await rbac.can(userId, 'chat:rename', { scope: 'chat:42' }); // true; in chat:43 false
  */
 export async function createRbac(options: RbacOptions): Promise<Rbac> {
-  const roles = compileRoles(options?.roles);
+  const roles = compileRoles(options?.roles, options?.conditions);
   const decisions = createDecisions(roles);
   const { decide } = decisions;
   const telemetry = resolveTelemetry('createRbac', options.telemetry);
