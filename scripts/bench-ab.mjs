@@ -35,7 +35,7 @@ import { root, workspaces } from './workspaces.mjs';
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    base: { type: 'string', default: 'HEAD' },
+    base: { type: 'string' },
     runs: { type: 'string', default: '3' },
     json: { type: 'string' },
     from: { type: 'string' },
@@ -43,6 +43,10 @@ const { values, positionals } = parseArgs({
   },
 });
 const [only] = positionals;
+if (values.telemetry && values.base !== undefined) {
+  process.stderr.write('bench-ab: --telemetry compares the working tree with itself (off, then on): no --base\n');
+  process.exit(2);
+}
 const runs = Number(values.runs);
 if (!only || !Number.isInteger(runs) || runs < 1) {
   process.stderr.write(
@@ -57,7 +61,7 @@ if (!target?.manifest.scripts?.bench) {
   process.stderr.write(`bench-ab: no workspace named '${only}' has a bench script\n`);
   process.exit(2);
 }
-const baseSha = git('rev-parse', '--verify', `${values.base}^{commit}`);
+const baseSha = git('rev-parse', '--verify', `${values.base ?? 'HEAD'}^{commit}`);
 const baseRoot = join(tmpdir(), `switchboard-bench-base-${baseSha.slice(0, 12)}`);
 const targetPath = relative(root, target.dir);
 

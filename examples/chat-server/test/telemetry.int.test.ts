@@ -1,12 +1,5 @@
-import * as api from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
 import { createTestDatabase } from '@switchboard/infra';
-import { installTestTracing, type TestTracing } from '@switchboard/infra/tracing';
+import { installTestMetrics, installTestTracing, type TestMetrics, type TestTracing } from '@switchboard/infra/tracing';
 import { createClient } from 'graphql-sse';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, test } from 'vitest';
 import { createServerLogger } from '../src/app.ts';
@@ -14,11 +7,8 @@ import { gql, registerUser } from './client.ts';
 import { type Instances, startInstances } from './instances.ts';
 
 let tracing: TestTracing;
-// Metrics through the real SDK, read on demand (the export interval is never reached).
-const metricReader = new PeriodicExportingMetricReader({
-  exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
-  exportIntervalMillis: 3_600_000,
-});
+// Metrics through the real SDK, read on demand.
+let metrics: TestMetrics;
 let traced: Instances;
 let untraced: Instances;
 let cluster: Instances;
@@ -27,7 +17,7 @@ const clusterLines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   tracing = installTestTracing();
-  api.metrics.setGlobalMeterProvider(new MeterProvider({ readers: [metricReader] }));
+  metrics = installTestMetrics();
   // Two databases: the traced instance's relay must never publish what the untraced one enqueued.
   const tracedDb = await createTestDatabase(inject('infra'), 'chat_telemetry_on');
   const untracedDb = await createTestDatabase(inject('infra'), 'chat_telemetry_off');
@@ -48,7 +38,7 @@ afterAll(async () => {
   await untraced?.close();
   await cluster?.close();
   tracing.uninstall();
-  api.metrics.disable();
+  metrics.uninstall();
 });
 
 describe('the chat server with telemetry (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
@@ -192,15 +182,12 @@ describe('the chat server with telemetry (OTEL_EXPORTER_OTLP_ENDPOINT set)', () 
       ]),
     );
     // rbac's decisions are counted (a metric, not spans: they are hot in-memory checks).
-    const { resourceMetrics } = await metricReader.collect();
-    const decisions = resourceMetrics.scopeMetrics
-      .flatMap((scope) => scope.metrics)
-      .find((metric) => metric.descriptor.name === 'switchboard.rbac.decisions');
     expect(
-      decisions?.dataPoints.some(
-        (point) =>
-          point.attributes['switchboard.rbac.permission'] === 'message:send' &&
-          point.attributes['switchboard.rbac.decision'] === 'allowed',
+      (await metrics.collect()).some(
+        (series) =>
+          series.metric === 'switchboard.rbac.decisions' &&
+          series.attributes['switchboard.rbac.permission'] === 'message:send' &&
+          series.attributes['switchboard.rbac.decision'] === 'allowed',
       ),
     ).toBe(true);
     const requestLines = clusterLines.filter((line) => line['http.request.id'] === 'trace-e2e-1');

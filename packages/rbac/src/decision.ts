@@ -107,21 +107,30 @@ export function createDecisions(roles: ReadonlyMap<string, CompiledRole>) {
     scope: string | undefined,
     trace: Trace | undefined,
   ): boolean => {
-    const denying = (granted: readonly string[] | undefined, grantScope: string | null): boolean => {
-      if (granted === undefined) return false;
-      for (let i = 0; i < granted.length; i++) {
-        const role = roles.get(granted[i] as string);
-        const denies = role?.denies;
-        if (denies === undefined) continue;
-        const rule = findRule(denies, permission, resource, action, acceptAny);
-        if (rule === undefined) continue;
-        if (trace !== undefined)
-          trace.deniedBy = { grant: { role: (role as CompiledRole).name, scope: grantScope }, rule };
-        return true;
-      }
-      return false;
-    };
-    return denying(grants.global, null) || (scope !== undefined && denying(grants.scoped.get(scope), scope));
+    return (
+      rolesDeny(grants.global, null, permission, resource, action, trace) ||
+      (scope !== undefined && rolesDeny(grants.scoped.get(scope), scope, permission, resource, action, trace))
+    );
+  };
+
+  const rolesDeny = (
+    granted: readonly string[] | undefined,
+    grantScope: string | null,
+    permission: string,
+    resource: string,
+    action: string,
+    trace: Trace | undefined,
+  ): boolean => {
+    if (granted === undefined) return false;
+    for (let i = 0; i < granted.length; i++) {
+      const role = roles.get(granted[i] as string);
+      if (role?.denies === undefined) continue;
+      const rule = findRule(role.denies, permission, resource, action, acceptAny);
+      if (rule === undefined) continue;
+      if (trace !== undefined) trace.deniedBy = { grant: { role: role.name, scope: grantScope }, rule };
+      return true;
+    }
+    return false;
   };
 
   /** A conditional rule matched first: evaluate conditions (rare path, allocations fine). */

@@ -16,6 +16,15 @@ export interface GrantStore {
   grantsOf(userId: string): Promise<Grant[]>;
 }
 
+/**
+ * What every store's `revokeScope` refuses: a scope that is not a non-empty string. It names
+ * one scope; the Postgres store keeps global grants under `''`, so an empty one would revoke them.
+ */
+export function checkRevokedScope(scope: unknown): void {
+  if (typeof scope !== 'string' || scope.length === 0)
+    throw new TypeError(`revokeScope: scope must be a non-empty "type:id", got ${JSON.stringify(scope)}`);
+}
+
 /** Tells other instances that a user's grants changed (Redis pub/sub, or in-process). */
 export interface RbacBus {
   publish(userId: string): Promise<void>;

@@ -1,4 +1,4 @@
-import type { Grant, GrantStore, RbacBus } from '../types.ts';
+import { checkRevokedScope, type Grant, type GrantStore, type RbacBus } from '../types.ts';
 
 /** Grants in process memory, for tests and single-instance apps. */
 export function createMemoryGrantStore(): GrantStore {
@@ -17,6 +17,7 @@ export function createMemoryGrantStore(): GrantStore {
       grants.get(userId)?.delete(keyOf(role, scope));
     },
     async revokeScope(userId, scope) {
+      checkRevokedScope(scope);
       const mine = grants.get(userId);
       if (!mine) return;
       for (const [key, grant] of mine) if (grant.scope === scope) mine.delete(key);

@@ -6,7 +6,7 @@ import {
   statementSpan,
   type Telemetry,
 } from '../telemetry.ts';
-import type { Grant, GrantStore } from '../types.ts';
+import { checkRevokedScope, type Grant, type GrantStore } from '../types.ts';
 
 /**
  * What Switchboard needs of a PostgreSQL client, the same in every package that takes one:
@@ -87,8 +87,8 @@ export function createPostgresGrantStore(options: PostgresGrantStoreOptions): Gr
       await run('revoke', REVOKE_SQL, [userId, scope ?? '', role]);
     },
     async revokeScope(userId, scope) {
-      // '' is the global scope in this table: never what a scope names.
-      if (scope === '') throw new TypeError('revokeScope: scope must be "type:id", not empty');
+      // '' is how this table stores the global scope: refused, or it would revoke global grants.
+      checkRevokedScope(scope);
       await run('revokeScope', REVOKE_SCOPE_SQL, [userId, scope]);
     },
     async grantsOf(userId): Promise<Grant[]> {

@@ -115,6 +115,21 @@ export function grantStoreContract(options: GrantStoreContractOptions): void {
       expect(await store.grantsOf(hana)).toHaveLength(2);
     });
 
+    test('revokeScope refuses an empty scope rather than touch global grants', async () => {
+      const store = options.store();
+      const jo = user('jo');
+      await store.grant(jo, 'admin', null);
+      await store.grant(jo, 'member', 'chat:1');
+      // A SQL store may keep global grants under '': an empty scope must not reach it.
+      await expect(store.revokeScope(jo, '')).rejects.toThrow(TypeError);
+      expect(sorted(await store.grantsOf(jo))).toEqual(
+        sorted([
+          { role: 'admin', scope: null },
+          { role: 'member', scope: 'chat:1' },
+        ]),
+      );
+    });
+
     test('revoking a grant that is not there changes nothing and does not fail', async () => {
       const store = options.store();
       const erin = user('erin');
