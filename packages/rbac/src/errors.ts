@@ -1,5 +1,5 @@
 /** Every `code` a @switchboard/rbac error can carry. */
-export type RbacErrorCode = 'FORBIDDEN' | 'INVALID_POLICY';
+export type RbacErrorCode = 'FORBIDDEN' | 'INVALID_POLICY' | 'POLICY_CONFLICT' | 'INVALID_AUDIT_QUERY';
 
 /** Base class of this package's errors; compare `code`, not the class. */
 export class RbacError extends Error {
@@ -50,14 +50,44 @@ export function forbidden(permission: string, scope: string | undefined): Forbid
 }
 forbidden.prototype = ForbiddenError.prototype;
 
-/** The role definitions are wrong (unknown role, cycle, malformed permission): fails at startup. */
+/**
+ * The role definitions are wrong (unknown role, cycle, malformed permission, unknown condition):
+ * fails `createRbac` at startup, or refuses a runtime change (`defineRole`, `updateRole`,
+ * `deleteRole`) before anything is written.
+ */
 export class InvalidPolicyError extends RbacError {
   constructor(message: string) {
     super('INVALID_POLICY', message);
   }
 }
 
+/**
+ * A runtime policy change met a policy that moved on: the role's version is not the
+ * `expectedVersion` given (someone else changed it first: reload, merge, retry), a role of that
+ * name already exists (`defineRole`), or the role is still granted (`deleteRole` without `cascade`).
+ */
+export class PolicyConflictError extends RbacError {
+  constructor(
+    readonly role: string,
+    message: string,
+    /** The role's version when refused (`undefined` when it does not exist). */
+    readonly actualVersion?: number,
+  ) {
+    super('POLICY_CONFLICT', message);
+  }
+}
+
+/** `auditLog` was asked something it cannot answer: a malformed cursor, `first` out of range, a bad `since`. */
+export class InvalidAuditQueryError extends RbacError {
+  constructor(message: string) {
+    super('INVALID_AUDIT_QUERY', message);
+  }
+}
+
 export function isRbacError(error: unknown): error is RbacError {
   const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof Error && (code === 'FORBIDDEN' || code === 'INVALID_POLICY');
+  return (
+    error instanceof Error &&
+    (code === 'FORBIDDEN' || code === 'INVALID_POLICY' || code === 'POLICY_CONFLICT' || code === 'INVALID_AUDIT_QUERY')
+  );
 }

@@ -4,9 +4,28 @@
  * @packageDocumentation
  */
 
+export {
+  type AuditAction,
+  type AuditContext,
+  type AuditEntry,
+  type AuditPage,
+  type AuditQuery,
+  type AuditRecord,
+  createMemoryAuditLog,
+  type MemoryAuditLog,
+  type MemoryAuditLogOptions,
+} from './audit.ts';
 export type { CheckOptions, Explanation } from './decision.ts';
 export { RBAC_ERROR_TABLE, type RbacErrorMapping } from './error-table.ts';
-export { ForbiddenError, InvalidPolicyError, isRbacError, RbacError, type RbacErrorCode } from './errors.ts';
+export {
+  ForbiddenError,
+  InvalidAuditQueryError,
+  InvalidPolicyError,
+  isRbacError,
+  PolicyConflictError,
+  RbacError,
+  type RbacErrorCode,
+} from './errors.ts';
 export type {
   Condition,
   ConditionalPermission,
@@ -16,6 +35,7 @@ export type {
   RoleDefinition,
   RoleDefinitions,
 } from './policy.ts';
+export type { DeleteRoleOptions, RoleChangeOptions, RoleInfo } from './policy-runtime.ts';
 export {
   createRbac,
   type Rbac,
@@ -23,6 +43,21 @@ export {
   type RbacOptions,
   type UserPermissions,
 } from './rbac.ts';
-export { createMemoryGrantStore, createMemoryRbacBus } from './stores/memory.ts';
+export type { StoredRoleInput } from './stored-policy.ts';
+export {
+  createMemoryGrantStore,
+  createMemoryPolicyStore,
+  createMemoryRbacBus,
+  type MemoryStoreOptions,
+} from './stores/memory.ts';
 export type { Telemetry } from './telemetry.ts';
-export type { Grant, GrantStore, RbacBus } from './types.ts';
+export type {
+  Grant,
+  GrantStore,
+  PolicySnapshot,
+  PolicyStore,
+  PolicyWrite,
+  RbacBus,
+  StoredRole,
+  StoredRoleDefinition,
+} from './types.ts';

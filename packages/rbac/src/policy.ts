@@ -106,7 +106,11 @@ export function parsePermission(permission: string): [string, string] {
  * cycles are errors), wildcards indexed per segment, so a check is a few map look-ups whatever
  * the size of the policy.
  */
-export function compileRoles(definitions: RoleDefinitions, conditions: Conditions = {}): Map<string, CompiledRole> {
+export function compileRoles(
+  definitions: RoleDefinitions,
+  conditions: Conditions = {},
+  { allowEmpty = false }: { allowEmpty?: boolean } = {},
+): Map<string, CompiledRole> {
   if (!definitions || typeof definitions !== 'object')
     throw new InvalidPolicyError('roles must be an object of role definitions');
   if (!conditions || typeof conditions !== 'object')
@@ -115,7 +119,7 @@ export function compileRoles(definitions: RoleDefinitions, conditions: Condition
     if (typeof condition !== 'function') throw new InvalidPolicyError(`condition "${name}" must be a function`);
   }
   const names = Object.keys(definitions);
-  if (names.length === 0) throw new InvalidPolicyError('roles must define at least one role');
+  if (names.length === 0 && !allowEmpty) throw new InvalidPolicyError('roles must define at least one role');
   const ownRules = new Map<string, Rule[]>();
   const ownDenies = new Map<string, Rule[]>();
   for (const name of names) {

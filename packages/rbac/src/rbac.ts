@@ -1,95 +1,15 @@
 import { resolveTelemetry, TickClock, wholeNumberOption } from '@switchboard/hot-path';
-import { type CheckOptions, createDecisions, type Explanation, type GrantIndex } from './decision.ts';
-import { type ForbiddenError, forbidden } from './errors.ts';
-import { type Conditions, compileRoles, matchingRules, parsePermission, type RoleDefinitions } from './policy.ts';
+import type { AuditContext } from './audit.ts';
+import type { CheckOptions, GrantIndex } from './decision.ts';
+import { type ForbiddenError, forbidden, InvalidPolicyError } from './errors.ts';
+import { matchingRules, parsePermission } from './policy.ts';
+import { createPolicyRuntime, type PolicyRuntime } from './policy-runtime.ts';
+import type { Rbac, RbacOptions } from './rbac-api.ts';
+import { type CompiledPolicy, compilePolicy } from './stored-policy.ts';
 import { createMemoryGrantStore } from './stores/memory.ts';
-import { decisionCounter, RbacTracing, type Telemetry } from './telemetry.ts';
-import type { GrantStore, RbacBus } from './types.ts';
+import { decisionCounter, RbacTracing } from './telemetry.ts';
 
-export interface RbacCacheOptions {
-  /** How long a user's grants are trusted without reloading: the safety net behind the bus. @default 30000 */
-  ttlMs?: number;
-  /** Most users whose grants are kept. @default 10000 */
-  maxUsers?: number;
-  /** Carries grant/revoke to other instances; without it, they learn within `ttlMs`. */
-  bus?: RbacBus;
-}
-
-export interface RbacOptions {
-  roles: RoleDefinitions;
-  /**
-   * Conditions by name, for permissions that refer to one (`{ permission: 'message:edit',
-   * condition: 'ownMessage' }`) instead of carrying a function: the form a policy kept as data
-   * uses. An unknown name fails `createRbac` with `InvalidPolicyError`.
-   * @default {}
-   */
-  conditions?: Conditions;
-  /** @default createMemoryGrantStore() */
-  store?: GrantStore;
-  /** `false` to load grants on every check. @default {} (30 s TTL, no bus) */
-  cache?: RbacCacheOptions | false;
-  /**
-   * OpenTelemetry: every check (`can`, `assert`, `canMany`, `forUser` checks) adds one to the
-   * counter `switchboard.rbac.decisions` (attributes `switchboard.rbac.decision`: `allowed` /
-   * `denied`, and `switchboard.rbac.permission`; never a user, scope or resource), and grant
-   * loads and changes run in spans (`switchboard.rbac.load_grants`, `switchboard.rbac.grant`,
-   * `switchboard.rbac.revoke`, `switchboard.rbac.revoke_scope`); checks answered from the cache make no span. `true` for the
-   * global `@opentelemetry/api` (an optional peer dependency), or the API object.
-   * @default false (no telemetry code runs)
-   */
-  telemetry?: Telemetry;
-}
-
-export interface Rbac {
-  grant(userId: string, role: string, scope?: string): Promise<void>;
-  revoke(userId: string, role: string, scope?: string): Promise<void>;
-  /**
-   * Revokes every grant the user holds in `scope` (e.g. removed from a chat), whatever the
-   * roles: one store call, not a loop over the roles the code knows. Global grants stay.
-   */
-  revokeScope(userId: string, scope: string): Promise<void>;
-  can(userId: string, permission: string, options?: CheckOptions): Promise<boolean>;
-  /** Like `can`, but a denial throws `ForbiddenError` (`code: 'FORBIDDEN'`). */
-  assert(userId: string, permission: string, options?: CheckOptions): Promise<void>;
-  explain(userId: string, permission: string, options?: CheckOptions): Promise<Explanation>;
-  /** Several checks for one user with one grant lookup. */
-  canMany(userId: string, checks: readonly ({ permission: string } & CheckOptions)[]): Promise<boolean[]>;
-  /** Roles granted to the user globally, plus those granted in `scope`. */
-  rolesOf(userId: string, scope?: string): Promise<string[]>;
-  /**
-   * Where the user holds `permission` unconditionally, as ids of scopes of `kind` (`chat:42` →
-   * `42`), or `'*'` when a global grant holds it: for filtering a list query in SQL. Conditional
-   * rules are left out (they depend on each row). Deny rules are applied: a global deny gives
-   * `[]`; a global allow with denies in some scopes gives `{ except: [ids] }` (every scope of
-   * `kind` but those).
-   */
-  scopesWith(userId: string, permission: string, kind: string): Promise<'*' | string[] | { except: string[] }>;
-  /**
-   * The user's grants, loaded once, for many synchronous checks: one per request (a resolver
-   * filtering a list, a GraphQL operation with several guards), like an ability object. A
-   * snapshot: a grant or revoke after it was taken is seen by the next `forUser`, not this one.
-   */
-  forUser(userId: string): Promise<UserPermissions>;
-  /**
-   * Forgets the user's cached grants, here at once and on other instances through the bus. For
-   * grants changed outside `grant`/`revoke`: e.g. with a grant store bound to a database
-   * transaction (so a chat and its owner's grant commit together), once that transaction has
-   * committed.
-   */
-  invalidate(userId: string): Promise<void>;
-  /** Stops listening to the bus and the cache's clock (call it when you are done with the instance). */
-  close(): void;
-}
-
-/** A user's grants at one moment; every check is synchronous. See `rbac.forUser`. */
-export interface UserPermissions {
-  readonly userId: string;
-  can(permission: string, options?: CheckOptions): boolean;
-  /** Like `can`, but a denial throws `ForbiddenError` (`code: 'FORBIDDEN'`). */
-  assert(permission: string, options?: CheckOptions): void;
-  /** Roles granted globally, plus those granted in `scope`. */
-  rolesOf(scope?: string): string[];
-}
+export type { Rbac, RbacCacheOptions, RbacOptions, UserPermissions } from './rbac-api.ts';
 
 // A settled promise can be awaited any number of times: warm checks hand out these.
 // A scope names what it is about: a type, a colon, an id (`chat:42`). A bare id ('42') would
@@ -138,20 +58,34 @@ interface UserGrants extends GrantIndex {
  * await rbac.can(userId, 'chat:rename', { scope: 'chat:42' }); // true; in chat:43 false
  */
 export async function createRbac(options: RbacOptions): Promise<Rbac> {
-  const roles = compileRoles(options?.roles, options?.conditions);
-  const decisions = createDecisions(roles);
-  const { decide } = decisions;
+  const code = options?.roles ?? {};
+  const { policyStore } = options ?? {};
+  if (options?.roles === undefined && policyStore === undefined)
+    throw new InvalidPolicyError('createRbac needs roles (in code), a policyStore, or both');
+  if (policyStore !== undefined && (typeof policyStore.load !== 'function' || typeof policyStore.write !== 'function'))
+    throw new TypeError(
+      'createRbac: policyStore must be a policy store (createPostgresPolicyStore, createMemoryPolicyStore)',
+    );
+  const pollMs = options.policyPollMs ?? 5_000;
+  if (pollMs !== false) wholeNumberOption('createRbac', 'policyPollMs', pollMs, { min: 1 });
+  // The policy in force. Replaced whole when the stored policy changes; a check reads it once,
+  // so it runs on the old policy or the new one, never a mix.
+  let policy: CompiledPolicy = compilePolicy(
+    code,
+    policyStore ? await policyStore.load() : { version: 0, roles: [] },
+    options.conditions,
+    { allowEmpty: policyStore !== undefined },
+  );
   const telemetry = resolveTelemetry('createRbac', options.telemetry);
   const tracing = telemetry && new RbacTracing(telemetry);
   const count = telemetry && decisionCounter(telemetry);
-  // Chosen once: without a counter, checks call the engine itself (nothing added to the hot path).
-  const evaluate: typeof decisions.evaluate = count
+  const evaluate: CompiledPolicy['evaluate'] = count
     ? (grants, userId, permission, check) => {
-        const allowed = decisions.evaluate(grants, userId, permission, check);
+        const allowed = policy.evaluate(grants, userId, permission, check);
         count(permission, allowed);
         return allowed;
       }
-    : decisions.evaluate;
+    : (grants, userId, permission, check, trace) => policy.evaluate(grants, userId, permission, check, trace);
   const store = options.store ?? createMemoryGrantStore();
   const cacheOptions = options.cache === false ? undefined : (options.cache ?? {});
   const ttlMs = cacheOptions?.ttlMs ?? 30_000;
@@ -208,16 +142,50 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
 
   const explain = async (userId: string, permission: string, check: CheckOptions = {}) => {
     checkUser(userId);
-    return decide(await grantsFor(userId), userId, permission, check);
+    const grants = await grantsFor(userId);
+    return policy.decide(grants, userId, permission, check);
   };
 
-  const changeGrant = async (kind: 'grant' | 'revoke', userId: string, role: string, scope?: string) => {
+  const runtime: PolicyRuntime | undefined =
+    policyStore &&
+    createPolicyRuntime({
+      code,
+      conditions: options.conditions,
+      policyStore,
+      grants: store,
+      bus: cacheOptions?.bus,
+      pollMs,
+      install: (compiled) => {
+        policy = compiled;
+      },
+      current: () => policy,
+      invalidate: async (userId) => {
+        invalidate(userId);
+        await cacheOptions?.bus?.publish(userId);
+      },
+      onError: options.onPolicyError ?? ((error) => process.emitWarning(errorText(error), 'SwitchboardRbacPolicy')),
+    });
+  const needsStore = (method: string) => {
+    if (!runtime)
+      throw new TypeError(`${method} needs createRbac({ policyStore }): roles defined in code are read-only`);
+    return runtime;
+  };
+
+  const changeGrant = async (
+    kind: 'grant' | 'revoke',
+    userId: string,
+    role: string,
+    scope: string | undefined,
+    context: AuditContext | undefined,
+  ) => {
     if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('userId must be a non-empty string');
-    if (!roles.has(role)) throw new TypeError(`unknown role "${role}"`);
+    // A role defined on another instance a moment ago may not have reached this one yet.
+    if (kind === 'grant' && !policy.roles.has(role)) await runtime?.refresh();
+    if (kind === 'grant' && !policy.roles.has(role)) throw new TypeError(`unknown role "${role}"`);
     if (scope !== undefined && (typeof scope !== 'string' || !SCOPE.test(scope)))
       throw new TypeError(`${kind}: scope must be "type:id" (e.g. "chat:42"), got ${JSON.stringify(scope)}`);
     const change = async () => {
-      await store[kind](userId, role, scope ?? null);
+      await store[kind](userId, role, scope ?? null, context);
       // At once on this instance; on others through the bus (and at worst after ttlMs).
       invalidate(userId);
       await cacheOptions?.bus?.publish(userId);
@@ -226,14 +194,23 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
   };
 
   return {
-    grant: (userId, role, scope) => changeGrant('grant', userId, role, scope),
-    revoke: (userId, role, scope) => changeGrant('revoke', userId, role, scope),
-    async revokeScope(userId, scope) {
+    grant: (userId, role, scope, context) => changeGrant('grant', userId, role, scope, context),
+    revoke: (userId, role, scope, context) => changeGrant('revoke', userId, role, scope, context),
+    defineRole: (name, definition, context) => needsStore('defineRole').defineRole(name, definition, context),
+    updateRole: (name, changes, changeOptions) => needsStore('updateRole').updateRole(name, changes, changeOptions),
+    deleteRole: (name, deleteOptions) => needsStore('deleteRole').deleteRole(name, deleteOptions),
+    async listRoles() {
+      if (runtime) return runtime.listRoles();
+      return Object.entries(code).map(([name, definition]) => ({ name, source: 'code', version: null, definition }));
+    },
+    auditLog: (query) => store.auditLog(query),
+    recordAudit: (entry) => store.recordAudit(entry),
+    async revokeScope(userId, scope, context) {
       checkUser(userId);
       if (typeof scope !== 'string' || !SCOPE.test(scope))
         throw new TypeError(`revokeScope: scope must be "type:id" (e.g. "chat:42"), got ${JSON.stringify(scope)}`);
       const change = async () => {
-        await store.revokeScope(userId, scope);
+        await store.revokeScope(userId, scope, context);
         invalidate(userId);
         await cacheOptions?.bus?.publish(userId);
       };
@@ -279,6 +256,7 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
     async scopesWith(userId, permission, kind) {
       const [resource, action] = parsePermission(permission);
       const grants = await grantsFor(userId);
+      const { roles } = policy;
       const holds = (roleName: string) => {
         const role = roles.get(roleName);
         return role !== undefined && matchingRules(role, permission, resource, action).some((rule) => !rule.when);
@@ -319,8 +297,11 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
       };
     },
     close: () => {
+      runtime?.close();
       unsubscribe?.();
       clock.stop();
     },
   };
 }
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -26,10 +26,8 @@ export const roles: RoleDefinitions = {
 export const counting = (): GrantStore & { loads: number } => {
   const inner = createMemoryGrantStore();
   const store = {
+    ...inner,
     loads: 0,
-    grant: inner.grant,
-    revoke: inner.revoke,
-    revokeScope: inner.revokeScope,
     grantsOf: (userId: string) => {
       store.loads++;
       return inner.grantsOf(userId);

@@ -51,7 +51,7 @@ describe('createPostgresGrantStore telemetry', () => {
       'db.system.name': 'postgresql',
       'db.operation.name': 'INSERT',
       'db.collection.name': 'switchboard_rbac_grants',
-      'db.query.text': expect.stringMatching(/^INSERT INTO switchboard_rbac_grants .* VALUES \(\$1, \$2, \$3\)/),
+      'db.query.text': expect.stringMatching(/INSERT INTO switchboard_rbac_grants .* VALUES \(\$1, \$2, \$3\)/),
     });
     const [select] = spansNamed('SELECT switchboard_rbac_grants');
     const [load] = spansNamed('switchboard.rbac.load_grants');

@@ -137,9 +137,7 @@ describe('createRbac telemetry: spans around I/O only', () => {
   test('grant and revoke run in spans holding the store write and the bus message; a failing store ends its span in error', async () => {
     const inner = createMemoryGrantStore();
     const store: GrantStore = {
-      grantsOf: (userId) => inner.grantsOf(userId),
-      revoke: (userId, role, scope) => inner.revoke(userId, role, scope),
-      revokeScope: (userId, scope) => inner.revokeScope(userId, scope),
+      ...inner,
       async grant(userId, role, scope) {
         tracer.startSpan('store write').end();
         if (userId === 'broken') throw new Error('store down');

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import type { AuditRecord } from '../audit.ts';
 import { createRbac } from '../rbac.ts';
 import type { Grant, GrantStore } from '../types.ts';
 
@@ -22,7 +23,9 @@ const sorted = (grants: Grant[]) =>
 /**
  * The grant store contract as a vitest suite: grants are kept per user, role and scope (global
  * and scoped grants apart), granting is idempotent, revoking removes exactly one grant, and what
- * `grantsOf` returns belongs to the caller. Also checks the store behind `createRbac`.
+ * `grantsOf` returns belongs to the caller; every change is in the audit trail with its actor,
+ * paged newest first; grants are counted and revoked by role. Also checks the store behind
+ * `createRbac`.
  *
  * @example
  * grantStoreContract({ name: 'my store', store: () => createMyGrantStore(db) });
@@ -158,6 +161,109 @@ export function grantStoreContract(options: GrantStoreContractOptions): void {
       const scopes = Array.from({ length: 20 }, (_, i) => `chat:${i}`);
       await Promise.all(scopes.map((scope) => store.grant(gina, 'member', scope)));
       expect(sorted(await store.grantsOf(gina))).toEqual(sorted(scopes.map((scope) => ({ role: 'member', scope }))));
+    });
+
+    // What the audit trail holds of a record, without the store's id and time.
+    const entry = ({ id: _id, at: _at, ...rest }: AuditRecord) => rest;
+
+    test('every grant and revoke is recorded with its actor and request; a no-op records nothing', async () => {
+      const store = options.store();
+      const kim = user('kim');
+      const before = new Date(Date.now() - 1_000);
+      await store.grant(kim, 'member', 'chat:1', { actor: 'alice', requestId: 'req-1' });
+      await store.grant(kim, 'member', 'chat:1', { actor: 'alice' }); // already held
+      await store.grant(kim, 'admin', null);
+      await store.revoke(kim, 'admin', null, { actor: 'bob' });
+      await store.revoke(kim, 'admin', null, { actor: 'bob' }); // already gone
+      const { records, hasNextPage } = await store.auditLog({ userId: kim });
+      expect(records.map(entry)).toEqual([
+        { action: 'revoke', role: 'admin', userId: kim, actor: 'bob' },
+        { action: 'grant', role: 'admin', userId: kim, actor: null },
+        { action: 'grant', role: 'member', userId: kim, scope: 'chat:1', actor: 'alice', requestId: 'req-1' },
+      ]);
+      expect(hasNextPage).toBe(false);
+      for (const record of records) {
+        expect(record.at).toBeInstanceOf(Date);
+        expect(record.at.getTime()).toBeGreaterThanOrEqual(before.getTime());
+      }
+    });
+
+    test('revokeScope records one revoke per grant removed', async () => {
+      const store = options.store();
+      const lee = user('lee');
+      await store.grant(lee, 'member', 'chat:7');
+      await store.grant(lee, 'moderator', 'chat:7');
+      await store.revokeScope(lee, 'chat:7', { actor: 'owner-1' });
+      const { records } = await store.auditLog({ userId: lee, scope: 'chat:7' });
+      expect(
+        records
+          .filter((record) => record.action === 'revoke')
+          .map((record) => [record.role, record.actor])
+          .sort(),
+      ).toEqual([
+        ['member', 'owner-1'],
+        ['moderator', 'owner-1'],
+      ]);
+    });
+
+    test('auditLog pages newest first with cursors, filters combine, and a bad query is refused', async () => {
+      const store = options.store();
+      const max = user('max');
+      for (let i = 0; i < 5; i++) await store.grant(max, 'member', `chat:${i}`, { actor: `a${i}` });
+      const first = await store.auditLog({ userId: max, first: 2 });
+      expect(first.records.map((record) => record.actor)).toEqual(['a4', 'a3']);
+      expect(first.hasNextPage).toBe(true);
+      const second = await store.auditLog({ userId: max, first: 2, after: first.endCursor as string });
+      expect(second.records.map((record) => record.actor)).toEqual(['a2', 'a1']);
+      const third = await store.auditLog({ userId: max, first: 2, after: second.endCursor as string });
+      expect(third.records.map((record) => record.actor)).toEqual(['a0']);
+      expect(third.hasNextPage).toBe(false);
+      expect((await store.auditLog({ userId: max, scope: 'chat:3' })).records.map((record) => record.actor)).toEqual([
+        'a3',
+      ]);
+      expect((await store.auditLog({ userId: max, since: new Date(Date.now() + 60_000) })).records).toEqual([]);
+      expect((await store.auditLog({ userId: user('none') })).endCursor).toBeNull();
+      for (const bad of [{ first: 0 }, { first: 501 }, { first: 1.5 }, { after: 'not-a-cursor' }, { userId: '' }]) {
+        await expect(store.auditLog({ userId: max, ...bad })).rejects.toMatchObject({ code: 'INVALID_AUDIT_QUERY' });
+      }
+    });
+
+    test('countGrants and revokeRole find a role wherever it is granted; revokeRole records each grant', async () => {
+      const store = options.store();
+      const role = `runtime-${user('role')}`;
+      const [nia, oto] = [user('nia'), user('oto')];
+      expect(await store.countGrants(role)).toBe(0);
+      await store.grant(nia, role, 'chat:1');
+      await store.grant(nia, role, null);
+      await store.grant(oto, role, 'chat:2');
+      await store.grant(oto, 'member', 'chat:2');
+      expect(await store.countGrants(role)).toBe(3);
+      expect((await store.revokeRole(role, { actor: 'admin-1' })).sort()).toEqual([nia, oto].sort());
+      expect(await store.countGrants(role)).toBe(0);
+      expect(await store.grantsOf(oto)).toEqual([{ role: 'member', scope: 'chat:2' }]);
+      const revoked = (await store.auditLog({ role })).records.filter((record) => record.action === 'revoke');
+      expect(revoked).toHaveLength(3);
+      expect(new Set(revoked.map((record) => record.actor))).toEqual(new Set(['admin-1']));
+    });
+
+    test('recordAudit keeps an application’s own action', async () => {
+      const store = options.store();
+      const pia = user('pia');
+      await store.recordAudit({
+        action: 'chat.read',
+        role: 'platform-admin',
+        actor: pia,
+        scope: 'chat:9',
+        requestId: 'r',
+      });
+      expect((await store.auditLog({ role: 'platform-admin', scope: 'chat:9' })).records.map(entry)).toContainEqual({
+        action: 'chat.read',
+        role: 'platform-admin',
+        actor: pia,
+        scope: 'chat:9',
+        requestId: 'r',
+      });
+      await expect(store.recordAudit({ action: '', role: 'x', actor: null })).rejects.toThrow(TypeError);
     });
 
     test('behind createRbac: scoped and global grants, and revoke', async () => {
