@@ -37,7 +37,7 @@ const sourceRelativeImportMeta: EsbuildPlugin = {
  * packages' built `dist` through their `import` condition, never their sources.
  */
 export default defineConfig({
-  entry: { main: 'src/main.ts', migrate: 'src/migrate.ts' },
+  entry: { main: 'src/main.ts', migrate: 'src/migrate.ts', admin: 'src/admin.ts' },
   outDir: 'dist',
   format: ['esm'],
   target: 'node20',

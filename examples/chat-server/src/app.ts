@@ -32,7 +32,7 @@ import {
 import { createRedisStore } from '@switchboard/ratelimit/redis';
 import { type RateLimitRuleContext, useOperationRateLimit, useRateLimit } from '@switchboard/ratelimit/yoga';
 import { createRbac } from '@switchboard/rbac';
-import { createPostgresGrantStore } from '@switchboard/rbac/postgres';
+import { createPostgresGrantStore, createPostgresPolicyStore } from '@switchboard/rbac/postgres';
 import { createRedisRbacBus } from '@switchboard/rbac/redis';
 import { createOutbox, createOutboxRelay } from '@switchboard/tx';
 import { uuidSchema } from '@switchboard/validation';
@@ -42,6 +42,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type pg from 'pg';
 import * as v from 'valibot';
 import packageJson from '../package.json' with { type: 'json' };
+import { createAdminAudit } from './chat/admin-audit.ts';
 import { createChats } from './chat/chats.ts';
 import { createConsent } from './chat/consent.ts';
 import { type ChatDb, replicatedDb, singleNodeDb } from './chat/db.ts';
@@ -50,7 +51,7 @@ import { loginInput, sendMessageChatId } from './chat/inputs.ts';
 import { createInvitations } from './chat/invitations.ts';
 import { createMessages } from './chat/messages.ts';
 import { createRedisEvents } from './chat/redis-events.ts';
-import { chatRoles } from './chat/roles.ts';
+import { codeRoles, conditions } from './chat/roles.ts';
 import { createSubscriptions } from './chat/subscriptions.ts';
 import { createUsers, NOBODY } from './chat/users.ts';
 import { DEFAULT_OPERATIONS_PER_MINUTE, type LimitsConfig } from './config.ts';
@@ -140,8 +141,12 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   // rbac: roles per chat (scope chat:<id>), grants in Postgres, cached per user; with Redis a
   // grant change on one instance drops the cached grants on every other at once.
+  // The chat roles' permissions are data (the policy store, seeded by a migration, editable at
+  // runtime and followed by every instance within a second); the platform admin is code.
   const rbac = await createRbac({
-    roles: chatRoles,
+    roles: codeRoles,
+    conditions,
+    policyStore: createPostgresPolicyStore({ pool, telemetry }),
     store: createPostgresGrantStore({ pool, telemetry }),
     cache: redis
       ? { bus: createRedisRbacBus({ publisher: redis.client(), subscriber: redis.client(), telemetry }) }
@@ -222,13 +227,23 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   const users = createUsers({ db, auth, cache });
   const onEnqueued = () => relay.wake();
-  const chats = createChats({ db, rbac, paginator: chatsPaginator, cache, outbox, onEnqueued });
+  const auditAdminAccess = createAdminAudit(rbac);
+  const chats = createChats({ db, rbac, paginator: chatsPaginator, cache, outbox, onEnqueued, auditAdminAccess });
   const invitations = createInvitations({ db, rbac, cache, outbox, onEnqueued });
   const consent = createConsent({ db });
-  const messages = createMessages({ db, rbac, paginator: messagesPaginator, outbox, onEnqueued, events });
+  const messages = createMessages({
+    db,
+    rbac,
+    paginator: messagesPaginator,
+    outbox,
+    onEnqueued,
+    events,
+    auditAdminAccess,
+  });
   const subscriptions = createSubscriptions({
     db,
     rbac,
+    auditAdminAccess,
     paginator: messagesPaginator,
     events,
     outbox,

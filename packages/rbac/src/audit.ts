@@ -70,7 +70,10 @@ export interface ResolvedAuditQuery {
 const MAX_PAGE = 500;
 const CURSOR = /^a[0-9]{1,19}$/;
 
-/** The cursor of a record: its id, marked so that a cursor of another log is refused. */
+/**
+ * The cursor of a record (from its `id`): pass it as `after` to page on from that record, e.g.
+ * as each edge's cursor of a GraphQL connection. Marked, so that a cursor of another kind is refused.
+ */
 export function auditCursor(id: string): string {
   return Buffer.from(`a${id}`).toString('base64url');
 }

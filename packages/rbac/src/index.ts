@@ -11,6 +11,7 @@ export {
   type AuditPage,
   type AuditQuery,
   type AuditRecord,
+  auditCursor,
   createMemoryAuditLog,
   type MemoryAuditLog,
   type MemoryAuditLogOptions,

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Cache } from '@switchboard/cache';
 import type { Paginator } from '@switchboard/pagination';
-import type { Rbac } from '@switchboard/rbac';
+import { auditCursor, type Rbac } from '@switchboard/rbac';
 import { type Outbox, type Transaction, withTransaction } from '@switchboard/tx';
 import { parseInput } from '@switchboard/validation';
+import type { AuditAdminAccess } from './admin-audit.ts';
 import { consentTowards } from './consent.ts';
 import type { ChatDb } from './db.ts';
 import { AppError, notFound } from './errors.ts';
@@ -81,8 +82,10 @@ export function createChats(deps: {
   outbox: Outbox;
   /** Called after a change that wrote outbox events committed: wakes this process's relay. */
   onEnqueued?: () => void;
+  /** Records a platform admin's action in a chat they are not in (admin-audit.ts). */
+  auditAdminAccess: AuditAdminAccess;
 }) {
-  const { db, rbac, paginator, cache } = deps;
+  const { db, rbac, paginator, cache, auditAdminAccess } = deps;
   const pool = db.primary;
   const membership = createMembership(deps);
 
@@ -103,6 +106,7 @@ export function createChats(deps: {
     }));
   };
 
+  /** The chat, if the user may read it (not audited: the callers audit what they do with it). */
   const get = async (userId: string, rawId: unknown): Promise<Chat> => {
     const id = parseInput(idInput, rawId);
     // Not a participant and not there answer alike: ids of other people's chats stay secret.
@@ -144,8 +148,8 @@ export function createChats(deps: {
         { userId, type: 'INVITED', chat, invitation: { chat, invitedById: actorId, role, createdAt } },
       ]);
     } else {
-      await membership.revokeEveryRole(tx, userId, scope);
-      await membership.grantsIn(tx).grant(userId, role, scope);
+      await membership.revokeEveryRole(tx, userId, scope, actorId);
+      await membership.grant(tx, userId, role, scope, actorId);
       await membership.notify(tx, [{ userId, type: 'ADDED_TO_CHAT', chat, readSeq: lastReadSeq }]);
     }
     membership.invalidateAfterCommit(tx, chat.id, [userId]);
@@ -153,7 +157,12 @@ export function createChats(deps: {
   };
 
   return {
-    get,
+    /** The chat, if the user may read it; a platform admin's read of a chat they are not in is audited. */
+    async get(userId: string, rawId: unknown): Promise<Chat> {
+      const chat = await get(userId, rawId);
+      await auditAdminAccess(userId, chat.id, 'chat.read');
+      return chat;
+    },
 
     /**
      * A direct chat (one other participant, no title) or a group. In a group, the others who
@@ -188,9 +197,8 @@ export function createChats(deps: {
           if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) throw unknownParticipant();
           throw error;
         }
-        const grants = membership.grantsIn(tx);
-        await grants.grant(userId, 'owner', chatScope(id));
-        for (const member of members.slice(1)) await grants.grant(member, 'member', chatScope(id));
+        await membership.grant(tx, userId, 'owner', chatScope(id), userId);
+        for (const member of members.slice(1)) await membership.grant(tx, member, 'member', chatScope(id), userId);
         membership.invalidateAfterCommit(tx, id, members);
         const created = toChat(rows[0] as ChatRow);
         const events: UserEventPayload[] = [
@@ -213,16 +221,22 @@ export function createChats(deps: {
       return chat;
     },
 
-    /** The chats the user may read, newest first: filtered in SQL by the user's rbac scopes. */
+    /**
+     * The chats the user takes part in, newest first: filtered in SQL by the user's rbac scopes.
+     * A global grant (a platform admin's) reads any chat, but lists only theirs: by participation.
+     */
     async list(userId: string, args: Record<string, unknown>) {
       const scopes = await rbac.scopesWith(userId, 'chat:read', 'chat');
       const [where, params] =
         scopes === '*'
-          ? ['true', []]
+          ? ["id IN (SELECT chat_id FROM participants WHERE user_id = $1 AND status = 'active')", [userId]]
           : Array.isArray(scopes)
             ? ['id = ANY($1::uuid[])', [scopes]]
-            : // A global allow with denies in some chats (a deny rule in the policy).
-              ['NOT (id = ANY($1::uuid[]))', [scopes.except]];
+            : // A global allow with denies in some chats (a deny rule in the policy): still theirs only.
+              [
+                "id IN (SELECT chat_id FROM participants WHERE user_id = $1 AND status = 'active') AND NOT (id = ANY($2::uuid[]))",
+                [userId, scopes.except],
+              ];
       const page = await paginator.fromPostgres<ChatRow>(
         db.readerFor(userId),
         { table: 'chats', where, params },
@@ -294,8 +308,8 @@ export function createChats(deps: {
             userId,
             role,
           ]);
-          await membership.revokeEveryRole(tx, userId, scope);
-          await membership.grantsIn(tx).grant(userId, role, scope);
+          await membership.revokeEveryRole(tx, userId, scope, actorId);
+          await membership.grant(tx, userId, role, scope, actorId);
           if (existing.role !== role) await membership.notify(tx, [{ userId, type: 'CHAT_UPDATED', chat }]);
           membership.invalidateAfterCommit(tx, chatId, [userId]);
           return { chatId, userId, role, status: 'active', lastReadSeq: Number(existing.last_read_seq) };
@@ -330,7 +344,10 @@ export function createChats(deps: {
       const chat = await get(actorId, chatId);
       const scope = chatScope(chatId);
       const leaving = userId === actorId;
-      if (!leaving) await rbac.assert(actorId, 'participant:remove', { scope });
+      if (!leaving) {
+        await rbac.assert(actorId, 'participant:remove', { scope });
+        await auditAdminAccess(actorId, chatId, 'participant.remove');
+      }
       const managesAdmins = leaving || (await rbac.can(actorId, 'participant:promote', { scope }));
       await withTransaction(pool, async (tx) => {
         await membership.lock(tx, chatId, userId);
@@ -354,7 +371,7 @@ export function createChats(deps: {
         }
         // A withdrawn invitation is not a departure: the user never joined.
         if (rows[0].status === 'active') await membership.recordDeparture(tx, chatId, userId);
-        await membership.revokeEveryRole(tx, userId, scope);
+        await membership.revokeEveryRole(tx, userId, scope, actorId);
         await membership.notify(tx, [{ userId, type: 'REMOVED_FROM_CHAT', chat }]);
         membership.invalidateAfterCommit(tx, chatId, [userId]);
       });
@@ -362,14 +379,52 @@ export function createChats(deps: {
       return true;
     },
 
+    /**
+     * The chat's audit trail, newest first (the rbac trail of scope `chat:<id>`): every grant and
+     * revoke of its roles with who made it, and what platform admins did there. For those who
+     * hold `chat:audit` there: its owner, and platform admins (whose reading it is audited too).
+     */
+    async auditLog(userId: string, rawChatId: unknown, args: { first?: unknown; after?: unknown }) {
+      const chat = await get(userId, rawChatId);
+      const scope = chatScope(chat.id);
+      await rbac.assert(userId, 'chat:audit', { scope });
+      await auditAdminAccess(userId, chat.id, 'chat.audit.read');
+      const first = args.first ?? 20;
+      if (typeof first !== 'number' || !Number.isInteger(first) || first < 1 || first > 100)
+        throw new AppError('BAD_USER_INPUT', 'first must be a whole number from 1 to 100');
+      const after = typeof args.after === 'string' ? args.after : undefined;
+      const page = await rbac.auditLog({ scope, first, ...(after === undefined ? {} : { after }) });
+      return {
+        edges: page.records.map((record) => ({
+          cursor: auditCursor(record.id),
+          node: {
+            id: record.id,
+            at: record.at.toISOString(),
+            actor: record.actor,
+            action: record.action,
+            role: record.role,
+            userId: record.userId ?? null,
+            requestId: record.requestId ?? null,
+          },
+        })),
+        pageInfo: {
+          hasNextPage: page.hasNextPage,
+          hasPreviousPage: false,
+          startCursor: page.records[0] ? auditCursor(page.records[0].id) : null,
+          endCursor: page.endCursor,
+        },
+      };
+    },
+
     async delete(actorId: string, rawChatId: unknown): Promise<boolean> {
       const chatId = parseInput(idInput, rawChatId);
       const chat = await get(actorId, chatId);
       const scope = chatScope(chatId);
       await rbac.assert(actorId, 'chat:delete', { scope });
+      await auditAdminAccess(actorId, chatId, 'chat.delete');
       await withTransaction(pool, async (tx) => {
         const { rows } = await tx.query('SELECT user_id, role FROM participants WHERE chat_id = $1', [chatId]);
-        for (const row of rows) await membership.revokeEveryRole(tx, row.user_id, scope);
+        for (const row of rows) await membership.revokeEveryRole(tx, row.user_id, scope, actorId);
         await tx.query('DELETE FROM chats WHERE id = $1', [chatId]);
         await membership.notify(
           tx,

@@ -87,8 +87,8 @@ export function createInvitations(deps: {
           [chatId, userId],
         );
         await tx.query('DELETE FROM former_participants WHERE chat_id = $1 AND user_id = $2', [chatId, userId]);
-        await membership.revokeEveryRole(tx, userId, scope);
-        await membership.grantsIn(tx).grant(userId, role, scope);
+        await membership.revokeEveryRole(tx, userId, scope, userId);
+        await membership.grant(tx, userId, role, scope, userId);
         await membership.notify(tx, [
           { userId, type: 'ADDED_TO_CHAT', chat, readSeq: Number(rows[0]?.last_read_seq ?? 0) },
           ...toInviter(inviterId, userId, chat),

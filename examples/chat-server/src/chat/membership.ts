@@ -1,5 +1,6 @@
 import type { Cache } from '@switchboard/cache';
-import type { Rbac } from '@switchboard/rbac';
+import { logContext } from '@switchboard/logging';
+import type { AuditContext, Rbac } from '@switchboard/rbac';
 import { createPostgresGrantStore } from '@switchboard/rbac/postgres';
 import type { Outbox, Transaction } from '@switchboard/tx';
 import { chatScope } from './roles.ts';
@@ -27,8 +28,6 @@ export function createMembership(deps: MembershipDeps) {
   const grantsIn = (tx: Transaction) => createPostgresGrantStore({ pool: tx });
 
   return {
-    grantsIn,
-
     /**
      * After the commit: the members' cached grants (rbac) and the chat's cached participant
      * list go, here and, through their buses, on every other instance; then this process's relay
@@ -52,11 +51,15 @@ export function createMembership(deps: MembershipDeps) {
       return tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`membership:${chatId}:${userId}`]);
     },
 
-    /** Every role the user holds in the chat goes (a change replaces them all). */
-    async revokeEveryRole(tx: Transaction, userId: string, scope: string) {
-      const grants = grantsIn(tx);
+    /** Grants `role` in the chat, recorded in the rbac audit trail (in the transaction) with who did it. */
+    async grant(tx: Transaction, userId: string, role: string, scope: string, actorId: string) {
+      await grantsIn(tx).grant(userId, role, scope, auditContext(actorId));
+    },
+
+    /** Every role the user holds in the chat goes (a change replaces them all), each recorded. */
+    async revokeEveryRole(tx: Transaction, userId: string, scope: string, actorId: string) {
       // Every role the user holds there, in one statement: a role defined later goes too.
-      await grants.revokeScope(userId, scope);
+      await grantsIn(tx).revokeScope(userId, scope, auditContext(actorId));
     },
 
     /** They left or were taken out (or declined): from now on they come back only by invitation. */
@@ -76,3 +79,9 @@ export function createMembership(deps: MembershipDeps) {
 }
 
 export type Membership = ReturnType<typeof createMembership>;
+
+/** Who changed a grant, and in which request (the id every log line of it carries). */
+function auditContext(actorId: string): AuditContext {
+  const requestId = logContext()?.requestId;
+  return requestId === undefined ? { actor: actorId } : { actor: actorId, requestId };
+}

@@ -3,6 +3,7 @@ import type { Paginator } from '@switchboard/pagination';
 import type { Rbac } from '@switchboard/rbac';
 import { type Outbox, uuidv7 } from '@switchboard/tx';
 import { parseInput } from '@switchboard/validation';
+import type { AuditAdminAccess } from './admin-audit.ts';
 import type { ChatDb } from './db.ts';
 import { notFound } from './errors.ts';
 import type { ChatEvents } from './events.ts';
@@ -90,8 +91,10 @@ export function createMessages(deps: {
   onEnqueued?: () => void;
   /** Where a moved read mark is told to the user's `userEvents` streams (`UNREAD_CHANGED`). */
   events?: Pick<ChatEvents, 'publishUserEvent'>;
+  /** Records a platform admin's action in a chat they are not in (admin-audit.ts). */
+  auditAdminAccess: AuditAdminAccess;
 }) {
-  const { db, rbac, paginator, outbox, onEnqueued = () => {}, events } = deps;
+  const { db, rbac, paginator, outbox, onEnqueued = () => {}, events, auditAdminAccess } = deps;
   const pool = db.primary;
   /**
    * The outbox event of the `changed` row, its id in parameter `idParameter` (and its headers, the
@@ -184,6 +187,7 @@ SELECT message FROM changed`;
     const row = await loadReadable(userId, rawId);
     if (row.deleted_at) throw notFound('message');
     await rbac.assert(userId, permission, { scope: chatScope(row.chat_id), resource: { senderId: row.sender_id } });
+    await auditAdminAccess(userId, row.chat_id, permission === 'message:edit' ? 'message.edit' : 'message.delete');
     // As a send: an edit or delete reaches the other instances' subscribers in the same trace.
     const { rows } = await outbox.withTraceHeaders(MESSAGE_UPDATED, (headers) =>
       pool.query<{ message: Message }>(sql, [row.id, uuidv7(), JSON.stringify(headers), ...params]),
@@ -247,6 +251,7 @@ SELECT message FROM changed`;
     async list(userId: string, rawChatId: unknown, args: Record<string, unknown>) {
       const chatId = parseInput(idInput, rawChatId);
       if (!(await rbac.can(userId, 'message:read', { scope: chatScope(chatId) }))) throw notFound('chat');
+      await auditAdminAccess(userId, chatId, 'messages.read');
       const page = await paginator.fromPostgres<MessageRow>(db.readerFor(userId), messagesSource(chatId), args, {
         queryKey: messagesQueryKey(chatId),
       });

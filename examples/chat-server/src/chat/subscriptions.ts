@@ -3,6 +3,7 @@ import type { Connection, Paginator } from '@switchboard/pagination';
 import type { Rbac } from '@switchboard/rbac';
 import type { Outbox } from '@switchboard/tx';
 import { parseInput } from '@switchboard/validation';
+import type { AuditAdminAccess } from './admin-audit.ts';
 import type { ChatDb, Reader } from './db.ts';
 import { AppError, notFound } from './errors.ts';
 import { type ChatEvents, type TypingEvent, traceHeadersOf } from './events.ts';
@@ -68,6 +69,8 @@ interface ChatFeed {
 export interface SubscriptionsOptions {
   db: ChatDb;
   rbac: Rbac;
+  /** Records a platform admin's subscription to a chat they are not in (admin-audit.ts). */
+  auditAdminAccess: AuditAdminAccess;
   paginator: Paginator;
   events: ChatEvents;
   /** With telemetry: each message delivered on this instance is a span (`outbox.withDeliverySpan`). */
@@ -109,7 +112,7 @@ export interface SubscriptionsOptions {
  * was revoked), whatever it is waiting for.
  */
 export function createSubscriptions(options: SubscriptionsOptions) {
-  const { db, rbac, paginator, events, maxPerUser, log } = options;
+  const { db, rbac, paginator, events, maxPerUser, log, auditAdminAccess } = options;
   const withDeliverySpan = options.outbox?.withDeliverySpan.bind(options.outbox);
   const gapWaitMs = options.gapWaitMs ?? 200;
   const checkIntervalMs = options.checkIntervalMs ?? 1_000;
@@ -153,6 +156,7 @@ export function createSubscriptions(options: SubscriptionsOptions) {
   const authorize = async (userId: string, rawChatId: unknown): Promise<string> => {
     const chatId = parseInput(idInput, rawChatId);
     if (!(await rbac.can(userId, 'message:read', { scope: chatScope(chatId) }))) throw notFound('chat');
+    await auditAdminAccess(userId, chatId, 'messages.subscribe');
     return chatId;
   };
   const stillAllowed = async (viewer: Principal, chatId: string) =>

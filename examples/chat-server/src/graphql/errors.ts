@@ -61,7 +61,7 @@ function maskOnce(): MaskError {
     if (isRbacError(original)) {
       const mapped = rbacError(original, { from: wrapper });
       // A broken policy is the server's fault, not the caller's: the log gets the cause.
-      return original.code === 'FORBIDDEN' ? mapped : withCause(mapped, original);
+      return original.code === 'INVALID_POLICY' ? withCause(mapped, original) : mapped;
     }
     // Each package's own table: status, headers (Retry-After, WWW-Authenticate), code and reason.
     if (isAuthError(original)) {

@@ -78,6 +78,8 @@ export function createResolvers(services: Services) {
         return users.get(userId, userId);
       },
       chat: (_: unknown, args: Args, context: ChatContext) => chats.get(userIdOf(context), args.id),
+      chatAuditLog: (_: unknown, args: Args, context: ChatContext) =>
+        chats.auditLog(userIdOf(context), args.chatId, { first: args.first, after: args.after }),
       chats: (_: unknown, args: Args, context: ChatContext) => chats.list(userIdOf(context), args),
       messages: (_: unknown, args: Args, context: ChatContext) => {
         const { chatId, ...page } = args;

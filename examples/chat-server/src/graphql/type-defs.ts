@@ -5,6 +5,7 @@ export const typeDefs = /* GraphQL */ `
   ${pageInfoTypeDefs}
   ${connectionTypeDefs('Chat')}
   ${connectionTypeDefs('Message')}
+  ${connectionTypeDefs('AuditEntry')}
 
   type Query {
     "Answers 'ok' while the server accepts requests."
@@ -24,6 +25,28 @@ export const typeDefs = /* GraphQL */ `
     settings: Settings!
     "Your signed-in sessions (one per login), newest first; 'current' is the one asking."
     sessions: [Session!]!
+    """
+    The chat's audit trail, newest first: every grant and revoke of its roles (who, when, in
+    which request) and what platform admins did there. For the chat's owner (and platform
+    admins); 'first' at most 100 (default 20).
+    """
+    chatAuditLog(chatId: ID!, first: Int, after: String): AuditEntryConnection!
+  }
+
+  "One entry of a chat's audit trail."
+  type AuditEntry {
+    id: ID!
+    at: String!
+    "Who did it: a user id, or 'migration:…' / 'cli:…' for the system; null when not recorded."
+    actor: String
+    "grant, revoke, or a platform admin's action (chat.read, messages.read, message.delete, …)."
+    action: String!
+    "The role granted or revoked (platform-admin for an admin's action)."
+    role: String!
+    "Whose grant it was."
+    userId: ID
+    "The request it was made in (the id its log lines carry)."
+    requestId: String
   }
 
   type Mutation {

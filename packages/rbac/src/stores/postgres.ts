@@ -130,11 +130,13 @@ const COUNT_GRANTS_SQL = `SELECT count(*)::int AS count FROM ${TABLE} WHERE role
 const RECORD_SQL = `INSERT INTO ${AUDIT_TABLE} (actor, action, role, user_id, scope, before, after, request_id)
 VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)`;
 // Custom plans (unnamed statements) fold the IS NULL tests away, so each filter uses its index.
-const AUDIT_LOG_SQL = `SELECT id::text AS id, at, actor, action, role, user_id, scope, before, after, request_id
-FROM ${AUDIT_TABLE}
+// The table's id is qualified in ORDER BY: a bare `id` would name the text output column and
+// sort '9' after '10'.
+const AUDIT_LOG_SQL = `SELECT a.id::text AS id, at, actor, action, role, user_id, scope, before, after, request_id
+FROM ${AUDIT_TABLE} a
 WHERE ($1::text IS NULL OR scope = $1) AND ($2::text IS NULL OR user_id = $2) AND ($3::text IS NULL OR role = $3)
-  AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::bigint IS NULL OR id < $5)
-ORDER BY id DESC LIMIT $6`;
+  AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::bigint IS NULL OR a.id < $5)
+ORDER BY a.id DESC LIMIT $6`;
 
 const SPANS = {
   grant: statementSpan('INSERT', TABLE, GRANT_SQL),

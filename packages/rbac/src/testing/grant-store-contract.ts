@@ -228,6 +228,15 @@ export function grantStoreContract(options: GrantStoreContractOptions): void {
       }
     });
 
+    test('auditLog keeps numeric order however many records there are (id 9 before id 10, never as text)', async () => {
+      const store = options.store();
+      const quinn = user('quinn');
+      // Enough records for the ids to reach a new digit in a fresh log (a store ordering ids as text sorts 9 after 10).
+      for (let i = 0; i < 12; i++) await store.grant(quinn, 'member', `chat:${i}`);
+      const { records } = await store.auditLog({ userId: quinn });
+      expect(records.map((record) => record.scope)).toEqual(Array.from({ length: 12 }, (_, i) => `chat:${11 - i}`));
+    });
+
     test('countGrants and revokeRole find a role wherever it is granted; revokeRole records each grant', async () => {
       const store = options.store();
       const role = `runtime-${user('role')}`;
