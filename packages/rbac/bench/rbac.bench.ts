@@ -4,7 +4,9 @@
  * inheritance, a user who is admin of one chat and member of another, checks inside and
  * outside those chats. 50 in flight. Then the same checks as `assert` (what a mutation calls)
  * against CASL's `ForbiddenError.throwUnlessCan`, refusals thrown and caught on both sides, and
- * once more with only the allowed checks (a mutation's usual case: no error built).
+ * once more with only the allowed checks (a mutation's usual case: no error built). Each of ours
+ * twice: the roles in code, and the same roles kept in PostgreSQL (a policy store, loaded and
+ * compiled at start): the stored policy must cost a check nothing.
  *
  * Run: npm run bench -w @switchboard/rbac
  */
@@ -13,8 +15,11 @@ import { AbilityBuilder, ForbiddenError as CaslForbiddenError, createMongoAbilit
 import { compare, compareSync, type Measurement } from '@switchboard/bench';
 // By package name: the built dist/ that users install.
 import { benchTelemetry } from '@switchboard/bench/telemetry';
-import { createRbac } from '@switchboard/rbac';
+import { startTopology } from '@switchboard/infra';
+import { createRbac, type Rbac, type RoleDefinitions } from '@switchboard/rbac';
+import * as rbacPostgres from '@switchboard/rbac/postgres';
 import { newEnforcer, newModelFromString, StringAdapter } from 'casbin';
+import pg from 'pg';
 
 const CONCURRENCY = 50;
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 1_500);
@@ -23,18 +28,47 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // BENCH_TELEMETRY=on (npm run bench:ab -- rbac --telemetry): every decision counted.
 const telemetry = await benchTelemetry();
 
-// The policy, three times.
-const rbac = await createRbac({
-  telemetry: telemetry.option,
-  roles: {
-    reader: { permissions: ['message:read', 'chat:read'] },
-    member: { inherits: ['reader'], permissions: ['message:send'] },
-    moderator: { inherits: ['member'], permissions: ['message:delete'] },
-    admin: { inherits: ['moderator'], permissions: ['chat:*'] },
-  },
-});
+// The policy, four times.
+const roles = {
+  reader: { permissions: ['message:read', 'chat:read'] },
+  member: { inherits: ['reader'], permissions: ['message:send'] },
+  moderator: { inherits: ['member'], permissions: ['message:delete'] },
+  admin: { inherits: ['moderator'], permissions: ['chat:*'] },
+} satisfies RoleDefinitions;
+const rbac = await createRbac({ telemetry: telemetry.option, roles });
 await rbac.grant('alice', 'admin', 'chat:1');
 await rbac.grant('alice', 'member', 'chat:2');
+
+// The same roles defined at runtime into PostgreSQL, loaded by a second instance (grants in
+// memory for both: a warm check reads neither store). Skipped with a build that predates policy
+// stores (`npm run bench:ab -- rbac --base <older commit>`).
+const STORED = '@switchboard/rbac (roles in Postgres)';
+const topology =
+  typeof rbacPostgres.createPostgresPolicyStore === 'function'
+    ? await startTopology({ postgres: { replicas: 0 }, redis: false })
+    : undefined;
+let stored: Rbac | undefined;
+let pool: pg.Pool | undefined;
+if (topology) {
+  pool = new pg.Pool({ connectionString: topology.info.postgres?.primary, max: 2 });
+  for (const migration of rbacPostgres.migrations) await pool.query(migration.sql);
+  const admin = await createRbac({
+    policyStore: rbacPostgres.createPostgresPolicyStore({ pool }),
+    policyPollMs: false,
+  });
+  for (const [name, definition] of Object.entries(roles)) await admin.defineRole(name, definition, { actor: 'bench' });
+  admin.close();
+  stored = await createRbac({
+    telemetry: telemetry.option,
+    policyStore: rbacPostgres.createPostgresPolicyStore({ pool }),
+    policyPollMs: false,
+  });
+  await stored.grant('alice', 'admin', 'chat:1');
+  await stored.grant('alice', 'member', 'chat:2');
+}
+/** The stored-policy instance's side of a comparison, when there is one. */
+const withStored = <T>(run: (instance: Rbac) => T): Record<string, () => T> =>
+  stored ? { [STORED]: () => run(stored as Rbac) } : {};
 
 const model = newModelFromString(`
 [request_definition]
@@ -83,7 +117,8 @@ for (const [resource, action, scope] of checks) {
   const ours = await rbac.can('alice', `${resource}:${action}`, { scope });
   const theirs = await enforcer.enforce('alice', scope, resource, action);
   const casl = ability.can(action, subject('chat-permission', { chatId: scope.slice(5) }));
-  if (ours !== theirs || ours !== casl)
+  const fromPostgres = stored ? await stored.can('alice', `${resource}:${action}`, { scope }) : ours;
+  if (ours !== theirs || ours !== casl || ours !== fromPostgres)
     throw new Error(`policies disagree on ${resource}:${action} in ${scope}: ${ours} ${theirs} ${casl}`);
 }
 
@@ -95,6 +130,10 @@ const results = await compare(
       const [resource, action, scope] = next();
       return rbac.can('alice', `${resource}:${action}`, { scope });
     },
+    ...withStored((instance) => {
+      const [resource, action, scope] = next();
+      return instance.can('alice', `${resource}:${action}`, { scope });
+    }),
     casbin: () => {
       const [resource, action, scope] = next();
       return enforcer.enforce('alice', scope, resource, action);
@@ -144,6 +183,10 @@ const asserts = await compare(
       const [resource, action, scope] = next();
       return rbac.assert('alice', `${resource}:${action}`, { scope }).catch(refused);
     },
+    ...withStored((instance) => {
+      const [resource, action, scope] = next();
+      return instance.assert('alice', `${resource}:${action}`, { scope }).catch(refused);
+    }),
     'CASL (`ForbiddenError.from(ability)` per call)': () => {
       const [, action, scope] = next();
       return caslAssert(CaslForbiddenError.from(ability), action, scope.slice(5)).catch(refused);
@@ -167,6 +210,10 @@ const passes = await compare(
       const [resource, action, scope] = nextAllowed();
       return rbac.assert('alice', `${resource}:${action}`, { scope });
     },
+    ...withStored((instance) => {
+      const [resource, action, scope] = nextAllowed();
+      return instance.assert('alice', `${resource}:${action}`, { scope });
+    }),
     'CASL (`ForbiddenError.from(ability)` per call)': () => {
       const [, action, scope] = nextAllowed();
       return caslAssert(CaslForbiddenError.from(ability), action, scope.slice(5));
@@ -183,6 +230,7 @@ const passes = await compare(
 // (both synchronous, both built from the user's permissions beforehand). Through the async
 // harness above, the harness's own promise and clock reads are most of what is measured.
 const alice = await rbac.forUser('alice');
+const storedAlice = await stored?.forUser('alice');
 for (const [resource, action, scope] of checks) {
   if (alice.can(`${resource}:${action}`, { scope }) !== (await rbac.can('alice', `${resource}:${action}`, { scope })))
     throw new Error('forUser disagrees with can');
@@ -195,6 +243,14 @@ const sync = compareSync(
       const [permission, options] = permissionOf[i & 3] as (typeof permissionOf)[number];
       return alice.can(permission, options);
     },
+    ...(storedAlice
+      ? {
+          [STORED]: (i: number) => {
+            const [permission, options] = permissionOf[i & 3] as (typeof permissionOf)[number];
+            return storedAlice.can(permission, options);
+          },
+        }
+      : {}),
     casbin: (i) => {
       const [resource, action, scope] = checks[i & 3] as [string, string, string];
       // casbin has no synchronous check over a loaded policy; its enforceSync is the closest.
@@ -227,7 +283,15 @@ const assertRows = [
 const oursSync = sync['@switchboard/rbac'];
 const syncRows = Object.entries(sync).map(([name, m]) => {
   const ratio = name === '@switchboard/rbac' || !oursSync ? '' : `${(oursSync.opsPerSec / m.opsPerSec).toFixed(2)}×`;
-  return `| synchronous check | ${name === '@switchboard/rbac' ? `**${name}** (\`forUser(…).can\`)` : name === 'CASL' ? 'CASL (`ability.can`)' : 'casbin (`enforceSync`)'} | ${Math.round(m.opsPerSec).toLocaleString('en-US')} | ${Math.round(m.nsPerOp)} | ${ratio} |`;
+  const label =
+    name === '@switchboard/rbac'
+      ? `**${name}** (\`forUser(…).can\`)`
+      : name === STORED
+        ? `${name} (\`forUser(…).can\`)`
+        : name === 'CASL'
+          ? 'CASL (`ability.can`)'
+          : 'casbin (`enforceSync`)';
+  return `| synchronous check | ${label} | ${Math.round(m.opsPerSec).toLocaleString('en-US')} | ${Math.round(m.nsPerOp)} | ${ratio} |`;
 });
 process.stdout.write(
   `${[
@@ -243,3 +307,8 @@ process.stdout.write(
     ...syncRows,
   ].join('\n')}\n`,
 );
+
+stored?.close();
+rbac.close();
+await pool?.end();
+await topology?.stop();

@@ -91,13 +91,22 @@ export function createPolicyRuntime(deps: PolicyRuntimeDeps) {
     if (typeof version === 'number' && version > deps.current().version) refreshInBackground();
   });
   // The safety net behind the bus: pub/sub drops what is sent while a subscriber reconnects.
+  // One poll at a time: a store slower than the interval is not asked again before it answers.
+  let polling = false;
   const poll =
     deps.pollMs === false
       ? undefined
       : setInterval(() => {
-          policyStore.version().then((version) => {
-            if (version > deps.current().version) refreshInBackground();
-          }, deps.onError);
+          if (polling) return;
+          polling = true;
+          policyStore
+            .version()
+            .then((version) => {
+              if (version > deps.current().version) refreshInBackground();
+            }, deps.onError)
+            .finally(() => {
+              polling = false;
+            });
         }, deps.pollMs);
   poll?.unref();
 

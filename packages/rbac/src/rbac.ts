@@ -196,9 +196,10 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
   return {
     grant: (userId, role, scope, context) => changeGrant('grant', userId, role, scope, context),
     revoke: (userId, role, scope, context) => changeGrant('revoke', userId, role, scope, context),
-    defineRole: (name, definition, context) => needsStore('defineRole').defineRole(name, definition, context),
-    updateRole: (name, changes, changeOptions) => needsStore('updateRole').updateRole(name, changes, changeOptions),
-    deleteRole: (name, deleteOptions) => needsStore('deleteRole').deleteRole(name, deleteOptions),
+    defineRole: async (name, definition, context) => needsStore('defineRole').defineRole(name, definition, context),
+    updateRole: async (name, changes, changeOptions) =>
+      needsStore('updateRole').updateRole(name, changes, changeOptions),
+    deleteRole: async (name, deleteOptions) => needsStore('deleteRole').deleteRole(name, deleteOptions),
     async listRoles() {
       if (runtime) return runtime.listRoles();
       return Object.entries(code).map(([name, definition]) => ({ name, source: 'code', version: null, definition }));

@@ -1,5 +1,5 @@
 import { ok } from 'node:assert/strict';
-import { createPostgresGrantStore, migrations } from '@switchboard/rbac/postgres';
+import { createPostgresGrantStore, createPostgresPolicyStore, migrations } from '@switchboard/rbac/postgres';
 import { Pool } from 'pg';
 
 export async function check(): Promise<void> {
@@ -7,6 +7,7 @@ export async function check(): Promise<void> {
   const pool = new Pool({ connectionString: 'postgres://app@127.0.0.1:1/app' });
   const store = createPostgresGrantStore({ pool });
   ok(typeof store === 'object' && store !== null);
+  ok(typeof createPostgresPolicyStore({ pool }).load === 'function');
   ok(migrations.length > 0);
   await pool.end();
 }
