@@ -1,7 +1,7 @@
 -- The four chat roles move from code into the rbac policy store (@switchboard/rbac's
 -- switchboard_rbac_roles, created by its own migrations, applied before the application's): from
--- now on an operator may change what a moderator may do at runtime (rbac.updateRole), and every
--- instance follows within a second. Changes to these defaults ship as new migrations (an update
+-- now on an operator may change what a moderator may do at runtime (rbac.updateRole; every
+-- instance follows within a second through the Redis bus). Changes to these defaults ship as new migrations (an update
 -- of the row, a bump of the policy version and an audit record, as here), never as edits of
 -- this file. A role already stored under one of these names (defined at runtime) is kept.
 WITH defaults (name, definition) AS (
@@ -21,5 +21,6 @@ WITH defaults (name, definition) AS (
   INSERT INTO switchboard_rbac_audit (actor, action, role, after)
   SELECT 'migration:0007_chat_roles_in_policy_store', 'role.define', name, definition FROM added
 )
--- Instances running when this lands see the new version at their next poll.
+-- Instances running when this lands see the new version at their next poll (5 s): a migration
+-- publishes nothing on the bus.
 UPDATE switchboard_rbac_policy SET version = version + 1 WHERE EXISTS (SELECT 1 FROM added);

@@ -86,12 +86,13 @@ const CHAT = `query($id: ID!) { chat(id: $id) { id title } }`;
 const MESSAGES = `query($id: ID!) { messages(chatId: $id, first: 10) { edges { node { id content } } } }`;
 const AUDIT = `query($id: ID!, $first: Int, $after: String) {
   chatAuditLog(chatId: $id, first: $first, after: $after) {
-    edges { cursor node { id at actor action role userId requestId } }
+    edges { cursor node { id at actor action role userId messageId requestId } }
     pageInfo { hasNextPage endCursor }
   }
 }`;
 
 interface AuditNode {
+  messageId: string | null;
   actor: string | null;
   action: string;
   role: string;
@@ -268,6 +269,36 @@ describe('the platform admin', () => {
     const after = await auditOf(owner, chatId);
     expect(after[0]).toMatchObject({ action: 'chat.audit.read', actor: operator.id });
     expect(after.filter((entry) => entry.actor === owner.id && entry.action.includes('.'))).toEqual([]);
+
+    // The deletion names the message.
+    expect(theirs.find((entry) => entry.action === 'message.delete')?.messageId).toBe(messageId);
+
+    // In a chat they take part in, their reads are a member's; their moderation is still audited
+    // (a member may not delete someone else's message: that is the admin role at work).
+    const shared = await createChat(owner, [bob, operator]);
+    const bobs = (await send(bob, shared, 'in the shared chat')).data?.sendMessage.id as string;
+    expect((await gql(urls[0] as string, MESSAGES, { id: shared }, operator.token)).errors).toBeUndefined();
+    expect(
+      (await gql(urls[0] as string, `mutation($id: ID!) { deleteMessage(id: $id) }`, { id: bobs }, operator.token))
+        .errors,
+    ).toBeUndefined();
+    expect(
+      (
+        await gql(
+          urls[0] as string,
+          `mutation($chat: ID!, $user: ID!) { removeParticipant(chatId: $chat, userId: $user) }`,
+          { chat: shared, user: bob.id },
+          operator.token,
+        )
+      ).errors,
+    ).toBeUndefined();
+    const inShared = (await auditOf(owner, shared)).filter(
+      (entry) => entry.actor === operator.id && entry.role === 'platform-admin',
+    );
+    expect(inShared.map(({ action, messageId, userId }) => ({ action, messageId, userId }))).toEqual([
+      { action: 'participant.remove', messageId: null, userId: bob.id },
+      { action: 'message.delete', messageId: bobs, userId: null },
+    ]);
 
     // Then the chat goes, by their hand (audited before it went: the trail outlives the chat).
     expect(

@@ -69,6 +69,7 @@ export interface ResolvedAuditQuery {
 
 const MAX_PAGE = 500;
 const CURSOR = /^a[0-9]{1,19}$/;
+const MAX_ID = 2n ** 63n - 1n;
 
 /**
  * The cursor of a record (from its `id`): pass it as `after` to page on from that record, e.g.
@@ -100,6 +101,8 @@ export function resolveAuditQuery(query: AuditQuery = {}): ResolvedAuditQuery {
     if (!CURSOR.test(decoded) || auditCursor(decoded.slice(1)) !== query.after)
       throw new InvalidAuditQueryError('after is not a cursor of this audit log');
     before = BigInt(decoded.slice(1));
+    // A bigint column: anything larger is no id of this log (and would fail the query).
+    if (before > MAX_ID) throw new InvalidAuditQueryError('after is not a cursor of this audit log');
   }
   return { scope: text('scope'), userId: text('userId'), role: text('role'), since, first, before };
 }

@@ -52,18 +52,40 @@ export function createPolicyRuntime(deps: PolicyRuntimeDeps) {
   const { code, conditions, policyStore } = deps;
   const compile = (snapshot: { version: number; roles: StoredRole[] }) =>
     compilePolicy(code, snapshot, conditions, { allowEmpty: true });
-  const install = (policy: CompiledPolicy) => {
-    if (policy.version > deps.current().version) deps.install(policy);
+  // A callback that throws must not become an unhandled rejection (it would end the process).
+  const report = (error: unknown) => {
+    try {
+      deps.onError(error);
+    } catch {
+      // nothing more can be done with it
+    }
   };
+  // Versions only go up, so a load that lost a race with this instance's own write (older) is
+  // not installed over it. A store whose version went down (a database restored from a backup)
+  // is the truth all the same: adopted when no write of this instance is under way.
+  let writing = 0;
+  const install = (policy: CompiledPolicy) => {
+    const current = deps.current().version;
+    if (policy.version > current || (policy.version < current && writing === 0)) deps.install(policy);
+  };
+  // The version of a stored policy that did not compile here: not loaded again (nor reported
+  // again every poll) until the version moves.
+  let refusedVersion = -1;
+  const stale = (version: number) => version !== deps.current().version && version !== refusedVersion;
 
   let reloading: Promise<void> | undefined;
   let again = false;
   const reloadOnce = async () => {
     const snapshot = await policyStore.load();
-    if (snapshot.version <= deps.current().version) return;
+    if (!stale(snapshot.version)) return;
     // An invalid stored policy (edited by hand, or by an instance with other code roles) is
     // refused whole: the one in force stays.
-    install(compile(snapshot));
+    try {
+      install(compile(snapshot));
+    } catch (error) {
+      refusedVersion = snapshot.version;
+      throw error;
+    }
   };
   /** Loads the stored policy if it moved on; calls made meanwhile share the load (and one more after it). */
   const refresh = (): Promise<void> => {
@@ -84,11 +106,12 @@ export function createPolicyRuntime(deps: PolicyRuntimeDeps) {
     return reloading;
   };
   const refreshInBackground = () => {
-    refresh().catch(deps.onError);
+    refresh().catch(report);
   };
 
   const unsubscribe = deps.bus?.subscribePolicy?.((version) => {
-    if (typeof version === 'number' && version > deps.current().version) refreshInBackground();
+    if (typeof version === 'number' && version > deps.current().version && version !== refusedVersion)
+      refreshInBackground();
   });
   // The safety net behind the bus: pub/sub drops what is sent while a subscriber reconnects.
   // One poll at a time: a store slower than the interval is not asked again before it answers.
@@ -102,8 +125,8 @@ export function createPolicyRuntime(deps: PolicyRuntimeDeps) {
           policyStore
             .version()
             .then((version) => {
-              if (version > deps.current().version) refreshInBackground();
-            }, deps.onError)
+              if (stale(version)) refreshInBackground();
+            }, report)
             .finally(() => {
               polling = false;
             });
@@ -115,7 +138,7 @@ export function createPolicyRuntime(deps: PolicyRuntimeDeps) {
       throw new InvalidPolicyError(`role "${name}" is defined in code: it cannot be changed at runtime`);
   };
   const checkName = (name: string) => {
-    if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(name))
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(name) || name === '__proto__')
       throw new InvalidPolicyError(`role name ${JSON.stringify(name)} must be letters, digits, _ . -`);
   };
   const checkVersion = (name: string, existing: StoredRole, expected: number | undefined) => {
@@ -139,6 +162,19 @@ export function createPolicyRuntime(deps: PolicyRuntimeDeps) {
     context: AuditContext,
     plan: (existing: StoredRole | undefined) => StoredRoleDefinition | null,
   ): Promise<StoredRole | null> => {
+    writing++;
+    try {
+      return await writeChange(action, name, context, plan);
+    } finally {
+      writing--;
+    }
+  };
+  const writeChange = async (
+    action: PolicyWrite['action'],
+    name: string,
+    context: AuditContext,
+    plan: (existing: StoredRole | undefined) => StoredRoleDefinition | null,
+  ): Promise<StoredRole | null> => {
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const snapshot = await policyStore.load();
       const existing = snapshot.roles.find((role) => role.name === name);
@@ -152,8 +188,9 @@ export function createPolicyRuntime(deps: PolicyRuntimeDeps) {
         snapshot.version,
       );
       if (written === null) continue;
-      install(written === compiled.version ? compiled : { ...compiled, version: written });
-      deps.bus?.publishPolicy?.(written).catch(deps.onError);
+      // In force here when the call resolves, whatever version this instance was at.
+      deps.install(written === compiled.version ? compiled : { ...compiled, version: written });
+      deps.bus?.publishPolicy?.(written).catch(report);
       return after;
     }
     throw new PolicyConflictError(name, `role "${name}": ${WRITE_ATTEMPTS} attempts each lost to a concurrent change`);
@@ -171,6 +208,15 @@ export function createPolicyRuntime(deps: PolicyRuntimeDeps) {
       checkName(name);
       refuseCodeRole(name);
       const definition = toStoredDefinition(name, input);
+      // Grants of a former role of this name (one deleted while an instance that had not heard
+      // of it yet granted it) would come back to life with whatever the new role allows.
+      const known = deps.current().stored.some((role) => role.name === name);
+      const leftover = known ? 0 : await deps.grants.countGrants(name);
+      if (leftover > 0)
+        throw new PolicyConflictError(
+          name,
+          `grants of a former role "${name}" remain (${leftover}): remove them first with deleteRole("${name}", { cascade: true })`,
+        );
       const role = await change('role.define', name, contextOf(options), (existing) => {
         if (existing)
           throw new PolicyConflictError(

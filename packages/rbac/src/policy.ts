@@ -123,7 +123,7 @@ export function compileRoles(
   const ownRules = new Map<string, Rule[]>();
   const ownDenies = new Map<string, Rule[]>();
   for (const name of names) {
-    if (!SEGMENT.test(name))
+    if (!SEGMENT.test(name) || name === '__proto__')
       throw new InvalidPolicyError(`role name ${JSON.stringify(name)} must be letters, digits, _ . -`);
     const definition = definitions[name] as RoleDefinition;
     const rules: Rule[] = [];
@@ -142,7 +142,9 @@ export function compileRoles(
       denies.push({ pattern: normalize(pattern), from: name, when: undefined });
     }
     for (const parent of definition.inherits ?? []) {
-      if (!(parent in definitions)) throw new InvalidPolicyError(`role "${name}" inherits unknown role "${parent}"`);
+      // Own keys only: `constructor` or `toString` are not roles.
+      if (typeof parent !== 'string' || !Object.hasOwn(definitions, parent))
+        throw new InvalidPolicyError(`role "${name}" inherits unknown role "${parent}"`);
     }
     ownRules.set(name, rules);
     ownDenies.set(name, denies);

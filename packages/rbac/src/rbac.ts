@@ -5,7 +5,7 @@ import { type ForbiddenError, forbidden, InvalidPolicyError } from './errors.ts'
 import { matchingRules, parsePermission } from './policy.ts';
 import { createPolicyRuntime, type PolicyRuntime } from './policy-runtime.ts';
 import type { Rbac, RbacOptions } from './rbac-api.ts';
-import { type CompiledPolicy, compilePolicy } from './stored-policy.ts';
+import { type CompiledPolicy, compilePolicy, freezeCodeRoles } from './stored-policy.ts';
 import { createMemoryGrantStore } from './stores/memory.ts';
 import { decisionCounter, RbacTracing } from './telemetry.ts';
 
@@ -58,7 +58,7 @@ interface UserGrants extends GrantIndex {
  * await rbac.can(userId, 'chat:rename', { scope: 'chat:42' }); // true; in chat:43 false
  */
 export async function createRbac(options: RbacOptions): Promise<Rbac> {
-  const code = options?.roles ?? {};
+  const code = freezeCodeRoles(options?.roles ?? {});
   const { policyStore } = options ?? {};
   if (options?.roles === undefined && policyStore === undefined)
     throw new InvalidPolicyError('createRbac needs roles (in code), a policyStore, or both');

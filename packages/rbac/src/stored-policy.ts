@@ -85,7 +85,8 @@ export function compilePolicy(
   conditions: Conditions | undefined,
   { allowEmpty }: { allowEmpty: boolean },
 ): CompiledPolicy {
-  const definitions: Record<string, RoleDefinition> = { ...code };
+  // No prototype: a role named like an Object.prototype member is just a key.
+  const definitions: Record<string, RoleDefinition> = Object.assign(Object.create(null), code);
   for (const role of snapshot.roles) {
     if (Object.hasOwn(code, role.name))
       throw new InvalidPolicyError(`role "${role.name}" is defined both in code and in the policy store`);
@@ -94,4 +95,34 @@ export function compilePolicy(
   const roles = compileRoles(definitions, conditions, { allowEmpty });
   const { evaluate, decide } = createDecisions(roles);
   return { version: snapshot.version, roles, stored: snapshot.roles, evaluate, decide };
+}
+
+/**
+ * A frozen copy of the code roles: the policy is recompiled from them on every stored change, so
+ * a caller mutating the object it passed (or one `listRoles` answered) must not change it.
+ */
+export function freezeCodeRoles(code: RoleDefinitions): RoleDefinitions {
+  // Anything malformed is passed on as it is, for compileRoles to name the problem.
+  if (!code || typeof code !== 'object') return code;
+  const list = <T>(value: readonly T[] | undefined, copy: (entry: T) => T = (entry) => entry) =>
+    Array.isArray(value) ? Object.freeze(value.map(copy)) : value;
+  const copy: Record<string, RoleDefinition> = {};
+  for (const [name, definition] of Object.entries(code)) {
+    copy[name] =
+      definition && typeof definition === 'object'
+        ? Object.freeze({
+            ...definition,
+            ...(definition.permissions === undefined
+              ? {}
+              : {
+                  permissions: list(definition.permissions, (entry) =>
+                    entry && typeof entry === 'object' ? Object.freeze({ ...entry }) : entry,
+                  ) as RoleDefinition['permissions'] & object,
+                }),
+            ...(definition.inherits === undefined ? {} : { inherits: list(definition.inherits) as readonly string[] }),
+            ...(definition.deny === undefined ? {} : { deny: list(definition.deny) as readonly string[] }),
+          })
+        : definition;
+  }
+  return Object.freeze(copy);
 }

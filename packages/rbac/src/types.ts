@@ -101,7 +101,7 @@ export interface RbacBus {
   subscribe(handler: (userId: string) => void): () => void;
   /**
    * Announces a new policy version. Optional for buses written before policies were data:
-   * without it, instances learn of policy changes by polling (`policy.pollMs`).
+   * without it, instances learn of policy changes by polling (`policyPollMs`).
    */
   publishPolicy?(version: number): Promise<void>;
   /** Returns an unsubscribe function. */

@@ -346,7 +346,7 @@ export function createChats(deps: {
       const leaving = userId === actorId;
       if (!leaving) {
         await rbac.assert(actorId, 'participant:remove', { scope });
-        await auditAdminAccess(actorId, chatId, 'participant.remove');
+        await auditAdminAccess(actorId, chatId, 'participant.remove', { userId });
       }
       const managesAdmins = leaving || (await rbac.can(actorId, 'participant:promote', { scope }));
       await withTransaction(pool, async (tx) => {
@@ -404,6 +404,7 @@ export function createChats(deps: {
             action: record.action,
             role: record.role,
             userId: record.userId ?? null,
+            messageId: (record.after as { messageId?: string } | undefined)?.messageId ?? null,
             requestId: record.requestId ?? null,
           },
         })),

@@ -187,7 +187,9 @@ SELECT message FROM changed`;
     const row = await loadReadable(userId, rawId);
     if (row.deleted_at) throw notFound('message');
     await rbac.assert(userId, permission, { scope: chatScope(row.chat_id), resource: { senderId: row.sender_id } });
-    await auditAdminAccess(userId, row.chat_id, permission === 'message:edit' ? 'message.edit' : 'message.delete');
+    await auditAdminAccess(userId, row.chat_id, permission === 'message:edit' ? 'message.edit' : 'message.delete', {
+      messageId: row.id,
+    });
     // As a send: an edit or delete reaches the other instances' subscribers in the same trace.
     const { rows } = await outbox.withTraceHeaders(MESSAGE_UPDATED, (headers) =>
       pool.query<{ message: Message }>(sql, [row.id, uuidv7(), JSON.stringify(headers), ...params]),

@@ -17,7 +17,8 @@ export const conditions = {
 /**
  * Roles inside one chat, granted in scope `chat:<id>`. Their permissions live in the rbac
  * policy store (migration 0007_chat_roles_in_policy_store.sql writes the defaults; an operator
- * may change them at runtime, later default changes ship as new migrations): every participant
+ * may change them at runtime, and every instance follows within a second through the Redis bus;
+ * later default changes ship as new migrations): every participant
  * is a member; moderators act on anyone's messages; admins manage members and moderators; the
  * owner also makes, changes and removes admins (`participant:promote`, checked in chats.ts),
  * reads the chat's audit trail and deletes the chat.

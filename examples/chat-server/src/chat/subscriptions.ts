@@ -153,10 +153,14 @@ export function createSubscriptions(options: SubscriptionsOptions) {
     else openByUser.set(userId, open);
   };
 
-  const authorize = async (userId: string, rawChatId: unknown): Promise<string> => {
+  const authorize = async (
+    userId: string,
+    rawChatId: unknown,
+    action: 'messages.subscribe' | 'typing.subscribe' = 'messages.subscribe',
+  ): Promise<string> => {
     const chatId = parseInput(idInput, rawChatId);
     if (!(await rbac.can(userId, 'message:read', { scope: chatScope(chatId) }))) throw notFound('chat');
-    await auditAdminAccess(userId, chatId, 'messages.subscribe');
+    await auditAdminAccess(userId, chatId, action);
     return chatId;
   };
   const stillAllowed = async (viewer: Principal, chatId: string) =>
@@ -562,7 +566,7 @@ export function createSubscriptions(options: SubscriptionsOptions) {
     },
 
     async typing(viewer: Principal, rawChatId: unknown): Promise<AsyncGenerator<TypingEvent>> {
-      const chatId = await authorize(viewer.userId, rawChatId);
+      const chatId = await authorize(viewer.userId, rawChatId, 'typing.subscribe');
       reserve(viewer.userId);
       const live = events.pubsub.subscribe('typing', chatId);
       return closable(

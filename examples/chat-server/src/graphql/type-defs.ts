@@ -43,8 +43,10 @@ export const typeDefs = /* GraphQL */ `
     action: String!
     "The role granted or revoked (platform-admin for an admin's action)."
     role: String!
-    "Whose grant it was."
+    "Whose grant it was, or the participant a platform admin removed."
     userId: ID
+    "The message a platform admin edited or deleted."
+    messageId: ID
     "The request it was made in (the id its log lines carry)."
     requestId: String
   }

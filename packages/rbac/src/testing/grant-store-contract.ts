@@ -223,7 +223,16 @@ export function grantStoreContract(options: GrantStoreContractOptions): void {
       ]);
       expect((await store.auditLog({ userId: max, since: new Date(Date.now() + 60_000) })).records).toEqual([]);
       expect((await store.auditLog({ userId: user('none') })).endCursor).toBeNull();
-      for (const bad of [{ first: 0 }, { first: 501 }, { first: 1.5 }, { after: 'not-a-cursor' }, { userId: '' }]) {
+      // The last: a well-formed cursor past a bigint (a tampered one), refused before any query.
+      const huge = Buffer.from('a9999999999999999999').toString('base64url');
+      for (const bad of [
+        { first: 0 },
+        { first: 501 },
+        { first: 1.5 },
+        { after: 'not-a-cursor' },
+        { userId: '' },
+        { after: huge },
+      ]) {
         await expect(store.auditLog({ userId: max, ...bad })).rejects.toMatchObject({ code: 'INVALID_AUDIT_QUERY' });
       }
     });
