@@ -41,7 +41,13 @@ describe('a stored policy kept in force', () => {
   test('a policy version announced on the bus is loaded once, whatever the number of messages', async () => {
     const policyStore = createMemoryPolicyStore();
     let loads = 0;
-    const counting = { ...policyStore, load: () => (loads++, policyStore.load()) };
+    const counting = {
+      ...policyStore,
+      load: () => {
+        loads++;
+        return policyStore.load();
+      },
+    };
     const bus = createMemoryRbacBus();
     const writer = await createRbac({ policyStore, policyPollMs: false, cache: { bus } });
     const reader = await createRbac({ policyStore: counting, policyPollMs: false, cache: { bus } });
@@ -188,7 +194,8 @@ describe('a stored policy kept in force', () => {
     const rbac = await createRbac({ roles, policyStore: createMemoryPolicyStore(), policyPollMs: false });
     roles.member.permissions.push('*');
     const listed = await rbac.listRoles();
-    expect(() => (listed[0]?.definition.permissions as string[]).push('*')).toThrow(TypeError);
+    const permissions = listed[0]?.definition.permissions as string[];
+    expect(() => permissions.push('*')).toThrow(TypeError);
     await rbac.defineRole('extra', { inherits: ['member'] }); // recompiles from the code roles
     await rbac.grant('fay', 'extra');
     expect(await rbac.can('fay', 'chat:delete')).toBe(false);
