@@ -203,6 +203,45 @@ describe('the audit trail of a chat', () => {
     for (const bad of [{ after: 'forged' }, { first: 0 }, { first: 101 }]) {
       expect(codeOf(await gql(urls[0] as string, AUDIT, { id: chatId, ...bad }, owner.token))).toBe('BAD_USER_INPUT');
     }
+
+    // A role change replaces the grant (both recorded), and deleting the chat revokes every grant
+    // in it: all by the owner's hand, in the trail that outlives the chat.
+    const rerole = await gql(
+      urls[0] as string,
+      `mutation($chat: ID!, $user: ID!) { addParticipant(chatId: $chat, userId: $user, role: ADMIN) { role } }`,
+      { chat: chatId, user: carol.id },
+      owner.token,
+    );
+    expect(rerole.errors).toBeUndefined();
+    const deleted = await gql(
+      urls[0] as string,
+      `mutation($id: ID!) { deleteChat(id: $id) }`,
+      { id: chatId },
+      owner.token,
+    );
+    expect(deleted.errors).toBeUndefined();
+    const { rows } = await pool.query(
+      `SELECT action, role, user_id AS "userId", actor FROM switchboard_rbac_audit
+        WHERE scope = $1 AND action IN ('grant', 'revoke') ORDER BY id`,
+      [`chat:${chatId}`],
+    );
+    expect(rows.slice(4, 6)).toEqual([
+      { action: 'revoke', role: 'moderator', userId: carol.id, actor: owner.id },
+      { action: 'grant', role: 'admin', userId: carol.id, actor: owner.id },
+    ]);
+    // The deletion's revokes, in the order the participants were read.
+    expect(rows.slice(6)).toEqual(
+      expect.arrayContaining([
+        { action: 'revoke', role: 'owner', userId: owner.id, actor: owner.id },
+        { action: 'revoke', role: 'admin', userId: carol.id, actor: owner.id },
+      ]),
+    );
+    expect(rows).toHaveLength(8);
+    // Nothing granted in the chat is left, and nothing was changed without an actor.
+    expect(
+      (await pool.query('SELECT 1 FROM switchboard_rbac_grants WHERE scope = $1', [`chat:${chatId}`])).rows,
+    ).toEqual([]);
+    expect(rows.every((row) => row.actor === owner.id)).toBe(true);
   });
 });
 

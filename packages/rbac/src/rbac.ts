@@ -79,13 +79,17 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
   const telemetry = resolveTelemetry('createRbac', options.telemetry);
   const tracing = telemetry && new RbacTracing(telemetry);
   const count = telemetry && decisionCounter(telemetry);
-  const evaluate: CompiledPolicy['evaluate'] = count
-    ? (grants, userId, permission, check) => {
-        const allowed = policy.evaluate(grants, userId, permission, check);
-        count(permission, allowed);
-        return allowed;
-      }
-    : (grants, userId, permission, check, trace) => policy.evaluate(grants, userId, permission, check, trace);
+  // What checks call: the policy's own evaluation, or it counted. Without a counter it is the
+  // policy's function itself (no call added), so it is replaced together with `policy`, in the
+  // same synchronous step: a check reads it once and runs on the old policy or the new one.
+  const counted: CompiledPolicy['evaluate'] | undefined =
+    count &&
+    ((grants, userId, permission, check) => {
+      const allowed = policy.evaluate(grants, userId, permission, check);
+      count(permission, allowed);
+      return allowed;
+    });
+  let evaluate: CompiledPolicy['evaluate'] = counted ?? policy.evaluate;
   const store = options.store ?? createMemoryGrantStore();
   const cacheOptions = options.cache === false ? undefined : (options.cache ?? {});
   const ttlMs = cacheOptions?.ttlMs ?? 30_000;
@@ -157,6 +161,7 @@ export async function createRbac(options: RbacOptions): Promise<Rbac> {
       pollMs,
       install: (compiled) => {
         policy = compiled;
+        evaluate = counted ?? compiled.evaluate;
       },
       current: () => policy,
       invalidate: async (userId) => {
