@@ -7,6 +7,7 @@ export default defineConfig(
       index: 'src/index.ts',
       postgres: 'src/postgres.ts',
       yoga: 'src/yoga.ts',
+      express: 'src/express.ts',
       graphql: 'src/graphql.ts',
       redis: 'src/redis.ts',
       testing: 'src/testing.ts',

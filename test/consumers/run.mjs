@@ -43,6 +43,8 @@ const PEERS = [
   '@graphql-tools/utils',
   '@escape.tech/graphql-armor',
   'fastify',
+  'express',
+  '@types/express',
   '@opentelemetry/api',
 ];
 const TYPESCRIPT_5 = '~5.9.3';

@@ -1,8 +1,8 @@
 import { createSchema, createYoga } from 'graphql-yoga';
-import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { type Auth, createAuth, generateSigningKey, loadKeySet, type PrivateSigningJwk } from '../src/index.ts';
+import { type Auth, createAuth, generateSigningKey, type PrivateSigningJwk } from '../src/index.ts';
 import { type AuthContext, useAuth } from '../src/yoga.ts';
+import { expiredToken } from './expired-token.ts';
 
 const options = { issuer: 'https://auth.switchboard.test', audience: 'switchboard-api' };
 let key: PrivateSigningJwk;
@@ -14,19 +14,6 @@ beforeAll(async () => {
   auth = await createAuth({ ...options, keys: [key] });
   ({ accessToken: token } = await auth.issueTokens({ id: 'u1' }));
 });
-
-async function expiredToken(): Promise<string> {
-  const keys = await loadKeySet([key]);
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ sid: 's1' })
-    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'at+jwt' })
-    .setIssuer(options.issuer)
-    .setAudience(options.audience)
-    .setSubject('u1')
-    .setIssuedAt(now - 3_600)
-    .setExpirationTime(now - 600)
-    .sign(keys.signing.privateKey);
-}
 
 describe('auth.authenticate', () => {
   test('reads a Bearer token from a Request, Headers, or a Node-style headers object', async () => {
@@ -50,7 +37,7 @@ describe('auth.authenticate', () => {
       code: 'INVALID_TOKEN',
     });
     await expect(
-      auth.authenticate(new Headers({ authorization: `Bearer ${await expiredToken()}` })),
+      auth.authenticate(new Headers({ authorization: `Bearer ${await expiredToken(key, options)}` })),
     ).rejects.toMatchObject({
       code: 'TOKEN_EXPIRED',
     });
@@ -99,7 +86,7 @@ describe('useAuth (graphql-yoga)', () => {
 
   test('a bad token is a 401 UNAUTHENTICATED with its reason and a WWW-Authenticate challenge, never anonymous', async () => {
     const yoga = server();
-    const expired = await ask(yoga, `Bearer ${await expiredToken()}`);
+    const expired = await ask(yoga, `Bearer ${await expiredToken(key, options)}`);
     expect(expired.status).toBe(401);
     expect(expired.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' });
     expect(expired.challenge).toBe('Bearer error="invalid_token"');
