@@ -8,6 +8,7 @@ export default defineConfig(
       redis: 'src/redis.ts',
       graphql: 'src/graphql.ts',
       yoga: 'src/yoga.ts',
+      express: 'src/express.ts',
       testing: 'src/testing.ts',
     },
   }),

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { type ListeningApp, listenOnLoopback } from '@switchboard/infra';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { authMiddleware } from '../src/express.ts';
@@ -9,7 +9,7 @@ const options = { issuer: 'https://auth.switchboard.test', audience: 'switchboar
 let key: PrivateSigningJwk;
 let auth: Auth;
 let token: string;
-let server: ReturnType<ReturnType<typeof express>['listen']>;
+let served: ListeningApp;
 let url: string;
 
 beforeAll(async () => {
@@ -38,13 +38,12 @@ beforeAll(async () => {
   app.use((error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     res.status(500).json({ handled: error.message });
   });
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  served = await listenOnLoopback(app);
+  url = served.url;
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
+  await served?.close();
 });
 
 const get = (path: string, authorization?: string) =>

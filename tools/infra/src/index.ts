@@ -5,6 +5,7 @@
  */
 export { ensurePostgres, ensureRedis } from './binaries.ts';
 export { InfraError } from './errors.ts';
+export { type ListeningApp, listenOnLoopback } from './http-app.ts';
 export {
   PostgresCluster,
   type PostgresClusterOptions,
