@@ -2,7 +2,7 @@ import { type ListeningApp, listenOnLoopback } from '@switchboard/infra';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { rateLimitMiddleware } from '../src/express.ts';
-import { createMemoryStore, createRateLimiter, fixedWindow } from '../src/index.ts';
+import { createMemoryStore, createRateLimiter, fixedWindow, StoreUnavailableError } from '../src/index.ts';
 
 let served: ListeningApp;
 let url: string;
@@ -35,6 +35,14 @@ beforeAll(async () => {
       res.json({ reached: true });
     },
   );
+  // A store failure the limiter surfaces (Redis answering that a key's state is unreadable).
+  const failing = {
+    consume: () => Promise.reject(new StoreUnavailableError('rate-limit state cannot be read')),
+    algorithm: { windowMs: 60_000 },
+  } as unknown as Parameters<typeof rateLimitMiddleware>[0]['limiter'];
+  app.get('/down', rateLimitMiddleware({ limiter: failing, key: byUser }), (_req, res) => {
+    res.json({ reached: true });
+  });
   app.use((error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     res.status(500).json({ handled: error.message });
   });
@@ -82,6 +90,12 @@ describe('rateLimitMiddleware (a real Express 5 app)', () => {
     expect(anonymous.status).toBe(500);
     expect(((await anonymous.json()) as { handled: string }).handled).toMatch(/non-empty string/);
     expect((await call('/upload', 'eve', { method: 'POST', cost: 0 })).status).toBe(500);
+  });
+
+  test('a store failure the limiter surfaces: its status and code from the error table, the handler not reached', async () => {
+    const response = await call('/down', 'fay');
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ error: 'rate-limit state cannot be read', code: 'STORE_UNAVAILABLE' });
   });
 
   test('misuse fails at once', () => {

@@ -1,6 +1,6 @@
 import type { AuditContext } from './audit.ts';
 import { InvalidPolicyError, PolicyConflictError } from './errors.ts';
-import type { Conditions, RoleDefinition, RoleDefinitions } from './policy.ts';
+import { type Conditions, checkRoleName, type RoleDefinition, type RoleDefinitions } from './policy.ts';
 import { type CompiledPolicy, compilePolicy, type StoredRoleInput, toStoredDefinition } from './stored-policy.ts';
 import type { GrantStore, PolicyStore, PolicyWrite, RbacBus, StoredRole, StoredRoleDefinition } from './types.ts';
 
@@ -137,10 +137,6 @@ export function createPolicyRuntime(deps: PolicyRuntimeDeps) {
     if (Object.hasOwn(code, name))
       throw new InvalidPolicyError(`role "${name}" is defined in code: it cannot be changed at runtime`);
   };
-  const checkName = (name: string) => {
-    if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(name) || name === '__proto__')
-      throw new InvalidPolicyError(`role name ${JSON.stringify(name)} must be letters, digits, _ . -`);
-  };
   const checkVersion = (name: string, existing: StoredRole, expected: number | undefined) => {
     if (expected !== undefined && existing.version !== expected)
       throw new PolicyConflictError(
@@ -164,36 +160,31 @@ export function createPolicyRuntime(deps: PolicyRuntimeDeps) {
   ): Promise<StoredRole | null> => {
     writing++;
     try {
-      return await writeChange(action, name, context, plan);
+      for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+        const snapshot = await policyStore.load();
+        const existing = snapshot.roles.find((role) => role.name === name);
+        const definition = plan(existing);
+        const after = definition === null ? null : { name, definition, version: (existing?.version ?? 0) + 1 };
+        const roles = snapshot.roles.filter((role) => role.name !== name);
+        if (after) roles.push(after);
+        const compiled = compile({ version: snapshot.version + 1, roles });
+        const written = await policyStore.write(
+          { action, role: name, before: existing ?? null, after, context },
+          snapshot.version,
+        );
+        if (written === null) continue;
+        // In force here when the call resolves, whatever version this instance was at.
+        deps.install(written === compiled.version ? compiled : { ...compiled, version: written });
+        deps.bus?.publishPolicy?.(written).catch(report);
+        return after;
+      }
+      throw new PolicyConflictError(
+        name,
+        `role "${name}": ${WRITE_ATTEMPTS} attempts each lost to a concurrent change`,
+      );
     } finally {
       writing--;
     }
-  };
-  const writeChange = async (
-    action: PolicyWrite['action'],
-    name: string,
-    context: AuditContext,
-    plan: (existing: StoredRole | undefined) => StoredRoleDefinition | null,
-  ): Promise<StoredRole | null> => {
-    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const snapshot = await policyStore.load();
-      const existing = snapshot.roles.find((role) => role.name === name);
-      const definition = plan(existing);
-      const after = definition === null ? null : { name, definition, version: (existing?.version ?? 0) + 1 };
-      const roles = snapshot.roles.filter((role) => role.name !== name);
-      if (after) roles.push(after);
-      const compiled = compile({ version: snapshot.version + 1, roles });
-      const written = await policyStore.write(
-        { action, role: name, before: existing ?? null, after, context },
-        snapshot.version,
-      );
-      if (written === null) continue;
-      // In force here when the call resolves, whatever version this instance was at.
-      deps.install(written === compiled.version ? compiled : { ...compiled, version: written });
-      deps.bus?.publishPolicy?.(written).catch(report);
-      return after;
-    }
-    throw new PolicyConflictError(name, `role "${name}": ${WRITE_ATTEMPTS} attempts each lost to a concurrent change`);
   };
 
   // Only the audit fields of the caller's options reach the store.
@@ -205,7 +196,7 @@ export function createPolicyRuntime(deps: PolicyRuntimeDeps) {
   return {
     refresh,
     async defineRole(name: string, input: StoredRoleInput, options?: AuditContext): Promise<StoredRole> {
-      checkName(name);
+      checkRoleName(name);
       refuseCodeRole(name);
       const definition = toStoredDefinition(name, input);
       // Grants of a former role of this name (one deleted while an instance that had not heard
@@ -229,7 +220,7 @@ export function createPolicyRuntime(deps: PolicyRuntimeDeps) {
       return role as StoredRole;
     },
     async updateRole(name: string, changes: StoredRoleInput, options?: RoleChangeOptions): Promise<StoredRole> {
-      checkName(name);
+      checkRoleName(name);
       refuseCodeRole(name);
       // Checked alone first (fields not given are taken from the stored role below).
       const given = toStoredDefinition(name, changes);
@@ -245,7 +236,7 @@ export function createPolicyRuntime(deps: PolicyRuntimeDeps) {
       return role as StoredRole;
     },
     async deleteRole(name: string, options?: DeleteRoleOptions): Promise<void> {
-      checkName(name);
+      checkRoleName(name);
       refuseCodeRole(name);
       const context = contextOf(options);
       const granted = await deps.grants.countGrants(name);

@@ -85,6 +85,12 @@ const SEGMENT = /^[A-Za-z0-9_.-]+$/;
 // Checked permissions come from code, so there are few distinct ones: parse each once.
 const parsed = new Map<string, [string, string]>();
 
+/** Refuses a role name that is not letters, digits, _ . - (or is `__proto__`, never a plain key). */
+export function checkRoleName(name: unknown): void {
+  if (typeof name !== 'string' || !SEGMENT.test(name) || name === '__proto__')
+    throw new InvalidPolicyError(`role name ${JSON.stringify(name)} must be letters, digits, _ . -`);
+}
+
 /** Splits a concrete permission (no wildcards), or throws a TypeError naming it. */
 export function parsePermission(permission: string): [string, string] {
   const known = parsed.get(permission);
@@ -123,8 +129,7 @@ export function compileRoles(
   const ownRules = new Map<string, Rule[]>();
   const ownDenies = new Map<string, Rule[]>();
   for (const name of names) {
-    if (!SEGMENT.test(name) || name === '__proto__')
-      throw new InvalidPolicyError(`role name ${JSON.stringify(name)} must be letters, digits, _ . -`);
+    checkRoleName(name);
     const definition = definitions[name] as RoleDefinition;
     const rules: Rule[] = [];
     for (const entry of definition.permissions ?? []) {

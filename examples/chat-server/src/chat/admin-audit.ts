@@ -1,19 +1,14 @@
 import { logContext } from '@switchboard/logging';
-import type { Rbac } from '@switchboard/rbac';
+import type { AuditContext, Rbac } from '@switchboard/rbac';
 import { chatScope, PLATFORM_ADMIN } from './roles.ts';
 
 /** What a platform admin only reads (audited in chats they are not a participant of). */
-const READS = new Set([
-  'chat.read',
-  'messages.read',
-  'message.read',
-  'messages.subscribe',
-  'typing.subscribe',
-] as const);
+const READ_ACTIONS = ['chat.read', 'messages.read', 'message.read', 'messages.subscribe', 'typing.subscribe'] as const;
+const READS = new Set<string>(READ_ACTIONS);
 
 /** What a platform admin did in a chat (the audit record's `action`). */
 export type AdminAction =
-  | (typeof READS extends Set<infer Read> ? Read : never)
+  | (typeof READ_ACTIONS)[number]
   | 'chat.audit.read'
   | 'message.edit'
   | 'message.delete'
@@ -51,18 +46,25 @@ export function createAdminAudit(rbac: Rbac) {
     if (!global.includes(PLATFORM_ADMIN)) return;
     const scope = chatScope(chatId);
     // rolesOf(scope) adds the roles held in the chat to the global ones: any added, a participant.
-    if (READS.has(action as never) && (await rbac.rolesOf(userId, scope)).length > global.length) return;
-    const requestId = logContext()?.requestId;
+    if (READS.has(action) && (await rbac.rolesOf(userId, scope)).length > global.length) return;
     await rbac.recordAudit({
       action,
       role: PLATFORM_ADMIN,
-      actor: userId,
       scope,
       ...(target.userId === undefined ? {} : { userId: target.userId }),
       ...(target.messageId === undefined ? {} : { after: { messageId: target.messageId } }),
-      ...(requestId === undefined ? {} : { requestId }),
+      ...auditContext(userId),
     });
   };
 }
 
 export type AuditAdminAccess = ReturnType<typeof createAdminAudit>;
+
+/**
+ * Who did something, and in which request (the id every log line of it carries): what the
+ * server records with each grant, revoke and platform-admin action.
+ */
+export function auditContext(actorId: string): AuditContext & { actor: string } {
+  const requestId = logContext()?.requestId;
+  return requestId === undefined ? { actor: actorId } : { actor: actorId, requestId };
+}

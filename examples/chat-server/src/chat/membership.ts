@@ -1,8 +1,8 @@
 import type { Cache } from '@switchboard/cache';
-import { logContext } from '@switchboard/logging';
-import type { AuditContext, Rbac } from '@switchboard/rbac';
+import type { Rbac } from '@switchboard/rbac';
 import { createPostgresGrantStore } from '@switchboard/rbac/postgres';
 import type { Outbox, Transaction } from '@switchboard/tx';
+import { auditContext } from './admin-audit.ts';
 import { chatScope } from './roles.ts';
 import { enqueueUserEvents, type UserEventPayload } from './user-events.ts';
 
@@ -79,9 +79,3 @@ export function createMembership(deps: MembershipDeps) {
 }
 
 export type Membership = ReturnType<typeof createMembership>;
-
-/** Who changed a grant, and in which request (the id every log line of it carries). */
-function auditContext(actorId: string): AuditContext {
-  const requestId = logContext()?.requestId;
-  return requestId === undefined ? { actor: actorId } : { actor: actorId, requestId };
-}

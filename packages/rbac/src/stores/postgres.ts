@@ -103,9 +103,10 @@ export const AUDIT_TABLE = 'switchboard_rbac_audit';
 
 // Each change and its audit rows are one statement (a data-modifying WITH): atomic on a pool as
 // in a transaction, and a no-op (granting a held role, revoking a missing one) records nothing.
-const auditRevoked = (revoked: string) =>
+/** Records each row of a `revoked` CTE; `$actor` and `$actor + 1` (the request id) are its parameters. */
+const auditRevoked = (actor: number) =>
   `INSERT INTO ${AUDIT_TABLE} (actor, action, role, user_id, scope, request_id)
-  SELECT $${revoked}::text, 'revoke', role, user_id, NULLIF(scope, ''), $${Number(revoked) + 1}::text FROM revoked`;
+  SELECT $${actor}::text, 'revoke', role, user_id, NULLIF(scope, ''), $${actor + 1}::text FROM revoked`;
 const GRANT_SQL = `WITH granted AS (
   INSERT INTO ${TABLE} (user_id, scope, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING user_id, scope, role
 )
@@ -114,15 +115,15 @@ SELECT $4::text, 'grant', role, user_id, NULLIF(scope, ''), $5::text FROM grante
 const REVOKE_SQL = `WITH revoked AS (
   DELETE FROM ${TABLE} WHERE user_id = $1 AND scope = $2 AND role = $3 RETURNING user_id, scope, role
 )
-${auditRevoked('4')}`;
+${auditRevoked(4)}`;
 const REVOKE_SCOPE_SQL = `WITH revoked AS (
   DELETE FROM ${TABLE} WHERE user_id = $1 AND scope = $2 RETURNING user_id, scope, role
 )
-${auditRevoked('3')}`;
+${auditRevoked(3)}`;
 const REVOKE_ROLE_SQL = `WITH revoked AS (
   DELETE FROM ${TABLE} WHERE role = $1 RETURNING user_id, scope, role
 ), audited AS (
-  ${auditRevoked('2')}
+  ${auditRevoked(2)}
 )
 SELECT DISTINCT user_id FROM revoked`;
 const GRANTS_OF_SQL = `SELECT role, scope FROM ${TABLE} WHERE user_id = $1`;
