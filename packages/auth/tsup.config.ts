@@ -8,6 +8,7 @@ export default defineConfig(
       postgres: 'src/postgres.ts',
       yoga: 'src/yoga.ts',
       express: 'src/express.ts',
+      fastify: 'src/fastify.ts',
       graphql: 'src/graphql.ts',
       redis: 'src/redis.ts',
       testing: 'src/testing.ts',

@@ -9,6 +9,7 @@ export default defineConfig(
       graphql: 'src/graphql.ts',
       yoga: 'src/yoga.ts',
       express: 'src/express.ts',
+      fastify: 'src/fastify.ts',
       testing: 'src/testing.ts',
     },
   }),

@@ -4,10 +4,9 @@
  * @packageDocumentation
  */
 import type { Principal } from './access-tokens.ts';
-import type { Auth } from './auth.ts';
-import { bearerToken } from './authenticate.ts';
-import { authErrorResponse } from './error-table.ts';
-import { AuthError, isAuthError } from './errors.ts';
+import { authenticateHttpRequest, checkHttpAuthOptions, type HttpAuthOptions } from './http-request-auth.ts';
+
+export type { AuthRefusalBody, RequestVerifier } from './http-request-auth.ts';
 
 declare global {
   // Express's own augmentation point (as passport uses): `req.principal` typed in every handler.
@@ -19,15 +18,7 @@ declare global {
   }
 }
 
-export interface AuthMiddlewareOptions {
-  auth: Pick<Auth, 'verifyAccessToken'>;
-  /**
-   * Let a request without a token through with `req.principal = null`. A token that is present
-   * but expired or invalid is refused all the same: a bad token is never taken as anonymous.
-   * @default false (401 without a token)
-   */
-  optional?: boolean;
-}
+export interface AuthMiddlewareOptions extends HttpAuthOptions {}
 
 /** What the middleware reads and sets on a request. */
 export interface AuthMiddlewareRequest {
@@ -56,42 +47,15 @@ export interface AuthMiddlewareResponse {
 export function authMiddleware(
   options: AuthMiddlewareOptions,
 ): (req: AuthMiddlewareRequest, res: AuthMiddlewareResponse, next: (error?: unknown) => void) => void {
-  if (typeof options?.auth?.verifyAccessToken !== 'function')
-    throw new TypeError('authMiddleware: `auth` must be the instance createAuth returned');
-  const optional = options.optional ?? false;
-  if (typeof optional !== 'boolean') throw new TypeError('authMiddleware: `optional` must be a boolean');
-  const { auth } = options;
+  const settings = checkHttpAuthOptions(options, 'authMiddleware');
   return function switchboardAuth(req, res, next) {
-    const refuse = (error: unknown) => {
-      if (!isAuthError(error)) {
-        next(error);
+    authenticateHttpRequest(req.headers, settings).then((outcome) => {
+      if (outcome.ok) {
+        req.principal = outcome.principal;
+        next();
         return;
       }
-      const { status, headers, message, extensions } = authErrorResponse(error);
-      res
-        .status(status)
-        .set(headers)
-        .json({ error: message, ...extensions });
-    };
-    let token: string | undefined;
-    try {
-      token = bearerToken(req.headers);
-    } catch (error) {
-      refuse(error);
-      return;
-    }
-    if (token === undefined) {
-      if (!optional) {
-        refuse(new AuthError('UNAUTHENTICATED', 'authentication required'));
-        return;
-      }
-      req.principal = null;
-      next();
-      return;
-    }
-    auth.verifyAccessToken(token).then((principal) => {
-      req.principal = principal;
-      next();
-    }, refuse);
+      res.status(outcome.status).set(outcome.headers).json(outcome.body);
+    }, next);
   };
 }

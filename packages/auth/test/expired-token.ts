@@ -1,4 +1,5 @@
 import { SignJWT } from 'jose';
+import { expect } from 'vitest';
 import { loadKeySet, type PrivateSigningJwk } from '../src/index.ts';
 
 /** An access token for `u1` signed with `key`, expired ten minutes ago. */
@@ -16,4 +17,28 @@ export async function expiredToken(
     .setIssuedAt(now - 3_600)
     .setExpirationTime(now - 600)
     .sign(keys.signing.privateKey);
+}
+
+/**
+ * The attack every HTTP adapter must refuse, required or optional: an expired, a forged and a
+ * malformed token, each a 401 with the `invalid_token` challenge and its reason.
+ */
+export async function expectBadTokensRefused(
+  get: (path: string, authorization: string) => Promise<Response>,
+  paths: string[],
+  { key, claims, token }: { key: PrivateSigningJwk; claims: { issuer: string; audience: string }; token: string },
+): Promise<void> {
+  const forged = `${token.slice(0, -4)}AAAA`;
+  for (const [authorization, reason] of [
+    [`Bearer ${await expiredToken(key, claims)}`, 'TOKEN_EXPIRED'],
+    [`Bearer ${forged}`, 'INVALID_TOKEN'],
+    ['Basic dTE6cGFzcw==', 'INVALID_TOKEN'],
+  ] as const) {
+    for (const path of paths) {
+      const response = await get(path, authorization);
+      expect(response.status, `${path} ${reason}`).toBe(401);
+      expect(response.headers.get('www-authenticate')).toContain('invalid_token');
+      expect(await response.json()).toMatchObject({ code: 'UNAUTHENTICATED', reason });
+    }
+  }
 }

@@ -3,7 +3,7 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { authMiddleware } from '../src/express.ts';
 import { type Auth, createAuth, generateSigningKey, type PrivateSigningJwk } from '../src/index.ts';
-import { expiredToken } from './expired-token.ts';
+import { expectBadTokensRefused } from './expired-token.ts';
 
 const options = { issuer: 'https://auth.switchboard.test', audience: 'switchboard-api' };
 let key: PrivateSigningJwk;
@@ -67,19 +67,7 @@ describe('authMiddleware (a real Express 5 app)', () => {
   });
 
   test('attack: an expired, forged or malformed token is refused, also where a token is optional', async () => {
-    const forged = `${token.slice(0, -4)}AAAA`;
-    for (const [authorization, reason] of [
-      [`Bearer ${await expiredToken(key, options)}`, 'TOKEN_EXPIRED'],
-      [`Bearer ${forged}`, 'INVALID_TOKEN'],
-      ['Basic dTE6cGFzcw==', 'INVALID_TOKEN'],
-    ] as const) {
-      for (const path of ['/api/me', '/open']) {
-        const response = await get(path, authorization);
-        expect(response.status, `${path} ${reason}`).toBe(401);
-        expect(response.headers.get('www-authenticate')).toContain('invalid_token');
-        expect(await response.json()).toMatchObject({ code: 'UNAUTHENTICATED', reason });
-      }
-    }
+    await expectBadTokensRefused(get, ['/api/me', '/open'], { key, claims: options, token });
   });
 
   test('an error that is not an auth error goes to the app’s error handler', async () => {
