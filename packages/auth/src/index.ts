@@ -21,6 +21,15 @@ export {
   authErrorResponse,
 } from './error-table.ts';
 export { AuthBusyError, AuthError, type AuthErrorCode, isAuthError } from './errors.ts';
+// For HTTP framework adapters (ours: ./express, ./fastify, @switchboard/nestjs; or your own).
+export {
+  type AuthRefusalBody,
+  authenticateHttpRequest,
+  checkHttpAuthOptions,
+  type HttpAuthOptions,
+  type HttpAuthOutcome,
+  type RequestVerifier,
+} from './http-request-auth.ts';
 export {
   generateSigningKey,
   type Jwk,

@@ -22,6 +22,13 @@ export {
   StoreUnavailableError,
 } from './errors.ts';
 export { type RateLimitHeaderOptions, rateLimitHeaders } from './headers.ts';
+// For HTTP framework adapters (ours: ./express, ./fastify, @switchboard/nestjs; or your own).
+export {
+  createHttpRateLimitCheck,
+  type HttpRateLimitOptions,
+  type HttpRateLimitOutcome,
+  type RateLimitRefusalBody,
+} from './http-rate-limit.ts';
 export { type IpKeyOptions, ipKey } from './ip.ts';
 export { encodeKey, storageKey } from './keys.ts';
 export {
