@@ -93,14 +93,18 @@ export function setPrincipal(site: CallSite, principal: Principal | null): void 
 }
 
 /** The socket peer and `X-Forwarded-For` of the call, for the client address. */
-export function addressSourcesOf(site: CallSite): { peer: string | undefined; forwardedFor: string | string[] | undefined } {
+export function addressSourcesOf(site: CallSite): {
+  peer: string | undefined;
+  forwardedFor: string | string[] | undefined;
+} {
   const request =
     site.kind === 'http'
       ? site.request
       : site.kind === 'graphql'
         ? (site.request ?? site.connection?.extra?.request)
         : undefined;
-  const socket = (request as HttpRequestLike | undefined)?.socket ?? (request as HttpRequestLike | undefined)?.raw?.socket;
+  const socket =
+    (request as HttpRequestLike | undefined)?.socket ?? (request as HttpRequestLike | undefined)?.raw?.socket;
   return { peer: socket?.remoteAddress, forwardedFor: request?.headers?.['x-forwarded-for'] };
 }
 

@@ -14,7 +14,7 @@ export { type AsyncModuleOptions, SwitchboardModule, type SwitchboardModuleAsync
 export type { PermissionChecker, SwitchboardModuleOptions } from './options.ts';
 export { PermissionGuard, RequirePermission, type RequirePermissionOptions } from './permission.guard.ts';
 export { RateLimit, RateLimitGuard, type RateLimitOptions } from './rate-limit.guard.ts';
-export { type ScopeSource, parseScopeTemplate } from './scope-template.ts';
+export { parseScopeTemplate, type ScopeSource } from './scope-template.ts';
 export {
   InjectAuth,
   InjectRbac,
@@ -23,4 +23,4 @@ export {
   SWITCHBOARD_RATE_LIMIT_STORE,
   SWITCHBOARD_RBAC,
 } from './tokens.ts';
-export { type ValibotSchema, ValibotPipe } from './valibot.pipe.ts';
+export { ValibotPipe, type ValibotSchema } from './valibot.pipe.ts';

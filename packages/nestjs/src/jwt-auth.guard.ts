@@ -1,4 +1,11 @@
-import { type CanActivate, type CustomDecorator, type ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
+import {
+  type CanActivate,
+  type CustomDecorator,
+  type ExecutionContext,
+  Inject,
+  Injectable,
+  SetMetadata,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { authenticateHttpRequest } from '@switchboard/auth';
 import { authHeadersOf, callSiteOf, setPrincipal } from './call-site.ts';

@@ -73,13 +73,12 @@ export class PermissionGuard implements CanActivate {
     const site = callSiteOf(context);
     const principal = principalOf(site);
     if (principal === undefined)
-      throw new TypeError('PermissionGuard: no JwtAuthGuard ran before it; use @UseGuards(JwtAuthGuard, PermissionGuard)');
+      throw new TypeError(
+        'PermissionGuard: no JwtAuthGuard ran before it; use @UseGuards(JwtAuthGuard, PermissionGuard)',
+      );
     if (principal === null) {
       const response = authErrorResponse(new AuthError('UNAUTHENTICATED', 'authentication required'));
-      refuse(
-        site,
-        clientErrorFromRefusal({ ...response, body: { error: response.message, ...response.extensions } }),
-      );
+      refuse(site, clientErrorFromRefusal({ ...response, body: { error: response.message, ...response.extensions } }));
     }
     let scope: string | undefined;
     if (requirement.scope !== undefined) {

@@ -40,7 +40,9 @@ export function parseScopeTemplate(template: string): ScopeTemplate {
         `RequirePermission: scope ${JSON.stringify(template)}: {${text}} must start with params., query., body. or args.`,
       );
     if (path.length === 0 || !path.every((segment) => IDENTIFIER.test(segment)))
-      throw new TypeError(`RequirePermission: scope ${JSON.stringify(template)}: {${text}} names no field after ${source}`);
+      throw new TypeError(
+        `RequirePermission: scope ${JSON.stringify(template)}: {${text}} names no field after ${source}`,
+      );
     parts.push({ source: source as ScopeSource, path, text });
     last = match.index + match[0].length;
   }
