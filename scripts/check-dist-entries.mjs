@@ -26,6 +26,11 @@ const exercises = {
     if (clean !== '<b>hi</b>') throw new Error('sanitizeRichText returned ' + JSON.stringify(clean));`,
 };
 
+// Packages whose required peers (the repo's versions) are ESM-only: NestJS 12. Their CJS entry is
+// required here with require(esm), as a Nest 12 CommonJS app does; the CommonJS path without it
+// (Nest 11 apps, Jest) is test/nest-apps/run.mjs, on Nest 11 installed from the registry.
+const PEERS_ESM_ONLY = new Set(['@switchboard/nestjs']);
+
 // vitest refuses require() by design: a ./testing entry can only run inside vitest, as ESM.
 const VITEST_REFUSES_CJS = 'Vitest cannot be imported in a CommonJS module using require()';
 
@@ -81,7 +86,7 @@ for (const { dir, manifest } of inDependencyOrder()) {
       const exercise = subpath === '.' ? (exercises[manifest.name] ?? '') : '';
       const body = `if (Object.keys(entry).length === 0) throw new Error('no exports'); ${exercise}`;
       const cjs = run(project, [
-        '--no-experimental-require-module',
+        ...(PEERS_ESM_ONLY.has(manifest.name) ? [] : ['--no-experimental-require-module']),
         '-e',
         `const entry = require(${JSON.stringify(specifier)}); (async () => { ${body} })().catch((error) => { console.error(error); process.exit(1); });`,
       ]);

@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { extractBlocks, structureProblems, typecheckBlocks } from './readme-code.mjs';
+import { extractBlocks, structureProblems, transpileDecorated, typecheckBlocks } from './readme-code.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Inside the repo so that `@switchboard/*` and the peers resolve through its node_modules, and
@@ -61,7 +61,7 @@ function checkBuilt() {
 
 function run(block, env) {
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [block.path], {
+    const child = spawn(process.execPath, [block.runPath ?? block.path], {
       cwd: workDir,
       env: { ...process.env, ...env, NODE_NO_WARNINGS: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -124,6 +124,10 @@ async function main() {
       block.quickStart = true;
     }
     if (!block.partial) writeFileSync(block.path, block.code);
+    if (!block.partial && block.decorators) {
+      block.runPath = join(workDir, `${block.name}.mjs`);
+      writeFileSync(block.runPath, await transpileDecorated(block));
+    }
   }
   const quickStartsPartial = blocks.filter((block) => block.quickStart && block.partial);
 

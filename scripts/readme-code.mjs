@@ -17,11 +17,14 @@ export function extractBlocks(text, file) {
       const body = lines
         .slice(index + 1, end)
         .map((line) => (line.startsWith(indent) ? line.slice(indent.length) : line));
+      const code = `${body.join('\n')}\n`;
       blocks.push({
         file,
         line: index + 1,
         partial: rest.trim().split(/\s+/).includes('partial'),
-        code: `${body.join('\n')}\n`,
+        // NestJS code: TypeScript's legacy decorators, which Node's type stripping cannot run.
+        decorators: /^\s*@[A-Za-z_$][\w$]*\(/m.test(code),
+        code,
       });
     }
     index = end;
@@ -53,6 +56,39 @@ export function structureProblems(text, name) {
  */
 export async function typecheckBlocks(blocks, root) {
   const { default: ts } = await import('typescript');
+  const plain = blocks.filter((block) => !block.decorators);
+  const decorated = blocks.filter((block) => block.decorators);
+  return [
+    ...(plain.length > 0 ? typecheckProgram(ts, plain, root, {}) : []),
+    // As a Nest project compiles: legacy decorators with their metadata; the app is transpiled
+    // (see `transpileDecorated`) rather than type-stripped, so any TypeScript syntax may appear.
+    ...(decorated.length > 0
+      ? typecheckProgram(ts, decorated, root, {
+          experimentalDecorators: true,
+          emitDecoratorMetadata: true,
+          verbatimModuleSyntax: false,
+          erasableSyntaxOnly: false,
+        })
+      : []),
+  ];
+}
+
+/** A decorated block as JavaScript Node can run (what tsc would emit), next to its .ts file. */
+export async function transpileDecorated(block) {
+  const { default: ts } = await import('typescript');
+  const { outputText } = ts.transpileModule(block.code, {
+    compilerOptions: {
+      target: ts.ScriptTarget.ES2023,
+      module: ts.ModuleKind.ESNext,
+      experimentalDecorators: true,
+      emitDecoratorMetadata: true,
+    },
+    fileName: block.path,
+  });
+  return outputText;
+}
+
+function typecheckProgram(ts, blocks, root, overrides) {
   const options = {
     target: ts.ScriptTarget.ES2023,
     lib: ['lib.es2023.d.ts'],
@@ -67,6 +103,7 @@ export async function typecheckBlocks(blocks, root) {
     erasableSyntaxOnly: true,
     skipLibCheck: true,
     noEmit: true,
+    ...overrides,
   };
   const program = ts.createProgram(
     blocks.map((block) => block.path),

@@ -16,6 +16,7 @@ const expectedPackages = [
   'cache',
   'db-router',
   'logging',
+  'nestjs',
   'pagination',
   'ratelimit',
   'rbac',

@@ -52,6 +52,11 @@ const JEST_PROJECTS = {
   jest29: { jest: '^29.7.0', 'ts-jest': '^29.4.0', '@types/jest': '^29.5.0' },
   jest30: { jest: '^30.0.0', 'ts-jest': '^29.4.0', '@types/jest': '^30.0.0' },
 };
+// Packages whose setups this matrix cannot express, each tested from its packed tarball by its
+// own harness instead (NestJS 12 is ESM-only and Nest 11 apps need emitDecoratorMetadata).
+const OWN_HARNESS = {
+  '@switchboard/nestjs': 'test/nest-apps/run.mjs (Nest 11 CommonJS + tsc + Jest, Nest 12 ESM + tsc + vitest)',
+};
 // The ./testing subpaths are vitest suites, and vitest refuses to be loaded with require().
 const CJS_RUNTIME_SKIP = {
   './testing': 'vitest suites: vitest refuses require(), so only ESM runs load them',
@@ -69,7 +74,7 @@ function usage() {
 }
 
 /** Runs a command, never rejects: { code, stdout, stderr, ms }. */
-function run(command, args, { cwd = root, env = process.env, input } = {}) {
+export function run(command, args, { cwd = root, env = process.env, input } = {}) {
   const started = Date.now();
   return new Promise((done) => {
     const child = spawn(command, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -89,7 +94,7 @@ function run(command, args, { cwd = root, env = process.env, input } = {}) {
   });
 }
 
-async function inParallel(items, limit, task) {
+export async function inParallel(items, limit, task) {
   const results = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -106,7 +111,7 @@ async function inParallel(items, limit, task) {
 // throwaway projects must not inherit that. User settings (cache, registry) pass through.
 const REPO_NPM_ENV =
   /^npm_(package_|lifecycle_|command$|config_(local_prefix|prefix|workspaces?|include_workspace_root)$)/i;
-function cleanEnv(extra = {}) {
+export function cleanEnv(extra = {}) {
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (!REPO_NPM_ENV.test(key) && key !== 'INIT_CWD') env[key] = value;
@@ -114,11 +119,11 @@ function cleanEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
-const tail = (text, lines = 15) => text.trim().split('\n').slice(-lines).join('\n');
+export const tail = (text, lines = 15) => text.trim().split('\n').slice(-lines).join('\n');
 const stripAnsi = (text) => stripVTControlCharacters(text);
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
-function readPackages(packagesDir) {
+export function readPackages(packagesDir) {
   return readdirSync(packagesDir, { withFileTypes: true })
     .filter((dirent) => dirent.isDirectory() && existsSync(join(packagesDir, dirent.name, 'package.json')))
     .map((dirent) => {
@@ -250,16 +255,16 @@ function attributeDiagnostics(diagnostics, { projectDir, entries, installedDirOf
   return { byId, unattributed };
 }
 
-function repoVersion(name) {
+export function repoVersion(name) {
   return readJson(join(root, 'node_modules', name, 'package.json')).version;
 }
 
-function writeJson(file, value) {
+export function writeJson(file, value) {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-async function pack(packages, destination) {
+export async function pack(packages, destination) {
   mkdirSync(destination, { recursive: true });
   const packed = await inParallel(packages, 4, async (pkg) => {
     const result = await run('npm', ['pack', '--pack-destination', destination, '--silent'], {
@@ -613,7 +618,7 @@ async function main(argv) {
   const only = new Set(values.only.split(',').filter(Boolean));
   const wanted = (setup) => only.size === 0 || [...only].some((name) => setup.includes(name));
 
-  const packages = readPackages(join(root, 'packages'));
+  const packages = readPackages(join(root, 'packages')).filter((pkg) => !OWN_HARNESS[pkg.name]);
   // With --reuse the installed tarballs are tested, whatever the workspace's dist holds now.
   const missing = values.reuse ? [] : missingBuildFiles(packages);
   if (missing.length > 0) {

@@ -1,6 +1,7 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { RateLimitStore } from '@switchboard/ratelimit';
 import { loadErrorMappers } from './error-mapping.ts';
+import { ifInstalled, load } from './optional-peer.ts';
 import type { SwitchboardModuleOptions } from './options.ts';
 
 type RateLimitModule = typeof import('@switchboard/ratelimit');
@@ -25,13 +26,14 @@ export class SwitchboardRuntime implements OnApplicationShutdown {
 /** Loads what is installed (error mappers, ratelimit) once, before the first request. */
 export async function createRuntime(options: SwitchboardModuleOptions): Promise<SwitchboardRuntime> {
   await loadErrorMappers();
-  let ratelimit: RateLimitModule | undefined;
-  try {
-    ratelimit = await import('@switchboard/ratelimit');
-  } catch (error) {
-    if (options.rateLimitStore !== undefined) throw error;
-    // Not installed: fine until a RateLimitGuard is used, which then says what to install.
-  }
+  // Not installed: fine until a RateLimitGuard is used, which then says what to install.
+  const ratelimit = await ifInstalled(
+    '@switchboard/ratelimit',
+    load(
+      () => require('@switchboard/ratelimit'),
+      () => import('@switchboard/ratelimit'),
+    ),
+  );
   const ownsStore = options.rateLimitStore === undefined && ratelimit !== undefined;
   const store = options.rateLimitStore ?? ratelimit?.createMemoryStore();
   return new SwitchboardRuntime(options, ratelimit, store, ownsStore);

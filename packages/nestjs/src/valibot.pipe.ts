@@ -1,7 +1,8 @@
 import type { PipeTransform } from '@nestjs/common';
+import { ifInstalled, load } from './optional-peer.ts';
 
 type ValidationModule = typeof import('@switchboard/validation');
-let validation: Promise<ValidationModule> | undefined;
+let validation: Promise<ValidationModule | undefined> | undefined;
 
 /** Anything valibot can parse with (`v.object(…)`, `v.string()`, async pipelines too). */
 export interface ValibotSchema {
@@ -22,13 +23,17 @@ export function ValibotPipe(schema: ValibotSchema): PipeTransform {
     throw new TypeError('ValibotPipe: `schema` must be a valibot schema (v.object(...), v.string(), ...)');
   return {
     async transform(value: unknown) {
-      validation ??= import('@switchboard/validation').catch((error: unknown) => {
-        validation = undefined;
-        throw new TypeError('ValibotPipe needs @switchboard/validation: npm install @switchboard/validation valibot', {
-          cause: error,
-        });
-      });
-      const { parseInputAsync } = await validation;
+      validation ??= ifInstalled(
+        '@switchboard/validation',
+        load(
+          () => require('@switchboard/validation'),
+          () => import('@switchboard/validation'),
+        ),
+      );
+      const loaded = await validation;
+      if (loaded === undefined)
+        throw new TypeError('ValibotPipe needs @switchboard/validation: npm install @switchboard/validation valibot');
+      const { parseInputAsync } = loaded;
       return parseInputAsync(schema as Parameters<ValidationModule['parseInputAsync']>[0], value);
     },
   };

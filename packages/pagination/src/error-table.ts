@@ -1,4 +1,4 @@
-import type { PaginationErrorCode } from './errors.ts';
+import type { InvalidCursorError, PaginationArgumentError, PaginationErrorCode } from './errors.ts';
 
 /** How one {@link PaginationErrorCode} reaches a client. */
 export interface PaginationErrorMapping {
@@ -23,3 +23,30 @@ export const PAGINATION_ERROR_TABLE: { readonly [Code in PaginationErrorCode]: P
     DUPLICATE_SORT_KEY: Object.freeze({ status: 500, graphqlCode: 'INTERNAL_SERVER_ERROR' }),
   },
 );
+
+/** What a client receives for a pagination input error, whatever the transport. */
+export interface PaginationErrorResponse {
+  status: 400;
+  message: string;
+  /** GraphQL `extensions` (also a fine JSON error body): `code` and the `argument` at fault. */
+  extensions: { code: 'BAD_USER_INPUT'; argument: string };
+}
+
+/**
+ * The response for a client's pagination mistake (a bad cursor, a bad `first` / `last`), from
+ * {@link PAGINATION_ERROR_TABLE}: for HTTP adapters; GraphQL servers use `toGraphQLError` from
+ * `@switchboard/pagination/graphql`, built on it. A NULL or duplicate sort key is the server's
+ * fault and has no client response: answer it as any server error.
+ */
+export function paginationErrorResponse(error: InvalidCursorError | PaginationArgumentError): PaginationErrorResponse {
+  const message =
+    error.code === 'INVALID_CURSOR'
+      ? `Invalid cursor in "${error.argument}".`
+      : error.message.replace(/^./, (c) => c.toUpperCase());
+  const { status, graphqlCode } = PAGINATION_ERROR_TABLE[error.code];
+  return {
+    status: status as 400,
+    message,
+    extensions: { code: graphqlCode as 'BAD_USER_INPUT', argument: error.argument },
+  };
+}

@@ -12,7 +12,7 @@ import {
   Kind,
   type SelectionSetNode,
 } from 'graphql';
-import { PAGINATION_ERROR_TABLE } from './error-table.ts';
+import { paginationErrorResponse } from './error-table.ts';
 import { type InvalidCursorError, isPaginationInputError, type PaginationArgumentError } from './errors.ts';
 
 export { PAGINATION_ERROR_TABLE, type PaginationErrorMapping } from './error-table.ts';
@@ -107,11 +107,7 @@ export function toGraphQLError(
 export function toGraphQLError(error: unknown, options?: ToGraphQLErrorOptions): unknown;
 export function toGraphQLError(error: unknown, options: ToGraphQLErrorOptions = {}): unknown {
   if (!isPaginationInputError(error)) return error;
-  const { status, graphqlCode } = PAGINATION_ERROR_TABLE[error.code];
-  const message =
-    error.code === 'INVALID_CURSOR'
-      ? `Invalid cursor in "${error.argument}".`
-      : error.message.replace(/^./, (c) => c.toUpperCase());
+  const { status, message, extensions } = paginationErrorResponse(error);
   const { from } = options;
   // No originalError: graphql-yoga masks a GraphQLError that wraps a non-GraphQL error.
   return new GraphQLError(message, {
@@ -119,11 +115,7 @@ export function toGraphQLError(error: unknown, options: ToGraphQLErrorOptions = 
     ...(from?.source ? { source: from.source } : {}),
     ...(from?.positions ? { positions: from.positions } : {}),
     ...(from?.path ? { path: from.path } : {}),
-    extensions: {
-      code: graphqlCode,
-      argument: error.argument,
-      ...(options.http === false ? {} : { http: { status } }),
-    },
+    extensions: { ...extensions, ...(options.http === false ? {} : { http: { status } }) },
   });
 }
 

@@ -6,7 +6,12 @@
  */
 export type { Connection, ConnectionArgs, Edge, PageInfo, PageOptions } from './connection.ts';
 export { CURSOR_VERSION, type KeyValue } from './cursor.ts';
-export { PAGINATION_ERROR_TABLE, type PaginationErrorMapping } from './error-table.ts';
+export {
+  PAGINATION_ERROR_TABLE,
+  type PaginationErrorMapping,
+  type PaginationErrorResponse,
+  paginationErrorResponse,
+} from './error-table.ts';
 export {
   DuplicateSortKeyError,
   InvalidCursorError,

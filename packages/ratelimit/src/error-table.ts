@@ -1,4 +1,4 @@
-import type { RateLimitErrorCode } from './errors.ts';
+import { isRateLimitedError, type RateLimitError, type RateLimitErrorCode } from './errors.ts';
 
 /** How one {@link RateLimitErrorCode} reaches a client. */
 export interface RateLimitErrorMapping {
@@ -18,3 +18,32 @@ export const RATE_LIMIT_ERROR_TABLE: { readonly [Code in RateLimitErrorCode]: Ra
   STORE_UNAVAILABLE: Object.freeze({ status: 503, graphqlCode: 'STORE_UNAVAILABLE' }),
   STORE_TIMEOUT: Object.freeze({ status: 503, graphqlCode: 'STORE_TIMEOUT' }),
 });
+
+/** What a client receives for a rate-limit error, whatever the transport. */
+export interface RateLimitErrorResponse {
+  status: RateLimitErrorMapping['status'];
+  /** `Retry-After` (whole seconds, rounded up) when refused past the limit. */
+  headers: Record<string, string>;
+  message: string;
+  /** GraphQL `extensions` (also a fine JSON error body): `code`, and `retryAfterMs` past the limit. */
+  extensions: { code: RateLimitErrorCode; retryAfterMs?: number };
+}
+
+/**
+ * The response for a rate-limit error, from {@link RATE_LIMIT_ERROR_TABLE}: for HTTP adapters;
+ * GraphQL servers use `toGraphQLError` from `@switchboard/ratelimit/graphql`, built on it.
+ */
+export function rateLimitErrorResponse(error: RateLimitError): RateLimitErrorResponse {
+  const { status, graphqlCode } = RATE_LIMIT_ERROR_TABLE[error.code] ?? RATE_LIMIT_ERROR_TABLE.STORE_UNAVAILABLE;
+  if (!isRateLimitedError(error))
+    return { status, headers: {}, message: error.message, extensions: { code: graphqlCode } };
+  const { retryAfterMs } = error;
+  // Retry-After counts whole seconds; rounding down would invite a retry that is still too early.
+  const retryAfter = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  return {
+    status,
+    headers: { 'Retry-After': retryAfter },
+    message: error.message,
+    extensions: { code: graphqlCode, retryAfterMs },
+  };
+}

@@ -4,8 +4,8 @@
  * @packageDocumentation
  */
 import { GraphQLError } from 'graphql';
-import { RATE_LIMIT_ERROR_TABLE } from './error-table.ts';
-import { isRateLimitedError, type RateLimitError } from './errors.ts';
+import { rateLimitErrorResponse } from './error-table.ts';
+import type { RateLimitError } from './errors.ts';
 
 export { RATE_LIMIT_ERROR_TABLE, type RateLimitErrorMapping } from './error-table.ts';
 
@@ -28,22 +28,13 @@ export interface ToGraphQLErrorOptions {
  * if (!result.allowed) throw toGraphQLError(new RateLimitedError(result));
  */
 export function toGraphQLError(error: RateLimitError, options: ToGraphQLErrorOptions = {}): GraphQLError {
-  const { status, graphqlCode } = RATE_LIMIT_ERROR_TABLE[error.code] ?? RATE_LIMIT_ERROR_TABLE.STORE_UNAVAILABLE;
+  const { status, headers, message, extensions } = rateLimitErrorResponse(error);
   const { from } = options;
-  const located = {
+  return new GraphQLError(message, {
     ...(from?.nodes ? { nodes: from.nodes } : {}),
     ...(from?.source ? { source: from.source } : {}),
     ...(from?.positions ? { positions: from.positions } : {}),
     ...(from?.path ? { path: from.path } : {}),
-  };
-  if (isRateLimitedError(error)) {
-    const { retryAfterMs } = error;
-    // Retry-After counts whole seconds; rounding down would invite a retry that is still too early.
-    const retryAfter = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
-    return new GraphQLError(error.message, {
-      ...located,
-      extensions: { code: graphqlCode, retryAfterMs, http: { status, headers: { 'Retry-After': retryAfter } } },
-    });
-  }
-  return new GraphQLError(error.message, { ...located, extensions: { code: graphqlCode, http: { status } } });
+    extensions: { ...extensions, http: Object.keys(headers).length > 0 ? { status, headers } : { status } },
+  });
 }

@@ -3,8 +3,8 @@
  * and cost from the request, one `consume`, and the headers and refusal to answer with, taken
  * from the error table. Each adapter only moves the outcome onto its framework's objects.
  */
-import { RATE_LIMIT_ERROR_TABLE } from './error-table.ts';
-import { isRateLimitError, type RateLimitError, type RateLimitErrorCode } from './errors.ts';
+import { rateLimitErrorResponse } from './error-table.ts';
+import { isRateLimitError, type RateLimitError, type RateLimitErrorCode, RateLimitedError } from './errors.ts';
 import { rateLimitHeaders } from './headers.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import type { RateLimitResult } from './types.ts';
@@ -78,26 +78,19 @@ export function createHttpRateLimitCheck<Request>(
       result = await limiter.consume(key, { cost: units });
     } catch (error) {
       if (!isRateLimitError(error)) throw error;
-      const mapping = RATE_LIMIT_ERROR_TABLE[error.code];
-      return {
-        allowed: false,
-        status: mapping.status,
-        headers: {},
-        body: { error: error.message, code: mapping.graphqlCode },
-        error,
-      };
+      const { status, headers, message, extensions } = rateLimitErrorResponse(error);
+      return { allowed: false, status, headers, body: { error: message, ...extensions }, error };
     }
     const headers = rateLimitHeaders(result, headerOptions);
     if (result.allowed) return { allowed: true, headers, result };
+    const refusal = rateLimitErrorResponse(
+      new RateLimitedError({ retryAfterMs: result.retryAfterMs, limit: result.limit }),
+    );
     return {
       allowed: false,
-      status: RATE_LIMIT_ERROR_TABLE.RATE_LIMITED.status,
-      headers,
-      body: {
-        error: `Too many requests; retry in ${Math.max(1, Math.ceil(result.retryAfterMs / 1000))} s`,
-        code: 'RATE_LIMITED',
-        retryAfterMs: result.retryAfterMs,
-      },
+      status: refusal.status,
+      headers: { ...headers, ...refusal.headers },
+      body: { error: refusal.message, ...refusal.extensions },
       result,
     };
   };

@@ -11,7 +11,12 @@ export { type SlidingWindowCounterOptions, slidingWindowCounter } from './algori
 export { type SlidingWindowLogOptions, slidingWindowLog } from './algorithms/sliding-window-log.ts';
 export { type TokenBucketOptions, tokenBucket } from './algorithms/token-bucket.ts';
 export { bindStore } from './bind-store.ts';
-export { RATE_LIMIT_ERROR_TABLE, type RateLimitErrorMapping } from './error-table.ts';
+export {
+  RATE_LIMIT_ERROR_TABLE,
+  type RateLimitErrorMapping,
+  type RateLimitErrorResponse,
+  rateLimitErrorResponse,
+} from './error-table.ts';
 export {
   isRateLimitError,
   isRateLimitedError,

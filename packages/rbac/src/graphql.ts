@@ -7,7 +7,7 @@
  */
 import { getDirective, MapperKind, mapSchema } from '@graphql-tools/utils';
 import { defaultFieldResolver, GraphQLError, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
-import { RBAC_ERROR_TABLE } from './error-table.ts';
+import { rbacErrorResponse } from './error-table.ts';
 import { ForbiddenError, type RbacError } from './errors.ts';
 import type { Rbac } from './rbac.ts';
 
@@ -35,21 +35,14 @@ export interface ToGraphQLErrorOptions {
  * maskError: (error) => (isRbacError(error.originalError) ? toGraphQLError(error.originalError, { from: error }) : error)
  */
 export function toGraphQLError(error: RbacError, options: ToGraphQLErrorOptions = {}): GraphQLError {
-  const mapping = RBAC_ERROR_TABLE[error.code] ?? RBAC_ERROR_TABLE.INVALID_POLICY;
+  const { status, message, extensions } = rbacErrorResponse(error);
   const { from } = options;
-  // Another copy of this package may have thrown it: read the fields, do not check the class.
-  const denial = error.code === 'FORBIDDEN' ? (error as Partial<ForbiddenError>) : undefined;
-  return new GraphQLError(mapping.publicMessage ?? error.message, {
+  return new GraphQLError(message, {
     ...(from?.nodes ? { nodes: from.nodes } : {}),
     ...(from?.source ? { source: from.source } : {}),
     ...(from?.positions ? { positions: from.positions } : {}),
     ...(from?.path ? { path: from.path } : {}),
-    extensions: {
-      code: mapping.graphqlCode,
-      ...(denial?.permission === undefined ? {} : { permission: denial.permission }),
-      ...(denial?.scope === undefined ? {} : { scope: denial.scope }),
-      ...(options.http === false ? {} : { http: { status: mapping.status } }),
-    },
+    extensions: { ...extensions, ...(options.http === false ? {} : { http: { status } }) },
   });
 }
 

@@ -17,7 +17,12 @@ export {
   type MemoryAuditLogOptions,
 } from './audit.ts';
 export type { CheckOptions, Explanation } from './decision.ts';
-export { RBAC_ERROR_TABLE, type RbacErrorMapping } from './error-table.ts';
+export {
+  RBAC_ERROR_TABLE,
+  type RbacErrorMapping,
+  type RbacErrorResponse,
+  rbacErrorResponse,
+} from './error-table.ts';
 export {
   ForbiddenError,
   InvalidAuditQueryError,

@@ -1,4 +1,4 @@
-import type { ValidationErrorCode } from './errors.ts';
+import type { ValidationError, ValidationErrorCode, ValidationIssue } from './errors.ts';
 
 /** How one {@link ValidationErrorCode} reaches a client. */
 export interface ValidationErrorMapping {
@@ -19,3 +19,27 @@ export const VALIDATION_ERROR_TABLE: { readonly [Code in ValidationErrorCode]: V
     VALIDATION_FAILED: Object.freeze({ status: 400, graphqlCode: 'BAD_USER_INPUT' }),
   },
 );
+
+/** What a client receives for a validation error, whatever the transport. */
+export interface ValidationErrorResponse {
+  status: ValidationErrorMapping['status'];
+  message: string;
+  /** GraphQL `extensions` (also a fine JSON error body): `code` and every issue `{ path, message }`. */
+  extensions: { code: ValidationErrorMapping['graphqlCode']; issues: ValidationIssue[] };
+}
+
+/**
+ * The response for a validation error, from {@link VALIDATION_ERROR_TABLE}: for HTTP adapters;
+ * GraphQL servers use `toGraphQLError` from `@switchboard/validation/graphql`, built on it.
+ */
+export function validationErrorResponse(error: ValidationError): ValidationErrorResponse {
+  const mapping = VALIDATION_ERROR_TABLE[error.code] ?? VALIDATION_ERROR_TABLE.VALIDATION_FAILED;
+  return {
+    status: mapping.status,
+    message: error.message,
+    extensions: {
+      code: mapping.graphqlCode,
+      issues: error.issues.map((issue) => ({ path: [...issue.path], message: issue.message })),
+    },
+  };
+}

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { GraphQLError } from 'graphql';
-import { VALIDATION_ERROR_TABLE } from './error-table.ts';
+import { validationErrorResponse } from './error-table.ts';
 import type { ValidationError, ValidationIssue } from './errors.ts';
 
 export { VALIDATION_ERROR_TABLE, type ValidationErrorMapping } from './error-table.ts';
@@ -41,11 +41,10 @@ export function toGraphQLError(
   error: ValidationError,
   options: ValidationErrorsOptions & { from?: GraphQLError } = {},
 ): GraphQLError {
-  const mapping = VALIDATION_ERROR_TABLE[error.code] ?? VALIDATION_ERROR_TABLE.VALIDATION_FAILED;
-  const status = options.httpStatus ?? mapping.status;
+  const response = validationErrorResponse(error);
+  const status = options.httpStatus ?? response.status;
   const extensions: BadUserInputExtensions = {
-    code: mapping.graphqlCode,
-    issues: error.issues.map((issue) => ({ path: [...issue.path], message: issue.message })),
+    ...response.extensions,
     ...(status === false ? {} : { http: { status } }),
   };
   const from = options.from;

@@ -5,7 +5,12 @@
  * @packageDocumentation
  */
 export { confusableSkeleton } from './confusables.ts';
-export { VALIDATION_ERROR_TABLE, type ValidationErrorMapping } from './error-table.ts';
+export {
+  VALIDATION_ERROR_TABLE,
+  type ValidationErrorMapping,
+  type ValidationErrorResponse,
+  validationErrorResponse,
+} from './error-table.ts';
 export { isValidationError, ValidationError, type ValidationErrorCode, type ValidationIssue } from './errors.ts';
 export { parseInput, parseInputAsync, toValidationIssues } from './parse.ts';
 export { DEFAULT_PASSWORD_BLOCKLIST } from './password-blocklist.ts';
