@@ -20,6 +20,11 @@ interface ErrorResponse {
 }
 
 interface PackageMapper {
+  /** The package's error classes (this install's): matched first. */
+  classes: readonly (abstract new (
+    ...args: never[]
+  ) => Error)[];
+  /** The package's own duck-typed test, for an error of another copy of the package. */
   is(error: unknown): boolean;
   respond(error: never): ErrorResponse;
 }
@@ -76,12 +81,24 @@ export function loadErrorMappers(): Promise<void> {
       ),
     ]);
     const loaded: (PackageMapper | undefined)[] = [
-      auth && { is: auth.isAuthError, respond: auth.authErrorResponse },
-      rbac && { is: rbac.isRbacError, respond: rbac.rbacErrorResponse },
-      ratelimit && { is: ratelimit.isRateLimitError, respond: ratelimit.rateLimitErrorResponse },
-      validation && { is: validation.isValidationError, respond: validation.validationErrorResponse },
+      auth && { classes: [auth.AuthError], is: auth.isAuthError, respond: auth.authErrorResponse },
+      rbac && { classes: [rbac.RbacError], is: rbac.isRbacError, respond: rbac.rbacErrorResponse },
+      ratelimit && {
+        classes: [ratelimit.RateLimitError],
+        is: ratelimit.isRateLimitError,
+        respond: ratelimit.rateLimitErrorResponse,
+      },
+      validation && {
+        classes: [validation.ValidationError],
+        is: validation.isValidationError,
+        respond: validation.validationErrorResponse,
+      },
       // Only the client's mistakes; a NULL or duplicate sort key stays a server error.
-      pagination && { is: pagination.isPaginationInputError, respond: pagination.paginationErrorResponse },
+      pagination && {
+        classes: [pagination.InvalidCursorError, pagination.PaginationArgumentError],
+        is: pagination.isPaginationInputError,
+        respond: pagination.paginationErrorResponse,
+      },
     ];
     mappers = loaded.filter((mapper) => mapper !== undefined);
     GraphQLErrorClass = graphql?.GraphQLError;
@@ -100,7 +117,11 @@ export interface ClientError {
 
 /** The mapping of `error`, or undefined when it is not a Switchboard error (or mappers are not loaded yet). */
 export function clientErrorFor(error: unknown): ClientError | undefined {
-  const mapper = mappers.find((candidate) => candidate.is(error));
+  // Classes first: the packages' duck-typed tests read only `code`, and codes overlap
+  // (`STORE_UNAVAILABLE` is auth's and ratelimit's, each with its own answer).
+  const mapper =
+    mappers.find((candidate) => candidate.classes.some((ErrorClass) => error instanceof ErrorClass)) ??
+    mappers.find((candidate) => candidate.is(error));
   if (mapper === undefined) return undefined;
   const { status, headers, message, extensions } = mapper.respond(error as never);
   return clientErrorFromRefusal({ status, headers: headers ?? {}, body: { error: message, ...extensions } });
