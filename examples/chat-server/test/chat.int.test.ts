@@ -549,6 +549,65 @@ describe('graphql-ws and the rest of the API', () => {
     );
   });
 
+  test('markRead(upToSeq) marks up to the message seen, never back, never past the last; UNREAD_CHANGED carries what is left', async () => {
+    const [owner, member] = [await register(), await register()];
+    const chatId = await createChat(owner, [member], 'Receipts');
+    const seqs: number[] = [];
+    for (const content of ['one', 'two', 'three', 'four'])
+      seqs.push((await send(owner, chatId, content)).data?.sendMessage.seq as number);
+    const MARK = 'mutation($c: ID!, $s: Int) { markRead(chatId: $c, upToSeq: $s) { count } }';
+    const client = createClient({ url, headers: { authorization: `Bearer ${member.accessToken}` }, retryAttempts: 0 });
+    const events = client.iterate<{
+      userEvents: { type: string; unreadCount: { chatId: string; count: number } | null };
+    }>({
+      query: 'subscription { userEvents { type unreadCount { chatId count } } }',
+    });
+    const first = events.next();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Seen up to the second message: two remain.
+    expect((await gql(url, MARK, { c: chatId, s: seqs[1] }, member.accessToken)).data).toEqual({
+      markRead: { count: 2 },
+    });
+    expect((await first).value?.data?.userEvents).toEqual({
+      type: 'UNREAD_CHANGED',
+      unreadCount: { chatId, count: 2 },
+    });
+    await events.return?.();
+    client.dispose();
+    // An older mark (a slow tab) does not move it back.
+    expect((await gql(url, MARK, { c: chatId, s: seqs[0] }, member.accessToken)).data).toEqual({
+      markRead: { count: 2 },
+    });
+    const counts = await gql<{ unreadCounts: { count: number }[] }>(
+      url,
+      '{ unreadCounts { count } }',
+      {},
+      member.accessToken,
+    );
+    expect(counts.data?.unreadCounts).toEqual([{ count: 2 }]);
+    // Beyond the last message: stops at the last; without upToSeq: the whole chat.
+    expect((await gql(url, MARK, { c: chatId, s: (seqs[3] as number) + 100 }, member.accessToken)).data).toEqual({
+      markRead: { count: 0 },
+    });
+    expect(codeOf(await gql(url, MARK, { c: chatId, s: 0 }, member.accessToken))).toBe('BAD_USER_INPUT');
+  });
+
+  test('userByUsername finds a user by username as typed (case, width), null for no one; only for a signed-in user', async () => {
+    const [asker, target] = [
+      (await register()) as Session & { username: string },
+      (await register()) as Session & { username: string },
+    ];
+    const LOOKUP = 'query($u: String!) { userByUsername(username: $u) { id username } }';
+    const typed = ` ${target.username.toUpperCase()} `;
+    expect((await gql(url, LOOKUP, { u: typed }, asker.accessToken)).data).toEqual({
+      userByUsername: { id: target.id, username: target.username },
+    });
+    expect((await gql(url, LOOKUP, { u: 'nobody-by-that-name' }, asker.accessToken)).data).toEqual({
+      userByUsername: null,
+    });
+    expect(codeOf(await gql(url, LOOKUP, { u: target.username }))).toBe('UNAUTHENTICATED');
+  });
+
   test('hardening: a cross-site form post is refused (CSRF), so is an alias flood, and errors carry no stack', async () => {
     const form = await fetch(url, {
       method: 'POST',

@@ -24,13 +24,15 @@ export const registerInput = v.pipe(
 );
 
 // Login takes what the user typed: no strength rules (they applied at registration), only bounds.
+/** A username as typed, in the canonical form registration stores (NFKC, lowercase): `ａｌｉｃｅ` is `alice`. */
+export const typedUsername = v.pipe(
+  v.string(),
+  v.transform((name: string) => name.normalize('NFKC').trim().toLowerCase()),
+  v.maxLength(64, 'must be at most 64 characters'),
+);
+
 export const loginInput = v.object({
-  // The canonical form registration stores (NFKC, lowercase): `ａｌｉｃｅ` logs in as `alice`.
-  username: v.pipe(
-    v.string(),
-    v.transform((name) => name.normalize('NFKC').trim().toLowerCase()),
-    v.maxLength(64, 'must be at most 64 characters'),
-  ),
+  username: typedUsername,
   password: v.pipe(v.string(), v.maxLength(1024, 'must be at most 1024 characters')),
 });
 
@@ -88,6 +90,9 @@ export function sendMessageChatId(input: unknown): string | null {
 export const editMessageInput = v.object({ id: uuidSchema, content: messageContent });
 
 export const idInput = uuidSchema;
+
+/** A message's position in its chat (Message.seq): a whole number from 1. */
+export const seqInput = v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1'));
 
 /** Consent settings: a field left out (or null) keeps its value. */
 export const updateSettingsInput = v.object({

@@ -7,7 +7,7 @@ import type { AuditAdminAccess } from './admin-audit.ts';
 import type { ChatDb } from './db.ts';
 import { notFound } from './errors.ts';
 import type { ChatEvents } from './events.ts';
-import { editMessageInput, idInput, sendMessageBody, sendMessageChatId, sendMessageInput } from './inputs.ts';
+import { editMessageInput, idInput, sendMessageBody, sendMessageChatId, sendMessageInput, seqInput } from './inputs.ts';
 import { chatScope } from './roles.ts';
 
 export interface Message {
@@ -270,31 +270,43 @@ SELECT message FROM changed`;
      * Only a member has a read mark (an invitation is NOT_FOUND). When it moved, the user's
      * `userEvents` streams hear UNREAD_CHANGED (count 0), so their other devices update.
      */
-    async markRead(userId: string, rawChatId: unknown): Promise<{ chatId: string; count: number }> {
+    /**
+     * Moves the user's read mark to `upToSeq` (the last message they have seen), or to the
+     * chat's last message without it; never backwards, never past the last message. Answers the
+     * messages still unread after the mark.
+     */
+    async markRead(
+      userId: string,
+      rawChatId: unknown,
+      rawUpToSeq?: unknown,
+    ): Promise<{ chatId: string; count: number }> {
       const chatId = parseInput(idInput, rawChatId);
+      const upToSeq = rawUpToSeq === undefined || rawUpToSeq === null ? null : parseInput(seqInput, rawUpToSeq);
       // `prior` reads the row as it was when the statement began: whether the mark moved.
       const { rows } = await pool.query(
         `WITH prior AS (
            SELECT last_read_seq FROM participants WHERE chat_id = $1 AND user_id = $2 AND status = 'active'
          )
-         UPDATE participants p SET last_read_seq = GREATEST(p.last_read_seq, c.last_seq)
+         UPDATE participants p
+            SET last_read_seq = GREATEST(p.last_read_seq, LEAST(c.last_seq, COALESCE($3::bigint, c.last_seq)))
            FROM chats c, prior
           WHERE c.id = p.chat_id AND p.chat_id = $1 AND p.user_id = $2 AND p.status = 'active'
-         RETURNING p.last_read_seq, prior.last_read_seq AS prior_seq`,
-        [chatId, userId],
+         RETURNING p.last_read_seq, prior.last_read_seq AS prior_seq, c.last_seq`,
+        [chatId, userId, upToSeq],
       );
       const row = rows[0];
       if (!row) throw notFound('chat');
       await db.afterWrite(userId);
+      const count = Math.max(0, Number(row.last_seq) - Number(row.last_read_seq));
       if (Number(row.last_read_seq) > Number(row.prior_seq)) {
         events?.publishUserEvent({
           userId,
           type: 'UNREAD_CHANGED',
-          unreadCount: { chatId, count: 0 },
+          unreadCount: { chatId, count },
           readSeq: Number(row.last_read_seq),
         });
       }
-      return { chatId, count: 0 };
+      return { chatId, count };
     },
 
     async unreadCounts(userId: string): Promise<{ chatId: string; count: number }[]> {

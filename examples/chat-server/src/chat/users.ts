@@ -4,7 +4,7 @@ import type { Cache } from '@switchboard/cache';
 import { confusableSkeleton, parseInput, ValidationError } from '@switchboard/validation';
 import type { ChatDb } from './db.ts';
 import { AppError, notFound } from './errors.ts';
-import { loginInput, registerInput } from './inputs.ts';
+import { loginInput, registerInput, typedUsername } from './inputs.ts';
 
 export interface User {
   id: string;
@@ -78,6 +78,18 @@ export function createUsers(deps: { db: ChatDb; auth: Auth; cache: Cache }) {
       const user = await byId(id, viewerId);
       if (!user) throw notFound('user');
       return user;
+    },
+
+    /**
+     * The user with this username (as typed: case and width do not matter), or null: to start a
+     * chat with someone or invite them. Read on a replica that has the viewer's writes.
+     */
+    async byUsername(raw: unknown, viewerId: string): Promise<User | null> {
+      const username = parseInput(typedUsername, raw);
+      const { rows } = await db
+        .readerFor(viewerId)
+        .query('SELECT id, username, display_name FROM users WHERE lower(username) = $1', [username]);
+      return rows[0] ? toUser(rows[0]) : null;
     },
 
     async register(raw: unknown, meta: SessionMeta): Promise<AuthPayload> {

@@ -77,6 +77,8 @@ export function createResolvers(services: Services) {
         const userId = userIdOf(context);
         return users.get(userId, userId);
       },
+      userByUsername: (_: unknown, args: Args, context: ChatContext) =>
+        users.byUsername(args.username, userIdOf(context)),
       chat: (_: unknown, args: Args, context: ChatContext) => chats.get(userIdOf(context), args.id),
       chatAuditLog: (_: unknown, args: Args, context: ChatContext) =>
         chats.auditLog(userIdOf(context), args.chatId, { first: args.first, after: args.after }),
@@ -130,7 +132,8 @@ export function createResolvers(services: Services) {
       editMessage: (_: unknown, args: Args, context: ChatContext) =>
         messages.edit(userIdOf(context), { id: args.id, content: args.content }),
       deleteMessage: (_: unknown, args: Args, context: ChatContext) => messages.delete(userIdOf(context), args.id),
-      markRead: (_: unknown, args: Args, context: ChatContext) => messages.markRead(userIdOf(context), args.chatId),
+      markRead: (_: unknown, args: Args, context: ChatContext) =>
+        messages.markRead(userIdOf(context), args.chatId, args.upToSeq),
       deleteChat: (_: unknown, args: Args, context: ChatContext) => chats.delete(userIdOf(context), args.id),
       typing: (_: unknown, args: Args, context: ChatContext) =>
         subscriptions.publishTyping(userIdOf(context), args.chatId),

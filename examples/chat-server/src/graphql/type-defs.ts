@@ -11,6 +11,8 @@ export const typeDefs = /* GraphQL */ `
     "Answers 'ok' while the server accepts requests."
     health: String!
     me: User!
+    "The user with this username (case and width do not matter), or null: to start a chat or invite."
+    userByUsername(username: String!): User
     chat(id: ID!): Chat!
     "The chats you take part in, newest first."
     chats(first: Int, after: String, last: Int, before: String): ChatConnection!
@@ -75,8 +77,11 @@ export const typeDefs = /* GraphQL */ `
     sendMessage(input: SendMessageInput!): Message!
     editMessage(id: ID!, content: String!): Message!
     deleteMessage(id: ID!): Boolean!
-    "Marks every message of the chat read."
-    markRead(chatId: ID!): UnreadCount!
+    """
+    Marks the chat read up to upToSeq (a message's seq: the last one you have seen), or to its
+    last message without it. The mark never moves back; the answer is what is still unread.
+    """
+    markRead(chatId: ID!, upToSeq: Int): UnreadCount!
     deleteChat(id: ID!): Boolean!
     "Tells the chat's subscribers you are typing."
     typing(chatId: ID!): Boolean!
