@@ -40,6 +40,7 @@ export default defineConfig({
             '**/*.chaos.test.ts',
             '**/*.cluster.test.ts',
             '**/*.load.test.ts',
+            '**/*.browser.test.ts',
           ],
         },
       },
@@ -89,6 +90,19 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 300_000,
+        },
+      },
+      {
+        // A real Chromium (Debian's, driven by playwright-core) against the chat page the
+        // example server serves, over the shared topology; one file at a time.
+        ...sourceConditions,
+        test: {
+          name: 'browser',
+          include: testFiles.map((glob) => glob.replace('*.test.ts', '*.browser.test.ts')),
+          globalSetup: [fileURLToPath(new URL('./tools/infra/src/vitest-setup.ts', import.meta.url))],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
     ],

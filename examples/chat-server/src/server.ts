@@ -8,11 +8,15 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { ServerConfig } from './config.ts';
+import { createWebHandler } from './web.ts';
 
 /** What `startServer` needs: where to listen, and the HTTP-level protections (see `ServerConfig`). */
 export interface ServerOptions
   extends Pick<ServerConfig, 'port' | 'host'>,
-    Partial<Pick<ServerConfig, 'production' | 'corsOrigins' | 'metricsToken' | 'metricsPort'>> {}
+    Partial<Pick<ServerConfig, 'production' | 'corsOrigins' | 'metricsToken' | 'metricsPort'>> {
+  /** The built chat page served at `/` (see web.ts); `false`: none. @default examples/chat-web/dist */
+  webRoot?: string | false;
+}
 
 export interface RunningServer {
   /** The GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql` (graphql-ws on the same path, `ws://`). */
@@ -70,6 +74,7 @@ export async function startServer(config: ServerOptions, yoga: AnyYoga, routes: 
   // them (as WebSockets are closed) and their clients reconnect elsewhere, resuming with `after`.
   const streams = new Set<IncomingMessage['socket']>();
   const withRequestId = requestContext();
+  const web = config.webRoot === false ? undefined : createWebHandler(config.webRoot);
   const server = createServer((request, response) => {
     if (request.headers.accept?.includes('text/event-stream')) {
       const socket = request.socket;
@@ -81,6 +86,7 @@ export async function startServer(config: ServerOptions, yoga: AnyYoga, routes: 
       const route =
         request.method === 'GET' ? served[new URL(request.url ?? '/', 'http://server').pathname] : undefined;
       if (!route) {
+        if (web?.(request, response)) return;
         yoga(request, response);
         return;
       }

@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTestDatabase } from '@switchboard/infra';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { DEFAULT_WEB_ROOT } from '../src/web.ts';
+import { type Instances, startInstances } from './instances.ts';
+
+// Debian's Chromium, driven by the playwright-core release built for the same major (pinned in
+// the root package.json): no browser download.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const PLAYWRIGHT_CHROMIUM_MAJOR = 156;
+const PASSWORD = 'violet-Otter-42-Lantern!';
+
+let instances: Instances;
+let browser: Browser;
+let origins: string[];
+
+beforeAll(async () => {
+  if (!existsSync(join(DEFAULT_WEB_ROOT, 'index.html')))
+    throw new Error('the chat page is not built: npm run build -w @switchboard/chat-web');
+  if (!existsSync(CHROMIUM))
+    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+  const major = Number(browser.version().split('.')[0]);
+  if (major !== PLAYWRIGHT_CHROMIUM_MAJOR)
+    throw new Error(
+      `Chromium ${browser.version()} at ${CHROMIUM}, but playwright-core is pinned for ${PLAYWRIGHT_CHROMIUM_MAJOR}: pin the playwright-core release whose browsers.json names Chromium ${major}`,
+    );
+  const database = await createTestDatabase(inject('infra'), 'chat_page');
+  // Two instances as in cluster mode: replicas for reads, Redis for the buses between them.
+  const infra = inject('infra');
+  instances = await startInstances({
+    primary: database.primary,
+    replicas: database.replicas,
+    ...(infra.redis ? { redis: infra.redis } : {}),
+    count: 2,
+  });
+  origins = instances.urls.map((url) => new URL(url).origin);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await instances?.close();
+});
+
+let names = 0;
+async function registerIn(origin: string): Promise<{ page: Page; username: string }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const username = `web${Date.now().toString(36)}${names++}`;
+  await page.goto(`${origin}/`);
+  await page.getByRole('button', { name: 'New here? Create an account' }).click();
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Email').fill(`${username}@example.com`);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByText(`Signed in as ${username}`).waitFor();
+  return { page, username };
+}
+
+describe('the chat page in Chromium, two users on two instances', () => {
+  test('the page is served with hashed assets, long-lived caching and a CSP without inline script', async () => {
+    const response = await fetch(`${origins[0]}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-cache');
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    const html = await response.text();
+    const asset = /\/assets\/[A-Za-z0-9_-]+\.js/.exec(html)?.[0];
+    expect(asset).toBeDefined();
+    const script = await fetch(`${origins[0]}${asset}`);
+    expect(script.headers.get('cache-control')).toContain('immutable');
+    expect((await fetch(`${origins[0]}/assets/..%2F..%2Fpackage.json`)).status).toBe(404);
+  });
+
+  test('A starts a chat with B and sends; B sees it live, with an unread badge that clears when read', async () => {
+    const a = await registerIn(origins[0] as string);
+    const b = await registerIn(origins[1] as string);
+    await a.page.getByLabel('Chat with (username)').fill(b.username);
+    await a.page.getByRole('button', { name: 'Start chat' }).click();
+    await a.page.getByLabel('Message', { exact: true }).fill('hello from A');
+    await a.page.getByRole('button', { name: 'Send' }).click();
+    await a.page.locator('.messages li:not(.pending)', { hasText: 'hello from A' }).waitFor();
+
+    // B, on the other instance: the new chat arrives through userEvents, its unread count too.
+    const badge = b.page.getByTestId('unread');
+    await expect
+      .poll(async () => ((await badge.count()) > 0 ? await badge.first().textContent() : ''), { timeout: 10_000 })
+      .toBe('1 unread');
+    await b.page.getByRole('button', { name: new RegExp(a.username) }).click();
+    await b.page.locator('.messages li', { hasText: 'hello from A' }).waitFor();
+    await expect.poll(() => badge.count(), { timeout: 10_000 }).toBe(0);
+
+    // Live, while B looks at the chat.
+    await a.page.getByLabel('Message', { exact: true }).fill('second one');
+    await a.page.getByRole('button', { name: 'Send' }).click();
+    await b.page.locator('.messages li', { hasText: 'second one' }).waitFor();
+
+    // Attack: markup typed into the message box renders as sanitized HTML and never runs.
+    const payload = '<img src=x onerror="window.__pwned=1">safe text<script>window.__pwned=2</script>';
+    await a.page.getByLabel('Message', { exact: true }).fill(payload);
+    await a.page.getByRole('button', { name: 'Send' }).click();
+    await b.page.locator('.messages li', { hasText: 'safe text' }).waitFor();
+    await a.page.locator('.messages li:not(.pending)', { hasText: 'safe text' }).waitFor();
+    for (const page of [a.page, b.page]) {
+      expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+      expect(await page.locator('.messages script').count()).toBe(0);
+      expect(await page.locator('.messages [onerror]').count()).toBe(0);
+    }
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * The roadmap's `useMessages(chatId)`, done right: the newest page first, older pages backwards
+ * (`last` / `before`) on demand, live messages through `messageAdded` resumed with `after` the
+ * last cursor held (no gap, no duplicate across reconnects), edits and deletions in place, and
+ * sends shown at once, reconciled with the server's copy (a retried send carries the same
+ * `clientId`, so it is never doubled).
+ */
+import type { Client } from 'graphql-ws';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { ApiError, NetworkError } from './graphql.ts';
+import { subscribeResuming } from './live.ts';
+import type { Session } from './session.ts';
+
+export interface ChatMessage {
+  id: string;
+  seq: number;
+  content: string;
+  createdAt: string;
+  editedAt: string | null;
+  deleted: boolean;
+  sender: { id: string; username: string; displayName: string | null };
+  cursor: string | null;
+  /** Set while our own send is on its way. */
+  pending?: { clientId: string; failed?: string };
+}
+
+const FIELDS = 'id seq content createdAt editedAt deleted cursor sender { id username displayName }';
+const PAGE = 30;
+
+interface Page {
+  messages: {
+    edges: { node: ChatMessage; cursor: string }[];
+    pageInfo: { hasPreviousPage: boolean; startCursor: string | null };
+  };
+}
+
+export function useMessages(session: Session, live: Client, chatId: string) {
+  const [messages, setMessages] = useState<ChatMessage[]>([]);
+  const [hasOlder, setHasOlder] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const startCursor = useRef<string | null>(null);
+  // The newest message held, by seq: live messages resume after its cursor.
+  const newest = useRef<{ seq: number; cursor: string } | null>(null);
+
+  /** Merges server messages in by id, in seq order; our pending copy of one goes. */
+  const merge = useCallback((incoming: ChatMessage[], replaceClientId?: string) => {
+    setMessages((current) => {
+      const byId = new Map(
+        current.filter((m) => !m.pending || m.pending.clientId !== replaceClientId).map((m) => [m.id, m]),
+      );
+      for (const message of incoming) byId.set(message.id, message);
+      const settled = [...byId.values()].filter((m) => !m.pending).sort((a, b) => a.seq - b.seq);
+      const pending = [...byId.values()].filter((m) => m.pending);
+      return [...settled, ...pending];
+    });
+    for (const message of incoming) {
+      if (message.cursor && (newest.current === null || message.seq > newest.current.seq))
+        newest.current = { seq: message.seq, cursor: message.cursor };
+    }
+  }, []);
+
+  useEffect(() => {
+    let cancelled = false;
+    setMessages([]);
+    startCursor.current = null;
+    newest.current = null;
+    session
+      .call<Page>(
+        `query ($c: ID!, $n: Int) { messages(chatId: $c, last: $n) { edges { node { ${FIELDS} } cursor } pageInfo { hasPreviousPage startCursor } } }`,
+        { c: chatId, n: PAGE },
+      )
+      .then((page) => {
+        if (cancelled) return;
+        startCursor.current = page.messages.pageInfo.startCursor;
+        setHasOlder(page.messages.pageInfo.hasPreviousPage);
+        merge(page.messages.edges.map((edge) => ({ ...edge.node, cursor: edge.cursor })));
+      }, setError);
+    const stopAdded = subscribeResuming<{ messageAdded: ChatMessage }>(
+      live,
+      `subscription ($c: ID!, $after: String) { messageAdded(chatId: $c, after: $after) { ${FIELDS} } }`,
+      () => ({ c: chatId, after: newest.current?.cursor ?? null }),
+      (data) => merge([data.messageAdded]),
+      setError,
+    );
+    const stopUpdated = subscribeResuming<{ messageUpdated: ChatMessage }>(
+      live,
+      `subscription ($c: ID!) { messageUpdated(chatId: $c) { ${FIELDS} } }`,
+      () => ({ c: chatId }),
+      (data) =>
+        setMessages((current) =>
+          current.map((m) =>
+            m.id === data.messageUpdated.id ? { ...m, ...data.messageUpdated, cursor: m.cursor } : m,
+          ),
+        ),
+      setError,
+    );
+    return () => {
+      cancelled = true;
+      stopAdded();
+      stopUpdated();
+    };
+  }, [session, live, chatId, merge]);
+
+  const loadOlder = useCallback(async () => {
+    if (!startCursor.current) return;
+    const page = await session.call<Page>(
+      `query ($c: ID!, $n: Int, $b: String) { messages(chatId: $c, last: $n, before: $b) { edges { node { ${FIELDS} } cursor } pageInfo { hasPreviousPage startCursor } } }`,
+      { c: chatId, n: PAGE, b: startCursor.current },
+    );
+    startCursor.current = page.messages.pageInfo.startCursor;
+    setHasOlder(page.messages.pageInfo.hasPreviousPage);
+    merge(page.messages.edges.map((edge) => ({ ...edge.node, cursor: edge.cursor })));
+  }, [session, chatId, merge]);
+
+  const send = useCallback(
+    async (content: string) => {
+      const clientId = crypto.randomUUID();
+      const me = session.current;
+      const optimistic: ChatMessage = {
+        id: `pending:${clientId}`,
+        seq: Number.MAX_SAFE_INTEGER,
+        content: escapeText(content),
+        createdAt: new Date().toISOString(),
+        editedAt: null,
+        deleted: false,
+        sender: { id: me?.id ?? '', username: me?.username ?? '', displayName: me?.displayName ?? null },
+        cursor: null,
+        pending: { clientId },
+      };
+      setMessages((current) => [...current, optimistic]);
+      const mutation = `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { ${FIELDS} } }`;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const data = await session.call<{ sendMessage: ChatMessage }>(mutation, {
+            input: { chatId, content, clientId },
+          });
+          merge([data.sendMessage], clientId);
+          return;
+        } catch (failure) {
+          // A lost answer: the same clientId again returns the message instead of sending it twice.
+          if (failure instanceof NetworkError && attempt < 5) {
+            await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+            continue;
+          }
+          setMessages((current) =>
+            current.map((m) =>
+              m.pending?.clientId === clientId ? { ...m, pending: { clientId, failed: reasonOf(failure) } } : m,
+            ),
+          );
+          throw failure;
+        }
+      }
+    },
+    [session, chatId, merge],
+  );
+
+  const dismiss = useCallback((clientId: string) => {
+    setMessages((current) => current.filter((m) => m.pending?.clientId !== clientId));
+  }, []);
+
+  return { messages, hasOlder, loadOlder, send, dismiss, error };
+}
+
+function reasonOf(failure: unknown): string {
+  return failure instanceof ApiError || failure instanceof Error ? failure.message : 'not sent';
+}
+
+/** Our own text shown before the server's sanitized copy arrives: as text, never as HTML. */
+function escapeText(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
