@@ -110,4 +110,60 @@ describe('the chat page in Chromium, two users on two instances', () => {
       expect(await page.locator('.messages [onerror]').count()).toBe(0);
     }
   });
+
+  test('B scrolls back through 200 messages of history: every one once, in order, no gap', async () => {
+    const a = await registerIn(origins[0] as string);
+    const b = await registerIn(origins[1] as string);
+    await a.page.getByLabel('Chat with (username)').fill(b.username);
+    await a.page.getByRole('button', { name: 'Start chat' }).click();
+    // 200 messages through the API, as A (the page's own token, from its session).
+    const sent = await a.page.evaluate(async (count) => {
+      const refreshToken = sessionStorage.getItem('switchboard.refreshToken');
+      const post = async (query: string, variables: Record<string, unknown>, token?: string) =>
+        (await (
+          await fetch('/graphql', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+            body: JSON.stringify({ query, variables }),
+          })
+        ).json()) as { data: Record<string, { accessToken?: string; refreshToken?: string }> };
+      const refreshed = await post(
+        'mutation ($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }',
+        {
+          t: refreshToken,
+        },
+      );
+      sessionStorage.setItem('switchboard.refreshToken', refreshed.data.refreshToken?.refreshToken as string);
+      const token = refreshed.data.refreshToken?.accessToken as string;
+      const chats = (await post('{ chats(first: 1) { edges { node { id } } } }', {}, token)) as unknown as {
+        data: { chats: { edges: { node: { id: string } }[] } };
+      };
+      const chatId = chats.data.chats.edges[0]?.node.id as string;
+      for (let i = 1; i <= count; i++)
+        await post(
+          'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
+          { input: { chatId, content: `history ${i}` } },
+          token,
+        );
+      return count;
+    }, 200);
+    expect(sent).toBe(200);
+    await b.page.getByRole('button', { name: new RegExp(a.username) }).click();
+    await b.page.locator('.messages li', { hasText: 'history 200' }).waitFor();
+    const older = b.page.getByRole('button', { name: 'Load older messages' });
+    const shown = b.page.locator('.messages li[data-seq]');
+    for (let page = 0; page < 20 && (await older.count()) > 0; page++) {
+      const before = await shown.count();
+      await older.click();
+      await expect.poll(() => shown.count(), { timeout: 10_000 }).toBeGreaterThan(before);
+    }
+    await b.page.locator('.messages li', { hasText: 'history 1' }).first().waitFor();
+    expect(await older.count()).toBe(0);
+    const seqs = await b.page
+      .locator('.messages li[data-seq]')
+      .evaluateAll((items) => items.map((item) => Number(item.getAttribute('data-seq'))));
+    expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => (seqs[0] as number) + i));
+    const texts = await b.page.locator('.messages li .content').allTextContents();
+    expect(new Set(texts).size).toBe(200);
+  });
 });

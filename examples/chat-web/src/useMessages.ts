@@ -101,15 +101,22 @@ export function useMessages(session: Session, live: Client, chatId: string) {
     };
   }, [session, live, chatId, merge]);
 
+  const loadingOlder = useRef(false);
   const loadOlder = useCallback(async () => {
-    if (!startCursor.current) return;
-    const page = await session.call<Page>(
-      `query ($c: ID!, $n: Int, $b: String) { messages(chatId: $c, last: $n, before: $b) { edges { node { ${FIELDS} } cursor } pageInfo { hasPreviousPage startCursor } } }`,
-      { c: chatId, n: PAGE, b: startCursor.current },
-    );
-    startCursor.current = page.messages.pageInfo.startCursor;
-    setHasOlder(page.messages.pageInfo.hasPreviousPage);
-    merge(page.messages.edges.map((edge) => ({ ...edge.node, cursor: edge.cursor })));
+    // One page at a time: a second click while one loads would ask for the same page again.
+    if (!startCursor.current || loadingOlder.current) return;
+    loadingOlder.current = true;
+    try {
+      const page = await session.call<Page>(
+        `query ($c: ID!, $n: Int, $b: String) { messages(chatId: $c, last: $n, before: $b) { edges { node { ${FIELDS} } cursor } pageInfo { hasPreviousPage startCursor } } }`,
+        { c: chatId, n: PAGE, b: startCursor.current },
+      );
+      startCursor.current = page.messages.pageInfo.startCursor;
+      setHasOlder(page.messages.pageInfo.hasPreviousPage);
+      merge(page.messages.edges.map((edge) => ({ ...edge.node, cursor: edge.cursor })));
+    } finally {
+      loadingOlder.current = false;
+    }
   }, [session, chatId, merge]);
 
   const send = useCallback(
