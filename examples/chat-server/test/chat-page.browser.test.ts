@@ -166,4 +166,40 @@ describe('the chat page in Chromium, two users on two instances', () => {
     const texts = await b.page.locator('.messages li .content').allTextContents();
     expect(new Set(texts).size).toBe(200);
   });
+
+  test('sending too fast shows the rate-limit message with a countdown, and Send waits for it', async () => {
+    // An instance of its own, with a budget of three messages an hour per user.
+    const database = await createTestDatabase(inject('infra'), 'chat_page_limits');
+    const limited = await startInstances({ primary: database.primary, limits: { messagesPerHour: 3 } });
+    try {
+      const origin = new URL(limited.urls[0] as string).origin;
+      const a = await registerIn(origin);
+      const b = await registerIn(origin);
+      await a.page.getByLabel('Chat with (username)').fill(b.username);
+      await a.page.getByRole('button', { name: 'Start chat' }).click();
+      const box = a.page.getByLabel('Message', { exact: true });
+      for (let i = 1; i <= 3; i++) {
+        await box.fill(`allowed ${i}`);
+        await a.page.getByRole('button', { name: 'Send' }).click();
+        await a.page.locator('.messages li:not(.pending)', { hasText: `allowed ${i}` }).waitFor();
+      }
+      await box.fill('one too many');
+      await a.page.getByRole('button', { name: 'Send' }).click();
+      const notice = a.page.getByTestId('rate-limited');
+      await notice.waitFor();
+      const first = Number(/try again in (\d+) s/.exec((await notice.textContent()) ?? '')?.[1]);
+      expect(first).toBeGreaterThan(0);
+      expect(await a.page.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
+      // A countdown: the seconds go down while it waits.
+      await expect
+        .poll(async () => Number(/try again in (\d+) s/.exec((await notice.textContent()) ?? '')?.[1]), {
+          timeout: 5_000,
+        })
+        .toBeLessThan(first);
+      // The refused message is marked as not sent, never shown as sent.
+      await a.page.locator('.messages li.pending', { hasText: 'one too many' }).getByText('not sent').waitFor();
+    } finally {
+      await limited.close();
+    }
+  });
 });
