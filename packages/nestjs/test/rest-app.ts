@@ -48,6 +48,14 @@ export class ChatController {
     return { chatId: body.chatId };
   }
 
+  // Open to anonymous callers for authentication, but still behind a permission: a 401, not a pass.
+  @Public()
+  @Get('chats/:chatId/preview')
+  @RequirePermission('chat:read', { scope: 'chat:{params.chatId}' })
+  preview(@Param('chatId') chatId: string) {
+    return { chatId };
+  }
+
   @Public()
   @Get('ping')
   @RateLimit({ algorithm: fixedWindow({ limit: 2, windowMs: 60_000 }), key: 'ip' })

@@ -120,9 +120,51 @@ describe.each(platforms)('a Nest REST app on the %s platform', (_name, makeAdapt
     expect(refused.status).toBe(429);
   });
 
+  test('a permission on a @Public() handler: anonymous is 401 with the challenge, a member passes', async () => {
+    const anonymous = await call('/chats/c1/preview');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await anonymous.json()).toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect((await call('/chats/c1/preview', { token: ann })).status).toBe(200);
+    expect((await call('/chats/c1/preview', { token: bob })).status).toBe(403);
+  });
+
   test('a package error thrown in a handler goes through the filter: 403 FORBIDDEN, not a 500', async () => {
     const response = await call('/chats/c1/members', { token: ann });
     expect(response.status).toBe(403);
     expect(await response.json()).toMatchObject({ code: 'FORBIDDEN' });
+  });
+});
+
+describe("the module's trustProxy reaches RateLimitGuard's 'ip' key", () => {
+  let app: Awaited<ReturnType<typeof NestFactory.create>>;
+  let url: string;
+
+  beforeAll(async () => {
+    const auth = await createAuth({
+      issuer: 'https://nest.test',
+      audience: 'chat',
+      keys: [await generateSigningKey()],
+    });
+    // One proxy hop of ours in front: the client is the address it saw (the rightmost forwarded).
+    @Module({ imports: [SwitchboardModule.forRoot({ auth, trustProxy: 1 }), ChatModule] })
+    class ProxiedModule {}
+    app = await NestFactory.create(ProxiedModule, new ExpressAdapter(), { logger: false });
+    await app.listen(0, '127.0.0.1');
+    url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const ping = (forwardedFor: string) => fetch(`${url}/ping`, { headers: { 'x-forwarded-for': forwardedFor } });
+
+  test('each forwarded client counts on its own; attack: a forged hop prepended buys no fresh count', async () => {
+    expect((await ping('203.0.113.1')).status).toBe(200);
+    expect((await ping('203.0.113.1')).status).toBe(200);
+    expect((await ping('203.0.113.1')).status).toBe(429);
+    expect((await ping('198.51.100.9, 203.0.113.1')).status).toBe(429);
+    expect((await ping('203.0.113.2')).status).toBe(200);
   });
 });
