@@ -5,6 +5,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { DEFAULT_WEB_ROOT } from '../src/web.ts';
 import { type Instances, startInstances } from './instances.ts';
+import { startTcpProxy } from './tcp-proxy.ts';
 
 // Debian's Chromium, driven by the playwright-core release built for the same major (pinned in
 // the root package.json): no browser download.
@@ -57,6 +58,43 @@ async function registerIn(origin: string): Promise<{ page: Page; username: strin
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.getByText(`Signed in as ${username}`).waitFor();
   return { page, username };
+}
+
+/** GraphQL over HTTP from the test itself (not through a page), as a signed-in user. */
+async function api<T>(origin: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
+  const response = await fetch(`${origin}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
+  if (body.errors) throw new Error(body.errors.map((error) => error.message).join('; '));
+  return body.data as T;
+}
+
+async function signIn(origin: string, username: string): Promise<string> {
+  const data = await api<{ login: { accessToken: string } }>(
+    origin,
+    'mutation ($input: LoginInput!) { login(input: $input) { accessToken } }',
+    { input: { username, password: PASSWORD } },
+  );
+  return data.login.accessToken;
+}
+
+/** The page's message texts in the order shown, sent ones only. */
+function shownTexts(page: Page): Promise<string[]> {
+  return page.locator('.messages li[data-seq] .content').allTextContents();
+}
+
+async function startChat(from: Page, withUsername: string): Promise<void> {
+  await from.getByLabel('Chat with (username)').fill(withUsername);
+  await from.getByRole('button', { name: 'Start chat' }).click();
+  await from.getByLabel('Message', { exact: true }).waitFor();
+}
+
+async function sendFrom(page: Page, text: string): Promise<void> {
+  await page.getByLabel('Message', { exact: true }).fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
 }
 
 describe('the chat page in Chromium, two users on two instances', () => {
@@ -165,6 +203,76 @@ describe('the chat page in Chromium, two users on two instances', () => {
     expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => (seqs[0] as number) + i));
     const texts = await b.page.locator('.messages li .content').allTextContents();
     expect(new Set(texts).size).toBe(200);
+  });
+
+  test("A's connection is cut and restored: what B sent meanwhile appears once, in order, and an edit made meanwhile shows", async () => {
+    // A's page is loaded through a proxy in front of instance 0: cutting it closes A's WebSocket
+    // and refuses A's requests, as a network loss would.
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(origins[0] as string).port) });
+    try {
+      const a = await registerIn(proxy.origin);
+      const b = await registerIn(origins[1] as string);
+      await startChat(a.page, b.username);
+      await sendFrom(a.page, 'before the cut');
+      await b.page.getByRole('button', { name: new RegExp(a.username) }).click();
+      await b.page.locator('.messages li', { hasText: 'before the cut' }).waitFor();
+      await sendFrom(b.page, 'edit me');
+      await a.page.locator('.messages li', { hasText: 'edit me' }).waitFor();
+
+      proxy.cut();
+      await a.page.getByTestId('connection-lost').waitFor();
+      // A sends while cut: the send fails on the network, is retried with the same clientId.
+      await sendFrom(a.page, 'sent by A while cut');
+      for (let i = 1; i <= 5; i++) {
+        await sendFrom(b.page, `while away ${i}`);
+        await b.page.locator('.messages li:not(.pending)', { hasText: `while away ${i}` }).waitFor();
+      }
+      const token = await signIn(origins[1] as string, b.username);
+      const chats = await api<{ chats: { edges: { node: { id: string } }[] } }>(
+        origins[1] as string,
+        '{ chats(first: 1) { edges { node { id } } } }',
+        {},
+        token,
+      );
+      const history = await api<{ messages: { edges: { node: { id: string; content: string } }[] } }>(
+        origins[1] as string,
+        'query ($c: ID!) { messages(chatId: $c, last: 20) { edges { node { id content } } } }',
+        { c: chats.chats.edges[0]?.node.id },
+        token,
+      );
+      const editMe = history.messages.edges.find((edge) => edge.node.content === 'edit me')?.node.id;
+      await api(
+        origins[1] as string,
+        'mutation ($id: ID!) { editMessage(id: $id, content: "edited while away") { id } }',
+        { id: editMe },
+        token,
+      );
+      // Nothing of it reached A yet.
+      expect(await shownTexts(a.page)).toEqual(['before the cut', 'edit me']);
+
+      proxy.restore();
+      await a.page.getByTestId('connection-lost').waitFor({ state: 'detached', timeout: 30_000 });
+      await a.page
+        .locator('.messages li:not(.pending)', { hasText: 'sent by A while cut' })
+        .waitFor({ timeout: 30_000 });
+      await a.page.locator('.messages li', { hasText: 'edited while away' }).waitFor();
+      const expected = [
+        'before the cut',
+        'edited while away',
+        'while away 1',
+        'while away 2',
+        'while away 3',
+        'while away 4',
+        'while away 5',
+        'sent by A while cut',
+      ];
+      await expect.poll(() => shownTexts(a.page), { timeout: 10_000 }).toEqual(expected);
+      expect(await a.page.locator('.messages li.pending').count()).toBe(0);
+      // B sees A's message once too.
+      await expect.poll(() => shownTexts(b.page), { timeout: 10_000 }).toEqual(expected);
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('sending too fast shows the rate-limit message with a countdown, and Send waits for it', async () => {

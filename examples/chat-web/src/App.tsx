@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { AuthForm } from './AuthForm.tsx';
 import { ChatList } from './ChatList.tsx';
 import { ChatView } from './ChatView.tsx';
-import { createLiveClient } from './live.ts';
+import { createLiveClient, useConnectionLost } from './live.ts';
 import { Session, type User } from './session.ts';
 
 export function App() {
@@ -25,6 +25,7 @@ export function App() {
   const userId = user?.id ?? null;
   const live = useMemo(() => (userId ? createLiveClient(session) : null), [session, userId]);
   useEffect(() => () => void live?.dispose(), [live]);
+  const connectionLost = useConnectionLost(live);
 
   if (resuming) return <p className="status">Loading…</p>;
   if (!user || !live)
@@ -48,6 +49,11 @@ export function App() {
           Log out
         </button>
       </header>
+      {connectionLost && (
+        <p role="status" className="notice connection" data-testid="connection-lost">
+          Connection lost. Reconnecting…
+        </p>
+      )}
       <ChatList session={session} live={live} selected={chatId} onSelect={setChatId} />
       {chatId ? (
         <ChatView key={chatId} session={session} live={live} chatId={chatId} />

@@ -1,7 +1,7 @@
 import type { Client } from 'graphql-ws';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { describeError } from './graphql.ts';
-import { subscribeResuming } from './live.ts';
+import { onReconnected, subscribeResuming } from './live.ts';
 import type { Session } from './session.ts';
 
 interface ChatSummary {
@@ -53,7 +53,9 @@ export function ChatList(props: {
   useEffect(() => {
     void reload();
     // One feed per user: new chats, invitations and unread counts, without a subscription per chat.
-    return subscribeResuming<{ userEvents: { type: string; unreadCount: { chatId: string; count: number } | null } }>(
+    const stopEvents = subscribeResuming<{
+      userEvents: { type: string; unreadCount: { chatId: string; count: number } | null };
+    }>(
       live,
       'subscription { userEvents { type unreadCount { chatId count } } }',
       () => ({}),
@@ -65,6 +67,12 @@ export function ChatList(props: {
       },
       (failure) => setError(describeError(failure)),
     );
+    // userEvents are not replayed: what happened while the socket was down is read again.
+    const stopReload = onReconnected(live, () => void reload());
+    return () => {
+      stopEvents();
+      stopReload();
+    };
   }, [live, reload]);
 
   const start = async (event: FormEvent<HTMLFormElement>) => {

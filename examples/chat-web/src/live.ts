@@ -1,5 +1,6 @@
 /** One graphql-ws connection per signed-in tab, authenticated with a fresh token at each (re)connect. */
 import { type Client, createClient } from 'graphql-ws';
+import { useEffect, useState } from 'react';
 import type { Session } from './session.ts';
 
 export function createLiveClient(session: Session): Client {
@@ -15,9 +16,11 @@ export function createLiveClient(session: Session): Client {
 }
 
 /**
- * Subscribes with variables read at each (re)connection: on reconnect the operation is sent
- * again with what `variables()` says then (e.g. `after` = the last cursor held), so nothing sent
- * meanwhile is missed and nothing already shown is sent again.
+ * Subscribes with variables read at each (re)connection: graphql-ws keeps the operation and
+ * sends it again on every reconnect, serializing its payload then, so a getter makes it carry
+ * what `variables()` says at that moment (e.g. `after` = the last cursor held): nothing sent
+ * meanwhile is missed and nothing already shown is sent again. The retrying (with backoff) stays
+ * graphql-ws's.
  */
 export function subscribeResuming<T>(
   client: Client,
@@ -26,36 +29,57 @@ export function subscribeResuming<T>(
   onData: (data: T) => void,
   onError: (error: unknown) => void,
 ): () => void {
-  let stop: (() => void) | null = null;
-  let done = false;
-  const start = () => {
-    stop?.();
-    stop = client.subscribe<T>(
-      { query, variables: variables() },
-      {
-        next: (result) => {
-          if (result.data) onData(result.data as T);
-          else if (result.errors?.[0]) onError(result.errors[0]);
-        },
-        error: onError,
-        complete: () => {},
-      },
-    );
+  const payload = {
+    query,
+    get variables() {
+      return variables();
+    },
   };
-  // graphql-ws resends an active operation as it was; stop it when the socket closes and start
-  // it afresh once connected again, with the variables of that moment.
+  return client.subscribe<T>(payload, {
+    next: (result) => {
+      if (result.data) onData(result.data as T);
+      else if (result.errors?.[0]) onError(result.errors[0]);
+    },
+    error: onError,
+    complete: () => {},
+  });
+}
+
+/**
+ * Calls `reconnected` each time the socket is connected again after having closed (not on the
+ * first connection): what happened meanwhile was not pushed, so the caller reads it again.
+ */
+export function onReconnected(client: Client, reconnected: () => void): () => void {
+  let lost = false;
   const offClosed = client.on('closed', () => {
-    stop?.();
-    stop = null;
+    lost = true;
   });
   const offConnected = client.on('connected', () => {
-    if (!done && stop === null) start();
+    if (!lost) return;
+    lost = false;
+    reconnected();
   });
-  start();
   return () => {
-    done = true;
     offClosed();
     offConnected();
-    stop?.();
   };
+}
+
+/** True from the moment the socket closes unasked until it is connected again. */
+export function useConnectionLost(client: Client | null): boolean {
+  const [lost, setLost] = useState(false);
+  useEffect(() => {
+    if (!client) return;
+    const offClosed = client.on('closed', (event) => {
+      // 1000: closed on purpose (sign-out, dispose); anything else is a loss being retried.
+      if ((event as { code?: number }).code !== 1000) setLost(true);
+    });
+    const offConnected = client.on('connected', () => setLost(false));
+    return () => {
+      offClosed();
+      offConnected();
+      setLost(false);
+    };
+  }, [client]);
+  return lost;
 }

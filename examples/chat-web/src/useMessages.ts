@@ -8,7 +8,7 @@
 import type { Client } from 'graphql-ws';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, NetworkError } from './graphql.ts';
-import { subscribeResuming } from './live.ts';
+import { onReconnected, subscribeResuming } from './live.ts';
 import type { Session } from './session.ts';
 
 export interface ChatMessage {
@@ -26,6 +26,9 @@ export interface ChatMessage {
 
 const FIELDS = 'id seq content createdAt editedAt deleted cursor sender { id username displayName }';
 const PAGE = 30;
+/** The server's largest page: the loaded window is read again in pages this big. */
+const REFETCH_PAGE = 100;
+const PAGE_QUERY = `query ($c: ID!, $n: Int, $b: String) { messages(chatId: $c, last: $n, before: $b) { edges { node { ${FIELDS} } cursor } pageInfo { hasPreviousPage startCursor } } }`;
 
 interface Page {
   messages: {
@@ -39,6 +42,8 @@ export function useMessages(session: Session, live: Client, chatId: string) {
   const [hasOlder, setHasOlder] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const startCursor = useRef<string | null>(null);
+  // The oldest message held, by seq: a refetch of the loaded window goes back to it.
+  const oldestSeq = useRef<number | null>(null);
   // The newest message held, by seq: live messages resume after its cursor.
   const newest = useRef<{ seq: number; cursor: string } | null>(null);
 
@@ -56,6 +61,8 @@ export function useMessages(session: Session, live: Client, chatId: string) {
     for (const message of incoming) {
       if (message.cursor && (newest.current === null || message.seq > newest.current.seq))
         newest.current = { seq: message.seq, cursor: message.cursor };
+      if (message.cursor && (oldestSeq.current === null || message.seq < oldestSeq.current))
+        oldestSeq.current = message.seq;
     }
   }, []);
 
@@ -63,18 +70,14 @@ export function useMessages(session: Session, live: Client, chatId: string) {
     let cancelled = false;
     setMessages([]);
     startCursor.current = null;
+    oldestSeq.current = null;
     newest.current = null;
-    session
-      .call<Page>(
-        `query ($c: ID!, $n: Int) { messages(chatId: $c, last: $n) { edges { node { ${FIELDS} } cursor } pageInfo { hasPreviousPage startCursor } } }`,
-        { c: chatId, n: PAGE },
-      )
-      .then((page) => {
-        if (cancelled) return;
-        startCursor.current = page.messages.pageInfo.startCursor;
-        setHasOlder(page.messages.pageInfo.hasPreviousPage);
-        merge(page.messages.edges.map((edge) => ({ ...edge.node, cursor: edge.cursor })));
-      }, setError);
+    session.call<Page>(PAGE_QUERY, { c: chatId, n: PAGE, b: null }).then((page) => {
+      if (cancelled) return;
+      startCursor.current = page.messages.pageInfo.startCursor;
+      setHasOlder(page.messages.pageInfo.hasPreviousPage);
+      merge(page.messages.edges.map((edge) => ({ ...edge.node, cursor: edge.cursor })));
+    }, setError);
     const stopAdded = subscribeResuming<{ messageAdded: ChatMessage }>(
       live,
       `subscription ($c: ID!, $after: String) { messageAdded(chatId: $c, after: $after) { ${FIELDS} } }`,
@@ -94,10 +97,18 @@ export function useMessages(session: Session, live: Client, chatId: string) {
         ),
       setError,
     );
+    // Edits and deletions made while the socket was down were never pushed: read the loaded
+    // window again (newest first, back to the oldest message held) and merge it in by id.
+    const stopRefetch = onReconnected(live, () => {
+      void refetchWindow(session, chatId, oldestSeq.current).then((fresh) => {
+        if (!cancelled) merge(fresh);
+      }, setError);
+    });
     return () => {
       cancelled = true;
       stopAdded();
       stopUpdated();
+      stopRefetch();
     };
   }, [session, live, chatId, merge]);
 
@@ -107,10 +118,7 @@ export function useMessages(session: Session, live: Client, chatId: string) {
     if (!startCursor.current || loadingOlder.current) return;
     loadingOlder.current = true;
     try {
-      const page = await session.call<Page>(
-        `query ($c: ID!, $n: Int, $b: String) { messages(chatId: $c, last: $n, before: $b) { edges { node { ${FIELDS} } cursor } pageInfo { hasPreviousPage startCursor } } }`,
-        { c: chatId, n: PAGE, b: startCursor.current },
-      );
+      const page = await session.call<Page>(PAGE_QUERY, { c: chatId, n: PAGE, b: startCursor.current });
       startCursor.current = page.messages.pageInfo.startCursor;
       setHasOlder(page.messages.pageInfo.hasPreviousPage);
       merge(page.messages.edges.map((edge) => ({ ...edge.node, cursor: edge.cursor })));
@@ -166,6 +174,19 @@ export function useMessages(session: Session, live: Client, chatId: string) {
   }, []);
 
   return { messages, hasOlder, loadOlder, send, dismiss, error };
+}
+
+/** Every message from the newest back to `oldestSeq` (the window the page holds), as the server has them now. */
+async function refetchWindow(session: Session, chatId: string, oldestSeq: number | null): Promise<ChatMessage[]> {
+  const fresh: ChatMessage[] = [];
+  let before: string | null = null;
+  for (;;) {
+    const page: Page = await session.call<Page>(PAGE_QUERY, { c: chatId, n: REFETCH_PAGE, b: before });
+    fresh.push(...page.messages.edges.map((edge) => ({ ...edge.node, cursor: edge.cursor })));
+    const reachedOldest = oldestSeq === null || fresh.some((m) => m.seq <= oldestSeq);
+    if (reachedOldest || !page.messages.pageInfo.hasPreviousPage) return fresh;
+    before = page.messages.pageInfo.startCursor;
+  }
 }
 
 function reasonOf(failure: unknown): string {
