@@ -1,33 +1,24 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { createTestDatabase } from '@switchboard/infra';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { DEFAULT_WEB_ROOT } from '../src/web.ts';
+import {
+  api,
+  assertPageBuilt,
+  launchChromium,
+  PASSWORD,
+  registerIn as registerWith,
+  signIn,
+} from './chat-page-views.ts';
 import { type Instances, startInstances } from './instances.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
-
-// Debian's Chromium, driven by the playwright-core release built for the same major (pinned in
-// the root package.json): no browser download.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const PLAYWRIGHT_CHROMIUM_MAJOR = 156;
-const PASSWORD = 'violet-Otter-42-Lantern!';
 
 let instances: Instances;
 let browser: Browser;
 let origins: string[];
 
 beforeAll(async () => {
-  if (!existsSync(join(DEFAULT_WEB_ROOT, 'index.html')))
-    throw new Error('the chat page is not built: npm run build -w @switchboard/chat-web');
-  if (!existsSync(CHROMIUM))
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
-  const major = Number(browser.version().split('.')[0]);
-  if (major !== PLAYWRIGHT_CHROMIUM_MAJOR)
-    throw new Error(
-      `Chromium ${browser.version()} at ${CHROMIUM}, but playwright-core is pinned for ${PLAYWRIGHT_CHROMIUM_MAJOR}: pin the playwright-core release whose browsers.json names Chromium ${major}`,
-    );
+  assertPageBuilt();
+  browser = await launchChromium();
   const database = await createTestDatabase(inject('infra'), 'chat_page');
   // Two instances as in cluster mode: replicas for reads, Redis for the buses between them.
   const infra = inject('infra');
@@ -45,41 +36,7 @@ afterAll(async () => {
   await instances?.close();
 });
 
-let names = 0;
-async function registerIn(origin: string): Promise<{ page: Page; username: string }> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const username = `web${Date.now().toString(36)}${names++}`;
-  await page.goto(`${origin}/`);
-  await page.getByRole('button', { name: 'New here? Create an account' }).click();
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Email').fill(`${username}@example.com`);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByText(`Signed in as ${username}`).waitFor();
-  return { page, username };
-}
-
-/** GraphQL over HTTP from the test itself (not through a page), as a signed-in user. */
-async function api<T>(origin: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
-  const response = await fetch(`${origin}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
-  if (body.errors) throw new Error(body.errors.map((error) => error.message).join('; '));
-  return body.data as T;
-}
-
-async function signIn(origin: string, username: string): Promise<string> {
-  const data = await api<{ login: { accessToken: string } }>(
-    origin,
-    'mutation ($input: LoginInput!) { login(input: $input) { accessToken } }',
-    { input: { username, password: PASSWORD } },
-  );
-  return data.login.accessToken;
-}
+const registerIn = (origin: string) => registerWith(browser, origin);
 
 /** The page's message texts in the order shown, sent ones only. */
 function shownTexts(page: Page): Promise<string[]> {
@@ -154,47 +111,45 @@ describe('the chat page in Chromium, two users on two instances', () => {
     const b = await registerIn(origins[1] as string);
     await a.page.getByLabel('Chat with (username)').fill(b.username);
     await a.page.getByRole('button', { name: 'Start chat' }).click();
-    // 200 messages through the API, as A (the page's own token, from its session).
-    const sent = await a.page.evaluate(async (count) => {
-      const refreshToken = sessionStorage.getItem('switchboard.refreshToken');
-      const post = async (query: string, variables: Record<string, unknown>, token?: string) =>
-        (await (
-          await fetch('/graphql', {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-            body: JSON.stringify({ query, variables }),
-          })
-        ).json()) as { data: Record<string, { accessToken?: string; refreshToken?: string }> };
-      const refreshed = await post(
-        'mutation ($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }',
-        {
-          t: refreshToken,
-        },
+    // 200 messages through the API, as A.
+    const token = await signIn(origins[0] as string, a.username);
+    const chats = await api<{ chats: { edges: { node: { id: string } }[] } }>(
+      origins[0] as string,
+      '{ chats(first: 1) { edges { node { id } } } }',
+      {},
+      token,
+    );
+    for (let i = 1; i <= 200; i++)
+      await api(
+        origins[0] as string,
+        'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
+        { input: { chatId: chats.chats.edges[0]?.node.id, content: `history ${i}` } },
+        token,
       );
-      sessionStorage.setItem('switchboard.refreshToken', refreshed.data.refreshToken?.refreshToken as string);
-      const token = refreshed.data.refreshToken?.accessToken as string;
-      const chats = (await post('{ chats(first: 1) { edges { node { id } } } }', {}, token)) as unknown as {
-        data: { chats: { edges: { node: { id: string } }[] } };
-      };
-      const chatId = chats.data.chats.edges[0]?.node.id as string;
-      for (let i = 1; i <= count; i++)
-        await post(
-          'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
-          { input: { chatId, content: `history ${i}` } },
-          token,
-        );
-      return count;
-    }, 200);
-    expect(sent).toBe(200);
     await b.page.getByRole('button', { name: new RegExp(a.username) }).click();
     await b.page.locator('.messages li', { hasText: 'history 200' }).waitFor();
     const older = b.page.getByRole('button', { name: 'Load older messages' });
     const shown = b.page.locator('.messages li[data-seq]');
-    for (let page = 0; page < 20 && (await older.count()) > 0; page++) {
-      const before = await shown.count();
-      await older.click();
-      await expect.poll(() => shown.count(), { timeout: 10_000 }).toBeGreaterThan(before);
-    }
+    const scroller = b.page.locator('.scroller');
+    // Scrolling to the top loads the page before, and keeps the reader's place (not thrown to the top).
+    const firstCount = await shown.count();
+    await scroller.evaluate((box) => {
+      box.scrollTop = 0;
+    });
+    await expect.poll(() => shown.count(), { timeout: 10_000 }).toBeGreaterThan(firstCount);
+    expect(await scroller.evaluate((box) => box.scrollTop)).toBeGreaterThan(0);
+    // And so on, scrolling up, back to the first message.
+    await expect
+      .poll(
+        async () => {
+          await scroller.evaluate((box) => {
+            box.scrollTop = 0;
+          });
+          return older.count();
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(0);
     await b.page.locator('.messages li', { hasText: 'history 1' }).first().waitFor();
     expect(await older.count()).toBe(0);
     const seqs = await b.page
@@ -216,8 +171,8 @@ describe('the chat page in Chromium, two users on two instances', () => {
       await sendFrom(a.page, 'before the cut');
       await b.page.getByRole('button', { name: new RegExp(a.username) }).click();
       await b.page.locator('.messages li', { hasText: 'before the cut' }).waitFor();
-      await sendFrom(b.page, 'edit me');
-      await a.page.locator('.messages li', { hasText: 'edit me' }).waitFor();
+      await sendFrom(b.page, 'to be changed');
+      await a.page.locator('.messages li', { hasText: 'to be changed' }).waitFor();
 
       proxy.cut();
       await a.page.getByTestId('connection-lost').waitFor();
@@ -240,15 +195,15 @@ describe('the chat page in Chromium, two users on two instances', () => {
         { c: chats.chats.edges[0]?.node.id },
         token,
       );
-      const editMe = history.messages.edges.find((edge) => edge.node.content === 'edit me')?.node.id;
+      const toChange = history.messages.edges.find((edge) => edge.node.content === 'to be changed')?.node.id;
       await api(
         origins[1] as string,
         'mutation ($id: ID!) { editMessage(id: $id, content: "edited while away") { id } }',
-        { id: editMe },
+        { id: toChange },
         token,
       );
       // Nothing of it reached A yet.
-      expect(await shownTexts(a.page)).toEqual(['before the cut', 'edit me']);
+      expect(await shownTexts(a.page)).toEqual(['before the cut', 'to be changed']);
 
       proxy.restore();
       await a.page.getByTestId('connection-lost').waitFor({ state: 'detached', timeout: 30_000 });
@@ -273,6 +228,106 @@ describe('the chat page in Chromium, two users on two instances', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  test('A creates a group and invites B, who accepts; B sees A typing, and A editing and deleting in place', async () => {
+    const a = await registerIn(origins[0] as string);
+    const b = await registerIn(origins[1] as string);
+    // B asked to be invited rather than put in groups (a setting; the default adds people at once).
+    await api(
+      origins[1] as string,
+      'mutation { updateSettings(input: { requireInvitation: true }) { requireInvitation } }',
+      {},
+      await signIn(origins[1] as string, b.username),
+    );
+    await a.page.getByText('New group').click();
+    await a.page.getByLabel('Group name').fill('Weekend plans');
+    await a.page.getByLabel('People to invite (usernames)').fill(b.username);
+    await a.page.getByRole('button', { name: 'Create group' }).click();
+    await a.page.getByRole('heading', { name: 'Weekend plans' }).waitFor();
+    await a.page.getByText(`${b.username} (invited)`).waitFor();
+
+    // B's invitation arrives live; accepting opens the chat.
+    await b.page.getByText(`invites you to Weekend plans`).waitFor({ timeout: 10_000 });
+    await b.page.getByRole('button', { name: 'Accept' }).click();
+    await b.page.getByRole('heading', { name: 'Weekend plans' }).waitFor();
+
+    // Typing reaches B (across instances) and fades when it stops.
+    await a.page.getByLabel('Message', { exact: true }).pressSequentially('fir');
+    await b.page.getByText(`${a.username} is typing…`).waitFor({ timeout: 10_000 });
+    await a.page.getByLabel('Message', { exact: true }).fill('first draft');
+    await a.page.getByLabel('Message', { exact: true }).press('Enter');
+    await b.page.locator('.messages li', { hasText: 'first draft' }).waitFor();
+    await b.page.getByText(`${a.username} is typing…`).waitFor({ state: 'detached', timeout: 10_000 });
+    // Only your own messages can be edited: B gets no Edit button on A's message.
+    expect(await b.page.getByRole('button', { name: 'Edit message' }).count()).toBe(0);
+
+    await a.page.getByRole('button', { name: 'Edit message' }).click();
+    await a.page.getByLabel('Edit message').fill('final <b>text</b>');
+    await a.page.getByRole('button', { name: 'Save' }).click();
+    const edited = b.page.locator('.messages li', { hasText: 'final text' });
+    await edited.getByText('(edited)').waitFor();
+    expect(await edited.locator('.content b').textContent()).toBe('text');
+    await a.page.getByRole('button', { name: 'Delete message' }).click();
+    await b.page.locator('.messages li', { hasText: 'message deleted' }).waitFor();
+    expect(await b.page.locator('.messages li', { hasText: 'final text' }).count()).toBe(0);
+
+    // The owner invites a third person from the chat's header.
+    const c = `web${Date.now().toString(36)}c`;
+    await api(origins[0] as string, 'mutation ($input: RegisterInput!) { register(input: $input) { accessToken } }', {
+      input: { username: c, email: `${c}@example.com`, password: PASSWORD },
+    });
+    await a.page.getByLabel('Invite (username)').fill(c);
+    await a.page.getByRole('button', { name: 'Invite', exact: true }).click();
+    // C has the default setting: a member at once, not invited.
+    await a.page.getByText(`${c} was added.`).waitFor();
+    await expect.poll(() => a.page.locator('.chat-header .people').textContent(), { timeout: 10_000 }).toContain(c);
+    expect(await a.page.locator('.chat-header .people').textContent()).not.toContain(`${c} (invited)`);
+    expect(await a.page.locator('.chat-header .people').textContent()).not.toContain(`${b.username} (invited)`);
+  });
+
+  test('the chat list pages: 20 chats, then more on request, newest first', async () => {
+    const a = await registerIn(origins[0] as string);
+    const token = await signIn(origins[0] as string, a.username);
+    for (let i = 1; i <= 23; i++)
+      await api(
+        origins[0] as string,
+        'mutation ($input: CreateChatInput!) { createChat(input: $input) { id } }',
+        { input: { title: `group ${i}`, participantIds: [] } },
+        token,
+      );
+    await a.page.reload();
+    const names = a.page.locator('.chats .chat-name');
+    await expect.poll(() => names.count(), { timeout: 10_000 }).toBe(20);
+    expect(await names.first().textContent()).toBe('group 23');
+    await a.page.getByRole('button', { name: 'More chats' }).click();
+    await expect.poll(() => names.count(), { timeout: 10_000 }).toBe(23);
+    expect(await names.allTextContents()).toEqual(Array.from({ length: 23 }, (_, i) => `group ${23 - i}`));
+    expect(await a.page.getByRole('button', { name: 'More chats' }).count()).toBe(0);
+  });
+
+  test('a display name with markup, seeded in the database (the API refuses it), shows as text and never runs', async () => {
+    const a = await registerIn(origins[0] as string);
+    const payload = '<img src=x onerror="window.__pwned=3">Mallory<script>window.__pwned=4</script>';
+    await instances.pool.query('UPDATE users SET display_name = $1 WHERE username = $2', [payload, a.username]);
+    const b = await registerIn(origins[1] as string);
+    await startChat(b.page, a.username);
+    await sendFrom(b.page, 'hi there');
+    // A's page, reloaded so that it reads its own name again, says something too.
+    await a.page.reload();
+    await a.page.getByRole('button', { name: new RegExp(b.username) }).click();
+    await sendFrom(a.page, 'hello back');
+    await b.page.locator('.messages li', { hasText: 'hello back' }).waitFor();
+    for (const page of [a.page, b.page]) {
+      expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+      expect(await page.locator('img, script:not([src])').count()).toBe(0);
+    }
+    // Shown literally, as the text it is: in B's chat list, the chat's header and beside the message.
+    expect(await b.page.locator('.chats .chat-name').first().textContent()).toBe(payload);
+    expect(await b.page.locator('.chat-header h2').textContent()).toBe(payload);
+    expect(await b.page.locator('.messages li', { hasText: 'hello back' }).locator('.sender').textContent()).toBe(
+      payload,
+    );
   });
 
   test('sending too fast shows the rate-limit message with a countdown, and Send waits for it', async () => {

@@ -40,7 +40,7 @@ export function App() {
       </main>
     );
   return (
-    <div className="layout">
+    <div className={chatId ? 'layout has-chat' : 'layout'}>
       <header className="bar">
         <span>
           Signed in as <strong>{user.displayName ?? user.username}</strong>
@@ -56,7 +56,7 @@ export function App() {
       )}
       <ChatList session={session} live={live} selected={chatId} onSelect={setChatId} />
       {chatId ? (
-        <ChatView key={chatId} session={session} live={live} chatId={chatId} />
+        <ChatView key={chatId} session={session} live={live} chatId={chatId} onBack={() => setChatId(null)} />
       ) : (
         <main className="empty">Pick a chat, or start one.</main>
       )}

@@ -1,8 +1,11 @@
 import type { Client } from 'graphql-ws';
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { describeError } from './graphql.ts';
 import { onReconnected, subscribeResuming } from './live.ts';
+import { NewGroup } from './NewGroup.tsx';
+import { chatName } from './names.ts';
 import type { Session } from './session.ts';
+import { userIdOf } from './users.ts';
 
 interface ChatSummary {
   id: string;
@@ -17,17 +20,23 @@ interface Invitation {
   invitedBy: { username: string; displayName: string | null };
 }
 
-const CHATS = `query {
-  chats(first: 50) { edges { node { id kind title unreadCount participants { user { id username displayName } } } } }
+/** Chats shown per page; the list grows by this much with "More chats". */
+const PAGE = 20;
+/** The server's largest page: a reload reads what is shown in pages this big. */
+const MAX_PAGE = 100;
+
+interface ChatsPage {
+  chats: { edges: { node: ChatSummary }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+  invitations: Invitation[];
+}
+
+const CHATS = `query ($n: Int, $after: String) {
+  chats(first: $n, after: $after) {
+    edges { node { id kind title unreadCount participants { user { id username displayName } } } }
+    pageInfo { hasNextPage endCursor }
+  }
   invitations { chat { id kind title } invitedBy { username displayName } }
 }`;
-
-/** A chat's name as text: its title, else the other participants' names. */
-function nameOf(chat: ChatSummary, myId: string | undefined): string {
-  if (chat.title) return chat.title;
-  const others = chat.participants.filter((p) => p.user.id !== myId).map((p) => p.user.displayName ?? p.user.username);
-  return others.join(', ') || 'Just you';
-}
 
 export function ChatList(props: {
   session: Session;
@@ -40,15 +49,42 @@ export function ChatList(props: {
   const [invitations, setInvitations] = useState<Invitation[]>([]);
   const [error, setError] = useState<string | null>(null);
 
+  const [more, setMore] = useState<string | null>(null);
+  // How many chats the person has asked to see: a reload reads that many again.
+  const wanted = useRef(PAGE);
+
   const reload = useCallback(async () => {
     try {
-      const data = await session.call<{ chats: { edges: { node: ChatSummary }[] }; invitations: Invitation[] }>(CHATS);
-      setChats(data.chats.edges.map((edge) => edge.node));
-      setInvitations(data.invitations);
+      const loaded: ChatSummary[] = [];
+      let after: string | null = null;
+      let page: ChatsPage;
+      do {
+        page = await session.call<ChatsPage>(CHATS, { n: Math.min(MAX_PAGE, wanted.current - loaded.length), after });
+        loaded.push(...page.chats.edges.map((edge) => edge.node));
+        after = page.chats.pageInfo.endCursor;
+      } while (page.chats.pageInfo.hasNextPage && loaded.length < wanted.current);
+      setChats(loaded);
+      setMore(page.chats.pageInfo.hasNextPage ? after : null);
+      setInvitations(page.invitations);
     } catch (failure) {
       setError(describeError(failure));
     }
   }, [session]);
+
+  const showMore = async () => {
+    if (!more) return;
+    try {
+      const page = await session.call<ChatsPage>(CHATS, { n: PAGE, after: more });
+      wanted.current += PAGE;
+      setChats((current) => {
+        const known = new Set(current.map((chat) => chat.id));
+        return [...current, ...page.chats.edges.map((edge) => edge.node).filter((chat) => !known.has(chat.id))];
+      });
+      setMore(page.chats.pageInfo.hasNextPage ? page.chats.pageInfo.endCursor : null);
+    } catch (failure) {
+      setError(describeError(failure));
+    }
+  };
 
   useEffect(() => {
     void reload();
@@ -81,17 +117,10 @@ export function ChatList(props: {
     const username = String(new FormData(form).get('with') ?? '');
     setError(null);
     try {
-      const found = await session.call<{ userByUsername: { id: string } | null }>(
-        'query ($u: String!) { userByUsername(username: $u) { id } }',
-        { u: username },
-      );
-      if (!found.userByUsername) {
-        setError(`No user named ${username}.`);
-        return;
-      }
+      const userId = await userIdOf(session, username);
       const created = await session.call<{ createChat: { id: string } }>(
         'mutation ($input: CreateChatInput!) { createChat(input: $input) { id } }',
-        { input: { participantIds: [found.userByUsername.id] } },
+        { input: { participantIds: [userId] } },
       );
       form.reset();
       await reload();
@@ -120,6 +149,13 @@ export function ChatList(props: {
         <input id="with" name="with" required autoComplete="off" />
         <button type="submit">Start chat</button>
       </form>
+      <NewGroup
+        session={session}
+        onCreated={async (id) => {
+          await reload();
+          onSelect(id);
+        }}
+      />
       {error && (
         <p role="alert" className="notice">
           {error}
@@ -154,7 +190,7 @@ export function ChatList(props: {
               aria-current={chat.id === selected ? 'true' : undefined}
               onClick={() => onSelect(chat.id)}
             >
-              <span className="chat-name">{nameOf(chat, session.current?.id)}</span>
+              <span className="chat-name">{chatName(chat, session.current?.id)}</span>
               {chat.unreadCount > 0 && (
                 <span className="badge" data-testid="unread">
                   {chat.unreadCount}
@@ -165,6 +201,11 @@ export function ChatList(props: {
           </li>
         ))}
       </ul>
+      {more && (
+        <button type="button" className="more" onClick={() => void showMore()}>
+          More chats
+        </button>
+      )}
     </nav>
   );
 }

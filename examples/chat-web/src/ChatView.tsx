@@ -1,16 +1,20 @@
 import type { Client } from 'graphql-ws';
-import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { type FormEvent, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { ChatHeader } from './ChatHeader.tsx';
 import { ApiError, describeError } from './graphql.ts';
+import { MessageItem } from './MessageItem.tsx';
 import type { Session } from './session.ts';
 import { useMessages } from './useMessages.ts';
+import { describeTyping, useTyping } from './useTyping.ts';
 
-export function ChatView({ session, live, chatId }: { session: Session; live: Client; chatId: string }) {
-  const { messages, hasOlder, loadOlder, send, dismiss, error } = useMessages(session, live, chatId);
+export function ChatView(props: { session: Session; live: Client; chatId: string; onBack: () => void }) {
+  const { session, live, chatId, onBack } = props;
+  const { messages, hasOlder, loadOlder, send, edit, remove, dismiss, error } = useMessages(session, live, chatId);
+  const { typingNames, notifyTyping } = useTyping(session, live, chatId);
   const [notice, setNotice] = useState<string | null>(null);
   const [retryAt, setRetryAt] = useState<number | null>(null);
   const [now, setNow] = useState(Date.now());
   const readUpTo = useRef(0);
-  const list = useRef<HTMLOListElement>(null);
 
   // Read receipts: up to the newest message shown while the page is visible.
   const newestSeq = messages.filter((m) => !m.pending).at(-1)?.seq ?? 0;
@@ -22,11 +26,40 @@ export function ChatView({ session, live, chatId }: { session: Session; live: Cl
       .catch(() => {});
   }, [session, chatId, newestSeq]);
 
-  // Follow the newest message as it arrives (not when older pages are loaded above).
+  // Follow the newest message as it arrives; when older pages come in above, keep what the
+  // reader was looking at where it was (the list grew by their height).
+  const scroller = useRef<HTMLDivElement>(null);
   const newestId = messages.at(-1)?.id;
-  useEffect(() => {
-    if (newestId) list.current?.lastElementChild?.scrollIntoView({ block: 'end' });
-  }, [newestId]);
+  const oldestId = messages[0]?.id;
+  const seen = useRef<{ newestId: string | undefined; oldestId: string | undefined; height: number }>({
+    newestId: undefined,
+    oldestId: undefined,
+    height: 0,
+  });
+  useLayoutEffect(() => {
+    const box = scroller.current;
+    if (!box) return;
+    const before = seen.current;
+    if (newestId !== before.newestId) box.scrollTop = box.scrollHeight;
+    else if (oldestId !== before.oldestId) box.scrollTop += box.scrollHeight - before.height;
+    seen.current = { newestId, oldestId, height: box.scrollHeight };
+  }, [newestId, oldestId]);
+
+  // Older pages load as the reader scrolls up to the top (the button stays, for keyboards).
+  const observeOlder = useCallback(
+    (button: HTMLButtonElement | null) => {
+      if (!button) return;
+      const observer = new IntersectionObserver(
+        (entries) => {
+          if (entries.some((entry) => entry.isIntersecting)) void loadOlder();
+        },
+        { root: button.parentElement, rootMargin: '200px 0px 0px 0px' },
+      );
+      observer.observe(button);
+      return () => observer.disconnect();
+    },
+    [loadOlder],
+  );
 
   // The rate-limit countdown.
   useEffect(() => {
@@ -57,39 +90,29 @@ export function ChatView({ session, live, chatId }: { session: Session; live: Cl
   const waitSeconds = retryAt === null ? 0 : Math.max(1, Math.ceil((retryAt - now) / 1000));
   return (
     <main className="chat">
-      {hasOlder && (
-        <button type="button" className="older" onClick={() => void loadOlder()}>
-          Load older messages
-        </button>
-      )}
-      <ol ref={list} className="messages" aria-live="polite" aria-label="Messages">
-        {messages.map((message) => (
-          <li
-            key={message.id}
-            className={message.pending ? 'pending' : undefined}
-            data-seq={message.pending ? undefined : message.seq}
-          >
-            <span className="sender">{message.sender.displayName ?? message.sender.username}</span>
-            {message.deleted ? (
-              <em className="deleted">message deleted</em>
-            ) : (
-              // The server's sanitized HTML is the only HTML rendered (its allow-list; names above are text).
-              // biome-ignore lint/security/noDangerouslySetInnerHtml: content is sanitized by the server (@switchboard/validation), or escaped locally while pending
-              <span className="content" dangerouslySetInnerHTML={{ __html: message.content }} />
-            )}
-            {message.editedAt && !message.deleted && <span className="edited"> (edited)</span>}
-            {message.pending?.failed && (
-              <span className="failed">
-                {' '}
-                not sent: {message.pending.failed}{' '}
-                <button type="button" onClick={() => dismiss(message.pending?.clientId ?? '')}>
-                  Dismiss
-                </button>
-              </span>
-            )}
-          </li>
-        ))}
-      </ol>
+      <ChatHeader session={session} chatId={chatId} onBack={onBack} />
+      <div ref={scroller} className="scroller">
+        {hasOlder && (
+          <button ref={observeOlder} type="button" className="older" onClick={() => void loadOlder()}>
+            Load older messages
+          </button>
+        )}
+        <ol className="messages" aria-live="polite" aria-label="Messages">
+          {messages.map((message) => (
+            <MessageItem
+              key={message.id}
+              message={message}
+              mine={message.sender.id === session.current?.id}
+              onEdit={edit}
+              onDelete={remove}
+              onDismiss={dismiss}
+            />
+          ))}
+        </ol>
+      </div>
+      <p className="typing" aria-live="polite">
+        {describeTyping(typingNames)}
+      </p>
       {(notice !== null || error !== null) && (
         <p role="alert" className="notice">
           {notice ?? describeError(error)}
@@ -102,7 +125,21 @@ export function ChatView({ session, live, chatId }: { session: Session; live: Cl
       )}
       <form onSubmit={(event) => void submit(event)} className="composer">
         <label htmlFor="content">Message</label>
-        <textarea id="content" name="content" rows={2} maxLength={4000} required />
+        <textarea
+          id="content"
+          name="content"
+          rows={2}
+          maxLength={4000}
+          required
+          onInput={notifyTyping}
+          onKeyDown={(event) => {
+            // Enter sends, Shift+Enter starts a new line.
+            if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+              event.preventDefault();
+              if (retryAt === null) event.currentTarget.form?.requestSubmit();
+            }
+          }}
+        />
         <button type="submit" disabled={retryAt !== null}>
           Send
         </button>

@@ -53,7 +53,10 @@ export function useMessages(session: Session, live: Client, chatId: string) {
       const byId = new Map(
         current.filter((m) => !m.pending || m.pending.clientId !== replaceClientId).map((m) => [m.id, m]),
       );
-      for (const message of incoming) byId.set(message.id, message);
+      for (const message of incoming) {
+        const held = byId.get(message.id);
+        byId.set(message.id, held ? newerOf(held, message) : message);
+      }
       const settled = [...byId.values()].filter((m) => !m.pending).sort((a, b) => a.seq - b.seq);
       const pending = [...byId.values()].filter((m) => m.pending);
       return [...settled, ...pending];
@@ -72,19 +75,36 @@ export function useMessages(session: Session, live: Client, chatId: string) {
     startCursor.current = null;
     oldestSeq.current = null;
     newest.current = null;
+    // Live messages follow the first page, resumed after its newest message: the server replays
+    // from there (filling in what a lagging replica left out of the page), so nothing falls
+    // between the page and the feed. A page that came back empty has no cursor to resume from:
+    // then a live message numbered past what is held reveals the hole, and the window is read
+    // again until the hole is filled (replicas catch up; sequence numbers have no gaps).
+    let stopAdded = () => {};
+    const healHole = async (upToSeq: number) => {
+      for (let attempt = 0; attempt < 10 && !cancelled; attempt++) {
+        merge(await refetchWindow(session, chatId, oldestSeq.current));
+        if (oldestSeq.current !== null && oldestSeq.current < upToSeq) return;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    };
     session.call<Page>(PAGE_QUERY, { c: chatId, n: PAGE, b: null }).then((page) => {
       if (cancelled) return;
       startCursor.current = page.messages.pageInfo.startCursor;
       setHasOlder(page.messages.pageInfo.hasPreviousPage);
       merge(page.messages.edges.map((edge) => ({ ...edge.node, cursor: edge.cursor })));
+      stopAdded = subscribeResuming<{ messageAdded: ChatMessage }>(
+        live,
+        `subscription ($c: ID!, $after: String) { messageAdded(chatId: $c, after: $after) { ${FIELDS} } }`,
+        () => ({ c: chatId, after: newest.current?.cursor ?? null }),
+        (data) => {
+          const hole = newest.current === null && data.messageAdded.seq > 1;
+          merge([data.messageAdded]);
+          if (hole) void healHole(data.messageAdded.seq).catch(setError);
+        },
+        setError,
+      );
     }, setError);
-    const stopAdded = subscribeResuming<{ messageAdded: ChatMessage }>(
-      live,
-      `subscription ($c: ID!, $after: String) { messageAdded(chatId: $c, after: $after) { ${FIELDS} } }`,
-      () => ({ c: chatId, after: newest.current?.cursor ?? null }),
-      (data) => merge([data.messageAdded]),
-      setError,
-    );
     const stopUpdated = subscribeResuming<{ messageUpdated: ChatMessage }>(
       live,
       `subscription ($c: ID!) { messageUpdated(chatId: $c) { ${FIELDS} } }`,
@@ -92,7 +112,7 @@ export function useMessages(session: Session, live: Client, chatId: string) {
       (data) =>
         setMessages((current) =>
           current.map((m) =>
-            m.id === data.messageUpdated.id ? { ...m, ...data.messageUpdated, cursor: m.cursor } : m,
+            m.id === data.messageUpdated.id ? newerOf(m, { ...data.messageUpdated, cursor: m.cursor }) : m,
           ),
         ),
       setError,
@@ -169,11 +189,32 @@ export function useMessages(session: Session, live: Client, chatId: string) {
     [session, chatId, merge],
   );
 
+  /** Edits one of your messages; the server's sanitized copy replaces it (others get it live). */
+  const edit = useCallback(
+    async (id: string, content: string) => {
+      const data = await session.call<{ editMessage: ChatMessage }>(
+        `mutation ($id: ID!, $content: String!) { editMessage(id: $id, content: $content) { ${FIELDS} } }`,
+        { id, content },
+      );
+      merge([data.editMessage]);
+    },
+    [session, merge],
+  );
+
+  /** Deletes one of your messages: it stays in place as "message deleted", for everyone. */
+  const remove = useCallback(
+    async (id: string) => {
+      await session.call('mutation ($id: ID!) { deleteMessage(id: $id) }', { id });
+      setMessages((current) => current.map((m) => (m.id === id ? { ...m, deleted: true, content: '' } : m)));
+    },
+    [session],
+  );
+
   const dismiss = useCallback((clientId: string) => {
     setMessages((current) => current.filter((m) => m.pending?.clientId !== clientId));
   }, []);
 
-  return { messages, hasOlder, loadOlder, send, dismiss, error };
+  return { messages, hasOlder, loadOlder, send, edit, remove, dismiss, error };
 }
 
 /** Every message from the newest back to `oldestSeq` (the window the page holds), as the server has them now. */
@@ -187,6 +228,16 @@ async function refetchWindow(session: Session, chatId: string, oldestSeq: number
     if (reachedOldest || !page.messages.pageInfo.hasPreviousPage) return fresh;
     before = page.messages.pageInfo.startCursor;
   }
+}
+
+/**
+ * Of two copies of one message, the later state: a deletion is final, else the later edit. A
+ * refetch may read a replica that is behind what messageUpdated already delivered.
+ */
+function newerOf(held: ChatMessage, incoming: ChatMessage): ChatMessage {
+  if (held.deleted && !incoming.deleted) return held;
+  if (!incoming.deleted && (held.editedAt ?? '') > (incoming.editedAt ?? '')) return held;
+  return { ...incoming, cursor: incoming.cursor ?? held.cursor };
 }
 
 function reasonOf(failure: unknown): string {
