@@ -92,6 +92,8 @@ export interface AuthSettings {
   passwordQueueSize?: number | undefined;
   /** Mean time between two runs of `auth.cleanup()` (±25 %). @default 600000 (10 min) */
   cleanupIntervalMs?: number;
+  /** Access tokens' lifetime (tests of clients refreshing them). @default @switchboard/auth's (15 min) */
+  accessTtlMs?: number;
 }
 
 export interface App {
@@ -132,6 +134,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       ? {}
       : { passwordConcurrency: options.auth.passwordConcurrency }),
     ...(options.auth?.passwordQueueSize === undefined ? {} : { passwordQueueSize: options.auth.passwordQueueSize }),
+    ...(options.auth?.accessTtlMs === undefined ? {} : { accessTtlMs: options.auth.accessTtlMs }),
     logger: { warn: (message) => log.warn(message) },
     telemetry,
     // With telemetry, a request's token check is a span of its trace too (auth's default leaves

@@ -330,6 +330,76 @@ describe('the chat page in Chromium, two users on two instances', () => {
     );
   });
 
+  test('tokens are refreshed transparently (live updates included); a revoked session says so; log out ends the session', async () => {
+    // An instance of its own whose access tokens live 3 s: the page outlives several of them.
+    const database = await createTestDatabase(inject('infra'), 'chat_page_tokens');
+    const shortLived = await startInstances({ primary: database.primary, auth: { accessTtlMs: 3000 } });
+    try {
+      const origin = new URL(shortLived.urls[0] as string).origin;
+      const a = await registerIn(origin);
+      const b = await registerIn(origin);
+      await startChat(a.page, b.username);
+      await sendFrom(a.page, 'before the tokens expire');
+      await b.page.getByRole('button', { name: new RegExp(a.username) }).click();
+      await b.page.locator('.messages li', { hasText: 'before the tokens expire' }).waitFor();
+      // Three lifetimes later, both ways still live, with no error and no reconnect notice.
+      await new Promise((resolve) => setTimeout(resolve, 9000));
+      await sendFrom(a.page, 'after three lifetimes');
+      await b.page.locator('.messages li', { hasText: 'after three lifetimes' }).waitFor({ timeout: 10_000 });
+      await sendFrom(b.page, 'the reply');
+      await a.page.locator('.messages li', { hasText: 'the reply' }).waitFor({ timeout: 10_000 });
+      for (const page of [a.page, b.page]) {
+        expect(await page.getByRole('alert').count()).toBe(0);
+        expect(await page.getByTestId('connection-lost').count()).toBe(0);
+      }
+
+      // A's sessions revoked elsewhere: A's page says the session is over (its streams ended).
+      const token = await signIn(origin, a.username);
+      await api(origin, 'mutation { revokeAllSessions }', {}, token);
+      await a.page.getByText('Your session has expired. Please sign in again.').waitFor({ timeout: 10_000 });
+      expect(await a.page.evaluate(() => sessionStorage.getItem('switchboard.refreshToken'))).toBeNull();
+
+      // B logs out: back to the sign-in form, and the refresh token the tab held is dead.
+      const refreshToken = await b.page.evaluate(() => sessionStorage.getItem('switchboard.refreshToken'));
+      expect(refreshToken).toBeTruthy();
+      await b.page.getByRole('button', { name: 'Log out' }).click();
+      await b.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      expect(await b.page.getByText('Your session has expired').count()).toBe(0);
+      await expect
+        .poll(() =>
+          api(origin, 'mutation ($t: String!) { refreshToken(refreshToken: $t) { accessToken } }', {
+            t: refreshToken,
+          }).then(
+            () => 'accepted',
+            () => 'refused',
+          ),
+        )
+        .toBe('refused');
+    } finally {
+      await shortLived.close();
+    }
+  });
+
+  test("the server's validation messages show next to their field", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${origins[0]}/`);
+      await page.getByRole('button', { name: 'New here? Create an account' }).click();
+      await page.getByLabel('Username').fill(`web${Date.now().toString(36)}v`);
+      await page.getByLabel('Email').fill('valid@example.com');
+      await page.getByLabel('Password').fill('short');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      const message = page.locator('#password-error');
+      await expect.poll(() => message.textContent(), { timeout: 10_000 }).not.toBe('');
+      expect(await page.getByLabel('Password').getAttribute('aria-invalid')).toBe('true');
+      expect(await page.getByLabel('Username').getAttribute('aria-invalid')).toBeNull();
+      expect(await page.locator('#username-error').textContent()).toBe('');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('sending too fast shows the rate-limit message with a countdown, and Send waits for it', async () => {
     // An instance of its own, with a budget of three messages an hour per user.
     const database = await createTestDatabase(inject('infra'), 'chat_page_limits');

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { AuthForm } from './AuthForm.tsx';
 import { ChatList } from './ChatList.tsx';
 import { ChatView } from './ChatView.tsx';
-import { createLiveClient, useConnectionLost } from './live.ts';
+import { Live, useConnectionLost } from './live.ts';
 import { Session, type User } from './session.ts';
 
 export function App() {
@@ -23,8 +23,8 @@ export function App() {
 
   // One WebSocket per signed-in user, closed when they sign out.
   const userId = user?.id ?? null;
-  const live = useMemo(() => (userId ? createLiveClient(session) : null), [session, userId]);
-  useEffect(() => () => void live?.dispose(), [live]);
+  const live = useMemo(() => (userId ? new Live(session) : null), [session, userId]);
+  useEffect(() => () => live?.dispose(), [live]);
   const connectionLost = useConnectionLost(live);
 
   if (resuming) return <p className="status">Loading…</p>;

@@ -1,7 +1,6 @@
-import type { Client } from 'graphql-ws';
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { describeError } from './graphql.ts';
-import { onReconnected, subscribeResuming } from './live.ts';
+import type { Live } from './live.ts';
 import { NewGroup } from './NewGroup.tsx';
 import { chatName } from './names.ts';
 import type { Session } from './session.ts';
@@ -40,7 +39,7 @@ const CHATS = `query ($n: Int, $after: String) {
 
 export function ChatList(props: {
   session: Session;
-  live: Client;
+  live: Live;
   selected: string | null;
   onSelect: (id: string) => void;
 }) {
@@ -89,10 +88,9 @@ export function ChatList(props: {
   useEffect(() => {
     void reload();
     // One feed per user: new chats, invitations and unread counts, without a subscription per chat.
-    const stopEvents = subscribeResuming<{
+    const stopEvents = live.subscribe<{
       userEvents: { type: string; unreadCount: { chatId: string; count: number } | null };
     }>(
-      live,
       'subscription { userEvents { type unreadCount { chatId count } } }',
       () => ({}),
       ({ userEvents: event }) => {
@@ -104,7 +102,7 @@ export function ChatList(props: {
       (failure) => setError(describeError(failure)),
     );
     // userEvents are not replayed: what happened while the socket was down is read again.
-    const stopReload = onReconnected(live, () => void reload());
+    const stopReload = live.onReconnected(() => void reload());
     return () => {
       stopEvents();
       stopReload();

@@ -1,13 +1,13 @@
-import type { Client } from 'graphql-ws';
 import { type FormEvent, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { ChatHeader } from './ChatHeader.tsx';
 import { ApiError, describeError } from './graphql.ts';
+import type { Live } from './live.ts';
 import { MessageItem } from './MessageItem.tsx';
 import type { Session } from './session.ts';
 import { useMessages } from './useMessages.ts';
 import { describeTyping, useTyping } from './useTyping.ts';
 
-export function ChatView(props: { session: Session; live: Client; chatId: string; onBack: () => void }) {
+export function ChatView(props: { session: Session; live: Live; chatId: string; onBack: () => void }) {
   const { session, live, chatId, onBack } = props;
   const { messages, hasOlder, loadOlder, send, edit, remove, dismiss, error } = useMessages(session, live, chatId);
   const { typingNames, notifyTyping } = useTyping(session, live, chatId);

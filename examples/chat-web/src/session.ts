@@ -23,11 +23,17 @@ interface AuthPayload {
 
 const AUTH_FIELDS = 'accessToken refreshToken user { id username displayName }';
 const REFRESH_KEY = 'switchboard.refreshToken';
+/**
+ * Refresh this long before the access token expires (at most a quarter of its lifetime): a
+ * request never leaves with a dying token.
+ */
+const REFRESH_AHEAD_MS = 10_000;
 
 export type SessionListener = (state: { user: User | null; expired: boolean }) => void;
 
 export class Session {
   private accessToken: string | null = null;
+  private accessRenewAt = 0;
   private user: User | null = null;
   private refreshing: Promise<void> | null = null;
   private readonly listeners = new Set<SessionListener>();
@@ -76,22 +82,38 @@ export class Session {
       await postGraphQL('mutation ($t: String!) { logout(refreshToken: $t) }', { t: refreshToken }).catch(() => {});
   }
 
-  /** A valid access token (refreshed first when none is held). */
+  /** From when `token()` refreshes the access token held (ms since the epoch; 0 when none is held). */
+  get tokenRenewAt(): number {
+    return this.accessRenewAt;
+  }
+
+  /** A valid access token: refreshed first when none is held or it is about to expire. */
   async token(): Promise<string> {
-    if (!this.accessToken) await this.refresh();
+    if (!this.accessToken || Date.now() >= this.accessRenewAt) await this.refresh();
     if (!this.accessToken)
       throw new ApiError({ message: 'Your session has expired.', extensions: { code: 'UNAUTHENTICATED' } });
     return this.accessToken;
   }
 
-  /** Calls the API as this user; an expired access token is refreshed once, transparently. */
+  /**
+   * Refreshes now, whatever the access token held: after the server refused it (expired, or the
+   * session revoked). Rejects, and the session ends ("expired"), when the refresh is refused.
+   */
+  async renew(): Promise<void> {
+    this.accessToken = null;
+    await this.token();
+  }
+
+  /**
+   * Calls the API as this user. Refused as unauthenticated (the token expired early, the session
+   * revoked elsewhere), it refreshes once and tries again: a refused refresh ends the session.
+   */
   async call<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
     try {
       return await postGraphQL<T>(query, variables, await this.token());
     } catch (error) {
-      if (!(error instanceof ApiError) || error.code !== 'UNAUTHENTICATED' || error.reason !== 'TOKEN_EXPIRED')
-        throw error;
-      this.accessToken = null;
+      if (!(error instanceof ApiError) || error.code !== 'UNAUTHENTICATED') throw error;
+      await this.renew();
       return postGraphQL<T>(query, variables, await this.token());
     }
   }
@@ -123,6 +145,7 @@ export class Session {
 
   private signedIn(payload: AuthPayload): void {
     this.accessToken = payload.accessToken;
+    this.accessRenewAt = renewalTimeOf(payload.accessToken);
     this.user = payload.user;
     this.expired = false;
     sessionStorage.setItem(REFRESH_KEY, payload.refreshToken);
@@ -132,6 +155,7 @@ export class Session {
   private clear(expired: boolean): void {
     const wasSignedIn = this.user !== null;
     this.accessToken = null;
+    this.accessRenewAt = 0;
     this.user = null;
     sessionStorage.removeItem(REFRESH_KEY);
     this.expired = expired && wasSignedIn;
@@ -140,5 +164,22 @@ export class Session {
 
   private emit(): void {
     for (const listener of this.listeners) listener({ user: this.user, expired: this.expired });
+  }
+}
+
+/**
+ * When to refresh a token: before its `exp` by {@link REFRESH_AHEAD_MS} or a quarter of its
+ * lifetime, whichever is less (a JWT's payload is readable; its signature is the server's
+ * business). An unreadable token is due now, so it is refreshed before use.
+ */
+function renewalTimeOf(token: string): number {
+  try {
+    const payload = token.split('.')[1] ?? '';
+    const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown; iat?: unknown };
+    if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number') return 0;
+    const lifetime = (claims.exp - claims.iat) * 1000;
+    return claims.exp * 1000 - Math.min(REFRESH_AHEAD_MS, lifetime / 4);
+  } catch {
+    return 0;
   }
 }

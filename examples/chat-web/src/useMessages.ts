@@ -5,10 +5,9 @@
  * sends shown at once, reconciled with the server's copy (a retried send carries the same
  * `clientId`, so it is never doubled).
  */
-import type { Client } from 'graphql-ws';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, NetworkError } from './graphql.ts';
-import { onReconnected, subscribeResuming } from './live.ts';
+import type { Live } from './live.ts';
 import type { Session } from './session.ts';
 
 export interface ChatMessage {
@@ -37,7 +36,7 @@ interface Page {
   };
 }
 
-export function useMessages(session: Session, live: Client, chatId: string) {
+export function useMessages(session: Session, live: Live, chatId: string) {
   const [messages, setMessages] = useState<ChatMessage[]>([]);
   const [hasOlder, setHasOlder] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -93,8 +92,7 @@ export function useMessages(session: Session, live: Client, chatId: string) {
       startCursor.current = page.messages.pageInfo.startCursor;
       setHasOlder(page.messages.pageInfo.hasPreviousPage);
       merge(page.messages.edges.map((edge) => ({ ...edge.node, cursor: edge.cursor })));
-      stopAdded = subscribeResuming<{ messageAdded: ChatMessage }>(
-        live,
+      stopAdded = live.subscribe<{ messageAdded: ChatMessage }>(
         `subscription ($c: ID!, $after: String) { messageAdded(chatId: $c, after: $after) { ${FIELDS} } }`,
         () => ({ c: chatId, after: newest.current?.cursor ?? null }),
         (data) => {
@@ -105,8 +103,7 @@ export function useMessages(session: Session, live: Client, chatId: string) {
         setError,
       );
     }, setError);
-    const stopUpdated = subscribeResuming<{ messageUpdated: ChatMessage }>(
-      live,
+    const stopUpdated = live.subscribe<{ messageUpdated: ChatMessage }>(
       `subscription ($c: ID!) { messageUpdated(chatId: $c) { ${FIELDS} } }`,
       () => ({ c: chatId }),
       (data) =>
@@ -119,7 +116,7 @@ export function useMessages(session: Session, live: Client, chatId: string) {
     );
     // Edits and deletions made while the socket was down were never pushed: read the loaded
     // window again (newest first, back to the oldest message held) and merge it in by id.
-    const stopRefetch = onReconnected(live, () => {
+    const stopRefetch = live.onReconnected(() => {
       void refetchWindow(session, chatId, oldestSeq.current).then((fresh) => {
         if (!cancelled) merge(fresh);
       }, setError);

@@ -3,9 +3,8 @@
  * their last signal), and `notifyTyping()` to call on every keystroke — it tells the server at
  * most once per interval, which stays well inside the server's per-chat typing limit.
  */
-import type { Client } from 'graphql-ws';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { subscribeResuming } from './live.ts';
+import type { Live } from './live.ts';
 import type { Session } from './session.ts';
 
 const SHOWN_FOR_MS = 4000;
@@ -15,15 +14,14 @@ interface TypingEvent {
   typing: { user: { id: string; username: string; displayName: string | null } };
 }
 
-export function useTyping(session: Session, live: Client, chatId: string) {
+export function useTyping(session: Session, live: Live, chatId: string) {
   // Name by user id, with when the name stops showing.
   const [typing, setTyping] = useState<Map<string, { name: string; until: number }>>(new Map());
   const lastSignal = useRef(0);
 
   useEffect(() => {
     setTyping(new Map());
-    const stop = subscribeResuming<TypingEvent>(
-      live,
+    const stop = live.subscribe<TypingEvent>(
       'subscription ($c: ID!) { typing(chatId: $c) { user { id username displayName } } }',
       () => ({ c: chatId }),
       ({ typing: { user } }) => {
