@@ -15,7 +15,7 @@ import { startTopology } from '@switchboard/infra';
 // per-closure overhead that no user pays).
 import { createMemoryStore, createRateLimiter, fixedWindow } from '@switchboard/ratelimit';
 import { createRedisStore } from '@switchboard/ratelimit/redis';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 
 const CONCURRENCY = 50;
@@ -50,8 +50,17 @@ if (only === undefined) {
 // BENCH_TELEMETRY=on (npm run bench:ab -- ratelimit --telemetry): a span per Redis check, a
 // counted memory check.
 const telemetry = await benchTelemetry();
-const topology = await startTopology({ postgres: false, redis: { replicas: 0, sentinels: 0 } });
+// A Redis Cluster of 3 masters beside the single Redis (Redis half only): the cost of cluster
+// routing, measured side by side (on 2 cores no speed-up is expected from more masters).
+const topology = await startTopology({
+  postgres: false,
+  redis: { replicas: 0, sentinels: 0 },
+  redisCluster: only === 'redis' ? { masters: 3, replicasPerMaster: 0 } : false,
+});
 const client = new Redis(topology.info.redis?.master ?? '');
+const clusterClient = topology.info.redisCluster
+  ? new Cluster(topology.info.redisCluster.nodes, { scaleReads: 'master' })
+  : undefined;
 // For reference: ioredis can also gather the commands of one turn into one socket write
 // (enableAutoPipelining); each check is still its own command for Redis to run and answer.
 const pipelined = new Redis(topology.info.redis?.master ?? '', { enableAutoPipelining: true });
@@ -102,6 +111,38 @@ try {
         'raw EVALSHA floor',
         'rate-limiter-flexible, autopipelined client',
         'raw EVALSHA floor, autopipelined client',
+      );
+    }
+
+    if (clusterClient) {
+      // The same checks on a 3-master cluster: each turn's batch splits by slot.
+      const clusterStore = createRedisStore({ client: clusterClient, telemetry: telemetry.option });
+      const oursOnCluster = createRateLimiter({
+        store: clusterStore,
+        algorithm: fixedWindow({ limit: LIMIT, windowMs: WINDOW_MS }),
+        prefix: `ours${++prefix}`,
+      });
+      const oursOnOne = ours();
+      const theirsOnCluster = new RateLimiterRedis({
+        storeClient: clusterClient,
+        points: LIMIT,
+        duration: WINDOW_MS / 1000,
+        keyPrefix: `rlf${++prefix}`,
+      });
+      const key = (i: number) => `user-${i % DISTINCT_KEYS}`;
+      const results = await compare(
+        {
+          '@switchboard/ratelimit': (i) => oursOnCluster.consume(key(i)),
+          '@switchboard/ratelimit on one Redis': (i) => oursOnOne.consume(key(i)),
+          'rate-limiter-flexible': (i) => theirsOnCluster.consume(key(i)),
+        },
+        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS, warmupMs: WARMUP_MS },
+      );
+      addRows(
+        `Redis Cluster (3 masters), fixed window, ${DISTINCT_KEYS / 1000}k distinct keys`,
+        results,
+        'rate-limiter-flexible',
+        '@switchboard/ratelimit on one Redis',
       );
     }
 
@@ -176,6 +217,7 @@ try {
   process.stdout.write(`${[...header, ...rows].join('\n')}\n`);
 } finally {
   client.disconnect();
+  clusterClient?.disconnect();
   pipelined.disconnect();
   await topology.stop();
 }

@@ -1,6 +1,6 @@
 import { withinDeadline } from '@switchboard/hot-path';
 import { StoreTimeoutError } from './errors.ts';
-import { storageKey } from './keys.ts';
+import { hashTagOf, storageKey } from './keys.ts';
 import { toResult } from './results.ts';
 import type { Algorithm, BoundStore, Decision, RateLimitStore, StoreBindOptions, StoreEntry } from './types.ts';
 
@@ -24,10 +24,11 @@ export function bindStore(
   algorithm: Algorithm,
   options: StoreBindOptions,
 ): BoundStore {
-  const { blockDurationMs, timeoutMs } = options;
+  const { blockDurationMs, timeoutMs, hashTag } = options;
   return {
     consume(key, cost) {
-      const entry: StoreEntry = { key: storageKey(prefix, key), algorithm, cost, blockDurationMs };
+      const stored = storageKey(prefix, key, hashTag === undefined ? undefined : hashTagOf(hashTag, key));
+      const entry: StoreEntry = { key: stored, algorithm, cost, blockDurationMs };
       let decided: Promise<Decision[]>;
       try {
         decided = withinDeadline(store.evaluate('consume', [entry]), timeoutMs, storeTimeout);

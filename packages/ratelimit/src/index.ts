@@ -35,7 +35,7 @@ export {
   type RateLimitRefusalBody,
 } from './http-rate-limit.ts';
 export { type IpKeyOptions, ipKey } from './ip.ts';
-export { encodeKey, storageKey } from './keys.ts';
+export { encodeKey, hashTagOf, storageKey } from './keys.ts';
 export {
   type ConsumeAllEntry,
   type ConsumeAllResult,

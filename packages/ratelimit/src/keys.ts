@@ -57,9 +57,30 @@ export function joinStorageKey(prefix: string, encodedKey: string): string {
 }
 
 /**
- * The storage key of a limiter's (`prefix`) user key: `<prefix>|<encoded key>`. What the entries
- * of `evaluate` carry, and what a store's bound `consume` derives from the key it is given.
+ * The storage key of a limiter's (`prefix`) user key: `<prefix>|<encoded key>`, or with a hash
+ * tag (the limiter's `hashTag` option) `<prefix>|{<encoded tag>}<encoded key>`. What the entries
+ * of `evaluate` carry, and what a store's bound `consume` derives from the key it is given. An
+ * encoded key or tag never contains `{` or `}` (percent-encoded), nor may a prefix: the braces
+ * are the tag's alone.
  */
-export function storageKey(prefix: string, key: string): string {
-  return joinStorageKey(prefix, encodeKey(key));
+export function storageKey(prefix: string, key: string, hashTag?: string): string {
+  return joinStorageKey(prefix, hashTag === undefined ? encodeKey(key) : taggedKey(encodeKey(hashTag), encodeKey(key)));
+}
+
+/** An encoded key with its encoded hash tag in front: `{<tag>}<key>`. */
+export function taggedKey(encodedTag: string, encodedKey: string): string {
+  return `{${encodedTag}}${encodedKey}`;
+}
+
+/**
+ * Runs a limiter's `hashTag` function on a key: the tag it gives must be a non-empty string (a
+ * TypeError otherwise, as for a bad key).
+ */
+export function hashTagOf(hashTag: (key: string) => string, key: string): string {
+  const tag = hashTag(key);
+  if (typeof tag !== 'string' || tag.length === 0)
+    throw new TypeError(
+      `hashTag must return a non-empty string, got ${tag === '' ? 'an empty string' : typeof tag} for key ${JSON.stringify(key)}`,
+    );
+  return tag;
 }

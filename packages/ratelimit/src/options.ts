@@ -35,6 +35,15 @@ export interface RateLimiterOptions {
   blockDurationMs?: number;
   /** @default console */
   logger?: RateLimitLogger;
+  /**
+   * Redis Cluster: what of a key decides its slot. Limiters whose keys give the same tag keep
+   * their state in one slot, so that `consumeAll` over them stays one atomic script: e.g.
+   * `(key) => key.split(':')[0]` puts a user's global limit (`userId`) and per-chat limit
+   * (`userId:chatId`) together. Without it each key is its own tag (a key's state and block
+   * always share a slot). Any store accepts it; only Redis uses it. The tag becomes part of the
+   * storage key: adding or changing it starts the counts afresh.
+   */
+  hashTag?: (key: string) => string;
 }
 
 /** How a store is doing, shared by every limiter on it. */
@@ -55,6 +64,7 @@ export interface ResolvedSettings {
   retryStoreAfterMs: number;
   blockDurationMs: number;
   logger: RateLimitLogger;
+  hashTag: ((key: string) => string) | undefined;
   /** Until then, unreadable-state warnings of this limiter are not repeated. */
   quietUntil: number;
   /** Shared by every limiter on the same store. */
@@ -126,10 +136,16 @@ export function resolveSettings(options: RateLimiterOptions): ResolvedSettings {
     retryStoreAfterMs: duration('retryStoreAfterMs', options.retryStoreAfterMs ?? 1_000, false),
     blockDurationMs: duration('blockDurationMs', options.blockDurationMs ?? 0, false),
     logger: options.logger ?? { warn: (message, details) => console.warn(`[ratelimit] ${message}`, details ?? '') },
+    hashTag: hashTagOption(options.hashTag),
     quietUntil: 0,
     health: healthOf(store),
     oneFits: algorithm.limit >= 1,
   };
+}
+
+function hashTagOption(hashTag: unknown): ((key: string) => string) | undefined {
+  if (hashTag === undefined || typeof hashTag === 'function') return hashTag as ((key: string) => string) | undefined;
+  throw new TypeError(`createRateLimiter: \`hashTag\` must be a function (key) => tag, got ${typeof hashTag}`);
 }
 
 // Durations may be fractional milliseconds, so not `wholeNumberOption`; the message has its shape.

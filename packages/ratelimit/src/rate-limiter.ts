@@ -1,7 +1,7 @@
 import { withinDeadline } from '@switchboard/hot-path';
 import { bindStore, storeTimeout } from './bind-store.ts';
 import { RateLimitedError } from './errors.ts';
-import { storageKey } from './keys.ts';
+import { hashTagOf, storageKey } from './keys.ts';
 import {
   type RateLimiterOptions,
   type ResolvedSettings,
@@ -64,6 +64,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const bindOptions: StoreBindOptions = {
     blockDurationMs: settings.blockDurationMs,
     timeoutMs: settings.timeoutMs,
+    ...(settings.hashTag ? { hashTag: settings.hashTag } : {}),
     fail(error, key, cost) {
       markFailed(health, settings, error);
       return fallback('consume', [{ settings, storeEntry: entryOf(settings, key, cost) }]).then(firstResult);
@@ -110,11 +111,11 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     async block(key, durationMs) {
       if (!(Number.isFinite(durationMs) && durationMs > 0))
         throw new TypeError(`durationMs must be > 0, got ${durationMs}`);
-      const stored = storageKey(prefix, validateKey(key));
+      const stored = storedKey(settings, validateKey(key));
       await guarded(settings, () => store.block(stored, durationMs));
     },
     async reset(key) {
-      const stored = storageKey(prefix, validateKey(key));
+      const stored = storedKey(settings, validateKey(key));
       await guarded(settings, () => store.reset([stored]));
       await settings.insurance?.store.reset([stored]);
     },
@@ -123,8 +124,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   return limiter;
 }
 
+/** A key's storage key under a limiter's settings (its prefix, and its hash tag when it has one). */
+const storedKey = (settings: ResolvedSettings, key: string): string =>
+  storageKey(settings.prefix, key, settings.hashTag === undefined ? undefined : hashTagOf(settings.hashTag, key));
+
 const entryOf = (settings: ResolvedSettings, key: string, cost: number): StoreEntry => ({
-  key: storageKey(settings.prefix, key),
+  key: storedKey(settings, key),
   algorithm: settings.algorithm,
   cost,
   blockDurationMs: settings.blockDurationMs,
@@ -193,6 +198,8 @@ export async function consumeAll(entries: readonly ConsumeAllEntry[]): Promise<C
       throw new TypeError(`consumeAll: the same limiter and key appear twice (${storeEntry.key})`);
     seen.add(storeEntry.key);
   }
+  // Before the store is called: a setup mistake must not pass for a store failure.
+  first.store.assertAtomic?.(prepared.map(({ storeEntry }) => storeEntry));
   const results = await several('consume', prepared);
   const allowed = results.every((result) => result.allowed);
   const retryAfterMs = allowed

@@ -102,6 +102,13 @@ export interface RateLimitStore {
    * contract checks both.
    */
   bind?(prefix: string, algorithm: Algorithm, options: StoreBindOptions): BoundStore;
+  /**
+   * Optional: throws a TypeError saying how to fix it when these entries cannot be decided in
+   * one atomic call on this store (on Redis Cluster, entries whose keys lie in different slots).
+   * `consumeAll` asks before it calls `evaluate`, so that a mistake in the limiters' setup is
+   * an error, not a store failure its `onStoreError` policy would answer.
+   */
+  assertAtomic?(entries: readonly StoreEntry[]): void;
 }
 
 /** What a limiter tells a store when it binds to it (see {@link RateLimitStore.bind}). */
@@ -119,6 +126,12 @@ export interface StoreBindOptions {
   fail(error: unknown, key: string, cost: number): Promise<RateLimitResult>;
   /** To call when the backend answered a consume: the limiter hands back to the store after an outage. */
   answered(): void;
+  /**
+   * The limiter's `hashTag` option: a key's storage key is then `storageKey(prefix, key,
+   * hashTagOf(hashTag, key))`. A store that has no use for tags may leave such limiters to
+   * `bindStore`.
+   */
+  readonly hashTag?: (key: string) => string;
 }
 
 /** One limiter's consume on a store: what {@link RateLimitStore.bind} returns. */

@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sentinelClientOptions } from '@switchboard/infra';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, inject, test } from 'vitest';
+import { describe, expect, inject, test } from 'vitest';
 import {
   type Algorithm,
   consumeAll,
@@ -14,25 +13,14 @@ import {
   tokenBucket,
 } from '../src/index.ts';
 import { createRedisStore, type RedisCommandClient } from '../src/redis.ts';
-import { storeContract } from '../src/testing.ts';
+import { redisContract } from './redis-contract.ts';
 
 const redisInfo = inject('infra').redis;
 if (!redisInfo) throw new Error('the shared topology has no Redis');
-const clients = [new Redis(sentinelClientOptions(redisInfo)), new Redis(sentinelClientOptions(redisInfo))] as const;
-const [mainClient, peerClient] = clients;
-const store = createRedisStore({ client: mainClient });
-const peerStore = createRedisStore({ client: peerClient });
-
-afterAll(() => {
-  for (const client of clients) client.disconnect();
-});
-
-storeContract({
-  name: 'redis (Sentinel-managed master)',
-  store: () => store,
-  peerStore: () => peerStore,
-  advance: (ms) => sleep(ms),
-});
+const { store, mainClient } = redisContract(
+  'redis (Sentinel-managed master)',
+  () => new Redis(sentinelClientOptions(redisInfo)),
+);
 
 /** Counts the commands a store sends. */
 function countingClient(client: Redis): RedisCommandClient & { commands: string[] } {
@@ -97,7 +85,7 @@ describe('createRedisStore', () => {
     const prefix = `ttl-${Date.now()}`;
     const limiter = createRateLimiter({ store, algorithm: fixedWindow({ limit: 3, windowMs: 5_000 }), prefix });
     await limiter.consume('k');
-    const ttl = await mainClient.pttl(`${prefix}|k|fw`);
+    const ttl = await mainClient.pttl(`${prefix}|{k}|fw`);
     expect(ttl).toBeGreaterThan(4_000);
     expect(ttl).toBeLessThanOrEqual(5_000);
   });
@@ -110,7 +98,7 @@ describe('createRedisStore', () => {
     expect((await limiter.consume('alice|fw')).allowed).toBe(true);
     expect((await limiter.consume('alice')).allowed).toBe(false);
     const keys = await mainClient.keys(`${prefix}|*`);
-    expect(keys.sort()).toEqual([`${prefix}|alice%7cfw|fw`, `${prefix}|alice|fw`]);
+    expect(keys.sort()).toEqual([`${prefix}|{alice%7cfw}|fw`, `${prefix}|{alice}|fw`]);
   });
 
   test("a limiter's single-key fixed-window consume answers like the general store path", async () => {
@@ -211,17 +199,17 @@ describe('fixed-window consumes of one turn, batched', () => {
   test('a key holding something else (not a counter, no TTL, another type) does not fail the batch', async () => {
     const prefix = `corrupt-${Date.now()}`;
     const limiter = createRateLimiter({ store, algorithm: fixedWindow({ limit: 3, windowMs: 60_000 }), prefix });
-    await mainClient.set(`${prefix}|text|fw`, 'not a number');
-    await mainClient.set(`${prefix}|fraction|fw`, '1.5', 'PX', 60_000);
-    await mainClient.set(`${prefix}|forever|fw`, '2');
-    await mainClient.hset(`${prefix}|hash|fw`, 'field', '1');
+    await mainClient.set(`${prefix}|{text}|fw`, 'not a number');
+    await mainClient.set(`${prefix}|{fraction}|fw`, '1.5', 'PX', 60_000);
+    await mainClient.set(`${prefix}|{forever}|fw`, '2');
+    await mainClient.hset(`${prefix}|{hash}|fw`, 'field', '1');
     const keys = ['text', 'fraction', 'forever', 'hash', 'fine'];
     const results = await Promise.all(keys.map((key) => limiter.consume(key)));
     // Each is treated as a fresh window (the foreign value overwritten), none fails or degrades.
     for (const result of results) expect(result).toMatchObject({ allowed: true, remaining: 2 });
     for (const key of keys) {
-      expect(await mainClient.get(`${prefix}|${key}|fw`)).toBe('1');
-      expect(await mainClient.pttl(`${prefix}|${key}|fw`)).toBeGreaterThan(50_000);
+      expect(await mainClient.get(`${prefix}|{${key}}|fw`)).toBe('1');
+      expect(await mainClient.pttl(`${prefix}|{${key}}|fw`)).toBeGreaterThan(50_000);
     }
   });
 
@@ -313,7 +301,7 @@ describe('checks of one turn through the general script, batched', () => {
       prefix: `${prefix}-c`,
     });
     // The log keeps a list; a string there makes its script step fail (WRONGTYPE).
-    await mainClient.set(`${prefix}|bad|swl`, 'a string', 'PX', 60_000);
+    await mainClient.set(`${prefix}|{bad}|swl`, 'a string', 'PX', 60_000);
     const [bad, good, other] = await Promise.all([log.consume('bad'), log.consume('good'), counter.consume('x')]);
     expect(bad).toMatchObject({ allowed: false, degraded: 'closed' });
     expect(good).toMatchObject({ allowed: true, remaining: 2 });
@@ -333,14 +321,15 @@ describe('what the batched scripts must not do (review findings)', () => {
     const prefix = `strict-${Date.now()}`;
     const limiter = createRateLimiter({ store, algorithm: fixedWindow({ limit: 3, windowMs: 60_000 }), prefix });
     const foreign = ['5.0', '007', '1e3', ' 5'];
-    for (const [index, value] of foreign.entries()) await mainClient.set(`${prefix}|f${index}|fw`, value, 'PX', 60_000);
+    for (const [index, value] of foreign.entries())
+      await mainClient.set(`${prefix}|{f${index}}|fw`, value, 'PX', 60_000);
     const keys = ['a', ...foreign.map((_, index) => `f${index}`), 'b'];
     const results = await Promise.all(keys.map((key) => limiter.consume(key)));
     for (const result of results) {
       expect(result.degraded).toBeUndefined();
       expect(result).toMatchObject({ allowed: true, remaining: 2 });
     }
-    for (const key of keys) expect(await mainClient.get(`${prefix}|${key}|fw`)).toBe('1');
+    for (const key of keys) expect(await mainClient.get(`${prefix}|{${key}}|fw`)).toBe('1');
   });
 
   test('a multi-limit check over such a counter is decided and paid once, not refused and half paid', async () => {
@@ -355,7 +344,7 @@ describe('what the batched scripts must not do (review findings)', () => {
       algorithm: fixedWindow({ limit: 10, windowMs: 60_000 }),
       prefix: `half-f-${stamp}`,
     });
-    await mainClient.set(`half-f-${stamp}|u|fw`, '007', 'PX', 60_000);
+    await mainClient.set(`half-f-${stamp}|{u}|fw`, '007', 'PX', 60_000);
     for (const expected of [9, 8]) {
       const all = await consumeAll([
         { limiter: counter, key: 'u' },

@@ -6,6 +6,7 @@
 export { type Deadline, settle, startDeadline, withinDeadline } from './deadlines.ts';
 export { CounterSeries, HotCounter, OTHER } from './hot-counter.ts';
 export { type WholeNumberRange, wholeNumberOption } from './options.ts';
+export { redisSlot } from './redis-slot.ts';
 export { defineScript, isNoScriptError, type LuaScript, type ScriptClient, scriptRunner } from './scripts.ts';
 export { charCodeAt, indexOf, slice, startsWith } from './string-methods.ts';
 export {

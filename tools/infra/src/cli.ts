@@ -8,7 +8,8 @@ import { startTopology, stopTopologyDir, type TopologyOptions } from './topology
 const USAGE = `usage: npm run infra -- <command> [options]
 
 commands:
-  up       start Postgres and Redis detached, print connection info as JSON on stdout, exit
+  up       start Postgres and Redis (and, when asked, a Redis Cluster) detached, print
+           connection info as JSON on stdout, exit
   down     stop exactly what 'up' started and remove its temp dir
   status   print the connection info of what is up (exit 1 when nothing is)
 
@@ -19,7 +20,11 @@ options for up:
   --sentinels N         Redis Sentinels (default 3)
   --lag-ms MS           recovery_min_apply_delay of the last Postgres replica (default 0)
   --no-postgres         start no Postgres
-  --no-redis            start no Redis
+  --no-redis            start no Redis (master, replicas, Sentinels)
+  --redis-cluster       also start a Redis Cluster (3 masters with 1 replica each by default);
+                        JSON gains redisCluster.nodes
+  --redis-cluster-masters N    masters of the Redis Cluster (default 3; implies --redis-cluster)
+  --redis-cluster-replicas N   replicas of each master (default 1; implies --redis-cluster)
 
 options for all:
   --state FILE          state file (default .infra/state.json, or SWITCHBOARD_INFRA_STATE)`;
@@ -48,6 +53,12 @@ async function main(argv: string[]): Promise<number> {
       const replicas = count('--replicas', values.replicas, 2);
       const pgReplicas = count('--pg-replicas', values['pg-replicas'], replicas);
       const lagMs = count('--lag-ms', values['lag-ms'], 0);
+      const wantsCluster =
+        values['redis-cluster'] === true ||
+        values['redis-cluster-masters'] !== undefined ||
+        values['redis-cluster-replicas'] !== undefined;
+      const clusterMasters = count('--redis-cluster-masters', values['redis-cluster-masters'], 3);
+      if (clusterMasters < 1) throw new UsageError(`--redis-cluster-masters must be at least 1, got ${clusterMasters}`);
       const options: TopologyOptions = {
         detached: true,
         // Recorded before any server starts, so 'down' finds even a half-started topology.
@@ -69,6 +80,12 @@ async function main(argv: string[]): Promise<number> {
               replicas: count('--redis-replicas', values['redis-replicas'], replicas),
               sentinels: count('--sentinels', values.sentinels, 3),
             },
+        redisCluster: wantsCluster
+          ? {
+              masters: clusterMasters,
+              replicasPerMaster: count('--redis-cluster-replicas', values['redis-cluster-replicas'], 1),
+            }
+          : false,
       };
       stopOnSignal(stateFile);
       const start = startTopology({ ...options, signal: aborter.signal });
@@ -159,6 +176,9 @@ function parseOptions(argv: string[]) {
         'lag-ms': { type: 'string' },
         'no-postgres': { type: 'boolean' },
         'no-redis': { type: 'boolean' },
+        'redis-cluster': { type: 'boolean' },
+        'redis-cluster-masters': { type: 'string' },
+        'redis-cluster-replicas': { type: 'string' },
         state: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },

@@ -151,6 +151,12 @@ export function isRunning(record: Pick<ProcessRecord, 'pid' | 'startTime'>): boo
   return stat[19] === record.startTime;
 }
 
+/** Whether the recorded process is stopped by a signal (SIGSTOP): alive, but answers nothing. */
+export function isStopped(record: Pick<ProcessRecord, 'pid' | 'startTime'>): boolean {
+  const stat = readStat(record.pid);
+  return stat !== undefined && stat[0] === 'T' && stat[19] === record.startTime;
+}
+
 /**
  * Sends a signal to the recorded process and all its descendants. Not a process-group signal:
  * Postgres backends call setsid(), so each leads a group of its own.

@@ -29,10 +29,10 @@ export interface RedisGroupOptions extends ClusterStartOptions {
 
 type RedisRole = 'master' | 'replica' | 'sentinel';
 
-/** One redis-server process (a data node or a Sentinel). */
+/** One redis-server process (a data node, a Sentinel or a Redis Cluster node). */
 export class RedisNode extends ServerNode {
   constructor(
-    /** The role it was started in; data nodes swap master/replica on failover (ask `group.currentMaster()`). */
+    /** The role it was started in; data nodes swap master/replica on failover (ask `group.currentMaster()` or `cluster.masters()`). */
     readonly startRole: RedisRole,
     name: string,
     port: number,

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { InfraError } from './errors.ts';
 import {
   isRunning,
+  isStopped,
   logTail,
   type ProcessRecord,
   pollUntil,
@@ -51,6 +52,11 @@ export abstract class ServerNode {
     if (!(await waitUntilGone(this.server.record, 10_000))) {
       throw new InfraError(`${this.name} (pid ${this.pid}) survived SIGKILL`);
     }
+  }
+
+  /** Running and not paused: the server can answer. */
+  isReachable(): boolean {
+    return this.server !== undefined && isRunning(this.server.record) && !isStopped(this.server.record);
   }
 
   /** SIGSTOP the server and all its children: connections stay open but nothing answers. */

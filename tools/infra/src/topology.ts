@@ -6,6 +6,7 @@ import { type Manifest, readManifest, writeManifest } from './manifest.ts';
 import { type PostgresCluster, type PostgresReplicaOptions, startPostgres } from './postgres.ts';
 import { isRunning, type ProcessRecord, readStartTime, signalTree, stopProcess, waitUntilReaped } from './process.ts';
 import { type RedisGroup, startRedis } from './redis.ts';
+import { type RedisCluster, startRedisCluster } from './redis-cluster.ts';
 import type { TopologyInfo } from './types.ts';
 
 export interface TopologyOptions {
@@ -28,6 +29,20 @@ export interface TopologyOptions {
         sentinels?: number;
         /** @default 2000 */
         downAfterMs?: number;
+      };
+  /**
+   * A Redis Cluster (masters splitting the hash slots, each with replicas), independent of the
+   * Sentinel group above, or `false` for none. @default false
+   */
+  redisCluster?:
+    | false
+    | {
+        /** @default 3 */
+        masters?: number;
+        /** @default 1 */
+        replicasPerMaster?: number;
+        /** `cluster-node-timeout`. @default 2000 */
+        nodeTimeoutMs?: number;
       };
   /**
    * Leave the servers running when this process exits (the CLI's `up`); `stopTopologyDir` stops
@@ -56,6 +71,7 @@ export interface Topology {
   info: TopologyInfo;
   postgres: PostgresCluster | undefined;
   redis: RedisGroup | undefined;
+  redisCluster: RedisCluster | undefined;
   stop(): Promise<void>;
 }
 
@@ -101,6 +117,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
 
   const postgresOptions = options.postgres === false ? undefined : (options.postgres ?? {});
   const redisOptions = options.redis === false ? undefined : (options.redis ?? {});
+  const clusterOptions = options.redisCluster || undefined;
   const results = await Promise.allSettled([
     postgresOptions
       ? startPostgres({
@@ -123,6 +140,19 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
           ...(redisOptions.downAfterMs === undefined ? {} : { downAfterMs: redisOptions.downAfterMs }),
         })
       : Promise.resolve(undefined),
+    clusterOptions
+      ? startRedisCluster({
+          dir: join(dir, 'redis-cluster'),
+          detached,
+          tracker,
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(clusterOptions.masters === undefined ? {} : { masters: clusterOptions.masters }),
+          ...(clusterOptions.replicasPerMaster === undefined
+            ? {}
+            : { replicasPerMaster: clusterOptions.replicasPerMaster }),
+          ...(clusterOptions.nodeTimeoutMs === undefined ? {} : { nodeTimeoutMs: clusterOptions.nodeTimeoutMs }),
+        })
+      : Promise.resolve(undefined),
   ]);
   const failure = results.find((result) => result.status === 'rejected');
   if (failure) {
@@ -135,13 +165,13 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
     }
     throw failure.reason;
   }
-  const [postgres, redis] = results.map((result) => (result.status === 'fulfilled' ? result.value : undefined)) as [
-    PostgresCluster | undefined,
-    RedisGroup | undefined,
-  ];
+  const [postgres, redis, redisCluster] = results.map((result) =>
+    result.status === 'fulfilled' ? result.value : undefined,
+  ) as [PostgresCluster | undefined, RedisGroup | undefined, RedisCluster | undefined];
   const info: TopologyInfo = {
     ...(postgres ? { postgres: postgres.info() } : {}),
     ...(redis ? { redis: redis.info() } : {}),
+    ...(redisCluster ? { redisCluster: redisCluster.info() } : {}),
   };
   manifest.info = info;
   writeManifest(dir, manifest);
@@ -152,9 +182,10 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
     info,
     postgres,
     redis,
+    redisCluster,
     stop() {
       stopped ??= (async () => {
-        await redis?.stop();
+        await Promise.all([redis?.stop(), redisCluster?.stop()]);
         await postgres?.stop();
         await stopTopologyDir(dir);
       })();

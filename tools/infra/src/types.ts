@@ -4,6 +4,7 @@ import type { ProcessRecord } from './process.ts';
 export interface TopologyInfo {
   postgres?: PostgresInfo;
   redis?: RedisInfo;
+  redisCluster?: RedisClusterInfo;
 }
 
 export interface PostgresInfo {
@@ -20,6 +21,11 @@ export interface RedisInfo {
   sentinels: { host: string; port: number }[];
   /** The name the Sentinels monitor the master under. */
   masterName: string;
+}
+
+export interface RedisClusterInfo {
+  /** Every node in start order (masters first); roles change on failover, so ask the cluster. */
+  nodes: { host: string; port: number }[];
 }
 
 /** Receives every server process as it is started or restarted, so it can be found again. */

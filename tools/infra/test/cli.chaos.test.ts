@@ -90,6 +90,34 @@ describe('infra CLI', () => {
     expect(existsSync(stateFile)).toBe(false);
   });
 
+  test('up --redis-cluster adds a Redis Cluster to the JSON; down stops its nodes', async () => {
+    const dirsBefore = topologyDirs();
+    const up = await infra('up', '--no-postgres', '--no-redis', '--redis-cluster');
+    const info = JSON.parse(up.stdout) as TopologyInfo;
+    expect(info.postgres).toBeUndefined();
+    expect(info.redis).toBeUndefined();
+    expect(info.redisCluster?.nodes).toHaveLength(6);
+    for (const node of info.redisCluster?.nodes ?? []) {
+      expect(node.host).toBe('127.0.0.1');
+      expect(String(await redisCommand(node.port, ['CLUSTER', 'INFO']))).toContain('cluster_state:ok');
+    }
+    expect(JSON.parse((await infra('status')).stdout)).toEqual(info);
+
+    const newDirs = topologyDirs().filter((dir) => !dirsBefore.includes(dir));
+    expect(newDirs).toHaveLength(1);
+    const dir = join(tmpdir(), newDirs[0] ?? '');
+    const processes = readManifest(dir)?.processes ?? [];
+    expect(processes.map((record) => record.name).sort()).toEqual(
+      [1, 2, 3, 4, 5, 6].map((index) => `redis-cluster-node${index}`),
+    );
+    expect(processes.every((record) => isRunning(record))).toBe(true);
+
+    await infra('down');
+    expect(processes.filter((record) => readStartTime(record.pid) === record.startTime)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(stateFile)).toBe(false);
+  });
+
   test('down with nothing up says so and succeeds', async () => {
     const down = await infra('down');
     expect(down.stderr).toContain('nothing is up');
@@ -101,6 +129,10 @@ describe('infra CLI', () => {
       stderr: expect.stringContaining("--replicas must be a whole number >= 0, got 'two'"),
     });
     await expect(infra('up', '--replicas=')).rejects.toMatchObject({ code: 2 });
+    await expect(infra('up', '--redis-cluster-masters', '0')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--redis-cluster-masters must be at least 1'),
+    });
     await expect(infra('up', '--bogus')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--bogus') });
   });
 

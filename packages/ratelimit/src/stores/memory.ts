@@ -3,6 +3,7 @@
 // write that state in place; split apart, each piece would need the others' internals.
 import { wholeNumberOption } from '@switchboard/hot-path';
 import { openWindowCount } from '../algorithms/fixed-window.ts';
+import { bindStore } from '../bind-store.ts';
 import { encodeKey, isSafeShort, KEY_SEPARATOR } from '../keys.ts';
 import { toResult } from '../results.ts';
 import { memoryStoreChecks, type Telemetry } from '../telemetry.ts';
@@ -14,6 +15,7 @@ import type {
   RateLimitResult,
   RateLimitStore,
   Step,
+  StoreBindOptions,
   StoreEntry,
 } from '../types.ts';
 
@@ -370,7 +372,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   };
 
   // A bound limiter's keys live in its prefix's table, pinned: found by the encoded key alone.
-  const bind = (prefix: string, algorithm: Algorithm, options: { blockDurationMs: number }): BoundStore => {
+  // Limiters with a hash tag (kept for Redis Cluster; one process has no slots) take the general
+  // path, whose storage keys carry the tag as `evaluate`'s do.
+  const bind = (prefix: string, algorithm: Algorithm, options: StoreBindOptions): BoundStore => {
+    if (options.hashTag !== undefined) return bindStore(store, prefix, algorithm, options);
     const table = tableFor(prefix, true) as Table;
     table.pinned = true;
     const { blockDurationMs } = options;

@@ -48,6 +48,8 @@ export function createCheckBatcher(
   send: SendBatch,
   stateKey: (entry: StoreEntry) => string,
   blockKey: (entry: StoreEntry) => string,
+  /** On a Redis Cluster, the slot of a check's keys (a batch holds one slot's checks); else undefined. */
+  slotOf?: (entry: StoreEntry) => number,
 ) {
   const flush = ({ checks, entries: total }: TurnOfChecks) => {
     const perBatch = chunkSize(total);
@@ -114,12 +116,13 @@ export function createCheckBatcher(
     }
   };
 
-  const batches = new TurnBatches<0, TurnOfChecks>({ create: () => ({ checks: [], entries: 0 }), send: flush });
+  const batches = new TurnBatches<number, TurnOfChecks>({ create: () => ({ checks: [], entries: 0 }), send: flush });
 
   return {
     check: (mode: EvaluateMode, entries: readonly StoreEntry[]): Promise<Decision[]> =>
       new Promise<Decision[]>((resolve, reject) => {
-        const turn = batches.batchFor(0);
+        // Every entry of a check shares its slot (the store's `assertAtomic`).
+        const turn = batches.batchFor(slotOf ? slotOf(entries[0] as StoreEntry) : 0);
         turn.checks.push({ mode, entries, resolve, reject });
         turn.entries += entries.length;
       }),

@@ -31,10 +31,11 @@ class TurnChecks {
   readonly userKeys: string[] = [];
   readonly costs: number[] = [];
   readonly resolvers: Resolve[] = [];
-
-  constructor(readonly timeoutMs: number) {}
+  /** The batch's deadline: its limiters' timeout (batches are grouped by it). */
+  timeoutMs = 0;
 
   add(owner: Owner, stateKey: string, blockKey: string, userKey: string, cost: number): Promise<RateLimitResult> {
+    this.timeoutMs = owner.options.timeoutMs;
     this.keys.push(stateKey, blockKey);
     this.owners.push(owner);
     this.userKeys.push(userKey);
@@ -133,25 +134,28 @@ export function createConsumeBatcher(send: SendBatch) {
     );
   };
 
-  const batches = new TurnBatches<number, TurnChecks>({
-    create: (timeoutMs) => new TurnChecks(timeoutMs),
+  // Grouped by timeout, and on a cluster by slot too (`${timeoutMs}/${slot}`): one script's keys
+  // must share a slot.
+  const batches = new TurnBatches<number | string, TurnChecks>({
+    create: () => new TurnChecks(),
     send: (checks) => dispatch(checks, 0, checks.owners.length),
   });
 
   return {
     /**
      * The batched consume of one bound limiter: a check of `cost` on the user's `key`, whose
-     * state and block live at `stateKey` and `blockKey` (the store's key format).
+     * state and block live at `stateKey` and `blockKey` (the store's key format), in `slot` on a
+     * Redis Cluster (undefined otherwise).
      */
     consumer(
       params: readonly [number, number, number],
       limit: number,
       options: StoreBindOptions,
-    ): (stateKey: string, blockKey: string, key: string, cost: number) => Promise<RateLimitResult> {
+    ): (stateKey: string, blockKey: string, key: string, cost: number, slot?: number) => Promise<RateLimitResult> {
       const owner: Owner = { params, limit, options };
       const { timeoutMs } = options;
-      return (stateKey, blockKey, key, cost) => {
-        const checks = batches.batchFor(timeoutMs);
+      return (stateKey, blockKey, key, cost, slot) => {
+        const checks = batches.batchFor(slot === undefined ? timeoutMs : `${timeoutMs}/${slot}`);
         const answer = checks.add(owner, stateKey, blockKey, key, cost);
         if (checks.owners.length >= SEND_AT) batches.flush();
         return answer;

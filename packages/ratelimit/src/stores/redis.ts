@@ -1,24 +1,29 @@
-import { scriptRunner } from '@switchboard/hot-path';
+import { redisSlot, scriptRunner } from '@switchboard/hot-path';
 import { FIXED_WINDOW_BATCH_SCRIPT, GENERAL_SCRIPT } from '../algorithms/lua-script.ts';
 import { bindStore } from '../bind-store.ts';
-import { encodeKey, isSafeShort, joinStorageKey } from '../keys.ts';
+import { encodeKey, hashTagOf, isSafeShort, KEY_SEPARATOR, taggedKey } from '../keys.ts';
 import { redisStoreTelemetry, type Telemetry, traceRedisStore } from '../telemetry.ts';
 import type { AlgorithmKind, Decision, EvaluateMode, RateLimitStore, StoreEntry } from '../types.ts';
 import { createCheckBatcher } from './redis-check-batch.ts';
 import { createConsumeBatcher, type SendBatch } from './redis-consume-batch.ts';
 
 /**
- * The one method we need of a Redis client. An ioredis instance (plain or Sentinel) has it; no
- * ioredis code is imported at run time.
+ * The one method we need of a Redis client. An ioredis instance (plain, Sentinel or `Cluster`)
+ * has it; no ioredis code is imported at run time.
  */
 export interface RedisCommandClient {
   call(command: string, ...args: (string | number)[]): Promise<unknown>;
   /** ioredis' own EVALSHA: a little cheaper per call than the generic `call`; used when present. */
   evalsha?(sha1: string, numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  /** True on an ioredis `Cluster`: scripts then group their keys by slot. */
+  readonly isCluster?: boolean;
 }
 
 export interface RedisStoreOptions {
-  /** An ioredis client you created (plain or Sentinel); the store never closes it. */
+  /**
+   * An ioredis client you created: plain, Sentinel or `Cluster` (told by its `isCluster`); the
+   * store never closes it.
+   */
   client: RedisCommandClient;
   /**
    * OpenTelemetry: a span per check, block and reset (`switchboard.ratelimit.consume`, `.peek`,
@@ -34,6 +39,11 @@ export interface RedisStoreOptions {
  * themselves. The checks of one event-loop turn share their EVALSHAs (each still decided alone,
  * in order). A script is sent with EVAL only when the server does not know it yet (first use,
  * restart, failover).
+ *
+ * Redis keys: `<prefix>|{<tag>}<rest>|<suffix>` — the hash tag is the encoded key (or the tag
+ * the limiter's `hashTag` gave, the encoded key then following it), so a key's state and block
+ * always share a slot. On a Redis Cluster a turn's checks are batched per slot, and `consumeAll`
+ * refuses entries whose tags differ (`assertAtomic`).
  */
 export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   const { client } = options;
@@ -42,12 +52,14 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   }
   const telemetry = redisStoreTelemetry(options.telemetry);
 
+  const cluster = client.isCluster === true;
   const run = scriptRunner(client);
   const general: SendBatch = (args) => run(GENERAL_SCRIPT, args);
   const checks = createCheckBatcher(
     general,
-    (entry) => stateKey(entry.key, entry.algorithm.kind),
-    (entry) => blockKey(entry.key),
+    (entry) => stateKey(redisKeyOf(entry.key), entry.algorithm.kind),
+    (entry) => blockKey(redisKeyOf(entry.key)),
+    cluster ? (entry) => redisSlot(redisKeyOf(entry.key)) : undefined,
   );
   const consumes = createConsumeBatcher((args) => run(FIXED_WINDOW_BATCH_SCRIPT, args));
   // Call order holds across the two batchers and plain commands: Redis runs one connection's
@@ -66,15 +78,26 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     async reset(keys) {
       if (keys.length === 0) return;
       flushBoth();
-      await client.call(
-        'DEL',
-        ...keys.flatMap((key) => [...ALL_STATE_SUFFIXES.map((suffix) => `${key}|${suffix}`), blockKey(key)]),
-      );
+      const redisKeysOf = (key: string) => {
+        const redisKey = redisKeyOf(key);
+        return [...ALL_STATE_SUFFIXES.map((suffix) => stateKeyWith(redisKey, suffix)), blockKey(redisKey)];
+      };
+      // On a cluster one DEL per key (its keys share a slot; different keys seldom do).
+      if (cluster) await Promise.all(keys.map((key) => client.call('DEL', ...redisKeysOf(key))));
+      else await client.call('DEL', ...keys.flatMap(redisKeysOf));
     },
     async block(key, durationMs) {
       flushBoth();
       // A block is a key that expires when the block ends.
-      await client.call('SET', blockKey(key), '1', 'PX', Math.max(1, Math.ceil(durationMs)));
+      await client.call('SET', blockKey(redisKeyOf(key)), '1', 'PX', Math.max(1, Math.ceil(durationMs)));
+    },
+    assertAtomic(entries) {
+      if (!cluster || entries.length < 2) return;
+      const tags = new Set(entries.map((entry) => hashTagIn(redisKeyOf(entry.key))));
+      if (tags.size > 1)
+        throw new TypeError(
+          `consumeAll on a Redis Cluster: these entries' keys lie in different slots (hash tags ${[...tags].map((tag) => JSON.stringify(tag)).join(', ')}), so one atomic script cannot decide them. Give the limiters a \`hashTag\` option that maps each of these keys to the same tag, e.g. hashTag: (key) => key.split(':')[0] for keys 'userId' and 'userId:chatId'.`,
+        );
     },
     // Fixed windows get the batch script of their own (a counter, no clock read); the other
     // algorithms the general script, through `evaluate`.
@@ -86,11 +109,18 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
         algorithm.limit,
         bindOptions,
       );
+      const head = `${prefix}${KEY_SEPARATOR}`;
+      const { hashTag } = bindOptions;
       return {
         consume(key, cost) {
           if (checks.batches.pending) checks.batches.flush();
-          const storage = joinStorageKey(prefix, isSafeShort(key) ? key : encodeKey(key));
-          return consume(stateKey(storage, 'fixed-window'), blockKey(storage), key, cost);
+          const encoded = isSafeShort(key) ? key : encodeKey(key);
+          const redisKey =
+            hashTag === undefined
+              ? `${head}{${encoded}}`
+              : head + taggedKey(encodeKey(hashTagOf(hashTag, key)), encoded);
+          const state = stateKey(redisKey, 'fixed-window');
+          return consume(state, blockKey(redisKey), key, cost, cluster ? redisSlot(state) : undefined);
         },
       };
     },
@@ -115,5 +145,27 @@ const STATE_SUFFIX: Record<AlgorithmKind, string> = {
   gcra: 'gcra',
 };
 const ALL_STATE_SUFFIXES = Object.values(STATE_SUFFIX);
-const stateKey = (key: string, kind: AlgorithmKind) => `${key}|${STATE_SUFFIX[kind]}`;
-const blockKey = (key: string) => `${key}|b`;
+// `redisKey` is a storage key as Redis stores it (`redisKeyOf`).
+const stateKeyWith = (redisKey: string, suffix: string) => `${redisKey}|${suffix}`;
+const stateKey = (redisKey: string, kind: AlgorithmKind) => stateKeyWith(redisKey, STATE_SUFFIX[kind]);
+const blockKey = (redisKey: string) => `${redisKey}|b`;
+
+/**
+ * A storage key (`<prefix>|<encoded key>`, or `<prefix>|{<tag>}<encoded key>` from a limiter
+ * with `hashTag`) as Redis stores it: always with a hash tag, the encoded key being its own tag
+ * unless the limiter gave one. Encoded keys and prefixes never contain braces, so a `{` after
+ * the separator is always a limiter's tag.
+ */
+function redisKeyOf(storageKey: string): string {
+  const bar = storageKey.indexOf(KEY_SEPARATOR);
+  if (storageKey.charCodeAt(bar + 1) === OPEN_BRACE) return storageKey;
+  return `${storageKey.slice(0, bar + 1)}{${storageKey.slice(bar + 1)}}`;
+}
+
+const OPEN_BRACE = 123;
+
+/** The hash tag of a key as Redis stores it (what `redisKeyOf` put between the first braces). */
+function hashTagIn(redisKey: string): string {
+  const open = redisKey.indexOf('{');
+  return redisKey.slice(open + 1, redisKey.indexOf('}', open + 1));
+}

@@ -1,0 +1,131 @@
+import { redisSlot } from '@switchboard/hot-path';
+import { Cluster } from 'ioredis';
+import { describe, expect, inject, test } from 'vitest';
+import { consumeAll, createRateLimiter, fixedWindow, slidingWindowLog, storageKey } from '../src/index.ts';
+import { redisContract } from './redis-contract.ts';
+
+const clusterInfo = inject('infra').redisCluster;
+if (!clusterInfo) throw new Error('the shared topology has no Redis Cluster');
+const { store, mainClient } = redisContract(
+  'redis (Cluster, 3 masters)',
+  () => new Cluster(clusterInfo.nodes, { scaleReads: 'master' }),
+);
+
+let prefixes = 0;
+const uniquePrefix = (label: string) => `${label}-${Date.now().toString(36)}-${prefixes++}`;
+
+describe('createRedisStore on a Redis Cluster', () => {
+  test('the slot computed for batching is the slot Redis gives (CLUSTER KEYSLOT)', async () => {
+    const keys = [
+      'plain',
+      storageKey('rl', 'user-1'),
+      storageKey('rl', 'user-1:chat-9', 'user-1'),
+      `rl|{${'x'.repeat(300)}}|fw`,
+      'rl|{é}|b',
+      'a{}b',
+    ];
+    for (const key of keys) expect(redisSlot(key)).toBe(Number(await mainClient.cluster('KEYSLOT', key)));
+  });
+
+  test("a key's state and block share a slot; keys spread over every master, and a turn's checks spanning slots all succeed", async () => {
+    const limiter = createRateLimiter({
+      store,
+      algorithm: fixedWindow({ limit: 5, windowMs: 60_000 }),
+      prefix: uniquePrefix('spread'),
+      blockDurationMs: 60_000,
+      // A CROSSSLOT error would be a store failure: closed, the check would be refused.
+      onStoreError: 'closed',
+      logger: { warn: () => {} },
+    });
+    const general = createRateLimiter({
+      store,
+      algorithm: slidingWindowLog({ limit: 5, windowMs: 60_000 }),
+      prefix: uniquePrefix('spread-log'),
+      onStoreError: 'closed',
+      logger: { warn: () => {} },
+    });
+    // 10,000 users, a thousand per event-loop turn: each turn's batches span hundreds of slots.
+    // Fixed windows first, then the general script (a check of one kind sends the other's waiting
+    // batch: alternating them would make batches of one).
+    for (let from = 0; from < 10_000; from += 1000) {
+      const results = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) => (i < 500 ? limiter : general).consume(`user-${from + i}`)),
+      );
+      expect(results.filter((result) => !result.allowed || result.degraded)).toEqual([]);
+    }
+    const masters = mainClient.nodes('master');
+    expect(masters.length).toBe(3);
+    const counts = await Promise.all(masters.map((node) => node.dbsize()));
+    for (const count of counts) expect(count).toBeGreaterThan(1000);
+    // A refused key writes its block next to its state: the same slot.
+    for (let i = 0; i < 6; i++) await limiter.consume('blocked-user');
+    const keys = await Promise.all(masters.map((node) => node.keys(`${limiter.prefix}|{blocked-user}*`)));
+    const found = keys.flat().sort();
+    expect(found).toEqual([`${limiter.prefix}|{blocked-user}|b`, `${limiter.prefix}|{blocked-user}|fw`]);
+    expect(new Set(found.map((key) => redisSlot(key))).size).toBe(1);
+  });
+
+  test('consumeAll over limiters sharing a hashTag is one atomic script: a refused entry leaves the others unpaid', async () => {
+    const byUser = { hashTag: (key: string) => key.split(':')[0] as string };
+    const perUser = createRateLimiter({
+      store,
+      algorithm: fixedWindow({ limit: 100, windowMs: 60_000 }),
+      prefix: uniquePrefix('user'),
+      ...byUser,
+    });
+    const perChat = createRateLimiter({
+      store,
+      algorithm: slidingWindowLog({ limit: 3, windowMs: 60_000 }),
+      prefix: uniquePrefix('chat'),
+      ...byUser,
+    });
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        consumeAll([
+          { limiter: perUser, key: 'u7' },
+          { limiter: perChat, key: 'u7:c1' },
+        ]),
+      ),
+    );
+    expect(outcomes.filter((outcome) => outcome.allowed)).toHaveLength(3);
+    expect((await perUser.peek('u7')).remaining).toBe(97);
+    expect(redisSlot(storageKey(perUser.prefix, 'u7', 'u7'))).toBe(
+      redisSlot(storageKey(perChat.prefix, 'u7:c1', 'u7')),
+    );
+  });
+
+  test('consumeAll over keys in different slots is a TypeError saying how to fix it, not a store failure', async () => {
+    const perUser = createRateLimiter({
+      store,
+      algorithm: fixedWindow({ limit: 10, windowMs: 60_000 }),
+      prefix: uniquePrefix('user'),
+      // Were it a store failure, 'open' would allow it.
+      onStoreError: 'open',
+    });
+    const perChat = createRateLimiter({
+      store,
+      algorithm: fixedWindow({ limit: 10, windowMs: 60_000 }),
+      prefix: uniquePrefix('chat'),
+      onStoreError: 'open',
+    });
+    const attempt = consumeAll([
+      { limiter: perUser, key: 'u8' },
+      { limiter: perChat, key: 'u8:c1' },
+    ]);
+    await expect(attempt).rejects.toThrow(TypeError);
+    await expect(attempt).rejects.toThrow(/hashTag/);
+    expect((await perUser.peek('u8')).remaining).toBe(10);
+  });
+
+  test('reset of keys in different slots forgets each of them', async () => {
+    const limiter = createRateLimiter({
+      store,
+      algorithm: fixedWindow({ limit: 2, windowMs: 60_000 }),
+      prefix: uniquePrefix('reset'),
+    });
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    for (const key of keys) await limiter.consume(key, { cost: 2 });
+    await store.reset(keys.map((key) => storageKey(limiter.prefix, key)));
+    for (const key of keys) expect((await limiter.peek(key)).remaining).toBe(2);
+  });
+});
