@@ -268,19 +268,33 @@ export async function createApp(options: AppOptions): Promise<App> {
   const limitLogger = {
     warn: (message: string, details?: Record<string, unknown>) => log.warn(details ?? {}, message),
   };
-  const limiter = (prefix: string, algorithm: Algorithm, fallback: Pick<RateLimiterOptions, 'onStoreError'> = {}) =>
-    createRateLimiter({ store: limitStore, logger: limitLogger, ...fallback, prefix, algorithm });
-  const perUser = limiter(
-    'msg-user',
-    slidingWindowCounter({ limit: limits.messagesPerHour, windowMs: hour }),
-    messageLimitFallback,
-  );
+  const limiter = (
+    prefix: string,
+    algorithm: Algorithm,
+    extra: Pick<RateLimiterOptions, 'onStoreError' | 'hashTag'> = {},
+  ) => createRateLimiter({ store: limitStore, logger: limitLogger, ...extra, prefix, algorithm });
+  // A message's two limits are one all-or-nothing script; on a Redis Cluster their keys (`userId`,
+  // `userId:chatId`) must then share a slot: both are tagged by the user.
+  const byUser = { hashTag: (key: string) => key.split(':')[0] ?? key };
+  const perUser = limiter('msg-user', slidingWindowCounter({ limit: limits.messagesPerHour, windowMs: hour }), {
+    ...messageLimitFallback,
+    ...byUser,
+  });
   const perUserPerChat = limiter(
     'msg-chat',
     slidingWindowCounter({ limit: limits.messagesPerChatPerHour, windowMs: hour }),
-    messageLimitFallback,
+    { ...messageLimitFallback, ...byUser },
   );
-  const authPerIp = limiter('auth-ip', slidingWindowCounter({ limit: limits.authPerIpPerMinute, windowMs: 60_000 }));
+  // A login's four limits (address, address + username, username, device) are one all-or-nothing
+  // script; on a Redis Cluster their keys cannot share a natural slot, so every auth limit is
+  // tagged 'auth': one slot (one master) takes all auth checks. Sign-ins and refreshes are a few
+  // per user per hour, far from what one master answers; split them if that ever changes.
+  const authSlot = { hashTag: () => 'auth' };
+  const authPerIp = limiter(
+    'auth-ip',
+    slidingWindowCounter({ limit: limits.authPerIpPerMinute, windowMs: 60_000 }),
+    authSlot,
+  );
   // Guessing one account's password: a few tries per client address per window, and a higher
   // ceiling from all addresses together. Keyed by address first, so a stranger cannot lock the
   // owner out with bad tries of their own.
@@ -288,10 +302,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   const loginPerUsernameAndIp = limiter(
     'login-user-ip',
     fixedWindow({ limit: limits.loginAttemptsPerIpPerUsername, windowMs: loginWindowMs }),
+    authSlot,
   );
   const loginPerUsername = limiter(
     'login-user',
     fixedWindow({ limit: limits.loginAttemptsPerUsername, windowMs: loginWindowMs }),
+    authSlot,
   );
   // A device the user logged in from before (one of their device tokens) is exempt from both
   // per-username limits, which strangers can exhaust from enough addresses: it gets as many
@@ -300,6 +316,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const loginPerDevice = limiter(
     'login-device',
     fixedWindow({ limit: limits.loginAttemptsPerIpPerUsername, windowMs: loginWindowMs }),
+    authSlot,
   );
   const knownDevice = createKnownDeviceCheck({ pool, auth });
   // Every other write a user can repeat (chats, invitations, edits, read marks): generous, but

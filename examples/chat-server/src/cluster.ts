@@ -1,26 +1,35 @@
 // `npm run cluster`: the chat server as a cluster on this machine. tools/infra starts a
 // PostgreSQL primary with two streaming replicas and a Redis master with two replicas and three
-// Sentinels on free loopback ports; then CLUSTER_INSTANCES (default 2) server processes share
-// them, on PORT, PORT+1, ... (default 4000), with METRICS_PORT, METRICS_PORT+1, ... if set.
-// Ctrl-C stops the servers, then the infrastructure.
+// Sentinels on free loopback ports (with `-- --redis-cluster`: a Redis Cluster of three masters
+// with a replica each instead of the Sentinel group); then CLUSTER_INSTANCES (default 2) server
+// processes share them, on PORT, PORT+1, ... (default 4000), with METRICS_PORT, METRICS_PORT+1,
+// ... if set. Ctrl-C stops the servers, then the infrastructure.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { startTopology, type Topology } from '@switchboard/infra';
 import { ConfigError } from './config.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const URL_LINE = /Switchboard chat server: (\S+)/;
 
+const USAGE = 'usage: npm run cluster [-- --redis-cluster]';
+
 async function main(): Promise<void> {
+  const redisCluster = parseFlags(process.argv.slice(2));
   const instances = count('CLUSTER_INSTANCES', 2, 1, 16);
   const basePort = count('PORT', 4000, 0, 65_535);
   const metricsBasePort = process.env.METRICS_PORT?.trim() ? count('METRICS_PORT', 0, 0, 65_535) : undefined;
-  process.stdout.write('starting PostgreSQL (primary + 2 replicas) and Redis (master + 2 replicas + 3 Sentinels)...\n');
+  const redisShape = redisCluster
+    ? 'a Redis Cluster (3 masters + 1 replica each)'
+    : 'Redis (master + 2 replicas + 3 Sentinels)';
+  process.stdout.write(`starting PostgreSQL (primary + 2 replicas) and ${redisShape}...\n`);
   // Ctrl-C stops the servers first (they finish their requests), then the infrastructure.
   const topology = await startTopology({
     postgres: { replicas: 2 },
-    redis: { replicas: 2, sentinels: 3 },
+    redis: redisCluster ? false : { replicas: 2, sentinels: 3 },
+    redisCluster: redisCluster ? { masters: 3, replicasPerMaster: 1 } : false,
     stopOnSignal: false,
   });
   const children: ChildProcess[] = [];
@@ -61,7 +70,9 @@ async function main(): Promise<void> {
         `Switchboard chat cluster: ${instances} instance(s)`,
         ...urls.map((url, i) => `  instance ${i + 1}: ${url} (pid ${children[i]?.pid})`),
         `  PostgreSQL primary ${topology.info.postgres?.primary}`,
-        `  Redis Sentinels ${topology.info.redis?.sentinels.map((node) => `${node.host}:${node.port}`).join(', ')}`,
+        topology.info.redisCluster
+          ? `  Redis Cluster nodes ${addresses(topology.info.redisCluster.nodes).join(', ')}`
+          : `  Redis Sentinels ${addresses(topology.info.redis?.sentinels ?? []).join(', ')}`,
         `  servers' files in ${topology.dir}`,
         'Stop with Ctrl-C.',
         '',
@@ -81,17 +92,48 @@ async function main(): Promise<void> {
   }
 }
 
-/** What every instance is given: the shared primary, replicas and Sentinels. */
+/**
+ * What every instance is given: the shared primary, replicas, and Sentinels or Redis Cluster
+ * nodes. The other Redis variables are blanked: one inherited from the shell would make the
+ * instances refuse to start (they are exclusive).
+ */
 function clusterEnvironment(topology: Topology): Record<string, string> {
-  const postgres = topology.info.postgres;
-  const redis = topology.info.redis;
-  if (!postgres || !redis) throw new Error('the topology came up without PostgreSQL or Redis');
+  const { postgres, redis, redisCluster } = topology.info;
+  if (!postgres || (!redis && !redisCluster)) throw new Error('the topology came up without PostgreSQL or Redis');
+  const database = { DATABASE_URL: postgres.primary, DATABASE_REPLICA_URLS: postgres.replicas.join(',') };
+  if (redisCluster) {
+    return {
+      ...database,
+      REDIS_URL: '',
+      REDIS_SENTINELS: '',
+      REDIS_MASTER_NAME: '',
+      REDIS_CLUSTER_NODES: addresses(redisCluster.nodes).join(','),
+    };
+  }
   return {
-    DATABASE_URL: postgres.primary,
-    DATABASE_REPLICA_URLS: postgres.replicas.join(','),
-    REDIS_SENTINELS: redis.sentinels.map((node) => `${node.host}:${node.port}`).join(','),
-    REDIS_MASTER_NAME: redis.masterName,
+    ...database,
+    REDIS_URL: '',
+    REDIS_CLUSTER_NODES: '',
+    REDIS_SENTINELS: addresses(redis?.sentinels ?? []).join(','),
+    REDIS_MASTER_NAME: redis?.masterName ?? '',
   };
+}
+
+const addresses = (nodes: readonly { host: string; port: number }[]) =>
+  nodes.map((node) => `${node.host}:${node.port}`);
+
+/** `--redis-cluster`: a Redis Cluster instead of the Sentinel group. Anything else is refused. */
+function parseFlags(args: string[]): boolean {
+  try {
+    const { values } = parseArgs({ args, options: { 'redis-cluster': { type: 'boolean', default: false } } });
+    return values['redis-cluster'];
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+  }
+}
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
 }
 
 /** Resolves with the instance's URL from its banner; what it prints afterwards is passed through. */
@@ -136,7 +178,12 @@ function count(variable: string, fallback: number, min: number, max: number): nu
 }
 
 main().catch((error: unknown) => {
-  const prefix = error instanceof ConfigError ? 'invalid configuration' : 'cluster failed';
+  const prefix =
+    error instanceof ConfigError
+      ? 'invalid configuration'
+      : error instanceof UsageError
+        ? 'npm run cluster'
+        : 'cluster failed';
   process.stderr.write(`${prefix}: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

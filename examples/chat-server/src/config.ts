@@ -12,7 +12,10 @@ export interface ServerConfig {
   databaseUrl: string | undefined;
   /** `DATABASE_REPLICA_URLS`: comma-separated streaming replicas of `DATABASE_URL`, for reads. */
   replicaUrls: string[];
-  /** `REDIS_URL`, or `REDIS_SENTINELS` (+ `REDIS_MASTER_NAME`): unset means one instance, no Redis. */
+  /**
+   * `REDIS_URL`, `REDIS_SENTINELS` (+ `REDIS_MASTER_NAME`) or `REDIS_CLUSTER_NODES`, one of them:
+   * unset means one instance, no Redis.
+   */
   redis: RedisConfig | undefined;
   /** `DATA_DIR`: the embedded server's cluster and the generated secrets. @default examples/chat-server/.data */
   dataDir: string;
@@ -234,7 +237,12 @@ function parseReplicaUrls(env: NodeJS.ProcessEnv): string[] {
 function parseRedis(env: NodeJS.ProcessEnv): RedisConfig | undefined {
   const url = env.REDIS_URL?.trim();
   const sentinels = env.REDIS_SENTINELS?.trim();
+  const clusterNodes = env.REDIS_CLUSTER_NODES?.trim();
   if (url && sentinels) throw new ConfigError('REDIS_URL', 'set REDIS_URL or REDIS_SENTINELS, not both');
+  if (clusterNodes && (url || sentinels)) {
+    const other = url ? 'REDIS_URL' : 'REDIS_SENTINELS';
+    throw new ConfigError('REDIS_CLUSTER_NODES', `set REDIS_CLUSTER_NODES or ${other}, not both`);
+  }
   if (url) {
     if (!/^rediss?:\/\/[^\s]+$/.test(url))
       throw new ConfigError('REDIS_URL', `must look like redis://host:6379, got '${url}'`);
@@ -242,7 +250,7 @@ function parseRedis(env: NodeJS.ProcessEnv): RedisConfig | undefined {
   }
   if (!sentinels) {
     if (env.REDIS_MASTER_NAME?.trim()) throw new ConfigError('REDIS_MASTER_NAME', 'needs REDIS_SENTINELS');
-    return undefined;
+    return clusterNodes ? { clusterNodes: parseClusterNodes(clusterNodes) } : undefined;
   }
   const nodes = sentinels.split(',').map((part) => {
     const match = /^\s*([^\s:]+):(\d{1,5})\s*$/.exec(part);
@@ -253,6 +261,34 @@ function parseRedis(env: NodeJS.ProcessEnv): RedisConfig | undefined {
     return { host: match[1] as string, port };
   });
   return { sentinels: nodes, masterName: env.REDIS_MASTER_NAME?.trim() || 'mymaster' };
+}
+
+/**
+ * `REDIS_CLUSTER_NODES`: seed nodes of a Redis Cluster, `host:port` (`[v6 address]:port` for IPv6)
+ * separated by commas. Any reachable node is enough for the client to learn the others; listing
+ * several lets it start while one is down.
+ */
+function parseClusterNodes(raw: string): { host: string; port: number }[] {
+  const seen = new Set<string>();
+  return raw.split(',').map((part) => {
+    const entry = part.trim();
+    if (entry === '') {
+      throw new ConfigError('REDIS_CLUSTER_NODES', `has an empty entry in '${raw}' (host:port[,host:port...])`);
+    }
+    const match = /^(?:\[([0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)\]|([^\s:[\]/@,]+)):(\d+)$/.exec(entry);
+    if (!match) {
+      throw new ConfigError('REDIS_CLUSTER_NODES', `must be host:port[,host:port...], got '${entry}'`);
+    }
+    const port = Number(match[3]);
+    if (!(port >= 1 && port <= 65_535)) {
+      throw new ConfigError('REDIS_CLUSTER_NODES', `port must be from 1 to 65535, got '${entry}'`);
+    }
+    const host = (match[1] ?? match[2]) as string;
+    const key = `${host.toLowerCase()}:${port}`;
+    if (seen.has(key)) throw new ConfigError('REDIS_CLUSTER_NODES', `lists '${entry}' twice`);
+    seen.add(key);
+    return { host, port };
+  });
 }
 
 function parsePort(raw: string | undefined, variable = 'PORT'): number {

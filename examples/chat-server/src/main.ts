@@ -78,7 +78,13 @@ async function main(): Promise<void> {
 function banner(server: RunningServer, database: Database, config: ServerConfig): string {
   const data = database.dataDir ? `embedded PostgreSQL, data in ${database.dataDir}` : 'PostgreSQL from DATABASE_URL';
   const replicas = config.replicaUrls.length ? `, ${config.replicaUrls.length} replica(s) for reads` : '';
-  const redis = !config.redis ? '' : 'url' in config.redis ? ', Redis' : ', Redis via Sentinel';
+  const redis = !config.redis
+    ? ''
+    : 'url' in config.redis
+      ? ', Redis'
+      : 'clusterNodes' in config.redis
+        ? ', Redis Cluster'
+        : ', Redis via Sentinel';
   const graphiql = config.graphiql ? ' (GraphiQL in a browser)' : '';
   return `Switchboard chat server: ${server.url}${graphiql}\n${data}${replicas}${redis}\n${metricsLine(server, config)}Stop with Ctrl-C.\n`;
 }

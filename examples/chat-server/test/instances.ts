@@ -21,12 +21,14 @@ export interface Instances {
 
 /**
  * Server instances in this process over one database, as the tests need them: sharing signing
- * keys, with replicas and Redis (Sentinel) when given. Limits default to far above any test.
+ * keys, with replicas and Redis (Sentinel, or a Redis Cluster) when given. Limits default to far above any test.
  */
 export async function startInstances(options: {
   primary: string;
   replicas?: readonly string[];
   redis?: RedisInfo;
+  /** Seed nodes of a Redis Cluster, instead of `redis` (exclusive with it, as in the server's configuration). */
+  redisCluster?: readonly { host: string; port: number }[];
   count?: number;
   limits?: Partial<LimitsConfig>;
   /** HTTP-level settings (CORS, metrics access, production) of every instance. */
@@ -40,6 +42,8 @@ export async function startInstances(options: {
   /** Every package's spans and metrics through the global OpenTelemetry API. @default false */
   telemetry?: boolean;
 }): Promise<Instances> {
+  if (options.redis && options.redisCluster)
+    throw new TypeError('startInstances: give `redis` or `redisCluster`, not both');
   const pool = new pg.Pool({ connectionString: options.primary, max: 20 });
   // A test may kill the primary's connections: idle clients must not crash the process.
   pool.on('error', () => {});
@@ -65,7 +69,9 @@ export async function startInstances(options: {
     const redisInfo = options.redis;
     const redis = redisInfo
       ? connectRedis({ sentinels: redisInfo.sentinels, masterName: redisInfo.masterName })
-      : undefined;
+      : options.redisCluster
+        ? connectRedis({ clusterNodes: options.redisCluster.map(({ host, port }) => ({ host, port })) })
+        : undefined;
     const app = await createApp({
       pool,
       ...(options.replicas ? { replicas: options.replicas } : {}),

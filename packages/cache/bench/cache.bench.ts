@@ -19,7 +19,7 @@ import { BentoCache, bentostore } from 'bentocache';
 import { memoryDriver } from 'bentocache/drivers/memory';
 import { redisDriver } from 'bentocache/drivers/redis';
 import { createCache as createCacheManager } from 'cache-manager';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { Keyv } from 'keyv';
 
 const CONCURRENCY = 50;
@@ -30,7 +30,20 @@ const TTL_MS = 3_600_000;
 const value = { id: 42, name: 'Ada Lovelace', roles: ['admin', 'member'], updatedAt: '2026-11-24T10:00:00.000Z' };
 const factory = async () => value;
 
-const topology = await startTopology({ postgres: false, redis: { replicas: 0, sentinels: 0 } });
+// A Redis Cluster of 3 masters beside the single Redis: what cluster routing costs, side by side
+// (on 2 cores more masters bring no speed-up).
+const topology = await startTopology({
+  postgres: false,
+  redis: { replicas: 0, sentinels: 0 },
+  redisCluster: { masters: 3, replicasPerMaster: 0 },
+});
+const clusterNodes = topology.info.redisCluster?.nodes ?? [];
+const clusterClients: Cluster[] = [];
+const clusterClient = () => {
+  const created = new Cluster(clusterNodes, { scaleReads: 'master', enableAutoPipelining: true });
+  clusterClients.push(created);
+  return created;
+};
 const redisUrl = topology.info.redis?.master ?? '';
 const clients: Redis[] = [];
 // ioredis' auto-pipelining (recommended for this cache, and given to bentocache too): commands
@@ -195,6 +208,50 @@ try {
     );
   }
 
+  {
+    // The same warm-key reads on the cluster: a turn's MGET splits by slot.
+    const L2_KEYS = 10_000;
+    const onCluster = createCache({
+      l1: false,
+      l2: createRedisTier({ client: clusterClient(), prefix: 'bench-ours-cluster' }),
+      ttlMs: TTL_MS,
+      telemetry: telemetry.option,
+    });
+    const onOne = createCache({
+      l1: false,
+      l2: createRedisTier({ client: client(), prefix: 'bench-ours-one' }),
+      ttlMs: TTL_MS,
+      telemetry: telemetry.option,
+    });
+    const bento = new BentoCache({
+      default: 'c',
+      prefix: 'bench-bento-cluster',
+      stores: { c: bentostore().useL2Layer(redisDriver({ connection: clusterClient() })) },
+    });
+    closers.push(() => bento.disconnectAll());
+    for (let i = 0; i < L2_KEYS; i++) {
+      const key = `user:${i}`;
+      await Promise.all([
+        onCluster.getOrSet(key, factory),
+        onOne.getOrSet(key, factory),
+        bento.getOrSet({ key, factory, ttl: TTL_MS }),
+      ]);
+    }
+    let next = 0;
+    const nextKey = () => `user:${next++ % L2_KEYS}`;
+    addRows(
+      `L2 only (Redis Cluster, 3 masters), ${L2_KEYS / 1000}k warm keys in turn, ioredis`,
+      await compare(
+        {
+          '@switchboard/cache': () => onCluster.getOrSet(nextKey(), factory),
+          bentocache: () => bento.getOrSet({ key: nextKey(), factory, ttl: TTL_MS }),
+          '@switchboard/cache on one Redis': () => onOne.getOrSet(nextKey(), factory),
+        },
+        { concurrency: CONCURRENCY, durationMs: DURATION_MS, rounds: ROUNDS },
+      ),
+    );
+  }
+
   const header = [
     `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${CONCURRENCY} calls in flight, median of ${ROUNDS} interleaved ${DURATION_MS / 1000} s rounds${telemetry.note}`,
     '',
@@ -205,6 +262,7 @@ try {
 } finally {
   for (const close of closers) await close().catch(() => undefined);
   for (const created of clients) created.disconnect();
+  for (const created of clusterClients) created.disconnect();
   for (const created of nodeRedisClients) await created.quit();
   await topology.stop();
 }

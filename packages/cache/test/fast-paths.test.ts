@@ -123,9 +123,9 @@ function fakeRedis(store: Map<string, string>) {
 function alone(store: Map<string, string>, prefix: string, key: string, tags: readonly string[]): SharedRead {
   const gen = (redisKey: string) => Number(store.get(redisKey) ?? 0);
   return {
-    raw: store.get(`${prefix}|e|${key}`) ?? null,
-    keyGen: gen(`${prefix}|k|${key}`),
-    gens: tags.map((tag) => gen(`${prefix}|t|${tag}`)),
+    raw: store.get(`${prefix}|e|{${key}}`) ?? null,
+    keyGen: gen(`${prefix}|k|{${key}}`),
+    gens: tags.map((tag) => gen(`${prefix}|t|{${tag}}`)),
   };
 }
 
@@ -138,9 +138,9 @@ describe('batched L2 reads agree with one read at a time', () => {
       fc.asyncProperty(
         fc.dictionary(
           fc.oneof(
-            keyName.map((key) => `p|e|${key}`),
-            keyName.map((key) => `p|k|${key}`),
-            tagName.map((tag) => `p|t|${tag}`),
+            keyName.map((key) => `p|e|{${key}}`),
+            keyName.map((key) => `p|k|{${key}}`),
+            tagName.map((tag) => `p|t|{${tag}}`),
           ),
           fc.oneof(fc.nat({ max: 99 }).map(String), fc.string()),
         ),
@@ -168,7 +168,7 @@ describe('batched L2 reads agree with one read at a time', () => {
   }, 30_000);
 
   test('reads with different deadlines are batched apart and each keeps its own', async () => {
-    const store = new Map([['p|e|k', 'v']]);
+    const store = new Map([['p|e|{k}', 'v']]);
     let answer: ((reply: unknown) => void)[] = [];
     const client = {
       sendCommand(args: string[]): Promise<unknown> {
@@ -239,7 +239,7 @@ describe('createRedisTier scripts, on either client', () => {
     expect(await tier.bumpTag('t')).toBe(7);
     expect(await tier.bumpTag('t')).toBe(7);
     expect(sent.map((args) => args[0])).toEqual(['EVALSHA', 'EVAL', 'EVALSHA']);
-    expect(sent[0]?.slice(2)).toEqual(['1', 'p|t|t', '60000']);
+    expect(sent[0]?.slice(2)).toEqual(['1', 'p|t|{t}', '60000']);
     expect(sent[0]?.[1]).toMatch(/^[0-9a-f]{40}$/);
     expect(sent[1]?.[1]).toContain("redis.call('INCR', KEYS[1])");
     expect(sent[1]?.slice(2)).toEqual(sent[0]?.slice(2));

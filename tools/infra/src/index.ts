@@ -25,6 +25,13 @@ export {
   startRedisCluster,
 } from './redis-cluster.ts';
 export { redisCommand } from './resp.ts';
-export { countQueries, createTestDatabase, startTestTopology, testKeyPrefix } from './testing.ts';
+export {
+  clusterSubscribers,
+  countQueries,
+  createTestDatabase,
+  startTestTopology,
+  testKeyPrefix,
+  untilClusterSubscribers,
+} from './testing.ts';
 export { reapOrphans, startTopology, stopTopologyDir, type Topology, type TopologyOptions } from './topology.ts';
 export type { PostgresInfo, RedisClusterInfo, RedisInfo, TopologyInfo } from './types.ts';

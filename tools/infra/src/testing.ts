@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { queryOne } from './postgres.ts';
 import { pollUntil } from './process.ts';
+import { redisCommand } from './resp.ts';
 import { startTopology, type Topology, type TopologyOptions } from './topology.ts';
 import type { PostgresInfo, TopologyInfo } from './types.ts';
 
@@ -73,4 +74,37 @@ export function countQueries<P extends { query: (...args: never[]) => unknown }>
     },
   };
   return counted as unknown as P & { queries: number };
+}
+
+/**
+ * How many connections are subscribed to `channel` across a Redis Cluster (classic, or sharded
+ * with `sharded: true`): PUBSUB NUMSUB / SHARDNUMSUB count a node's own connections, so every
+ * node (masters and replicas) is asked. For tests of buses whose `subscribe` does not wait for
+ * the server: poll it until the subscribers are in place.
+ */
+export async function clusterSubscribers(
+  nodes: readonly { port: number }[],
+  channel: string,
+  sharded: boolean,
+): Promise<number> {
+  let total = 0;
+  for (const node of nodes) {
+    const reply = await redisCommand(node.port, ['PUBSUB', sharded ? 'SHARDNUMSUB' : 'NUMSUB', channel]);
+    total += Number(Array.isArray(reply) ? reply[1] : 0);
+  }
+  return total;
+}
+
+/** Resolves once `count` connections are subscribed to `channel` across the cluster ({@link clusterSubscribers}). */
+export async function untilClusterSubscribers(
+  nodes: readonly { port: number }[],
+  channel: string,
+  sharded: boolean,
+  count: number,
+): Promise<void> {
+  await pollUntil(
+    `${count} ${sharded ? 'sharded ' : ''}subscribers of ${channel}`,
+    async () => ((await clusterSubscribers(nodes, channel, sharded)) === count ? true : undefined),
+    { timeoutMs: 5_000, intervalMs: 10 },
+  );
 }

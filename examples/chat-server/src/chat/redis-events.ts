@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { ChatEventTarget } from './events.ts';
 
 /** A Redis pub/sub event target whose deliveries can be awaited (the outbox relay's). */
@@ -14,11 +14,13 @@ export interface AwaitableEventTarget extends ChatEventTarget {
  * stops the process). Here every Redis call's failure is reported and survived: ioredis
  * subscribes again by itself after a reconnect, and messages lost meanwhile are read from
  * PostgreSQL by the subscriptions. `publish` is awaited by the outbox relay, so an event Redis
- * refused is retried rather than marked delivered.
+ * refused is retried rather than marked delivered. A Cluster client works as a plain one: classic
+ * PUBLISH reaches the subscribers of every node, and its one subscriber connection re-emits
+ * 'message' (as with yoga's, whose clients are typed `Redis | Cluster` too).
  */
 export function createRedisEvents(options: {
-  publisher: Redis;
-  subscriber: Redis;
+  publisher: Redis | Cluster;
+  subscriber: Redis | Cluster;
   onError: (error: unknown, operation: 'publish' | 'subscribe' | 'unsubscribe') => void;
 }): AwaitableEventTarget {
   const { publisher, subscriber, onError } = options;

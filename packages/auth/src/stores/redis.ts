@@ -1,18 +1,38 @@
+import { checkShardedPubSub } from '@switchboard/hot-path';
 import type { RevocationBus, SessionRevocation } from '../types.ts';
 
-/** The parts of two ioredis clients the bus uses. */
+/** A `message` (classic) or `smessage` (sharded) listener. */
+type MessageListener = (channel: string, message: string) => void;
+
+/** The parts of two ioredis clients (`Redis` or `Cluster`) the bus uses. */
 export interface RedisRevocationBusOptions {
-  /** Any ioredis client (it may be shared with other work). */
-  publisher: { publish(channel: string, message: string): Promise<unknown> };
-  /** A dedicated ioredis client: a subscribed connection can do nothing else. */
+  /** Any ioredis client (it may be shared with other work). `spublish` is needed with `sharded`. */
+  publisher: {
+    publish(channel: string, message: string): Promise<unknown>;
+    spublish?(channel: string, message: string): Promise<unknown>;
+  };
+  /**
+   * A dedicated ioredis client: a subscribed connection can do nothing else. With `sharded` it
+   * needs `ssubscribe` / `sunsubscribe`, and a `Cluster` must be created with
+   * `{ shardedSubscribers: true }`.
+   */
   subscriber: {
     subscribe(channel: string): Promise<unknown>;
     unsubscribe(channel: string): Promise<unknown>;
-    on(event: 'message', listener: (channel: string, message: string) => void): unknown;
-    off(event: 'message', listener: (channel: string, message: string) => void): unknown;
+    ssubscribe?(channel: string): Promise<unknown>;
+    sunsubscribe?(channel: string): Promise<unknown>;
+    on(event: 'message' | 'smessage', listener: MessageListener): unknown;
+    off(event: 'message' | 'smessage', listener: MessageListener): unknown;
   };
   /** @default 'switchboard:auth:revocations' */
   channel?: string;
+  /**
+   * Sharded pub/sub (Redis 7: `SPUBLISH` / `SSUBSCRIBE`): on a Redis Cluster a message travels
+   * only within the shard that owns the channel's slot, instead of being broadcast to every
+   * node. Every instance on the channel must use the same mode: a classic `PUBLISH` never
+   * reaches a sharded subscriber, nor the reverse. @default false
+   */
+  sharded?: boolean;
 }
 
 // Session and user ids are short; anything longer is not one of our messages.
@@ -20,9 +40,9 @@ const MAX_ID_LENGTH = 512;
 
 /**
  * Revocations over Redis pub/sub, between the `createAuth` instances of every process that
- * shares the channel. Pass clients you created; the bus never closes them. A subscriber
- * disconnected during a failover misses messages (ioredis resubscribes on reconnect): the
- * store poll of `revocations.pollIntervalMs` finds what was missed.
+ * shares the channel. Pass clients you created (`Redis` or `Cluster`); the bus never closes
+ * them. A subscriber disconnected during a failover misses messages (ioredis resubscribes on
+ * reconnect): the store poll of `revocations.pollIntervalMs` finds what was missed.
  *
  * @example
  * const bus = createRedisRevocationBus({ publisher: redis, subscriber: redis.duplicate() });
@@ -31,15 +51,21 @@ const MAX_ID_LENGTH = 512;
 export function createRedisRevocationBus(options: RedisRevocationBusOptions): RevocationBus {
   const { publisher, subscriber } = options ?? ({} as RedisRevocationBusOptions);
   const channel = options?.channel ?? 'switchboard:auth:revocations';
+  const sharded = options?.sharded ?? false;
   if (typeof publisher?.publish !== 'function')
     throw new TypeError('createRedisRevocationBus: `publisher` must be an ioredis client');
   if (typeof subscriber?.subscribe !== 'function' || typeof subscriber.on !== 'function')
     throw new TypeError('createRedisRevocationBus: `subscriber` must be an ioredis client');
+  if (typeof sharded !== 'boolean')
+    throw new TypeError(`createRedisRevocationBus: \`sharded\` must be a boolean, got ${String(sharded)}`);
+  if (sharded) checkShardedPubSub('createRedisRevocationBus', publisher, subscriber);
+  const event = sharded ? 'smessage' : 'message';
   return {
     async publish(revocations) {
       if (revocations.length === 0) return;
       const message = revocations.map(({ sessionId, userId }) => ({ sessionId, userId }));
-      await publisher.publish(channel, JSON.stringify(message));
+      const text = JSON.stringify(message);
+      await (sharded ? publisher.spublish?.(channel, text) : publisher.publish(channel, text));
     },
     async subscribe(handler) {
       const listener = (from: string, raw: string) => {
@@ -47,16 +73,17 @@ export function createRedisRevocationBus(options: RedisRevocationBusOptions): Re
         const revocations = parseMessage(raw);
         if (revocations.length > 0) handler(revocations);
       };
-      subscriber.on('message', listener);
+      subscriber.on(event, listener);
       try {
-        await subscriber.subscribe(channel);
+        await (sharded ? subscriber.ssubscribe?.(channel) : subscriber.subscribe(channel));
       } catch (error) {
-        subscriber.off('message', listener);
+        subscriber.off(event, listener);
         throw error;
       }
       return () => {
-        subscriber.off('message', listener);
-        void subscriber.unsubscribe(channel).catch(() => undefined);
+        subscriber.off(event, listener);
+        const done = sharded ? subscriber.sunsubscribe?.(channel) : subscriber.unsubscribe(channel);
+        void done?.catch(() => undefined);
       };
     },
   };

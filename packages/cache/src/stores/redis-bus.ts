@@ -1,30 +1,52 @@
+import { checkShardedPubSub } from '@switchboard/hot-path';
 import type { BusMessage, CacheBus } from '../types.ts';
 
-/** The parts of two ioredis clients the bus uses. */
+/** A `message` (classic) or `smessage` (sharded) listener. */
+type MessageListener = (channel: string, message: string) => void;
+
+/** The parts of an ioredis client (`Redis` or `Cluster`) the bus publishes with. */
 export interface RedisPublisherLike {
   publish(channel: string, message: string): Promise<unknown>;
+  /** Needed with `sharded`. */
+  spublish?(channel: string, message: string): Promise<unknown>;
 }
 
+/** The parts of an ioredis client (`Redis` or `Cluster`) the bus subscribes with. */
 export interface RedisSubscriberLike {
   subscribe(channel: string): Promise<unknown>;
   unsubscribe(channel: string): Promise<unknown>;
-  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
-  off(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  /** Needed with `sharded`. */
+  ssubscribe?(channel: string): Promise<unknown>;
+  /** Needed with `sharded`. */
+  sunsubscribe?(channel: string): Promise<unknown>;
+  on(event: 'message' | 'smessage', listener: MessageListener): unknown;
+  off(event: 'message' | 'smessage', listener: MessageListener): unknown;
 }
 
 export interface RedisBusOptions {
   /** Any ioredis client (it may be shared with other work). */
   publisher: RedisPublisherLike;
-  /** A dedicated ioredis client: a subscribed connection can do nothing else. */
+  /**
+   * A dedicated ioredis client: a subscribed connection can do nothing else. With `sharded`, a
+   * `Cluster` must be created with `{ shardedSubscribers: true }`.
+   */
   subscriber: RedisSubscriberLike;
   /** @default 'switchboard:cache:bus' */
   channel?: string;
+  /**
+   * Sharded pub/sub (Redis 7: `SPUBLISH` / `SSUBSCRIBE`): on a Redis Cluster a message travels
+   * only within the shard that owns the channel's slot, instead of being broadcast to every
+   * node. Every instance on the channel must use the same mode: a classic `PUBLISH` never
+   * reaches a sharded subscriber, nor the reverse. @default false
+   */
+  sharded?: boolean;
 }
 
 /**
- * Invalidations over Redis pub/sub. Fire-and-forget like pub/sub itself: a subscriber that is
- * disconnected (a failover, a network blip) misses messages; `l1MaxStalenessMs` bounds what
- * that can cost. ioredis resubscribes by itself after reconnecting.
+ * Invalidations over Redis pub/sub, on a single Redis or a Cluster (classic, or sharded with
+ * `sharded: true`). Fire-and-forget like pub/sub itself: a subscriber that is disconnected (a
+ * failover, a network blip) misses messages; `l1MaxStalenessMs` bounds what that can cost.
+ * ioredis resubscribes by itself after reconnecting.
  */
 export function createRedisBus(options: RedisBusOptions): CacheBus {
   const { publisher, subscriber } = options;
@@ -33,9 +55,15 @@ export function createRedisBus(options: RedisBusOptions): CacheBus {
     throw new TypeError('createRedisBus: `publisher` must be an ioredis client');
   if (!subscriber || typeof subscriber.subscribe !== 'function')
     throw new TypeError('createRedisBus: `subscriber` must be an ioredis client');
+  const sharded = options.sharded ?? false;
+  if (typeof sharded !== 'boolean')
+    throw new TypeError(`createRedisBus: \`sharded\` must be a boolean, got ${String(sharded)}`);
+  if (sharded) checkShardedPubSub('createRedisBus', publisher, subscriber);
+  const event = sharded ? 'smessage' : 'message';
   return {
     async publish(message) {
-      await publisher.publish(channel, JSON.stringify(message));
+      const text = JSON.stringify(message);
+      await (sharded ? publisher.spublish?.(channel, text) : publisher.publish(channel, text));
     },
     subscribe(handler) {
       const listener = (from: string, raw: string) => {
@@ -48,13 +76,15 @@ export function createRedisBus(options: RedisBusOptions): CacheBus {
         }
         handler(message);
       };
-      subscriber.on('message', listener);
-      void subscriber.subscribe(channel).catch(() => {
+      subscriber.on(event, listener);
+      const subscribed = sharded ? subscriber.ssubscribe?.(channel) : subscriber.subscribe(channel);
+      void subscribed?.catch(() => {
         // Retried by ioredis on reconnect; staleness stays bounded by l1MaxStalenessMs.
       });
       return () => {
-        subscriber.off('message', listener);
-        void subscriber.unsubscribe(channel).catch(() => undefined);
+        subscriber.off(event, listener);
+        const done = sharded ? subscriber.sunsubscribe?.(channel) : subscriber.unsubscribe(channel);
+        void done?.catch(() => undefined);
       };
     },
   };

@@ -9,12 +9,16 @@ import {
 import { withinL2Deadline } from '../deadline.ts';
 import { type PendingReads, READ_WITHIN, type ReadsWithin } from '../internal.ts';
 import type { SharedRead, SharedTier } from '../types.ts';
+import { generation, rawEntry, slotAwareReads } from './redis-slot-reads.ts';
 
 /**
- * What we need of an ioredis client (plain or Sentinel). No client code is imported at run time.
+ * What we need of an ioredis client (plain, Sentinel or `Cluster`). No client code is imported
+ * at run time.
  */
 export interface RedisClientLike {
   call(command: string, ...args: (string | number)[]): Promise<unknown>;
+  /** True on an ioredis `Cluster`: commands and scripts then group their keys by slot. */
+  readonly isCluster?: boolean;
 }
 
 /** What we need of a node-redis client (`redis` / `@redis/client` v4 and later, connected). */
@@ -24,11 +28,11 @@ export interface NodeRedisClientLike {
 
 export interface RedisTierOptions {
   /**
-   * An ioredis or node-redis client you created (and, for node-redis, connected); the tier never
-   * closes it. Not for Redis Cluster.
+   * An ioredis client (plain, Sentinel or `Cluster`) or a node-redis client (not its cluster
+   * client) you created (and, for node-redis, connected); the tier never closes it.
    */
   client: RedisClientLike | NodeRedisClientLike;
-  /** Prefix of every Redis key this tier writes. @default 'cache' */
+  /** Prefix of every Redis key this tier writes (no spaces, no braces). @default 'cache' */
   prefix?: string;
   /**
    * How long a key's delete generation is kept: a fetch that started before a delete and ends
@@ -46,7 +50,8 @@ export interface RedisTierOptions {
 // Entries are "<header JSON>\n<value>"; the header's `t` lists [tag, generation] pairs. An entry
 // is valid while none of its tags has a higher generation now. KEYS: entry, key generation,
 // then the tags whose generations the caller wants (to snapshot before fetching). ARGV[1]: the
-// prefix of tag keys (an entry's own tags are not known before it is read).
+// start of tag keys, `<prefix>|t|{`, closed by '}' after the tag (an entry's own tags are not
+// known before it is read). Single Redis only: on a cluster the tags live in other slots.
 const READ_LUA = `
 local raw = redis.call('GET', KEYS[1])
 if raw then
@@ -57,7 +62,7 @@ if raw then
     raw = false
   else
     for _, pair in ipairs(header.t) do
-      if tonumber(redis.call('GET', ARGV[1] .. pair[1]) or '0') > pair[2] then
+      if tonumber(redis.call('GET', ARGV[1] .. pair[1] .. '}') or '0') > pair[2] then
         raw = false
         break
       end
@@ -70,8 +75,8 @@ return reply
 `;
 
 // Compare-and-set: store only if the key and the tags still have the generations the writer
-// read before fetching. KEYS: entry, key generation, tags. ARGV: value, pttl, key generation,
-// tag generations.
+// read before fetching. KEYS: entry, key generation, tags (none on a cluster, where the tier
+// checks them just before). ARGV: value, pttl, key generation, tag generations.
 const WRITE_LUA = `
 if tonumber(redis.call('GET', KEYS[2]) or '0') ~= tonumber(ARGV[3]) then return 0 end
 for i = 3, #KEYS do
@@ -154,11 +159,6 @@ function commandRunner(client: RedisClientLike | NodeRedisClientLike | undefined
 // Most reads in one MGET: bounds the size of one command and of its reply.
 const MAX_BATCH = 256;
 
-const generation = (reply: unknown): number => Number(reply ?? 0);
-
-const rawEntry = (reply: unknown): string | null =>
-  typeof reply === 'string' ? reply : reply instanceof Buffer ? reply.toString('utf8') : null;
-
 const ignore = () => undefined;
 
 /** Reads sent together as one MGET: one promise for all of them, answers picked by index. */
@@ -205,13 +205,22 @@ class ReadBatch implements PendingReads {
  * a server-side validated read for entries with tags the caller did not name, compare-and-set
  * writes, O(1) tag invalidation (one INCR), and a short
  * lock for cluster-wide single-flight. Works with a Sentinel-managed ioredis client.
+ *
+ * Keys: `<prefix>|e|{<key>}` (entry), `<prefix>|k|{<key>}` (its delete generation) and
+ * `<prefix>|l|{<key>}` (its lock) share the key as hash tag, so on a Redis Cluster they live in
+ * one slot; `<prefix>|t|{<tag>}` (a tag's generation) lives in the tag's own. On a cluster
+ * (an ioredis `Cluster`) a read's MGET goes out as one MGET per slot, sent together; tags are
+ * validated by the tier rather than inside a script, and a write checks its tags' generations
+ * just before its compare-and-set on the key (see the README's "Redis Cluster" for what that
+ * guarantees).
  */
 export function createRedisTier(options: RedisTierOptions): SharedTier {
   const { call, send, scripts } = commandRunner(options.client);
+  const cluster = (options.client as RedisClientLike | undefined)?.isCluster === true;
   const prefix = options.prefix ?? 'cache';
-  if (typeof prefix !== 'string' || prefix.length === 0 || /\s/.test(prefix)) {
+  if (typeof prefix !== 'string' || prefix.length === 0 || /[\s{}]/.test(prefix)) {
     throw new TypeError(
-      `createRedisTier: prefix must be a non-empty string without spaces, got ${JSON.stringify(prefix)}`,
+      `createRedisTier: prefix must be a non-empty string without spaces or braces, got ${JSON.stringify(prefix)}`,
     );
   }
   const keyGenerationTtlMs = wholeNumberOption(
@@ -227,10 +236,19 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
     { min: 1 },
   );
   const entryTtl = (ttlMs: number) => Math.max(1, Math.ceil(Math.min(ttlMs, tagGenerationTtlMs)));
-  const entryKey = (key: string) => `${prefix}|e|${key}`;
-  const keyGenKey = (key: string) => `${prefix}|k|${key}`;
-  const tagPrefix = `${prefix}|t|`;
-  const lockKey = (key: string) => `${prefix}|l|${key}`;
+  const entryKey = (key: string) => `${prefix}|e|{${key}}`;
+  const keyGenKey = (key: string) => `${prefix}|k|{${key}}`;
+  const tagPrefix = `${prefix}|t|{`;
+  const tagKey = (tag: string) => `${tagPrefix}${tag}}`;
+  const lockKey = (key: string) => `${prefix}|l|{${key}}`;
+  const { mget, generationsOf, readValidatedAcrossSlots } = slotAwareReads({
+    cluster,
+    call,
+    send,
+    entryKey,
+    keyGenKey,
+    tagKey,
+  });
 
   const runScript = scriptRunner(scripts);
   const run = (lua: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> =>
@@ -251,12 +269,12 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
       for (const tag of tags) {
         if (tagSlots.has(tag)) continue;
         tagSlots.set(tag, args.length - 1);
-        args.push(tagPrefix + tag);
+        args.push(tagKey(tag));
       }
     }
     let sent: Promise<unknown>;
     try {
-      sent = withinL2Deadline(send(args), reads.timeoutMs);
+      sent = withinL2Deadline(mget(args), reads.timeoutMs);
     } catch (error) {
       reads.fail(error);
       return;
@@ -294,18 +312,24 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
       return reads;
     },
     async readValidated(key, tags) {
+      if (cluster) return readValidatedAcrossSlots(key, tags);
       return fromReply(
-        (await run(
-          READ,
-          [entryKey(key), keyGenKey(key), ...tags.map((tag) => tagPrefix + tag)],
-          [tagPrefix],
-        )) as unknown[],
+        (await run(READ, [entryKey(key), keyGenKey(key), ...tags.map(tagKey)], [tagPrefix])) as unknown[],
       );
     },
     async write(key, raw, ttlMs, expect) {
+      if (cluster) {
+        // The tags live in other slots: checked just before the key's compare-and-set. A bump
+        // landing between the two may let a stale value in, which no read serves (reads check
+        // every tag of an entry).
+        const now = await generationsOf(expect.tags);
+        if (now.some((gen, i) => gen !== expect.gens[i])) return false;
+        const stored = await run(WRITE, [entryKey(key), keyGenKey(key)], [raw, entryTtl(ttlMs), expect.keyGen]);
+        return Number(stored) === 1;
+      }
       const reply = await run(
         WRITE,
-        [entryKey(key), keyGenKey(key), ...expect.tags.map((tag) => tagPrefix + tag)],
+        [entryKey(key), keyGenKey(key), ...expect.tags.map(tagKey)],
         [raw, entryTtl(ttlMs), expect.keyGen, ...expect.gens],
       );
       return Number(reply) === 1;
@@ -315,6 +339,11 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
     },
     async delete(keys) {
       if (keys.length === 0) return;
+      if (cluster) {
+        // One script per key (a key's entry and generation share its slot; keys seldom do).
+        await Promise.all(keys.map((key) => run(DELETE, [entryKey(key), keyGenKey(key)], [keyGenerationTtlMs])));
+        return;
+      }
       await run(
         DELETE,
         keys.flatMap((key) => [entryKey(key), keyGenKey(key)]),
@@ -322,7 +351,7 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
       );
     },
     async bumpTag(tag) {
-      return Number(await run(BUMP_TAG, [tagPrefix + tag], [tagGenerationTtlMs]));
+      return Number(await run(BUMP_TAG, [tagKey(tag)], [tagGenerationTtlMs]));
     },
     async lock(key, token, ttlMs) {
       return (await call('SET', lockKey(key), token, 'NX', 'PX', Math.max(1, Math.ceil(ttlMs)))) === 'OK';

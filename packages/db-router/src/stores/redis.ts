@@ -4,8 +4,8 @@ import { decodeCausalToken, encodeCausalToken } from '../token.ts';
 import type { CausalTokenStore } from '../types.ts';
 
 /**
- * The one method the store needs of a Redis client. An ioredis instance (plain or Sentinel)
- * has it; no ioredis code is imported at run time.
+ * The one method the store needs of a Redis client. An ioredis instance (plain, Sentinel or
+ * `Cluster`) has it; no ioredis code is imported at run time.
  */
 export interface RedisCommandClient {
   call(command: string, ...args: (string | number)[]): Promise<unknown>;
@@ -13,7 +13,10 @@ export interface RedisCommandClient {
 
 /** Options of `createRedisTokenStore`. */
 export interface RedisTokenStoreOptions {
-  /** An ioredis client you created (plain or Sentinel); the store never closes it. */
+  /**
+   * An ioredis client you created (plain, Sentinel or `Cluster`: every command names one key);
+   * the store never closes it.
+   */
   client: RedisCommandClient;
   /** Prefix of every key (`<prefix><key>`). @default 'switchboard:causal:' */
   prefix?: string;

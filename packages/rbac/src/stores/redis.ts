@@ -1,17 +1,29 @@
-import { resolveTelemetry } from '@switchboard/hot-path';
+import { checkShardedPubSub, resolveTelemetry } from '@switchboard/hot-path';
 import { BusTracing, type Telemetry } from '../telemetry.ts';
 import type { RbacBus } from '../types.ts';
 
-/** The parts of two ioredis clients the bus uses. */
+/** A `message` (classic) or `smessage` (sharded) listener. */
+type MessageListener = (channel: string, message: string) => void;
+
+/** The parts of two ioredis clients (`Redis` or `Cluster`) the bus uses. */
 export interface RedisBusClients {
-  /** Any ioredis client. */
-  publisher: { publish(channel: string, message: string): Promise<unknown> };
-  /** A dedicated ioredis client: a subscribed connection can do nothing else. */
+  /** Any ioredis client. `spublish` is needed with `sharded`. */
+  publisher: {
+    publish(channel: string, message: string): Promise<unknown>;
+    spublish?(channel: string, message: string): Promise<unknown>;
+  };
+  /**
+   * A dedicated ioredis client: a subscribed connection can do nothing else. With `sharded` it
+   * needs `ssubscribe` / `sunsubscribe`, and a `Cluster` must be created with
+   * `{ shardedSubscribers: true }`.
+   */
   subscriber: {
     subscribe(channel: string): Promise<unknown>;
     unsubscribe(channel: string): Promise<unknown>;
-    on(event: 'message', listener: (channel: string, message: string) => void): unknown;
-    off(event: 'message', listener: (channel: string, message: string) => void): unknown;
+    ssubscribe?(channel: string): Promise<unknown>;
+    sunsubscribe?(channel: string): Promise<unknown>;
+    on(event: 'message' | 'smessage', listener: MessageListener): unknown;
+    off(event: 'message' | 'smessage', listener: MessageListener): unknown;
   };
   /** @default 'switchboard:rbac:grants' */
   channel?: string;
@@ -28,12 +40,24 @@ export interface RedisBusClients {
    * the API object. @default false (no tracing code runs)
    */
   telemetry?: Telemetry;
+  /**
+   * Sharded pub/sub (Redis 7: `SPUBLISH` / `SSUBSCRIBE`) on both channels: on a Redis Cluster a
+   * message travels only within the shard that owns its channel's slot, instead of being
+   * broadcast to every node. Every instance on the channels must use the same mode: a classic
+   * `PUBLISH` never reaches a sharded subscriber, nor the reverse. @default false
+   */
+  sharded?: boolean;
 }
 
 /**
- * Grant changes and policy versions over Redis pub/sub. Fire-and-forget like pub/sub itself: an
- * instance that misses a message (a reconnect during failover) is corrected by the cache TTL
- * (grants) or the policy poll (`policyPollMs`).
+ * Grant changes and policy versions over Redis pub/sub, on a single Redis or a Cluster (classic,
+ * or sharded with `sharded: true`). Fire-and-forget like pub/sub itself: an instance that misses
+ * a message (a reconnect during failover) is corrected by the cache TTL (grants) or the policy
+ * poll (`policyPollMs`).
+ *
+ * @example
+ * const bus = createRedisRbacBus({ publisher: redis, subscriber: redis.duplicate() });
+ * const rbac = await createRbac({ roles, store, cache: { bus } });
  */
 export function createRedisRbacBus(options: RedisBusClients): RbacBus {
   const { publisher, subscriber } = options;
@@ -42,16 +66,23 @@ export function createRedisRbacBus(options: RedisBusClients): RbacBus {
     throw new TypeError('createRedisRbacBus: `publisher` must be an ioredis client');
   if (typeof subscriber?.subscribe !== 'function')
     throw new TypeError('createRedisRbacBus: `subscriber` must be an ioredis client');
+  const sharded = options.sharded ?? false;
+  if (typeof sharded !== 'boolean')
+    throw new TypeError(`createRedisRbacBus: \`sharded\` must be a boolean, got ${String(sharded)}`);
+  if (sharded) checkShardedPubSub('createRedisRbacBus', publisher, subscriber);
   const policyChannel = options.policyChannel ?? `${channel}:policy`;
   if (policyChannel === channel) throw new TypeError('createRedisRbacBus: `policyChannel` must differ from `channel`');
   const api = resolveTelemetry('createRedisRbacBus', options.telemetry);
   const tracing = api && new BusTracing(api, channel);
   const policyTracing = api && new BusTracing(api, policyChannel);
+  const send = (to: string, message: string) =>
+    sharded ? publisher.spublish?.(to, message) : publisher.publish(to, message);
+  const event = sharded ? 'smessage' : 'message';
   const publish = async (userId: string) => {
-    await publisher.publish(channel, userId);
+    await send(channel, userId);
   };
   const publishPolicy = async (version: number) => {
-    await publisher.publish(policyChannel, String(version));
+    await send(policyChannel, String(version));
   };
   /** Subscribes `handler` to one channel's messages that `read` accepts. */
   const listen = <T>(
@@ -67,13 +98,15 @@ export function createRedisRbacBus(options: RedisBusClients): RbacBus {
       if (traced) traced.process(() => handler(value));
       else handler(value);
     };
-    subscriber.on('message', listener);
-    void subscriber.subscribe(on).catch(() => {
+    subscriber.on(event, listener);
+    const subscribed = sharded ? subscriber.ssubscribe?.(on) : subscriber.subscribe(on);
+    void subscribed?.catch(() => {
       // ioredis resubscribes on reconnect; the cache TTL and the policy poll cover what is missed meanwhile.
     });
     return () => {
-      subscriber.off('message', listener);
-      void subscriber.unsubscribe(on).catch(() => undefined);
+      subscriber.off(event, listener);
+      const done = sharded ? subscriber.sunsubscribe?.(on) : subscriber.unsubscribe(on);
+      void done?.catch(() => undefined);
     };
   };
   return {
