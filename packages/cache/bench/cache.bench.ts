@@ -273,7 +273,7 @@ function addRows(scenario: string, results: Record<string, Measurement>): void {
   const row = (name: string, m: Measurement, ratio: string) =>
     `| ${scenario} | ${name} | ${Math.round(m.opsPerSec).toLocaleString('en-US')} | ${m.p50Ms.toFixed(3)} | ${m.p99Ms.toFixed(3)} | ${ratio} |`;
   rows.push(row('**@switchboard/cache**', ours, ''));
-  for (const name of ['bentocache', 'cache-manager']) {
+  for (const name of Object.keys(results).filter((name) => name !== '@switchboard/cache')) {
     const m = results[name];
     if (m) rows.push(row(name, m, `${(ours.opsPerSec / m.opsPerSec).toFixed(2)}×`));
   }
