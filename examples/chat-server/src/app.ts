@@ -119,7 +119,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // keys, refresh sessions and device tokens in Postgres. Revocations reach every instance
   // through Redis (cluster mode) and a poll of the session store (what pub/sub lost).
   const revocationBus: RevocationBus = redis
-    ? createRedisRevocationBus({ publisher: redis.client(), subscriber: redis.client() })
+    ? createRedisRevocationBus({ publisher: redis.client(), subscriber: redis.subscriber(), sharded: redis.sharded })
     : createMemoryRevocationBus();
   const auth = await createAuth({
     issuer: 'switchboard-chat',
@@ -152,7 +152,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     policyStore: createPostgresPolicyStore({ pool, telemetry }),
     store: createPostgresGrantStore({ pool, telemetry }),
     cache: redis
-      ? { bus: createRedisRbacBus({ publisher: redis.client(), subscriber: redis.client(), telemetry }) }
+      ? {
+          bus: createRedisRbacBus({
+            publisher: redis.client(),
+            subscriber: redis.subscriber(),
+            sharded: redis.sharded,
+            telemetry,
+          }),
+        }
       : {},
     telemetry,
   });
@@ -186,7 +193,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       ? {
           eventTarget: createRedisEvents({
             publisher: redis.client(),
-            subscriber: redis.client(),
+            subscriber: redis.subscriber(),
+            sharded: redis.sharded,
             onError: (error, operation) => log.warn({ err: error, operation }, 'Redis pub/sub call failed'),
           }),
         }
@@ -224,7 +232,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...(redis
       ? {
           l2: createRedisTier({ client: redis.client(), prefix: 'switchboard-chat' }),
-          bus: createRedisBus({ publisher: redis.client(), subscriber: redis.client() }),
+          bus: createRedisBus({ publisher: redis.client(), subscriber: redis.subscriber(), sharded: redis.sharded }),
         }
       : {}),
   });

@@ -1,4 +1,4 @@
-import { createTestDatabase } from '@switchboard/infra';
+import { clusterSubscribers, createTestDatabase } from '@switchboard/infra';
 import { createClient } from 'graphql-sse';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { gql, registerUser, TEST_PASSWORD } from './client.ts';
@@ -51,6 +51,10 @@ describe('two instances over a Redis Cluster', () => {
     });
     const first = stream.next();
     await new Promise((resolve) => setTimeout(resolve, 300));
+    // On a cluster the chat's channel is subscribed with sharded pub/sub (its shard only).
+    const nodes = inject('infra').redisCluster?.nodes ?? [];
+    expect(await clusterSubscribers(nodes, `message:added:${chatId}`, true)).toBeGreaterThan(0);
+    expect(await clusterSubscribers(nodes, `message:added:${chatId}`, false)).toBe(0);
     const sent = await gql(a, SEND, { input: { chatId, content: 'over the cluster' } }, alice.token);
     expect(sent.errors).toBeUndefined();
     expect((await first).value?.data?.messageAdded.content).toBe('over the cluster');

@@ -21,12 +21,19 @@ export interface AwaitableEventTarget extends ChatEventTarget {
 export function createRedisEvents(options: {
   publisher: Redis | Cluster;
   subscriber: Redis | Cluster;
+  /**
+   * Sharded pub/sub (SPUBLISH / SSUBSCRIBE, Redis 7): on a Cluster a message then stays in its
+   * channel's shard; the subscriber must be a Cluster created with `shardedSubscribers: true`.
+   * @default false
+   */
+  sharded?: boolean;
   onError: (error: unknown, operation: 'publish' | 'subscribe' | 'unsubscribe') => void;
 }): AwaitableEventTarget {
   const { publisher, subscriber, onError } = options;
+  const sharded = options.sharded === true;
   const listeners = new Map<string, Set<(event: CustomEvent) => void>>();
 
-  subscriber.on('message', (channel: string, raw: string) => {
+  subscriber.on(sharded ? 'smessage' : 'message', (channel: string, raw: string) => {
     const set = listeners.get(channel);
     if (!set) return;
     let detail: unknown;
@@ -47,7 +54,8 @@ export function createRedisEvents(options: {
       | undefined;
 
   const publish = async (topic: string, detail: unknown): Promise<void> => {
-    await publisher.publish(topic, detail === undefined ? '' : JSON.stringify(detail));
+    const message = detail === undefined ? '' : JSON.stringify(detail);
+    await (sharded ? publisher.spublish(topic, message) : publisher.publish(topic, message));
   };
 
   return {
@@ -59,7 +67,9 @@ export function createRedisEvents(options: {
       if (!set) {
         set = new Set();
         listeners.set(topic, set);
-        subscriber.subscribe(topic).catch((error: unknown) => onError(error, 'subscribe'));
+        (sharded ? subscriber.ssubscribe(topic) : subscriber.subscribe(topic)).catch((error: unknown) =>
+          onError(error, 'subscribe'),
+        );
       }
       set.add(listener);
     },
@@ -70,7 +80,9 @@ export function createRedisEvents(options: {
       set.delete(listener);
       if (set.size > 0) return;
       listeners.delete(topic);
-      subscriber.unsubscribe(topic).catch((error: unknown) => onError(error, 'unsubscribe'));
+      (sharded ? subscriber.sunsubscribe(topic) : subscriber.unsubscribe(topic)).catch((error: unknown) =>
+        onError(error, 'unsubscribe'),
+      );
     },
     dispatchEvent(event: Event) {
       publish(event.type, (event as CustomEvent).detail).catch((error: unknown) => onError(error, 'publish'));
