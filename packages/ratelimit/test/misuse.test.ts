@@ -1,10 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import {
+  createMemoryStore,
+  createRateLimiter,
   fixedWindow,
   gcra,
   rateLimitHeaders,
   slidingWindowCounter,
   slidingWindowLog,
+  storageKey,
   tokenBucket,
 } from '../src/index.ts';
 
@@ -30,5 +33,18 @@ describe('misuse gets a clear TypeError', () => {
       );
     }
     expect(rateLimitHeaders(result as never, { windowMs: 60_000 }).RateLimit).toBe('"default";r=9;t=1');
+  });
+
+  test('hashTag must be a function, and the tag it gives a non-empty string', async () => {
+    const store = createMemoryStore();
+    const algorithm = fixedWindow({ limit: 5, windowMs: 60_000 });
+    expect(() => createRateLimiter({ store, algorithm, hashTag: 'user' as never })).toThrow(
+      /^createRateLimiter: `hashTag` must be a function/,
+    );
+    const empty = createRateLimiter({ store, algorithm, prefix: 'empty-tag', hashTag: () => '' });
+    await expect(empty.consume('u1')).rejects.toThrow(/^hashTag must return a non-empty string, got an empty string/);
+    await expect(empty.consume('u1')).rejects.toThrow(TypeError);
+    // A tag is encoded like a key: braces and separators in it cannot escape its place.
+    expect(storageKey('p', 'k', '{evil}|x')).toBe('p|{%7bevil%7d%7cx}k');
   });
 });

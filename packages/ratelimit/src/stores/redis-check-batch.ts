@@ -46,8 +46,8 @@ interface TurnOfChecks {
  */
 export function createCheckBatcher(
   send: SendBatch,
-  stateKey: (entry: StoreEntry) => string,
-  blockKey: (entry: StoreEntry) => string,
+  /** Pushes an entry's state key, then its block key (the store's key format). */
+  pushKeys: (keys: string[], entry: StoreEntry) => void,
   /** On a Redis Cluster, the slot of a check's keys (a batch holds one slot's checks); else undefined. */
   slotOf?: (entry: StoreEntry) => number,
 ) {
@@ -74,7 +74,7 @@ export function createCheckBatcher(
       for (const check of checks) {
         values.push(check.mode, check.entries.length);
         for (const entry of check.entries) {
-          keys.push(stateKey(entry), blockKey(entry));
+          pushKeys(keys, entry);
           const [p1, p2, p3] = entry.algorithm.params;
           values.push(KIND_CODE[entry.algorithm.kind], entry.cost, entry.blockDurationMs, p1, p2, p3);
         }

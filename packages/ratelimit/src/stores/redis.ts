@@ -57,8 +57,10 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   const general: SendBatch = (args) => run(GENERAL_SCRIPT, args);
   const checks = createCheckBatcher(
     general,
-    (entry) => stateKey(redisKeyOf(entry.key), entry.algorithm.kind),
-    (entry) => blockKey(redisKeyOf(entry.key)),
+    (keys, entry) => {
+      const redisKey = redisKeyOf(entry.key);
+      keys.push(stateKey(redisKey, entry.algorithm.kind), blockKey(redisKey));
+    },
     cluster ? (entry) => redisSlot(redisKeyOf(entry.key)) : undefined,
   );
   const consumes = createConsumeBatcher((args) => run(FIXED_WINDOW_BATCH_SCRIPT, args));
