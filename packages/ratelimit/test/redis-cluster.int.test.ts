@@ -2,6 +2,7 @@ import { redisSlot } from '@switchboard/hot-path';
 import { Cluster } from 'ioredis';
 import { describe, expect, inject, test } from 'vitest';
 import { consumeAll, createRateLimiter, fixedWindow, slidingWindowLog, storageKey } from '../src/index.ts';
+import { createRedisStore, type RedisCommandClient } from '../src/redis.ts';
 import { redisContract } from './redis-contract.ts';
 
 const clusterInfo = inject('infra').redisCluster;
@@ -127,5 +128,75 @@ describe('createRedisStore on a Redis Cluster', () => {
     for (const key of keys) await limiter.consume(key, { cost: 2 });
     await store.reset(keys.map((key) => storageKey(limiter.prefix, key)));
     for (const key of keys) expect((await limiter.peek(key)).remaining).toBe(2);
+  });
+
+  describe('fixed-window checks batched per node', () => {
+    /** The cluster client as the store sees it, counting the scripts sent, with the slot table `slots` gives. */
+    const counted = (slots: () => RedisCommandClient['slots']) => {
+      const client = {
+        scripts: 0,
+        isCluster: true,
+        get slots() {
+          return slots();
+        },
+        call: (command: string, ...args: (string | number)[]) => mainClient.call(command, ...args),
+        evalsha: (sha1: string, numberOfKeys: number, ...keysAndArgs: (string | number)[]) => {
+          client.scripts++;
+          return mainClient.evalsha(sha1, numberOfKeys, ...keysAndArgs);
+        },
+      };
+      return client;
+    };
+    const users = Array.from({ length: 300 }, (_, i) => `node-user-${i}`);
+    /** A user's fixed-window counter as Redis stores it. */
+    const counterKey = (prefix: string, user: string) => `${prefix}|{${user}}|fw`;
+
+    test("a turn's checks over 300 slots go out as one script per node and 32 checks, each decided alone", async () => {
+      const client = counted(() => mainClient.slots);
+      const limiter = createRateLimiter({
+        store: createRedisStore({ client }),
+        algorithm: fixedWindow({ limit: 3, windowMs: 60_000 }),
+        prefix: uniquePrefix('per-node'),
+        onStoreError: 'closed',
+        logger: { warn: () => {} },
+      });
+      expect(new Set(users.map((user) => redisSlot(counterKey(limiter.prefix, user)))).size).toBeGreaterThan(250);
+      await limiter.peek('warm-up'); // the client has its slot table
+      client.scripts = 0;
+      for (let round = 1; round <= 4; round++) {
+        const results = await Promise.all(users.map((user) => limiter.consume(user)));
+        expect(results.filter((result) => result.degraded)).toEqual([]);
+        expect(results.map((result) => result.allowed)).toEqual(users.map(() => round <= 3));
+        expect(results.map((result) => result.remaining)).toEqual(users.map(() => Math.max(0, 3 - round)));
+      }
+      // Per slot it would be 300 scripts a round; per node at most 32 checks each: about 12.
+      expect(client.scripts).toBeLessThanOrEqual(4 * 15);
+    });
+
+    test('a stale slot table costs a resend, never a wrong answer or a double payment', async () => {
+      // The table claims one node holds every slot: each batch mixes every master's keys, and
+      // the node the batch reaches answers "not here" for the keys it does not hold.
+      const oneNode = mainClient.slots[0] as string[];
+      const client = counted(() => Array.from({ length: 16_384 }, () => oneNode));
+      const limiter = createRateLimiter({
+        store: createRedisStore({ client }),
+        algorithm: fixedWindow({ limit: 2, windowMs: 60_000 }),
+        prefix: uniquePrefix('stale'),
+        onStoreError: 'closed',
+        logger: { warn: () => {} },
+      });
+      await limiter.peek('warm-up');
+      client.scripts = 0;
+      for (let round = 1; round <= 3; round++) {
+        const results = await Promise.all(users.map((user) => limiter.consume(user)));
+        expect(results.filter((result) => result.degraded)).toEqual([]);
+        expect(results.map((result) => result.allowed)).toEqual(users.map(() => round <= 2));
+      }
+      // About two thirds of the keys live elsewhere: each of those was sent again, alone.
+      expect(client.scripts).toBeGreaterThan(3 * 150);
+      // Each key paid exactly twice: its counter in Redis says 2.
+      const counters = await Promise.all(users.map((user) => mainClient.get(counterKey(limiter.prefix, user))));
+      expect(counters).toEqual(users.map(() => '2'));
+    });
   });
 });

@@ -90,22 +90,31 @@ end
  * sent together (one command for the client to encode and send, one for Redis to read and
  * answer). Each check is decided and paid on its own, in order, as if sent alone.
  *
- * KEYS: state and block key per check. ARGV[1]: the number P of parameter sets; then P sets of
- * (limit, windowMs, blockMs); then per check (set number, cost). Reply: per check (allowed 1/0,
- * remaining, resetMs); a refusal's wait is its resetMs. Same key format as the general script.
+ * ARGV[1]: the number N of checks; ARGV[2]: the number P of parameter sets; then P sets of
+ * (limit, windowMs, blockMs); then per check (set number, cost); then the keys KEYS does not
+ * hold. A check's keys are its state key and block key: checks 1 to #KEYS/2 take theirs from
+ * KEYS, the rest from the end of ARGV. Reply: per check (allowed 1/0, remaining, resetMs); a
+ * refusal's wait is its resetMs. Same key format as the general script.
+ *
+ * Keys in ARGV are how one run serves checks of many slots on a Redis Cluster (see
+ * stores/redis-node-batches.ts): a script that declares one slot's keys may use keys of other
+ * slots its node holds. A check whose keys the node does not hold (the client's slot table was
+ * stale) fails alone, before reading anything: its reply is (-1, 0, 0), "send it again to its
+ * own slot". Any other error fails the run, as it would without pcall.
  */
 export const FIXED_WINDOW_BATCH_LUA = `${FIXED_WINDOW_LUA}
-local sets = tonumber(ARGV[1])
+local n, sets = tonumber(ARGV[1]), tonumber(ARGV[2])
 local limits, windows, blocks = {}, {}, {}
 for s = 1, sets do
-  local a = 3 * s - 1
+  local a = 3 * s
   limits[s], windows[s], blocks[s] = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
 end
+local base = 3 * sets + 2
+local declared = #KEYS
+local tail = base + 2 * n - declared
 local out = {}
-local base = 3 * sets
-for i = 1, #KEYS / 2 do
-  local state_key, block_key = KEYS[2 * i - 1], KEYS[2 * i]
-  local s, cost = tonumber(ARGV[base + 2 * i]), tonumber(ARGV[base + 2 * i + 1])
+local function check(i, state_key, block_key)
+  local s, cost = tonumber(ARGV[base + 2 * i - 1]), tonumber(ARGV[base + 2 * i])
   local window = windows[s]
   local values = redis.call('MGET', state_key, block_key)
   local blocked = 0
@@ -122,6 +131,20 @@ for i = 1, #KEYS / 2 do
       redis.call('SET', block_key, '1', 'PX', blocks[s])
     end
     out[3 * i - 2], out[3 * i - 1], out[3 * i] = flag, remaining, reset
+  end
+end
+for i = 1, n do
+  local k = 2 * i
+  if k <= declared then check(i, KEYS[k - 1], KEYS[k])
+  else
+    local ok, err = pcall(check, i, ARGV[tail + k - 1], ARGV[tail + k])
+    if not ok then
+      local text = err
+      if type(err) == 'table' then text = err.err end
+      text = tostring(text)
+      if string.find(text, 'non local key', 1, true) then out[3 * i - 2], out[3 * i - 1], out[3 * i] = -1, 0, 0
+      else return redis.error_reply(text) end
+    end
   end
 end
 return out

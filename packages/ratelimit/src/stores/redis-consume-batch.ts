@@ -31,25 +31,45 @@ class TurnChecks {
   readonly userKeys: string[] = [];
   readonly costs: number[] = [];
   readonly resolvers: Resolve[] = [];
+  /** On a Redis Cluster, each check's slot (empty otherwise). */
+  readonly slots: number[] = [];
   /** The batch's deadline: its limiters' timeout (batches are grouped by it). */
   timeoutMs = 0;
+  /**
+   * Whether the checks may lie in different slots of one node: only the first check's keys are
+   * declared (they route the command), the others ride in ARGV (redis-node-batches.ts).
+   */
+  acrossSlots = false;
 
-  add(owner: Owner, stateKey: string, blockKey: string, userKey: string, cost: number): Promise<RateLimitResult> {
+  add(
+    owner: Owner,
+    stateKey: string,
+    blockKey: string,
+    userKey: string,
+    cost: number,
+    slot: number | undefined,
+  ): Promise<RateLimitResult> {
     this.timeoutMs = owner.options.timeoutMs;
     this.keys.push(stateKey, blockKey);
     this.owners.push(owner);
     this.userKeys.push(userKey);
     this.costs.push(cost);
+    if (slot !== undefined) this.slots.push(slot);
     return new Promise<RateLimitResult>((resolve) => {
       this.resolvers.push(resolve);
     });
   }
 
-  /** The script's arguments for checks `from` to `to` (exclusive): numKeys, keys, sets, checks. */
+  /**
+   * The script's arguments for checks `from` to `to` (exclusive): numKeys, the declared keys,
+   * the number of checks, parameter sets, per check (set, cost), then the undeclared keys.
+   */
   arguments(from: number, to: number): (string | number)[] {
     const { keys, owners, costs } = this;
-    const args: (string | number)[] = [2 * (to - from)];
-    for (let i = 2 * from; i < 2 * to; i++) args.push(keys[i] as string);
+    const declared = this.acrossSlots ? 1 : to - from;
+    const args: (string | number)[] = [2 * declared];
+    for (let i = 2 * from; i < 2 * (from + declared); i++) args.push(keys[i] as string);
+    args.push(to - from);
     // Parameter sets: one per distinct limiter among these checks (usually one).
     const sets: Owner[] = [];
     const checkArgs: number[] = [];
@@ -67,10 +87,15 @@ class TurnChecks {
     args.push(sets.length);
     for (const { params } of sets) args.push(params[0], params[1], params[2]);
     for (const value of checkArgs) args.push(value);
+    for (let i = 2 * (from + declared); i < 2 * to; i++) args.push(keys[i] as string);
     return args;
   }
 
-  answer(reply: unknown, from: number, to: number): void {
+  /**
+   * Answers checks `from` to `to` from the script's reply; a check the node did not hold (flag
+   * -1, only in a batch `acrossSlots`) is handed to `resend` and answered by that.
+   */
+  answer(reply: unknown, from: number, to: number, resend: Resend): void {
     const { owners, resolvers } = this;
     if (!Array.isArray(reply) || reply.length !== (to - from) * 3) {
       this.fail(new Error(`unexpected reply from the rate-limit script for ${to - from} checks`), from, to);
@@ -78,6 +103,20 @@ class TurnChecks {
     }
     for (let i = from, at = 0; i < to; i++, at += 3) {
       const owner = owners[i] as Owner;
+      if (reply[at] === -1) {
+        const { keys } = this;
+        (resolvers[i] as Resolve)(
+          resend(
+            owner,
+            keys[2 * i] as string,
+            keys[2 * i + 1] as string,
+            this.userKeys[i] as string,
+            this.costs[i] as number,
+            this.slots[i] as number,
+          ),
+        );
+        continue;
+      }
       const allowed = reply[at] === 1;
       const resetMs = Number(reply[at + 2]);
       (resolvers[i] as Resolve)({
@@ -106,6 +145,16 @@ class TurnChecks {
   }
 }
 
+/** Sends one check again, alone in its slot: a batch's node did not hold it. */
+type Resend = (
+  owner: Owner,
+  stateKey: string,
+  blockKey: string,
+  key: string,
+  cost: number,
+  slot: number,
+) => Promise<RateLimitResult>;
+
 /**
  * Gathers the fixed-window consumes of one event-loop turn (across limiters on this store) and
  * sends them as one EVALSHA at the end of the turn (`TurnBatches`, whose comment says why), or
@@ -113,8 +162,12 @@ class TurnChecks {
  * for Redis to read and answer, instead of one per check. Each check is still decided and paid
  * atomically, alone, in the order it was made, and is still one round trip. A batch has one
  * deadline: the timeout of its limiters (limiters with other timeouts get batches of their own).
+ *
+ * On a Redis Cluster (`nodeOfSlot` given), a batch holds the checks of one node, whatever their
+ * slots (redis-node-batches.ts says how and why); a check whose node is not known yet gets a
+ * batch of its slot.
  */
-export function createConsumeBatcher(send: SendBatch) {
+export function createConsumeBatcher(send: SendBatch, nodeOfSlot?: (slot: number) => string | undefined) {
   const dispatch = (checks: TurnChecks, from: number, to: number) => {
     let sent: Promise<unknown>;
     try {
@@ -126,7 +179,7 @@ export function createConsumeBatcher(send: SendBatch) {
     const deadline = startDeadline(checks.timeoutMs, (timeoutMs) => checks.fail(storeTimeout(timeoutMs), from, to));
     sent.then(
       (reply) => {
-        if (settle(deadline)) checks.answer(reply, from, to);
+        if (settle(deadline)) checks.answer(reply, from, to, resend);
       },
       (error: unknown) => {
         if (settle(deadline)) checks.fail(error, from, to);
@@ -134,12 +187,29 @@ export function createConsumeBatcher(send: SendBatch) {
     );
   };
 
-  // Grouped by timeout, and on a cluster by slot too (`${timeoutMs}/${slot}`): one script's keys
-  // must share a slot.
+  // Grouped by timeout; on a cluster by node (`${timeoutMs}@${node}`) or, when the node is not
+  // known, by slot (`${timeoutMs}#${slot}`): one script's declared keys must share a slot.
   const batches = new TurnBatches<number | string, TurnChecks>({
     create: () => new TurnChecks(),
     send: (checks) => dispatch(checks, 0, checks.owners.length),
   });
+
+  const add = (
+    checks: TurnChecks,
+    owner: Owner,
+    stateKey: string,
+    blockKey: string,
+    key: string,
+    cost: number,
+    slot: number | undefined,
+  ) => {
+    const answer = checks.add(owner, stateKey, blockKey, key, cost, slot);
+    if (checks.owners.length >= SEND_AT) batches.flush();
+    return answer;
+  };
+
+  const resend: Resend = (owner, stateKey, blockKey, key, cost, slot) =>
+    add(batches.batchFor(`${owner.options.timeoutMs}#${slot}`), owner, stateKey, blockKey, key, cost, slot);
 
   return {
     /**
@@ -155,10 +225,12 @@ export function createConsumeBatcher(send: SendBatch) {
       const owner: Owner = { params, limit, options };
       const { timeoutMs } = options;
       return (stateKey, blockKey, key, cost, slot) => {
-        const checks = batches.batchFor(slot === undefined ? timeoutMs : `${timeoutMs}/${slot}`);
-        const answer = checks.add(owner, stateKey, blockKey, key, cost);
-        if (checks.owners.length >= SEND_AT) batches.flush();
-        return answer;
+        if (slot === undefined) return add(batches.batchFor(timeoutMs), owner, stateKey, blockKey, key, cost, slot);
+        const node = nodeOfSlot?.(slot);
+        if (node === undefined) return resend(owner, stateKey, blockKey, key, cost, slot);
+        const checks = batches.batchFor(`${timeoutMs}@${node}`);
+        checks.acrossSlots = true;
+        return add(checks, owner, stateKey, blockKey, key, cost, slot);
       };
     },
     /** Whether checks wait for the end of the turn, and sending them now (to keep call order). */

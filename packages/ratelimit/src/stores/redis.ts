@@ -6,6 +6,7 @@ import { redisStoreTelemetry, type Telemetry, traceRedisStore } from '../telemet
 import type { AlgorithmKind, Decision, EvaluateMode, RateLimitStore, StoreEntry } from '../types.ts';
 import { createCheckBatcher } from './redis-check-batch.ts';
 import { createConsumeBatcher, type SendBatch } from './redis-consume-batch.ts';
+import { type ClusterSlotTable, nodeOfSlotIn } from './redis-node-batches.ts';
 
 /**
  * The one method we need of a Redis client. An ioredis instance (plain, Sentinel or `Cluster`)
@@ -17,6 +18,8 @@ export interface RedisCommandClient {
   evalsha?(sha1: string, numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
   /** True on an ioredis `Cluster`: scripts then group their keys by slot. */
   readonly isCluster?: boolean;
+  /** On an ioredis `Cluster`: its slot table, to batch fixed-window checks per node (redis-node-batches.ts). */
+  readonly slots?: ClusterSlotTable['slots'];
 }
 
 export interface RedisStoreOptions {
@@ -42,8 +45,9 @@ export interface RedisStoreOptions {
  *
  * Redis keys: `<prefix>|{<tag>}<rest>|<suffix>` — the hash tag is the encoded key (or the tag
  * the limiter's `hashTag` gave, the encoded key then following it), so a key's state and block
- * always share a slot. On a Redis Cluster a turn's checks are batched per slot, and `consumeAll`
- * refuses entries whose tags differ (`assertAtomic`).
+ * always share a slot. On a Redis Cluster a turn's fixed-window consumes are batched per node
+ * (redis-node-batches.ts), its other checks per slot, and `consumeAll` refuses entries whose
+ * tags differ (`assertAtomic`).
  */
 export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   const { client } = options;
@@ -63,7 +67,10 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     },
     cluster ? (entry) => redisSlot(redisKeyOf(entry.key)) : undefined,
   );
-  const consumes = createConsumeBatcher((args) => run(FIXED_WINDOW_BATCH_SCRIPT, args));
+  const consumes = createConsumeBatcher(
+    (args) => run(FIXED_WINDOW_BATCH_SCRIPT, args),
+    cluster ? nodeOfSlotIn(client) : undefined,
+  );
   // Call order holds across the two batchers and plain commands: Redis runs one connection's
   // commands in the order they are sent, so whatever waits in one batcher goes out before a
   // check joins the other, and both go out before a reset or a block.
