@@ -25,6 +25,8 @@ import { Keyv } from 'keyv';
 const CONCURRENCY = 50;
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 1_500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// BENCH_ONLY=cluster runs the Redis Cluster rows alone.
+const only = process.env.BENCH_ONLY;
 const KEYS = 100_000;
 const TTL_MS = 3_600_000;
 const value = { id: 42, name: 'Ada Lovelace', roles: ['admin', 'member'], updatedAt: '2026-11-24T10:00:00.000Z' };
@@ -84,7 +86,7 @@ try {
     return { ours, bento, manager };
   };
 
-  {
+  if (only !== 'cluster') {
     const { ours, bento, manager } = l1Contenders();
     await ours.getOrSet('hot', factory);
     await bento.getOrSet({ key: 'hot', factory, ttl: TTL_MS });
@@ -102,7 +104,7 @@ try {
     );
   }
 
-  {
+  if (only !== 'cluster') {
     const { ours, bento, manager } = l1Contenders();
     for (let i = 0; i < KEYS; i++) {
       const key = `user:${i}`;
@@ -124,7 +126,7 @@ try {
     );
   }
 
-  {
+  if (only !== 'cluster') {
     const ours = createCache({
       l1: false,
       l2: createRedisTier({ client: client(), prefix: 'bench-ours' }),
@@ -159,7 +161,7 @@ try {
     );
   }
 
-  for (const driver of ['ioredis', 'node-redis'] as const) {
+  for (const driver of only === 'cluster' ? [] : (['ioredis', 'node-redis'] as const)) {
     // Distinct keys: every call is its own Redis read, nothing to coalesce. The Redis client
     // dominates here (node-redis answers ~3× more commands/s than ioredis on this machine), so
     // ours runs once on each: on ioredis like bentocache, on node-redis like cache-manager.

@@ -87,4 +87,70 @@ describe('createRedisTier on a Redis Cluster', () => {
     );
     expect(stale).toEqual([]);
   });
+
+  describe("a turn's reads go out per node", () => {
+    /** The cluster client as the tier sees it, counting the commands sent, with the slot table `slots` gives. */
+    const counted = (slots: () => string[][]) => {
+      const client = {
+        commands: 0,
+        isCluster: true,
+        get slots() {
+          return slots();
+        },
+        call: (command: string, ...args: (string | number)[]) => {
+          client.commands++;
+          return mainClient.call(command, ...args);
+        },
+        evalsha: (sha1: string, numberOfKeys: number, ...keysAndArgs: (string | number)[]) => {
+          client.commands++;
+          return mainClient.evalsha(sha1, numberOfKeys, ...keysAndArgs);
+        },
+      };
+      return client;
+    };
+    const keys = Array.from({ length: 200 }, (_, i) => `per-node-${i}`);
+    const entryOf = (key: string) => `{"i":"x","f":0,"g":0,"t":[]}\n${key}`;
+    const readAll = async (client: ReturnType<typeof counted>, namespace: string) => {
+      const tier = createRedisTier({ client, prefix: namespace });
+      const readEach = () => Promise.all(keys.map((key, i) => tier.read(key, [`tag-${i % 50}`])));
+      // Once before counting: every node then knows the script (no NOSCRIPT, EVAL round).
+      await readEach();
+      client.commands = 0;
+      const reads = await readEach();
+      return { reads, commands: client.commands };
+    };
+
+    test('200 reads over ~200 slots are one command per node, every answer in its place', async () => {
+      const namespace = fresh();
+      const writer = createRedisTier({ client: mainClient, prefix: namespace });
+      for (const key of keys) await writer.set(key, entryOf(key), 60_000);
+      await writer.bumpTag('tag-7');
+      expect(new Set(keys.map((key) => redisSlot(`${namespace}|e|{${key}}`))).size).toBeGreaterThan(190);
+      const { reads, commands } = await readAll(
+        counted(() => mainClient.slots),
+        namespace,
+      );
+      expect(reads.map((read) => read.raw)).toEqual(keys.map(entryOf));
+      expect(reads.map((read) => read.keyGen)).toEqual(keys.map(() => 1));
+      expect(reads.map((read) => read.gens)).toEqual(keys.map((_, i) => [i % 50 === 7 ? 1 : 0]));
+      // Per slot it would be about 250 MGETs (200 keys, 50 tags); per node, 3.
+      expect(commands).toBeLessThanOrEqual(3);
+    });
+
+    test('a stale slot table costs a second read of what the node did not hold, never a wrong answer', async () => {
+      const namespace = fresh();
+      const writer = createRedisTier({ client: mainClient, prefix: namespace });
+      for (const key of keys) await writer.set(key, entryOf(key), 60_000);
+      // The table claims one node holds every slot: the node reached answers "not here" for the
+      // slots of the other two, read again alone.
+      const oneNode = mainClient.slots[0] as string[];
+      const { reads, commands } = await readAll(
+        counted(() => Array.from({ length: 16_384 }, () => oneNode)),
+        namespace,
+      );
+      expect(reads.map((read) => read.raw)).toEqual(keys.map(entryOf));
+      expect(reads.map((read) => read.keyGen)).toEqual(keys.map(() => 1));
+      expect(commands).toBeGreaterThan(100);
+    });
+  });
 });

@@ -155,13 +155,22 @@ export class BusTracing {
   readonly #process: Attributes;
   readonly #channel: string;
 
-  constructor(api: OpenTelemetryApi, channel: string) {
+  /** `sharded`: the bus uses SPUBLISH / SSUBSCRIBE, and the spans' operation names say so. */
+  constructor(api: OpenTelemetryApi, channel: string, sharded = false) {
     this.#api = api;
     this.#tracer = api.trace.getTracer(INSTRUMENTATION_SCOPE);
     this.#channel = channel;
     const common = { 'messaging.system': 'redis', 'messaging.destination.name': channel };
-    this.#send = { ...common, 'messaging.operation.type': 'send', 'messaging.operation.name': 'publish' };
-    this.#process = { ...common, 'messaging.operation.type': 'process', 'messaging.operation.name': 'message' };
+    this.#send = {
+      ...common,
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': sharded ? 'spublish' : 'publish',
+    };
+    this.#process = {
+      ...common,
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': sharded ? 'smessage' : 'message',
+    };
   }
 
   send<R>(fn: () => Promise<R>): Promise<R> {

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as api from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { createTestDatabase, sentinelClientOptions } from '@switchboard/infra';
+import { createTestDatabase, sentinelClientOptions, untilClusterSubscribers } from '@switchboard/infra';
 import { installTestTracing } from '@switchboard/infra/tracing';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, test } from 'vitest';
 import { createRbac, type RoleDefinitions } from '../src/index.ts';
@@ -134,6 +134,32 @@ describe('createRedisRbacBus telemetry', () => {
       b.close();
     } finally {
       for (const client of clients) client.disconnect();
+    }
+  });
+
+  test('on sharded pub/sub (a Redis Cluster) the spans name its operations: spublish, smessage', async () => {
+    const cluster = inject('infra').redisCluster;
+    if (!cluster) throw new Error('no Redis Cluster');
+    const publisher = new Cluster(cluster.nodes);
+    const subscriber = new Cluster(cluster.nodes, { shardedSubscribers: true });
+    const channel = `rbac-telemetry-sharded-${Date.now()}`;
+    try {
+      const bus = createRedisRbacBus({ publisher, subscriber, channel, sharded: true, telemetry: true });
+      const rbac = await createRbac({ roles, store: createPostgresGrantStore({ pool }), cache: { bus } });
+      await untilClusterSubscribers(cluster.nodes, channel, true, 1);
+      await rbac.grant('erin', 'admin', 'chat:E');
+      const started = Date.now();
+      while (spansNamed(`process ${channel}`).length < 1 && Date.now() - started < 2_000) await sleep(5);
+      expect(spansNamed(`send ${channel}`).map((span) => span.attributes['messaging.operation.name'])).toEqual([
+        'spublish',
+      ]);
+      expect(spansNamed(`process ${channel}`).map((span) => span.attributes['messaging.operation.name'])).toEqual([
+        'smessage',
+      ]);
+      rbac.close();
+    } finally {
+      publisher.disconnect();
+      subscriber.disconnect();
     }
   });
 });

@@ -3,6 +3,7 @@
 // alone); its source reaches users through the source maps. Nothing here is public API: a
 // package's public types must never mention it (scripts/check-packages.mjs checks the builds).
 
+export { type ClusterSlotTable, NON_LOCAL_KEY_LUA, nodeOfSlotIn } from './cluster-node-batches.ts';
 export { type Deadline, settle, startDeadline, withinDeadline } from './deadlines.ts';
 export { CounterSeries, HotCounter, OTHER } from './hot-counter.ts';
 export { type WholeNumberRange, wholeNumberOption } from './options.ts';

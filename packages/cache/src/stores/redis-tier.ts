@@ -1,6 +1,8 @@
 import {
+  type ClusterSlotTable,
   defineScript,
   type LuaScript,
+  nodeOfSlotIn,
   type ScriptClient,
   scriptRunner,
   TurnBatches,
@@ -19,6 +21,8 @@ export interface RedisClientLike {
   call(command: string, ...args: (string | number)[]): Promise<unknown>;
   /** True on an ioredis `Cluster`: commands and scripts then group their keys by slot. */
   readonly isCluster?: boolean;
+  /** On an ioredis `Cluster`: its slot table, to send a turn's reads per node (see the README). */
+  readonly slots?: ClusterSlotTable['slots'];
 }
 
 /** What we need of a node-redis client (`redis` / `@redis/client` v4 and later, connected). */
@@ -209,7 +213,8 @@ class ReadBatch implements PendingReads {
  * Keys: `<prefix>|e|{<key>}` (entry), `<prefix>|k|{<key>}` (its delete generation) and
  * `<prefix>|l|{<key>}` (its lock) share the key as hash tag, so on a Redis Cluster they live in
  * one slot; `<prefix>|t|{<tag>}` (a tag's generation) lives in the tag's own. On a cluster
- * (an ioredis `Cluster`) a read's MGET goes out as one MGET per slot, sent together; tags are
+ * (an ioredis `Cluster`) a read's MGET goes out as one command per node (redis-slot-reads.ts),
+ * sent together; tags are
  * validated by the tier rather than inside a script, and a write checks its tags' generations
  * just before its compare-and-set on the key (see the README's "Redis Cluster" for what that
  * guarantees).
@@ -241,16 +246,18 @@ export function createRedisTier(options: RedisTierOptions): SharedTier {
   const tagPrefix = `${prefix}|t|{`;
   const tagKey = (tag: string) => `${tagPrefix}${tag}}`;
   const lockKey = (key: string) => `${prefix}|l|{${key}}`;
+  const runScript = scriptRunner(scripts);
   const { mget, generationsOf, readValidatedAcrossSlots } = slotAwareReads({
     cluster,
+    nodeOfSlot: nodeOfSlotIn(options.client as RedisClientLike),
     call,
     send,
+    runScript,
     entryKey,
     keyGenKey,
     tagKey,
   });
 
-  const runScript = scriptRunner(scripts);
   const run = (lua: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> =>
     runScript(lua, [keys.length, ...keys, ...args]);
 

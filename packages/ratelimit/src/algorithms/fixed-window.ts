@@ -1,3 +1,4 @@
+import { NON_LOCAL_KEY_LUA } from '@switchboard/hot-path';
 import type { Algorithm, Step } from '../types.ts';
 import { optionsOf, share, windowLimit } from './validate.ts';
 
@@ -97,12 +98,12 @@ end
  * refusal's wait is its resetMs. Same key format as the general script.
  *
  * Keys in ARGV are how one run serves checks of many slots on a Redis Cluster (see
- * stores/redis-node-batches.ts): a script that declares one slot's keys may use keys of other
+ * cluster-node-batches.ts in the hot-path kit): a script that declares one slot's keys may use keys of other
  * slots its node holds. A check whose keys the node does not hold (the client's slot table was
  * stale) fails alone, before reading anything: its reply is (-1, 0, 0), "send it again to its
  * own slot". Any other error fails the run, as it would without pcall.
  */
-export const FIXED_WINDOW_BATCH_LUA = `${FIXED_WINDOW_LUA}
+export const FIXED_WINDOW_BATCH_LUA = `${FIXED_WINDOW_LUA}${NON_LOCAL_KEY_LUA}
 local n, sets = tonumber(ARGV[1]), tonumber(ARGV[2])
 local limits, windows, blocks = {}, {}, {}
 for s = 1, sets do
@@ -139,11 +140,8 @@ for i = 1, n do
   else
     local ok, err = pcall(check, i, ARGV[tail + k - 1], ARGV[tail + k])
     if not ok then
-      local text = err
-      if type(err) == 'table' then text = err.err end
-      text = tostring(text)
-      if string.find(text, 'non local key', 1, true) then out[3 * i - 2], out[3 * i - 1], out[3 * i] = -1, 0, 0
-      else return redis.error_reply(text) end
+      if not non_local(err) then return redis.error_reply(error_text(err)) end
+      out[3 * i - 2], out[3 * i - 1], out[3 * i] = -1, 0, 0
     end
   end
 end

@@ -37,7 +37,7 @@ class TurnChecks {
   timeoutMs = 0;
   /**
    * Whether the checks may lie in different slots of one node: only the first check's keys are
-   * declared (they route the command), the others ride in ARGV (redis-node-batches.ts).
+   * declared (they route the command), the others ride in ARGV (cluster-node-batches.ts in the hot-path kit).
    */
   acrossSlots = false;
 
@@ -164,7 +164,7 @@ type Resend = (
  * deadline: the timeout of its limiters (limiters with other timeouts get batches of their own).
  *
  * On a Redis Cluster (`nodeOfSlot` given), a batch holds the checks of one node, whatever their
- * slots (redis-node-batches.ts says how and why); a check whose node is not known yet gets a
+ * slots (cluster-node-batches.ts in the hot-path kit says how and why); a check whose node is not known yet gets a
  * batch of its slot.
  */
 export function createConsumeBatcher(send: SendBatch, nodeOfSlot?: (slot: number) => string | undefined) {

@@ -1,4 +1,4 @@
-import { redisSlot, scriptRunner } from '@switchboard/hot-path';
+import { type ClusterSlotTable, nodeOfSlotIn, redisSlot, scriptRunner } from '@switchboard/hot-path';
 import { FIXED_WINDOW_BATCH_SCRIPT, GENERAL_SCRIPT } from '../algorithms/lua-script.ts';
 import { bindStore } from '../bind-store.ts';
 import { encodeKey, hashTagOf, isSafeShort, KEY_SEPARATOR, taggedKey } from '../keys.ts';
@@ -6,7 +6,6 @@ import { redisStoreTelemetry, type Telemetry, traceRedisStore } from '../telemet
 import type { AlgorithmKind, Decision, EvaluateMode, RateLimitStore, StoreEntry } from '../types.ts';
 import { createCheckBatcher } from './redis-check-batch.ts';
 import { createConsumeBatcher, type SendBatch } from './redis-consume-batch.ts';
-import { type ClusterSlotTable, nodeOfSlotIn } from './redis-node-batches.ts';
 
 /**
  * The one method we need of a Redis client. An ioredis instance (plain, Sentinel or `Cluster`)
@@ -18,7 +17,7 @@ export interface RedisCommandClient {
   evalsha?(sha1: string, numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
   /** True on an ioredis `Cluster`: scripts then group their keys by slot. */
   readonly isCluster?: boolean;
-  /** On an ioredis `Cluster`: its slot table, to batch fixed-window checks per node (redis-node-batches.ts). */
+  /** On an ioredis `Cluster`: its slot table, to batch fixed-window checks per node (hot-path's cluster-node-batches.ts). */
   readonly slots?: ClusterSlotTable['slots'];
 }
 
@@ -46,7 +45,7 @@ export interface RedisStoreOptions {
  * Redis keys: `<prefix>|{<tag>}<rest>|<suffix>` — the hash tag is the encoded key (or the tag
  * the limiter's `hashTag` gave, the encoded key then following it), so a key's state and block
  * always share a slot. On a Redis Cluster a turn's fixed-window consumes are batched per node
- * (redis-node-batches.ts), its other checks per slot, and `consumeAll` refuses entries whose
+ * (hot-path's cluster-node-batches.ts), its other checks per slot, and `consumeAll` refuses entries whose
  * tags differ (`assertAtomic`).
  */
 export function createRedisStore(options: RedisStoreOptions): RateLimitStore {

@@ -73,8 +73,8 @@ export function createRedisRbacBus(options: RedisBusClients): RbacBus {
   const policyChannel = options.policyChannel ?? `${channel}:policy`;
   if (policyChannel === channel) throw new TypeError('createRedisRbacBus: `policyChannel` must differ from `channel`');
   const api = resolveTelemetry('createRedisRbacBus', options.telemetry);
-  const tracing = api && new BusTracing(api, channel);
-  const policyTracing = api && new BusTracing(api, policyChannel);
+  const tracing = api && new BusTracing(api, channel, sharded);
+  const policyTracing = api && new BusTracing(api, policyChannel, sharded);
   const send = (to: string, message: string) =>
     sharded ? publisher.spublish?.(to, message) : publisher.publish(to, message);
   const event = sharded ? 'smessage' : 'message';
