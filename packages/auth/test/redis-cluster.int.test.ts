@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { testKeyPrefix, untilClusterSubscribers } from '@switchboard/infra';
-import { Cluster, Redis } from 'ioredis';
+import { clusterBusTestKit, testKeyPrefix } from '@switchboard/infra';
+import { type Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, inject, test, vi } from 'vitest';
 import {
   type Auth,
@@ -16,27 +16,10 @@ const clusterInfo = inject('infra').redisCluster;
 if (!clusterInfo) throw new Error('the shared topology has no Redis Cluster');
 const { nodes } = clusterInfo;
 
-/** The Cluster options these tests use. */
-type ClusterOptions = { shardedSubscribers?: boolean; lazyConnect?: boolean };
-
-const clients: Cluster[] = [];
-/** A Cluster client of its own: each instance in these tests is another process in effect. */
-function cluster(options: ClusterOptions = {}): Cluster {
-  const client = new Cluster(nodes, options);
-  clients.push(client);
-  return client;
-}
+const { cluster, modes, untilSubscribed, disconnectAll } = clusterBusTestKit(nodes);
 afterAll(() => {
-  for (const client of clients) client.disconnect();
+  disconnectAll();
 });
-
-const untilSubscribed = (channel: string, sharded: boolean, count: number) =>
-  untilClusterSubscribers(nodes, channel, sharded, count);
-
-const modes = [
-  { name: 'classic pub/sub', sharded: false, subscriber: () => cluster() },
-  { name: 'sharded pub/sub', sharded: true, subscriber: () => cluster({ shardedSubscribers: true }) },
-] as const;
 
 let raw: Cluster | undefined;
 /** Publishes `message` on `channel` as a bus of this mode does, through a client of its own. */
@@ -249,7 +232,7 @@ describe('createRedisRevocationBus on a Redis Cluster: channel placement', () =>
 
 describe('createRedisRevocationBus: sharded misuse is a TypeError', () => {
   // lazyConnect: these clients are only inspected, never used.
-  const lazy = (options: ClusterOptions = {}) => cluster({ lazyConnect: true, ...options });
+  const lazy = (options: Parameters<typeof cluster>[0] = {}) => cluster({ lazyConnect: true, ...options });
 
   test('a Cluster subscriber without shardedSubscribers: the message says how to create it', () => {
     expect(() => createRedisRevocationBus({ publisher: lazy(), subscriber: lazy(), sharded: true })).toThrowError(

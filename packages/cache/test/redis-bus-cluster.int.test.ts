@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { testKeyPrefix, untilClusterSubscribers } from '@switchboard/infra';
-import { Cluster } from 'ioredis';
+import { clusterBusTestKit, testKeyPrefix, timeUntil } from '@switchboard/infra';
 import { afterAll, describe, expect, inject, test, vi } from 'vitest';
 import { type BusMessage, createCache } from '../src/index.ts';
 import { createRedisBus } from '../src/redis.ts';
@@ -9,37 +8,10 @@ const clusterInfo = inject('infra').redisCluster;
 if (!clusterInfo) throw new Error('the shared topology has no Redis Cluster');
 const { nodes } = clusterInfo;
 
-/** The Cluster options these tests use. */
-type ClusterOptions = { shardedSubscribers?: boolean; lazyConnect?: boolean };
-
-const clients: Cluster[] = [];
-/** A Cluster client of its own: each instance in these tests is another process in effect. */
-function cluster(options: ClusterOptions = {}): Cluster {
-  const client = new Cluster(nodes, options);
-  clients.push(client);
-  return client;
-}
+const { cluster, modes, untilSubscribed, disconnectAll } = clusterBusTestKit(nodes);
 afterAll(() => {
-  for (const client of clients) client.disconnect();
+  disconnectAll();
 });
-
-const untilSubscribed = (channel: string, sharded: boolean, count: number) =>
-  untilClusterSubscribers(nodes, channel, sharded, count);
-
-/** Polls a read until it returns `expected`; resolves with how long that took. */
-async function timeUntil(read: () => Promise<unknown>, expected: unknown, timeoutMs: number): Promise<number> {
-  const startedAt = Date.now();
-  while (Date.now() - startedAt < timeoutMs) {
-    if ((await read()) === expected) return Date.now() - startedAt;
-    await sleep(5);
-  }
-  throw new Error(`did not read ${String(expected)} within ${timeoutMs} ms`);
-}
-
-const modes = [
-  { name: 'classic pub/sub', sharded: false, subscriber: () => cluster() },
-  { name: 'sharded pub/sub', sharded: true, subscriber: () => cluster({ shardedSubscribers: true }) },
-] as const;
 
 for (const mode of modes) {
   describe(`createRedisBus on a Redis Cluster (${mode.name})`, () => {
@@ -97,7 +69,7 @@ for (const mode of modes) {
 
 describe('createRedisBus: sharded misuse is a TypeError', () => {
   // lazyConnect: these clients are only inspected, never used.
-  const lazy = (options: ClusterOptions = {}) => cluster({ lazyConnect: true, ...options });
+  const lazy = (options: Parameters<typeof cluster>[0] = {}) => cluster({ lazyConnect: true, ...options });
 
   test('a Cluster subscriber without shardedSubscribers: the message says how to create it', () => {
     expect(() => createRedisBus({ publisher: lazy(), subscriber: lazy(), sharded: true })).toThrowError(

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type RedisClientType } from '@redis/client';
-import { sentinelClientOptions, testKeyPrefix } from '@switchboard/infra';
+import { sentinelClientOptions, testKeyPrefix, timeUntil } from '@switchboard/infra';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, test, vi } from 'vitest';
 import { type CacheOptions, createCache } from '../src/index.ts';
@@ -43,16 +43,6 @@ const busless = (namespace: string, options: Partial<CacheOptions> = {}) =>
   createCache({ l2: createRedisTier({ client: client(), prefix: namespace }), ttlMs: 60_000, ...options });
 
 const fresh = () => testKeyPrefix('cache').replace(/:$/, '');
-
-/** Polls a read until it returns `expected`; resolves with how long that took. */
-async function timeUntil(read: () => Promise<unknown>, expected: unknown, timeoutMs: number): Promise<number> {
-  const startedAt = Date.now();
-  while (Date.now() - startedAt < timeoutMs) {
-    if ((await read()) === expected) return Date.now() - startedAt;
-    await sleep(5);
-  }
-  throw new Error(`did not read ${String(expected)} within ${timeoutMs} ms`);
-}
 
 describe('createCache over Redis (L1 + L2 + bus)', () => {
   test('with the cluster lock, 1,000 concurrent misses across two instances run a 50 ms fetcher once', async () => {

@@ -1,7 +1,14 @@
 import { redisSlot } from '@switchboard/hot-path';
 import { Cluster } from 'ioredis';
 import { describe, expect, inject, test } from 'vitest';
-import { consumeAll, createRateLimiter, fixedWindow, slidingWindowLog, storageKey } from '../src/index.ts';
+import {
+  consumeAll,
+  createRateLimiter,
+  fixedWindow,
+  slidingWindowCounter,
+  slidingWindowLog,
+  storageKey,
+} from '../src/index.ts';
 import { createRedisStore, type RedisCommandClient } from '../src/redis.ts';
 import { redisContract } from './redis-contract.ts';
 
@@ -130,7 +137,7 @@ describe('createRedisStore on a Redis Cluster', () => {
     for (const key of keys) expect((await limiter.peek(key)).remaining).toBe(2);
   });
 
-  describe('fixed-window checks batched per node', () => {
+  describe("a turn's checks batched per node", () => {
     /** The cluster client as the store sees it, counting the scripts sent, with the slot table `slots` gives. */
     const counted = (slots: () => RedisCommandClient['slots']) => {
       const client = {
@@ -147,56 +154,107 @@ describe('createRedisStore on a Redis Cluster', () => {
       };
       return client;
     };
-    const users = Array.from({ length: 300 }, (_, i) => `node-user-${i}`);
-    /** A user's fixed-window counter as Redis stores it. */
-    const counterKey = (prefix: string, user: string) => `${prefix}|{${user}}|fw`;
-
-    test("a turn's checks over 300 slots go out as one script per node and 32 checks, each decided alone", async () => {
-      const client = counted(() => mainClient.slots);
-      const limiter = createRateLimiter({
-        store: createRedisStore({ client }),
-        algorithm: fixedWindow({ limit: 3, windowMs: 60_000 }),
-        prefix: uniquePrefix('per-node'),
-        onStoreError: 'closed',
-        logger: { warn: () => {} },
-      });
-      expect(new Set(users.map((user) => redisSlot(counterKey(limiter.prefix, user)))).size).toBeGreaterThan(250);
-      await limiter.peek('warm-up'); // the client has its slot table
-      client.scripts = 0;
-      for (let round = 1; round <= 4; round++) {
-        const results = await Promise.all(users.map((user) => limiter.consume(user)));
-        expect(results.filter((result) => result.degraded)).toEqual([]);
-        expect(results.map((result) => result.allowed)).toEqual(users.map(() => round <= 3));
-        expect(results.map((result) => result.remaining)).toEqual(users.map(() => Math.max(0, 3 - round)));
-      }
-      // Per slot it would be 300 scripts a round; per node at most 32 checks each: about 12.
-      expect(client.scripts).toBeLessThanOrEqual(4 * 15);
-    });
-
-    test('a stale slot table costs a resend, never a wrong answer or a double payment', async () => {
-      // The table claims one node holds every slot: each batch mixes every master's keys, and
-      // the node the batch reaches answers "not here" for the keys it does not hold.
+    /** A table claiming one node holds every slot: each batch mixes every master's keys. */
+    const lyingTable = () => {
       const oneNode = mainClient.slots[0] as string[];
-      const client = counted(() => Array.from({ length: 16_384 }, () => oneNode));
-      const limiter = createRateLimiter({
-        store: createRedisStore({ client }),
-        algorithm: fixedWindow({ limit: 2, windowMs: 60_000 }),
-        prefix: uniquePrefix('stale'),
-        onStoreError: 'closed',
-        logger: { warn: () => {} },
+      return Array.from({ length: 16_384 }, () => oneNode);
+    };
+    const users = Array.from({ length: 300 }, (_, i) => `node-user-${i}`);
+    const quiet = { onStoreError: 'closed', logger: { warn: () => {} } } as const;
+    // Fixed windows go through their batch script, the other algorithms through the general one.
+    const scripts = [
+      { name: 'fixed-window batch script', algorithm: fixedWindow },
+      { name: 'general script', algorithm: slidingWindowCounter },
+    ] as const;
+
+    for (const { name, algorithm } of scripts) {
+      test(`${name}: 300 checks over ~300 slots go out as a few scripts per node, each decided alone`, async () => {
+        const client = counted(() => mainClient.slots);
+        const limiter = createRateLimiter({
+          store: createRedisStore({ client }),
+          algorithm: algorithm({ limit: 3, windowMs: 60_000 }),
+          prefix: uniquePrefix('per-node'),
+          ...quiet,
+        });
+        const slots = users.map((user) => redisSlot(`${limiter.prefix}|{${user}}|b`));
+        expect(new Set(slots).size).toBeGreaterThan(250);
+        await limiter.consume('warm-up'); // the client has its slot table, the nodes the script
+        client.scripts = 0;
+        for (let round = 1; round <= 4; round++) {
+          const results = await Promise.all(users.map((user) => limiter.consume(user)));
+          expect(results.filter((result) => result.degraded)).toEqual([]);
+          expect(results.map((result) => result.allowed)).toEqual(users.map(() => round <= 3));
+          expect(results.map((result) => result.remaining)).toEqual(users.map(() => Math.max(0, 3 - round)));
+        }
+        // Per slot it would be 300 scripts a round; per node, a few (batches are capped in size).
+        expect(client.scripts).toBeLessThanOrEqual(4 * 15);
       });
-      await limiter.peek('warm-up');
-      client.scripts = 0;
+
+      test(`${name}: a stale slot table costs a resend, never a wrong answer or a double payment`, async () => {
+        const client = counted(lyingTable);
+        const limiter = createRateLimiter({
+          store: createRedisStore({ client }),
+          algorithm: algorithm({ limit: 5, windowMs: 60_000 }),
+          prefix: uniquePrefix('stale'),
+          ...quiet,
+        });
+        await limiter.consume('warm-up');
+        client.scripts = 0;
+        for (let round = 1; round <= 3; round++) {
+          const results = await Promise.all(users.map((user) => limiter.consume(user)));
+          expect(results.filter((result) => result.degraded)).toEqual([]);
+          expect(results.map((result) => result.remaining)).toEqual(users.map(() => 5 - round));
+        }
+        // About two thirds of the keys live elsewhere: each of those was sent again, alone.
+        expect(client.scripts).toBeGreaterThan(3 * 150);
+        // Read through a store with the true table: each key paid exactly three times.
+        const truth = createRateLimiter({
+          store,
+          algorithm: algorithm({ limit: 5, windowMs: 60_000 }),
+          prefix: limiter.prefix,
+        });
+        const left = await Promise.all(users.map((user) => truth.peek(user)));
+        expect(left.map((result) => result.remaining)).toEqual(users.map(() => 2));
+      });
+    }
+
+    test('consumeAll with a stale slot table: a resent check stays all-or-nothing', async () => {
+      const client = counted(lyingTable);
+      const onNodes = createRedisStore({ client });
+      const byUser = { hashTag: (key: string) => key.split(':')[0] as string, ...quiet };
+      const perUser = createRateLimiter({
+        store: onNodes,
+        algorithm: fixedWindow({ limit: 100, windowMs: 60_000 }),
+        prefix: uniquePrefix('all-user'),
+        ...byUser,
+      });
+      const perChat = createRateLimiter({
+        store: onNodes,
+        algorithm: slidingWindowLog({ limit: 2, windowMs: 60_000 }),
+        prefix: uniquePrefix('all-chat'),
+        ...byUser,
+      });
+      const some = users.slice(0, 100);
       for (let round = 1; round <= 3; round++) {
-        const results = await Promise.all(users.map((user) => limiter.consume(user)));
-        expect(results.filter((result) => result.degraded)).toEqual([]);
-        expect(results.map((result) => result.allowed)).toEqual(users.map(() => round <= 2));
+        const outcomes = await Promise.all(
+          some.map((user) =>
+            consumeAll([
+              { limiter: perUser, key: user },
+              { limiter: perChat, key: `${user}:c1` },
+            ]),
+          ),
+        );
+        expect(outcomes.map((outcome) => outcome.allowed)).toEqual(some.map(() => round <= 2));
       }
-      // About two thirds of the keys live elsewhere: each of those was sent again, alone.
-      expect(client.scripts).toBeGreaterThan(3 * 150);
-      // Each key paid exactly twice: its counter in Redis says 2.
-      const counters = await Promise.all(users.map((user) => mainClient.get(counterKey(limiter.prefix, user))));
-      expect(counters).toEqual(users.map(() => '2'));
+      // The refused third round paid nothing: 98 left on every user's global limit.
+      const truth = createRateLimiter({
+        store,
+        algorithm: fixedWindow({ limit: 100, windowMs: 60_000 }),
+        prefix: perUser.prefix,
+        hashTag: byUser.hashTag,
+      });
+      const left = await Promise.all(some.map((user) => truth.peek(user)));
+      expect(left.map((result) => result.remaining)).toEqual(some.map(() => 98));
     });
   });
 });

@@ -26,11 +26,13 @@ export {
 } from './redis-cluster.ts';
 export { redisCommand } from './resp.ts';
 export {
+  clusterBusTestKit,
   clusterSubscribers,
   countQueries,
   createTestDatabase,
   startTestTopology,
   testKeyPrefix,
+  timeUntil,
   untilClusterSubscribers,
 } from './testing.ts';
 export { reapOrphans, startTopology, stopTopologyDir, type Topology, type TopologyOptions } from './topology.ts';

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Cluster } from 'ioredis';
 import { queryOne } from './postgres.ts';
 import { pollUntil } from './process.ts';
 import { redisCommand } from './resp.ts';
@@ -107,4 +109,44 @@ export async function untilClusterSubscribers(
     async () => ((await clusterSubscribers(nodes, channel, sharded)) === count ? true : undefined),
     { timeoutMs: 5_000, intervalMs: 10 },
   );
+}
+
+/**
+ * What a test file of a bus on the shared Redis Cluster needs: `cluster(options)` opens a Cluster
+ * client of its own (each instance in such a test is another process in effect; all are
+ * disconnected by `disconnectAll`, for `afterAll`), the two pub/sub `modes` a bus runs in
+ * (classic; sharded, whose subscriber needs `shardedSubscribers`), and `untilSubscribed`.
+ */
+export function clusterBusTestKit(nodes: readonly { host: string; port: number }[]) {
+  const clients: Cluster[] = [];
+  const cluster = (options: { shardedSubscribers?: boolean; lazyConnect?: boolean } = {}): Cluster => {
+    const client = new Cluster([...nodes], options);
+    clients.push(client);
+    return client;
+  };
+  return {
+    cluster,
+    modes: [
+      { name: 'classic pub/sub', sharded: false, subscriber: () => cluster() },
+      { name: 'sharded pub/sub', sharded: true, subscriber: () => cluster({ shardedSubscribers: true }) },
+    ] as const,
+    untilSubscribed: (channel: string, sharded: boolean, count: number) =>
+      untilClusterSubscribers(nodes, channel, sharded, count),
+    disconnectAll: () => {
+      for (const client of clients.splice(0)) client.disconnect();
+    },
+  };
+}
+
+/**
+ * Polls `read` every 5 ms until it gives `expected`; resolves with how long that took, or
+ * rejects after `timeoutMs`. For "B sees A's change within N ms" assertions.
+ */
+export async function timeUntil(read: () => Promise<unknown>, expected: unknown, timeoutMs: number): Promise<number> {
+  const startedAt = Date.now();
+  while (Date.now() - startedAt < timeoutMs) {
+    if ((await read()) === expected) return Date.now() - startedAt;
+    await sleep(5);
+  }
+  throw new Error(`did not read ${String(expected)} within ${timeoutMs} ms`);
 }

@@ -1,4 +1,4 @@
-import { defineScript } from '@switchboard/hot-path';
+import { defineScript, NON_LOCAL_KEY_LUA } from '@switchboard/hot-path';
 import type { AlgorithmKind } from '../types.ts';
 import { FIXED_WINDOW_BATCH_LUA, FIXED_WINDOW_LUA } from './fixed-window.ts';
 import { GCRA_LUA } from './gcra.ts';
@@ -26,8 +26,11 @@ export const ARGS_PER_ENTRY = 6;
  * independent and run in order, as if sent one by one.
  *
  * KEYS: (state, block) per entry, group after group. ARGV[1]: the number of groups; then per
- * group its mode, its entry count n, and ARGS_PER_ENTRY values per entry. Reply: per group, one
- * row per entry (allowed 1/0, remaining, resetMs, retryAfterMs), or the error text of a group whose
+ * group its mode, its entry count n, and ARGS_PER_ENTRY values per entry; then the keys of the
+ * groups KEYS does not hold (on a Redis Cluster a batch declares its first group's keys only:
+ * cluster-node-batches.ts in the hot-path kit). Reply: per group, one row per entry (allowed
+ * 1/0, remaining, resetMs, retryAfterMs), -1 for a group whose keys the node does not hold
+ * (refused before any read: send it again to its slot), or the error text of a group whose
  * keys hold what its steps cannot read (written by something else: a Lua error or WRONGTYPE,
  * raised before any write): its decisions are not made, the other groups' are. Any other error
  * (READONLY, OOM, ...) fails the whole run.
@@ -48,7 +51,19 @@ ${SLIDING_WINDOW_COUNTER_LUA}
 ${TOKEN_BUCKET_LUA}
 ${GCRA_LUA}
 ${SLIDING_WINDOW_LOG_LUA}
+${NON_LOCAL_KEY_LUA}
 local STEPS = { [3] = sliding_window_counter, [4] = token_bucket, [5] = gcra }
+
+-- Keys past #KEYS ride at the end of ARGV, after the last group's values: the checks after the
+-- first in a per-node batch on a Redis Cluster.
+local groups = tonumber(ARGV[1])
+local declared = #KEYS
+local tail = 1
+for _ = 1, groups do tail = tail + 2 + tonumber(ARGV[tail + 2]) * ${ARGS_PER_ENTRY} end
+local function key(j)
+  if j <= declared then return KEYS[j] end
+  return ARGV[tail + j - declared]
+end
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
@@ -74,12 +89,12 @@ local function pay(plan)
   end
 end
 
--- One check: entries 1..n with keys from KEYS[k0 + 1] and values from ARGV[a0 + 1].
+-- One check: entries 1..n with keys from key(k0 + 1) and values from ARGV[a0 + 1].
 local function check(k0, a0, n, mode)
   local results, plans = {}, {}
   local all_allowed = true
   for i = 1, n do
-    local state_key, block_key = KEYS[k0 + 2 * i - 1], KEYS[k0 + 2 * i]
+    local state_key, block_key = key(k0 + 2 * i - 1), key(k0 + 2 * i)
     local a = a0 + (i - 1) * ${ARGS_PER_ENTRY}
     local kind, cost, block_ms = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
     local p1, p2, p3 = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
@@ -125,14 +140,14 @@ end
 
 local replies = {}
 local k0, a0 = 0, 1
-for g = 1, tonumber(ARGV[1]) do
+for g = 1, groups do
   local mode, n = ARGV[a0 + 1], tonumber(ARGV[a0 + 2])
   local ok, reply = pcall(check, k0, a0 + 2, n, mode)
   if ok then replies[g] = reply
+  -- Keys its node does not hold (a per-node batch on a cluster): refused before any read.
+  elseif non_local(reply) then replies[g] = -1
   else
-    local text = reply
-    if type(reply) == 'table' then text = reply.err end
-    text = tostring(text)
+    local text = error_text(reply)
     -- This check's own data: a key of another type, or a step failing on state it cannot read
     -- (a Lua error, "<chunk>:<line>: ..."). Both happen before any write.
     if string.find(text, '^WRONGTYPE') or string.find(text, '^@?[%w_]+:%d+: ') then replies[g] = text

@@ -28,12 +28,19 @@ interface Check {
   entries: readonly StoreEntry[];
   resolve: (decisions: Decision[]) => void;
   reject: (error: unknown) => void;
+  /** On a Redis Cluster, the slot of the check's keys. */
+  slot: number;
 }
 
 /** The general-script checks of one turn, and how many entries they hold. */
 interface TurnOfChecks {
   readonly checks: Check[];
   entries: number;
+  /**
+   * Whether the checks may lie in different slots of one node: only the first check's keys are
+   * declared, the others ride at the end of ARGV (cluster-node-batches.ts in the hot-path kit).
+   */
+  acrossSlots: boolean;
 }
 
 /**
@@ -48,10 +55,12 @@ export function createCheckBatcher(
   send: SendBatch,
   /** Pushes an entry's state key, then its block key (the store's key format). */
   pushKeys: (keys: string[], entry: StoreEntry) => void,
-  /** On a Redis Cluster, the slot of a check's keys (a batch holds one slot's checks); else undefined. */
+  /** On a Redis Cluster, the slot of a check's keys; else undefined. */
   slotOf?: (entry: StoreEntry) => number,
+  /** On a Redis Cluster, the node of a slot per the client's table (a batch holds one node's checks). */
+  nodeOfSlot?: (slot: number) => string | undefined,
 ) {
-  const flush = ({ checks, entries: total }: TurnOfChecks) => {
+  const flush = ({ checks, entries: total, acrossSlots }: TurnOfChecks) => {
     const perBatch = chunkSize(total);
     let from = 0;
     let size = 0;
@@ -59,14 +68,14 @@ export function createCheckBatcher(
       size += (checks[i] as Check).entries.length;
       // A check is never split; a batch closes once it holds its share of entries.
       if (size >= perBatch || i === checks.length - 1) {
-        dispatch(checks.slice(from, i + 1));
+        dispatch(checks.slice(from, i + 1), acrossSlots);
         from = i + 1;
         size = 0;
       }
     }
   };
 
-  const dispatch = (checks: Check[]) => {
+  const dispatch = (checks: Check[], acrossSlots: boolean) => {
     let sent: Promise<unknown>;
     try {
       const keys: string[] = [];
@@ -79,7 +88,11 @@ export function createCheckBatcher(
           values.push(KIND_CODE[entry.algorithm.kind], entry.cost, entry.blockDurationMs, p1, p2, p3);
         }
       }
-      sent = send([keys.length, ...keys, ...values]);
+      if (acrossSlots) {
+        // The first check's keys are declared (they route the command); the others follow the values.
+        const declared = 2 * (checks[0] as Check).entries.length;
+        sent = send([declared, ...keys.slice(0, declared), ...values, ...keys.slice(declared)]);
+      } else sent = send([keys.length, ...keys, ...values]);
     } catch (error) {
       for (const check of checks) check.reject(error);
       return;
@@ -100,6 +113,13 @@ export function createCheckBatcher(
   };
 
   const answer = (check: Check, rows: unknown) => {
+    if (rows === -1) {
+      // Its node does not hold its keys (the slot table was stale): sent again, alone, to its slot.
+      const turn = batchOfSlot(check.slot);
+      turn.checks.push(check);
+      turn.entries += check.entries.length;
+      return;
+    }
     if (!Array.isArray(rows)) {
       const keys = check.entries.map((entry) => entry.key).join(', ');
       check.reject(
@@ -116,14 +136,28 @@ export function createCheckBatcher(
     }
   };
 
-  const batches = new TurnBatches<number, TurnOfChecks>({ create: () => ({ checks: [], entries: 0 }), send: flush });
+  // Grouped by node on a cluster (the node's address), by slot when the node is not known yet.
+  const batches = new TurnBatches<number | string, TurnOfChecks>({
+    create: () => ({ checks: [], entries: 0, acrossSlots: false }),
+    send: flush,
+  });
+  const batchOfSlot = (slot: number) => batches.batchFor(slot);
+  const batchOf = (slot: number | undefined): TurnOfChecks => {
+    if (slot === undefined) return batches.batchFor(0);
+    const node = nodeOfSlot?.(slot);
+    if (node === undefined) return batchOfSlot(slot);
+    const turn = batches.batchFor(node);
+    turn.acrossSlots = true;
+    return turn;
+  };
 
   return {
     check: (mode: EvaluateMode, entries: readonly StoreEntry[]): Promise<Decision[]> =>
       new Promise<Decision[]>((resolve, reject) => {
         // Every entry of a check shares its slot (the store's `assertAtomic`).
-        const turn = batches.batchFor(slotOf ? slotOf(entries[0] as StoreEntry) : 0);
-        turn.checks.push({ mode, entries, resolve, reject });
+        const slot = slotOf ? slotOf(entries[0] as StoreEntry) : undefined;
+        const turn = batchOf(slot);
+        turn.checks.push({ mode, entries, resolve, reject, slot: slot ?? 0 });
         turn.entries += entries.length;
       }),
     /** Whether checks wait for the end of the turn, and sending them now (to keep call order). */

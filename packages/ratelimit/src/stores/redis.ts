@@ -17,7 +17,7 @@ export interface RedisCommandClient {
   evalsha?(sha1: string, numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
   /** True on an ioredis `Cluster`: scripts then group their keys by slot. */
   readonly isCluster?: boolean;
-  /** On an ioredis `Cluster`: its slot table, to batch fixed-window checks per node (hot-path's cluster-node-batches.ts). */
+  /** On an ioredis `Cluster`: its slot table, to batch a turn's checks per node (hot-path's cluster-node-batches.ts). */
   readonly slots?: ClusterSlotTable['slots'];
 }
 
@@ -44,9 +44,8 @@ export interface RedisStoreOptions {
  *
  * Redis keys: `<prefix>|{<tag>}<rest>|<suffix>` — the hash tag is the encoded key (or the tag
  * the limiter's `hashTag` gave, the encoded key then following it), so a key's state and block
- * always share a slot. On a Redis Cluster a turn's fixed-window consumes are batched per node
- * (hot-path's cluster-node-batches.ts), its other checks per slot, and `consumeAll` refuses entries whose
- * tags differ (`assertAtomic`).
+ * always share a slot. On a Redis Cluster a turn's checks are batched per node (hot-path's
+ * cluster-node-batches.ts), and `consumeAll` refuses entries whose tags differ (`assertAtomic`).
  */
 export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   const { client } = options;
@@ -56,6 +55,8 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   const telemetry = redisStoreTelemetry(options.telemetry);
 
   const cluster = client.isCluster === true;
+  // On a cluster a turn's checks are batched per node (cluster-node-batches.ts in the hot-path kit).
+  const nodeOfSlot = cluster ? nodeOfSlotIn(client) : undefined;
   const run = scriptRunner(client);
   const general: SendBatch = (args) => run(GENERAL_SCRIPT, args);
   const checks = createCheckBatcher(
@@ -65,11 +66,9 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
       keys.push(stateKey(redisKey, entry.algorithm.kind), blockKey(redisKey));
     },
     cluster ? (entry) => redisSlot(redisKeyOf(entry.key)) : undefined,
+    nodeOfSlot,
   );
-  const consumes = createConsumeBatcher(
-    (args) => run(FIXED_WINDOW_BATCH_SCRIPT, args),
-    cluster ? nodeOfSlotIn(client) : undefined,
-  );
+  const consumes = createConsumeBatcher((args) => run(FIXED_WINDOW_BATCH_SCRIPT, args), nodeOfSlot);
   // Call order holds across the two batchers and plain commands: Redis runs one connection's
   // commands in the order they are sent, so whatever waits in one batcher goes out before a
   // check joins the other, and both go out before a reset or a block.
