@@ -1,8 +1,8 @@
 /**
  * Redis Cluster's key slot, computed here as the server computes it (CRC16-XMODEM of the key,
  * or of its hash tag — the part between the first `{` and the next `}`, when not empty — modulo
- * 16384). The stores group the work of one event-loop turn by slot: one Lua script may only
- * touch keys of one slot, even when two slots live on the same node.
+ * 16384). The stores group the work of one event-loop turn by the node holding each slot
+ * (cluster-node-batches.ts), and split a multi-key command by slot.
  */
 
 const TABLE = buildTable();
