@@ -1,5 +1,4 @@
 import {
-  type ClusterSlotTable,
   defineScript,
   type LuaScript,
   nodeOfSlotIn,
@@ -22,7 +21,7 @@ export interface RedisClientLike {
   /** True on an ioredis `Cluster`: commands and scripts then group their keys by slot. */
   readonly isCluster?: boolean;
   /** On an ioredis `Cluster`: its slot table, to send a turn's reads per node (see the README). */
-  readonly slots?: ClusterSlotTable['slots'];
+  readonly slots?: readonly (readonly string[] | undefined)[] | undefined;
 }
 
 /** What we need of a node-redis client (`redis` / `@redis/client` v4 and later, connected). */

@@ -1,4 +1,4 @@
-import { type ClusterSlotTable, nodeOfSlotIn, redisSlot, scriptRunner } from '@switchboard/hot-path';
+import { nodeOfSlotIn, redisSlot, scriptRunner } from '@switchboard/hot-path';
 import { FIXED_WINDOW_BATCH_SCRIPT, GENERAL_SCRIPT } from '../algorithms/lua-script.ts';
 import { bindStore } from '../bind-store.ts';
 import { encodeKey, hashTagOf, isSafeShort, KEY_SEPARATOR, taggedKey } from '../keys.ts';
@@ -18,7 +18,7 @@ export interface RedisCommandClient {
   /** True on an ioredis `Cluster`: scripts then group their keys by slot. */
   readonly isCluster?: boolean;
   /** On an ioredis `Cluster`: its slot table, to batch a turn's checks per node (hot-path's cluster-node-batches.ts). */
-  readonly slots?: ClusterSlotTable['slots'];
+  readonly slots?: readonly (readonly string[] | undefined)[] | undefined;
 }
 
 export interface RedisStoreOptions {
