@@ -336,7 +336,7 @@ describe('invitations', () => {
   });
 });
 
-const USER_EVENTS = `subscription { userEvents {
+const USER_EVENTS = `subscription($ready: Boolean) { userEvents(ready: $ready) {
   type
   chat { id title participants { user { id } status } unreadCount }
   invitation { chat { id title participants { user { id } } } invitedBy { id } role }
@@ -351,12 +351,12 @@ interface FeedEvent {
 }
 
 /** A user's userEvents over SSE, collected as they arrive. */
-function listen(base: string, user: User) {
+function listen(base: string, user: User, ready = false) {
   const client = createClient({ url: base, headers: { authorization: `Bearer ${user.token}` }, retryAttempts: 0 });
   const events: FeedEvent[] = [];
   const errors: unknown[] = [];
   const stop = client.subscribe<{ userEvents: FeedEvent }>(
-    { query: USER_EVENTS },
+    { query: USER_EVENTS, variables: { ready } },
     {
       next: (result) => {
         if (result.data) events.push(result.data.userEvents);
@@ -382,6 +382,28 @@ describe.each([
   ['two instances over Redis (written on one, heard on the other)', () => cluster],
   ['one instance, in-process pub/sub', () => single],
 ])('userEvents: %s', (_, topology) => {
+  test('with ready: true the first event is READY, sent once the feed is live: a chat created the moment it arrives is heard', async () => {
+    const instances = topology();
+    const [write, read] = [instances.urls[0] as string, instances.urls.at(-1) as string];
+    const [owner, member] = [await registerUser(write, 'owner'), await registerUser(write, 'member')];
+    // No settling: each round acts the moment READY arrives, on the other instance.
+    for (let round = 0; round < 5; round++) {
+      const feed = listen(read, member, true);
+      try {
+        await until(() => feed.events.length >= 1 || feed.errors.length > 0);
+        expect(feed.errors).toEqual([]);
+        expect(feed.events[0]).toEqual({ type: 'READY', chat: null, invitation: null, unreadCount: null });
+        const chatId = await createChat(write, owner, [member], `Ready ${round}`);
+        await until(() => feed.events.length >= 2);
+        expect(feed.events.slice(1)).toEqual([
+          expect.objectContaining({ type: 'ADDED_TO_CHAT', chat: expect.objectContaining({ id: chatId }) }),
+        ]);
+      } finally {
+        feed.close();
+      }
+    }
+  });
+
   test('each user hears only their own invitations, additions and removals', async () => {
     const instances = topology();
     const [write, read] = [instances.urls[0] as string, instances.urls.at(-1) as string];

@@ -59,6 +59,35 @@ describe('createRedisEvents', () => {
     expect(errors).toEqual([]);
   });
 
+  test('subscribed(topic) resolves once Redis counts the subscription: a publish right after it arrives', async () => {
+    const errors: string[] = [];
+    // A SUBSCRIBE that takes 100 ms to reach Redis (as on a loaded network): asked for is not
+    // yet live.
+    const subscriber = client();
+    const subscribe = subscriber.subscribe.bind(subscriber);
+    subscriber.subscribe = ((...channels: string[]) =>
+      new Promise((resolve) => setTimeout(resolve, 100)).then(() => subscribe(...channels))) as typeof subscribe;
+    const events = createRedisEvents({
+      publisher: client(),
+      subscriber,
+      onError: (_error, operation) => errors.push(operation),
+    });
+    const probe = client();
+    for (let round = 0; round < 3; round++) {
+      const name = topic();
+      const heard: unknown[] = [];
+      events.addEventListener(name, (event) => heard.push((event as CustomEvent).detail));
+      await events.subscribed(name);
+      expect(await probe.pubsub('NUMSUB', name)).toEqual([name, 1]);
+      await events.publish(name, { round });
+      await until(() => heard.length === 1);
+      expect(heard).toEqual([{ round }]);
+    }
+    // A topic nobody listens to: at once.
+    await events.subscribed(topic());
+    expect(errors).toEqual([]);
+  });
+
   test('Redis refusing a call is reported, never an unhandled rejection; the awaited publish rejects', async () => {
     const broken = new Redis({ ...sentinelClientOptions(redisInfo), lazyConnect: true, enableOfflineQueue: false });
     clients.push(broken);

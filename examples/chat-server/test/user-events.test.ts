@@ -38,12 +38,12 @@ const message = (seq: number, senderId = randomUUID()): Message => ({
   deleted: false,
 });
 
-async function setup() {
+async function setup(ready = false) {
   const member = { active: true, allowed: true };
   const events = createChatEvents();
   const rbac = { can: async () => member.allowed } as unknown as Rbac;
   const streams = createUserEventStreams({ db: fakeDb(member), rbac, events });
-  const { source, live } = await streams.open(viewer);
+  const { source, live } = await streams.open(viewer, ready);
   const received: UserEvent[] = [];
   const reading = (async () => {
     for await (const event of source) received.push(event);
@@ -75,6 +75,49 @@ async function setup() {
 }
 
 describe('createUserEventStreams', () => {
+  test('READY comes first when asked for, and only then', async () => {
+    const asked = await setup(true);
+    asked.relay(message(4));
+    await asked.settle();
+    expect(asked.received.map((event) => event.type)).toEqual(['READY', 'UNREAD_CHANGED']);
+    expect(asked.received[0]).toEqual({ type: 'READY', chat: null, invitation: null, unreadCount: null });
+    await asked.close();
+    const plain = await setup();
+    plain.relay(message(4));
+    await plain.settle();
+    expect(plain.received.map((event) => event.type)).toEqual(['UNREAD_CHANGED']);
+    await plain.close();
+  });
+
+  test('READY waits until the event target confirmed the subscription (through Redis: its SUBSCRIBE answered)', async () => {
+    let confirm = () => {};
+    const confirmed = new Promise<void>((resolve) => {
+      confirm = resolve;
+    });
+    const topics: string[] = [];
+    const target = Object.assign(new EventTarget(), {
+      subscribed: (topic: string) => {
+        topics.push(topic);
+        return confirmed;
+      },
+    });
+    const events = createChatEvents({ eventTarget: target });
+    const rbac = { can: async () => true } as unknown as Rbac;
+    const streams = createUserEventStreams({ db: fakeDb({ active: true }), rbac, events });
+    let opened = false;
+    const opening = streams.open(viewer, true).then((stream) => {
+      opened = true;
+      return stream;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(opened).toBe(false);
+    expect(topics).toEqual([`user:event:${userId}`]);
+    confirm();
+    const { source, live } = await opening;
+    expect((await source.next()).value).toEqual({ type: 'READY', chat: null, invitation: null, unreadCount: null });
+    await live.return?.();
+  });
+
   test('unread counts follow sequence numbers: a repeated or late message changes nothing', async () => {
     const stream = await setup();
     stream.relay(message(4));

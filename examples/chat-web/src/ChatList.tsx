@@ -86,12 +86,15 @@ export function ChatList(props: {
   };
 
   useEffect(() => {
+    // A first read for a quick first paint; the one that counts is on READY (below).
     void reload();
     // One feed per user: new chats, invitations and unread counts, without a subscription per chat.
+    // Events are not replayed: the list is read again on READY, the feed's first event, sent once
+    // it is live (at every (re)subscription), so no change falls between the read and the feed.
     const stopEvents = live.subscribe<{
       userEvents: { type: string; unreadCount: { chatId: string; count: number } | null };
     }>(
-      'subscription { userEvents { type unreadCount { chatId count } } }',
+      'subscription { userEvents(ready: true) { type unreadCount { chatId count } } }',
       () => ({}),
       ({ userEvents: event }) => {
         if (event.type === 'UNREAD_CHANGED' && event.unreadCount) {
@@ -101,12 +104,7 @@ export function ChatList(props: {
       },
       (failure) => setError(describeError(failure)),
     );
-    // userEvents are not replayed: what happened while the socket was down is read again.
-    const stopReload = live.onReconnected(() => void reload());
-    return () => {
-      stopEvents();
-      stopReload();
-    };
+    return stopEvents;
   }, [live, reload]);
 
   const start = async (event: FormEvent<HTMLFormElement>) => {

@@ -52,7 +52,12 @@ export type ChatEventTarget = NonNullable<NonNullable<Parameters<typeof createPu
  * those it refused.
  */
 export function createChatEvents(
-  options: { eventTarget?: ChatEventTarget & { publish?(topic: string, detail: unknown): Promise<void> } } = {},
+  options: {
+    eventTarget?: ChatEventTarget & {
+      publish?(topic: string, detail: unknown): Promise<void>;
+      subscribed?(topic: string): Promise<void>;
+    };
+  } = {},
 ) {
   const { eventTarget } = options;
   const pubsub = createPubSub<ChatEventMap>(eventTarget ? { eventTarget } : {});
@@ -68,6 +73,13 @@ export function createChatEvents(
 
   return {
     pubsub,
+    /**
+     * Resolves once this instance's subscription to `routingKey` for `id` is live: at once in
+     * this process, after Redis confirmed the SUBSCRIBE with createRedisEvents.
+     */
+    listening(routingKey: keyof ChatEventMap, id: string): Promise<void> {
+      return eventTarget?.subscribed?.(`${routingKey}:${id}`) ?? Promise.resolve();
+    },
     /**
      * The outbox relay's `publish`. A `message:added` event delivered more than once is dropped
      * by the subscriptions (by seq), one that pub/sub loses is read from the database.

@@ -5,6 +5,12 @@ import type { ChatEventTarget } from './events.ts';
 export interface AwaitableEventTarget extends ChatEventTarget {
   /** Publishes to every instance; resolves once Redis accepted it, rejects if it did not. */
   publish(topic: string, detail: unknown): Promise<void>;
+  /**
+   * Resolves once Redis confirmed this instance's subscription to `topic` (at once when it has
+   * no listener): from then on every message published to it arrives. Never rejects (a failed
+   * subscribe is reported through `onError`; ioredis subscribes again after a reconnect).
+   */
+  subscribed(topic: string): Promise<void>;
 }
 
 /**
@@ -32,6 +38,8 @@ export function createRedisEvents(options: {
   const { publisher, subscriber, onError } = options;
   const sharded = options.sharded === true;
   const listeners = new Map<string, Set<(event: CustomEvent) => void>>();
+  // Per topic listened to, its SUBSCRIBE's answer (settled either way).
+  const confirmations = new Map<string, Promise<void>>();
 
   subscriber.on(sharded ? 'smessage' : 'message', (channel: string, raw: string) => {
     const set = listeners.get(channel);
@@ -60,6 +68,7 @@ export function createRedisEvents(options: {
 
   return {
     publish,
+    subscribed: (topic) => confirmations.get(topic) ?? Promise.resolve(),
     addEventListener(topic: string, callback: EventListenerOrEventListenerObject | null) {
       const listener = listenerOf(callback);
       if (!listener) return;
@@ -67,8 +76,12 @@ export function createRedisEvents(options: {
       if (!set) {
         set = new Set();
         listeners.set(topic, set);
-        (sharded ? subscriber.ssubscribe(topic) : subscriber.subscribe(topic)).catch((error: unknown) =>
-          onError(error, 'subscribe'),
+        confirmations.set(
+          topic,
+          (sharded ? subscriber.ssubscribe(topic) : subscriber.subscribe(topic)).then(
+            () => undefined,
+            (error: unknown) => onError(error, 'subscribe'),
+          ),
         );
       }
       set.add(listener);
@@ -80,6 +93,7 @@ export function createRedisEvents(options: {
       set.delete(listener);
       if (set.size > 0) return;
       listeners.delete(topic);
+      confirmations.delete(topic);
       (sharded ? subscriber.sunsubscribe(topic) : subscriber.unsubscribe(topic)).catch((error: unknown) =>
         onError(error, 'unsubscribe'),
       );

@@ -580,10 +580,10 @@ export function createSubscriptions(options: SubscriptionsOptions) {
      * The user's own feed (invitations, chats joined and left, unread counts), counted against
      * the same per-user limit: see {@link createUserEventStreams}.
      */
-    async userEvents(viewer: Principal): Promise<AsyncGenerator<UserEvent>> {
+    async userEvents(viewer: Principal, ready = false): Promise<AsyncGenerator<UserEvent>> {
       reserve(viewer.userId);
       try {
-        const { source, live } = await userEventStreams.open(viewer);
+        const { source, live } = await userEventStreams.open(viewer, ready);
         return closable(viewer, source, live);
       } catch (error) {
         release(viewer.userId);

@@ -20,9 +20,18 @@ export const USER_EVENT = 'chat.user.event';
  * - `CHAT_UPDATED`: a chat you are in changed for you: your role changed, or an invitation you
  *   sent was accepted or declined;
  * - `UNREAD_CHANGED`: your unread count in one chat changed (a message arrived, you sent one,
- *   you marked the chat read on some device).
+ *   you marked the chat read on some device);
+ * - `READY`: only asked for (`userEvents(ready: true)`), only first: the feed is live — every
+ *   change committed from now on is delivered — so a client reads its chats and invitations on
+ *   it and misses nothing between that read and the feed.
  */
-export type UserEventType = 'INVITED' | 'ADDED_TO_CHAT' | 'REMOVED_FROM_CHAT' | 'CHAT_UPDATED' | 'UNREAD_CHANGED';
+export type UserEventType =
+  | 'INVITED'
+  | 'ADDED_TO_CHAT'
+  | 'REMOVED_FROM_CHAT'
+  | 'CHAT_UPDATED'
+  | 'UNREAD_CHANGED'
+  | 'READY';
 
 /** A pending invitation, as its invitee sees it. */
 export interface Invitation {
@@ -156,7 +165,8 @@ export function createUserEventStreams(options: UserEventStreamsOptions) {
      * preview (`Chat.preview`: no participants, no unread count). The stream ends at the first
      * event after the access token it was opened with expired.
      */
-    async open(viewer: Principal): Promise<{ source: AsyncGenerator<UserEvent>; live: Closable }> {
+    /** With `ready`, the stream's first event is `READY`, sent once its subscription is live. */
+    async open(viewer: Principal, ready = false): Promise<{ source: AsyncGenerator<UserEvent>; live: Closable }> {
       const { userId } = viewer;
       const inbox = createQueue<Queued>();
       const unread = new Map<string, Unread>();
@@ -219,6 +229,11 @@ export function createUserEventStreams(options: UserEventStreamsOptions) {
           [userId, maxChats],
         );
         for (const row of rows) follow(row.chat_id, Number(row.last_seq), Number(row.last_read_seq));
+        // Through Redis, a subscription is live once Redis confirmed it, not when it was asked for.
+        if (ready) {
+          await events.listening('user:event', userId);
+          inbox.push({ payload: { userId, type: 'READY' } });
+        }
       } catch (error) {
         for (const chatId of [...unread.keys()]) unfollow(chatId);
         await live.return();

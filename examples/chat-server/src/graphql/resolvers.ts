@@ -164,7 +164,8 @@ export function createResolvers(services: Services) {
         resolve: (event: unknown) => event,
       },
       userEvents: {
-        subscribe: (_: unknown, __: Args, context: ChatContext) => subscriptions.userEvents(principalOf(context)),
+        subscribe: (_: unknown, args: Args, context: ChatContext) =>
+          subscriptions.userEvents(principalOf(context), args.ready === true),
         resolve: (event: UserEvent) => event,
       },
     },

@@ -111,10 +111,11 @@ export const typeDefs = /* GraphQL */ `
     typing(chatId: ID!): TypingEvent!
     """
     What happens to you, across all your chats: invitations, chats joined and left, unread
-    counts. Only your own events; missed while not subscribed (read invitations, chats and
-    unreadCounts after subscribing).
+    counts. Only your own events; missed while not subscribed. With 'ready: true' the first
+    event is READY, sent once the feed is live: read invitations, chats and unreadCounts when it
+    arrives, and nothing falls between that read and the feed.
     """
-    userEvents: UserEvent!
+    userEvents(ready: Boolean = false): UserEvent!
   }
 
   input RegisterInput {
@@ -261,6 +262,8 @@ export const typeDefs = /* GraphQL */ `
     CHAT_UPDATED
     "Your unread count in one chat changed (unreadCount is set; chat is null)."
     UNREAD_CHANGED
+    "Only with userEvents(ready: true), only first: the feed is live (chat, invitation and unreadCount are null)."
+    READY
   }
 
   type UserEvent {
