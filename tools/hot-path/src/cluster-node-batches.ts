@@ -1,5 +1,5 @@
 /**
- * Batches per node on a Redis Cluster: why and how (the rate limiter's fixed-window checks and
+ * Batches per node on a Redis Cluster: why and how (the rate limiter's checks, both scripts, and
  * the cache's reads use it).
  *
  * A command's keys, and a script's declared keys, must share one slot; 16,384 slots spread a
@@ -14,7 +14,8 @@
  * MOVED reply re-routes the whole batch), reads the others from ARGV, and answers "not here"
  * for work whose keys the node does not hold (the client's slot table was stale, a slot moved),
  * which the caller sends again alone, to its own slot, where the client's MOVED/ASK handling
- * applies.
+ * applies. A resent piece is decided after work sent later to its slot: call order holds except
+ * across a slot move.
  *
  * The slot table is the client's: an ioredis `Cluster` keeps one (`slots`: per slot, the
  * addresses of its master first, then its replicas), refreshed on MOVED and on its own schedule.
