@@ -1,16 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterBusTestKit, testKeyPrefix } from '@switchboard/infra';
 import { type Cluster, Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, inject, test, vi } from 'vitest';
-import {
-  type Auth,
-  createAuth,
-  createMemorySessionStore,
-  generateSigningKey,
-  type SessionRevocation,
-} from '../src/index.ts';
+import { afterAll, describe, expect, inject, test, vi } from 'vitest';
+import { createMemorySessionStore, type SessionRevocation } from '../src/index.ts';
 import { createRedisRevocationBus } from '../src/redis.ts';
-import { timeUntilRevoked } from '../src/testing/revocation-behaviour.ts';
+import { describeRedisRevocationBus } from './redis-revocation-bus-suite.ts';
 
 const clusterInfo = inject('infra').redisCluster;
 if (!clusterInfo) throw new Error('the shared topology has no Redis Cluster');
@@ -30,138 +24,76 @@ async function publishRaw(sharded: boolean, channel: string, message: string) {
 }
 
 for (const mode of modes) {
-  describe(`createRedisRevocationBus on a Redis Cluster (${mode.name})`, () => {
-    const opened: Auth[] = [];
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((auth) => auth.close()));
-    });
-
-    /** Instances of one deployment: one session store, one channel, each its own Cluster clients. */
-    async function deployment() {
-      const channel = `${testKeyPrefix('auth-cluster')}revocations`;
-      const keys = [await generateSigningKey()];
-      const store = createMemorySessionStore();
-      const instance = async (pollIntervalMs = 60_000) => {
-        const auth = await createAuth({
-          issuer: 'https://auth.test',
-          audience: 'api',
-          keys,
-          stores: { sessions: store },
-          revocations: {
-            bus: createRedisRevocationBus({
-              publisher: cluster(),
-              subscriber: mode.subscriber(),
-              channel,
-              sharded: mode.sharded,
-            }),
-            pollIntervalMs,
-          },
-        });
-        opened.push(auth);
-        return auth;
-      };
-      return { channel, store, instance };
-    }
-
-    test('logout on A: B, on Cluster connections of its own, refuses the token within 1 s', async () => {
-      // The poll is a minute away: only the cluster can carry it in time.
-      const { instance } = await deployment();
-      const [a, b] = [await instance(), await instance()];
-      const heard: SessionRevocation[] = [];
-      b.onSessionRevoked((revocation) => void heard.push(revocation));
-      const pair = await a.issueTokens({ id: 'cluster-alice' });
-      const { sessionId } = await b.verifyAccessToken(pair.accessToken);
-      await a.logout(pair.refreshToken);
-      expect(await timeUntilRevoked(b, pair.accessToken, 1_000)).toBeLessThan(1_000);
-      expect(heard).toEqual([{ sessionId, userId: 'cluster-alice' }]);
-    });
-
-    test('revokeAllSessions and refresh reuse travel over the cluster too', async () => {
-      const { instance } = await deployment();
-      const [a, b] = [await instance(), await instance()];
-      const everywhere = [await a.issueTokens({ id: 'cluster-bob' }), await a.issueTokens({ id: 'cluster-bob' })];
-      await a.revokeAllSessions('cluster-bob');
-      for (const pair of everywhere) expect(await timeUntilRevoked(b, pair.accessToken, 1_000)).toBeLessThan(1_000);
-
-      const stolen = await a.issueTokens({ id: 'cluster-carol' });
-      const victim = await a.refresh(stolen.refreshToken);
-      await a.refresh(victim.refreshToken);
-      await expect(a.refresh(stolen.refreshToken)).rejects.toMatchObject({ code: 'REFRESH_TOKEN_REUSED' });
-      expect(await timeUntilRevoked(b, victim.accessToken, 1_000)).toBeLessThan(1_000);
-    });
-
-    test('attack: junk published on the channel revokes nothing and breaks nothing', async () => {
-      const { channel, instance } = await deployment();
-      const b = await instance();
-      const pair = await b.issueTokens({ id: 'cluster-erin' });
-      const { sessionId } = await b.verifyAccessToken(pair.accessToken);
-      const heard: SessionRevocation[] = [];
-      b.onSessionRevoked((revocation) => void heard.push(revocation));
-      for (const junk of ['not json', '{}', '"s"', '[1,2]', JSON.stringify([{ sessionId }]), JSON.stringify([{}])]) {
-        await publishRaw(mode.sharded, channel, junk);
-      }
-      const other = JSON.stringify([{ sessionId: 'other-session', userId: 'someone' }]);
-      await publishRaw(mode.sharded, channel, other);
-      await vi.waitFor(() => expect(heard).toHaveLength(1), { timeout: 1_000, interval: 10 });
-      await sleep(50);
-      expect(heard).toEqual([{ sessionId: 'other-session', userId: 'someone' }]);
-      expect((await b.verifyAccessToken(pair.accessToken)).userId).toBe('cluster-erin');
-    });
-
-    test('the bus alone: a message through one Cluster client reaches two subscribers on others; unsubscribe stops delivery', async () => {
-      const channel = `${testKeyPrefix('auth-cluster')}bus`;
-      const bus = () =>
+  describeRedisRevocationBus(
+    `createRedisRevocationBus on a Redis Cluster (${mode.name})`,
+    {
+      label: 'auth-cluster',
+      store: () => createMemorySessionStore(),
+      bus: (channel) =>
         createRedisRevocationBus({
           publisher: cluster(),
           subscriber: mode.subscriber(),
           channel,
           sharded: mode.sharded,
-        });
-      const [sender, first, second] = [bus(), bus(), bus()];
-      const heard: [string, readonly SessionRevocation[]][] = [];
-      const stopFirst = await first.subscribe((revocations) => void heard.push(['first', revocations]));
-      const stopSecond = await second.subscribe((revocations) => void heard.push(['second', revocations]));
-      const one = [{ sessionId: 's-1', userId: 'u-1' }];
-      await sender.publish(one);
-      await vi.waitFor(() => expect(heard).toHaveLength(2), { timeout: 1_000, interval: 5 });
-      expect(heard.sort()).toEqual([
-        ['first', one],
-        ['second', one],
-      ]);
+        }),
+      publishRaw: (channel, message) => publishRaw(mode.sharded, channel, message),
+    },
+    () => {
+      test('the bus alone: a message through one Cluster client reaches two subscribers on others; unsubscribe stops delivery', async () => {
+        const channel = `${testKeyPrefix('auth-cluster')}bus`;
+        const bus = () =>
+          createRedisRevocationBus({
+            publisher: cluster(),
+            subscriber: mode.subscriber(),
+            channel,
+            sharded: mode.sharded,
+          });
+        const [sender, first, second] = [bus(), bus(), bus()];
+        const heard: [string, readonly SessionRevocation[]][] = [];
+        const stopFirst = await first.subscribe((revocations) => void heard.push(['first', revocations]));
+        const stopSecond = await second.subscribe((revocations) => void heard.push(['second', revocations]));
+        const one = [{ sessionId: 's-1', userId: 'u-1' }];
+        await sender.publish(one);
+        await vi.waitFor(() => expect(heard).toHaveLength(2), { timeout: 1_000, interval: 5 });
+        expect(heard.sort()).toEqual([
+          ['first', one],
+          ['second', one],
+        ]);
 
-      stopFirst();
-      // The unsubscribe is sent without waiting for its reply.
-      await untilSubscribed(channel, mode.sharded, 1);
-      const two = [{ sessionId: 's-2', userId: 'u-2' }];
-      await sender.publish(two);
-      await vi.waitFor(() => expect(heard).toHaveLength(3), { timeout: 1_000, interval: 5 });
-      await sleep(50);
-      expect(heard.slice(2)).toEqual([['second', two]]);
-      stopSecond();
-      await untilSubscribed(channel, mode.sharded, 0);
-      await sender.publish([{ sessionId: 's-3', userId: 'u-3' }]);
-      await sleep(100);
-      expect(heard).toHaveLength(3);
-    });
-
-    test(`a ${mode.sharded ? 'classic PUBLISH' : 'sharded SPUBLISH'} on the same channel is not heard: every instance must use one mode`, async () => {
-      const channel = `${testKeyPrefix('auth-cluster')}modes`;
-      const bus = createRedisRevocationBus({
-        publisher: cluster(),
-        subscriber: mode.subscriber(),
-        channel,
-        sharded: mode.sharded,
+        stopFirst();
+        // The unsubscribe is sent without waiting for its reply.
+        await untilSubscribed(channel, mode.sharded, 1);
+        const two = [{ sessionId: 's-2', userId: 'u-2' }];
+        await sender.publish(two);
+        await vi.waitFor(() => expect(heard).toHaveLength(3), { timeout: 1_000, interval: 5 });
+        await sleep(50);
+        expect(heard.slice(2)).toEqual([['second', two]]);
+        stopSecond();
+        await untilSubscribed(channel, mode.sharded, 0);
+        await sender.publish([{ sessionId: 's-3', userId: 'u-3' }]);
+        await sleep(100);
+        expect(heard).toHaveLength(3);
       });
-      const heard: (readonly SessionRevocation[])[] = [];
-      const stop = await bus.subscribe((revocations) => void heard.push(revocations));
-      await publishRaw(!mode.sharded, channel, JSON.stringify([{ sessionId: 'other-mode', userId: 'u' }]));
-      await publishRaw(mode.sharded, channel, JSON.stringify([{ sessionId: 'same-mode', userId: 'u' }]));
-      await vi.waitFor(() => expect(heard).toHaveLength(1), { timeout: 1_000, interval: 5 });
-      await sleep(50);
-      expect(heard).toEqual([[{ sessionId: 'same-mode', userId: 'u' }]]);
-      stop();
-    });
-  });
+
+      test(`a ${mode.sharded ? 'classic PUBLISH' : 'sharded SPUBLISH'} on the same channel is not heard: every instance must use one mode`, async () => {
+        const channel = `${testKeyPrefix('auth-cluster')}modes`;
+        const bus = createRedisRevocationBus({
+          publisher: cluster(),
+          subscriber: mode.subscriber(),
+          channel,
+          sharded: mode.sharded,
+        });
+        const heard: (readonly SessionRevocation[])[] = [];
+        const stop = await bus.subscribe((revocations) => void heard.push(revocations));
+        await publishRaw(!mode.sharded, channel, JSON.stringify([{ sessionId: 'other-mode', userId: 'u' }]));
+        await publishRaw(mode.sharded, channel, JSON.stringify([{ sessionId: 'same-mode', userId: 'u' }]));
+        await vi.waitFor(() => expect(heard).toHaveLength(1), { timeout: 1_000, interval: 5 });
+        await sleep(50);
+        expect(heard).toEqual([[{ sessionId: 'same-mode', userId: 'u' }]]);
+        stop();
+      });
+    },
+  );
 }
 
 describe('createRedisRevocationBus on a Redis Cluster: channel placement', () => {
