@@ -1,7 +1,7 @@
 import { startTestTopology, type Topology } from '@switchboard/infra';
-import { createClient } from 'graphql-sse';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { chatFollower, expectNothingLost } from './chat-follower.ts';
 import { gql, registerUser } from './client.ts';
 import { type Instances, startInstances } from './instances.ts';
 
@@ -40,8 +40,6 @@ afterAll(async () => {
 });
 
 const SEND = 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { id seq } }';
-const ADDED =
-  'subscription($chatId: ID!, $after: String) { messageAdded(chatId: $chatId, after: $after) { seq cursor } }';
 
 describe('the chat server on a Redis Cluster, when a master dies', () => {
   test('sending and receiving work again within 5 s of the promotion, without a restart, and nothing acknowledged is lost', async () => {
@@ -53,37 +51,12 @@ describe('the chat server on a Redis Cluster, when a master dies', () => {
       alice.token,
     );
     const chatId = created.data?.createChat.id as string;
-    // When Bob's stream delivered each seq, and its cursor (to catch up from).
-    const received = new Map<number, { at: number; cursor: string }>();
-    const subscribe = (after?: string) => {
-      const client = createClient({ url: b, headers: { authorization: `Bearer ${bob.token}` }, retryAttempts: 0 });
-      const stream = client.iterate<{ messageAdded: { seq: number; cursor: string } }>({
-        query: ADDED,
-        variables: { chatId, ...(after ? { after } : {}) },
-      });
-      const done = (async () => {
-        try {
-          for await (const event of stream) {
-            const message = event.data?.messageAdded;
-            if (message && !received.has(message.seq))
-              received.set(message.seq, { at: Date.now(), cursor: message.cursor });
-          }
-        } catch {
-          // The stream may break during the failover: the catch-up below covers it.
-        }
-      })();
-      return {
-        stop: async () => {
-          await stream.return?.();
-          client.dispose();
-          await done;
-        },
-      };
-    };
-    const live = subscribe();
+    const bobReads = chatFollower(b, bob.token, chatId);
+    const { received } = bobReads;
+    const live = bobReads.follow();
     await new Promise((resolve) => setTimeout(resolve, 300));
 
-    const acknowledged: { seq: number; at: number }[] = [];
+    const acknowledged: number[] = [];
     const send = async (i: number) => {
       const sent = await gql<{ sendMessage: { seq: number } }>(
         a,
@@ -91,7 +64,7 @@ describe('the chat server on a Redis Cluster, when a master dies', () => {
         { input: { chatId, content: `c${i}` } },
         alice.token,
       );
-      if (sent.data?.sendMessage) acknowledged.push({ seq: sent.data.sendMessage.seq, at: Date.now() });
+      if (sent.data?.sendMessage) acknowledged.push(sent.data.sendMessage.seq);
       return sent;
     };
     for (let i = 0; i < 5; i++) expect((await send(i)).errors).toBeUndefined();
@@ -134,17 +107,6 @@ describe('the chat server on a Redis Cluster, when a master dies', () => {
     );
     await live.stop();
 
-    // Everything acknowledged is in Postgres...
-    const { rows } = await pool.query('SELECT seq FROM messages WHERE chat_id = $1', [chatId]);
-    const stored = new Set(rows.map((row) => Number(row.seq)));
-    expect(acknowledged.filter(({ seq }) => !stored.has(seq))).toEqual([]);
-    // ...and in the subscriber's stream once it catches up from the first message it had.
-    const first = received.get(1);
-    expect(first).toBeDefined();
-    const catchUp = subscribe(first?.cursor);
-    for (let i = 0; i < 100 && acknowledged.some(({ seq }) => !received.has(seq)); i++)
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    await catchUp.stop();
-    expect(acknowledged.filter(({ seq }) => !received.has(seq)).map(({ seq }) => seq)).toEqual([]);
+    await expectNothingLost(pool, chatId, acknowledged, bobReads);
   });
 });

@@ -1,7 +1,7 @@
 import { startTestTopology, type Topology } from '@switchboard/infra';
-import { createClient } from 'graphql-sse';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { chatFollower, expectNothingLost } from './chat-follower.ts';
 import { gql, registerUser } from './client.ts';
 import { type Instances, startInstances } from './instances.ts';
 
@@ -103,32 +103,9 @@ describe('the chat server as a cluster, when things fail', () => {
   test('the Redis master dies: within 10 s sending and receiving work again, and nothing acknowledged is lost', async () => {
     const [alice, bob] = [await register(a), await register(a)];
     const chatId = await createChat(a, alice.token, [bob.id]);
-    const ADDED =
-      'subscription($chatId: ID!, $after: String) { messageAdded(chatId: $chatId, after: $after) { seq cursor } }';
-    type Added = { messageAdded: { seq: number; cursor: string } };
-    const received = new Map<number, string>();
-    const subscribe = (after?: string) => {
-      const client = createClient({ url: b, headers: { authorization: `Bearer ${bob.token}` }, retryAttempts: 0 });
-      const stream = client.iterate<Added>({ query: ADDED, variables: { chatId, ...(after ? { after } : {}) } });
-      const done = (async () => {
-        try {
-          for await (const event of stream) {
-            const message = event.data?.messageAdded;
-            if (message) received.set(message.seq, message.cursor);
-          }
-        } catch {
-          // The stream may break during the failover: the catch-up below covers it.
-        }
-      })();
-      return {
-        stop: async () => {
-          await stream.return?.();
-          client.dispose();
-          await done;
-        },
-      };
-    };
-    const live = subscribe();
+    const bobReads = chatFollower(b, bob.token, chatId);
+    const { received } = bobReads;
+    const live = bobReads.follow();
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     const acknowledged: number[] = [];
@@ -169,18 +146,6 @@ describe('the chat server as a cluster, when things fail', () => {
     await group.waitForFailover(master);
     await live.stop();
 
-    // Everything acknowledged is in Postgres...
-    const { rows } = await pool.query('SELECT seq FROM messages WHERE chat_id = $1', [chatId]);
-    const stored = new Set(rows.map((row) => Number(row.seq)));
-    expect(acknowledged.filter((seq) => !stored.has(seq))).toEqual([]);
-    // ...and in the subscriber's stream once it catches up from the first message it had.
-    const firstCursor = received.get(1);
-    expect(firstCursor).toBeDefined();
-    const catchUp = subscribe(firstCursor);
-    for (let i = 0; i < 100 && acknowledged.some((seq) => seq > 1 && !received.has(seq)); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    await catchUp.stop();
-    expect(acknowledged.filter((seq) => !received.has(seq))).toEqual([]);
+    await expectNothingLost(pool, chatId, acknowledged, bobReads);
   });
 });
