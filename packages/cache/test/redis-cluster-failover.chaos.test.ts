@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { redisSlot } from '@switchboard/hot-path';
-import { startTestTopology, type Topology } from '@switchboard/infra';
-import { Cluster } from 'ioredis';
+import { drillClusterClient, startTestTopology, type Topology } from '@switchboard/infra';
+import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Cache, createCache } from '../src/index.ts';
 import { createRedisTier } from '../src/redis.ts';
@@ -23,14 +23,7 @@ describe('cache on a Redis Cluster when a master dies', () => {
     const nodes = topology.info.redisCluster?.nodes;
     if (!nodes) throw new Error('no redis cluster');
     const client = () => {
-      const created = new Cluster(nodes, {
-        scaleReads: 'master',
-        // Look for the slot's new master quickly instead of failing the command.
-        retryDelayOnFailover: 100,
-        retryDelayOnClusterDown: 100,
-        clusterRetryStrategy: () => 100,
-      });
-      created.on('error', () => {});
+      const created = drillClusterClient(nodes);
       clients.push(created);
       return created;
     };

@@ -1,6 +1,6 @@
 import { redisSlot } from '@switchboard/hot-path';
-import { startTestTopology, type Topology } from '@switchboard/infra';
-import { Cluster } from 'ioredis';
+import { drillClusterClient, startTestTopology, type Topology } from '@switchboard/infra';
+import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createRateLimiter, fixedWindow, type RateLimiter, slidingWindowLog } from '../src/index.ts';
 import { createRedisStore } from '../src/redis.ts';
@@ -21,14 +21,7 @@ describe('Redis store on a Redis Cluster when a master dies', () => {
     });
     const nodes = topology.info.redisCluster?.nodes;
     if (!nodes) throw new Error('no redis cluster');
-    client = new Cluster(nodes, {
-      scaleReads: 'master',
-      // Look for the slot's new master quickly instead of failing the command.
-      retryDelayOnFailover: 100,
-      retryDelayOnClusterDown: 100,
-      clusterRetryStrategy: () => 100,
-    });
-    client.on('error', () => {});
+    client = drillClusterClient(nodes);
     const store = createRedisStore({ client });
     const common = {
       store,

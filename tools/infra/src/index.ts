@@ -30,6 +30,7 @@ export {
   clusterSubscribers,
   countQueries,
   createTestDatabase,
+  drillClusterClient,
   startTestTopology,
   testKeyPrefix,
   timeUntil,

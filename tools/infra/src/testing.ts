@@ -139,6 +139,23 @@ export function clusterBusTestKit(nodes: readonly { host: string; port: number }
 }
 
 /**
+ * A Cluster client for failover drills: it looks for a failed-over slot's new master every
+ * 100 ms (`retryDelayOnFailover`, `retryDelayOnClusterDown`, `clusterRetryStrategy`) instead of
+ * failing the command, reads on masters, and ignores the connection errors of killed nodes (the
+ * drills check failed commands, not connection events). Disconnect it when done.
+ */
+export function drillClusterClient(nodes: readonly { host: string; port: number }[]): Cluster {
+  const client = new Cluster([...nodes], {
+    scaleReads: 'master',
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    clusterRetryStrategy: () => 100,
+  });
+  client.on('error', () => {});
+  return client;
+}
+
+/**
  * Polls `read` every 5 ms until it gives `expected`; resolves with how long that took, or
  * rejects after `timeoutMs`. For "B sees A's change within N ms" assertions.
  */

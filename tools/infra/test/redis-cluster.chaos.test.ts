@@ -1,6 +1,6 @@
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CLUSTER_SLOTS, type RedisNode, startTestTopology, type Topology } from '../src/index.ts';
+import { CLUSTER_SLOTS, drillClusterClient, type RedisNode, startTestTopology, type Topology } from '../src/index.ts';
 import { parseInfo } from '../src/resp.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -27,15 +27,7 @@ describe('Redis Cluster', () => {
     process.stderr.write(`[infra test] Sentinel group + 3x2 Redis Cluster up in ${Date.now() - startedAt} ms\n`);
     const [first] = cluster().nodes;
     slot = Number(await first?.command('CLUSTER', 'KEYSLOT', key));
-    client = new Cluster([cluster().info().nodes[0] ?? fail('no nodes')], {
-      // Seek the new master of a failed-over slot quickly instead of failing the command.
-      retryDelayOnFailover: 100,
-      retryDelayOnClusterDown: 100,
-      clusterRetryStrategy: () => 100,
-    });
-    client.on('error', () => {
-      // Connection errors of a killed node are expected; failed commands are what the tests check.
-    });
+    client = drillClusterClient([cluster().info().nodes[0] ?? fail('no nodes')]);
   });
 
   afterAll(async () => {
