@@ -9,7 +9,7 @@ export { CounterSeries, HotCounter, OTHER } from './hot-counter.ts';
 export { type WholeNumberRange, wholeNumberOption } from './options.ts';
 export { redisSlot } from './redis-slot.ts';
 export { defineScript, isNoScriptError, type LuaScript, type ScriptClient, scriptRunner } from './scripts.ts';
-export { checkShardedPubSub } from './sharded-pubsub.ts';
+export { type PubSubMode, type PubSubPublisher, type PubSubSubscriber, pubSubMode } from './sharded-pubsub.ts';
 export { charCodeAt, indexOf, slice, startsWith } from './string-methods.ts';
 export {
   type Attributes,

@@ -1,16 +1,58 @@
-// Shared by the Redis buses of auth, rbac and cache: one check, one wording.
+// Shared by the Redis buses of auth, rbac and cache: one choice of pub/sub mode, one wording
+// of its errors.
 
-/** With `sharded: true` (Redis 7 sharded pub/sub): the clients can do it, or a TypeError says how to get them. */
-export function checkShardedPubSub(
+/** The publishing side of a bus's ioredis client (`Redis` or `Cluster`). */
+export interface PubSubPublisher {
+  publish(channel: string, message: string): Promise<unknown>;
+  spublish?(channel: string, message: string): Promise<unknown>;
+}
+
+/** The subscribing side of a bus's ioredis client (`Redis` or `Cluster`). */
+export interface PubSubSubscriber {
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  ssubscribe?(channel: string): Promise<unknown>;
+  sunsubscribe?(channel: string): Promise<unknown>;
+}
+
+/** Classic pub/sub (PUBLISH / SUBSCRIBE) or sharded (Redis 7: SPUBLISH / SSUBSCRIBE), chosen once. */
+export interface PubSubMode {
+  readonly sharded: boolean;
+  /** The subscriber's event for a message of this mode. */
+  readonly event: 'message' | 'smessage';
+  publish(channel: string, message: string): Promise<unknown>;
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+}
+
+/**
+ * The mode a bus's `sharded` option asks for, over its clients: a TypeError (naming `factory`)
+ * when `sharded` is not a boolean, or when sharded mode is asked of clients that cannot do it
+ * (saying how to get ones that can).
+ */
+export function pubSubMode(
   factory: string,
-  publisher: { spublish?: unknown },
-  subscriber: { ssubscribe?: unknown; sunsubscribe?: unknown },
-): void {
-  if (typeof publisher.spublish !== 'function')
+  publisher: PubSubPublisher,
+  subscriber: PubSubSubscriber,
+  sharded: unknown = false,
+): PubSubMode {
+  if (typeof sharded !== 'boolean')
+    throw new TypeError(`${factory}: \`sharded\` must be a boolean, got ${String(sharded)}`);
+  if (!sharded)
+    return {
+      sharded,
+      event: 'message',
+      publish: (channel, message) => publisher.publish(channel, message),
+      subscribe: (channel) => subscriber.subscribe(channel),
+      unsubscribe: (channel) => subscriber.unsubscribe(channel),
+    };
+  const { spublish } = publisher;
+  const { ssubscribe, sunsubscribe } = subscriber;
+  if (typeof spublish !== 'function')
     throw new TypeError(
       `${factory}: \`sharded: true\` needs a \`publisher\` with \`spublish\` (an ioredis client, Redis 7 sharded pub/sub)`,
     );
-  if (typeof subscriber.ssubscribe !== 'function' || typeof subscriber.sunsubscribe !== 'function')
+  if (typeof ssubscribe !== 'function' || typeof sunsubscribe !== 'function')
     throw new TypeError(
       `${factory}: \`sharded: true\` needs a \`subscriber\` with \`ssubscribe\` and \`sunsubscribe\` (an ioredis client, Redis 7 sharded pub/sub)`,
     );
@@ -19,4 +61,11 @@ export function checkShardedPubSub(
     throw new TypeError(
       `${factory}: \`sharded: true\` needs a \`subscriber\` Cluster created with \`new Cluster(nodes, { shardedSubscribers: true })\` (without it ioredis sends SSUBSCRIBE to one node, which fails with "Too many Cluster redirections")`,
     );
+  return {
+    sharded,
+    event: 'smessage',
+    publish: (channel, message) => spublish.call(publisher, channel, message),
+    subscribe: (channel) => ssubscribe.call(subscriber, channel),
+    unsubscribe: (channel) => sunsubscribe.call(subscriber, channel),
+  };
 }

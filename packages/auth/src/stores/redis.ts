@@ -1,4 +1,4 @@
-import { checkShardedPubSub } from '@switchboard/hot-path';
+import { pubSubMode } from '@switchboard/hot-path';
 import type { RevocationBus, SessionRevocation } from '../types.ts';
 
 /** A `message` (classic) or `smessage` (sharded) listener. */
@@ -51,21 +51,17 @@ const MAX_ID_LENGTH = 512;
 export function createRedisRevocationBus(options: RedisRevocationBusOptions): RevocationBus {
   const { publisher, subscriber } = options ?? ({} as RedisRevocationBusOptions);
   const channel = options?.channel ?? 'switchboard:auth:revocations';
-  const sharded = options?.sharded ?? false;
   if (typeof publisher?.publish !== 'function')
     throw new TypeError('createRedisRevocationBus: `publisher` must be an ioredis client');
   if (typeof subscriber?.subscribe !== 'function' || typeof subscriber.on !== 'function')
     throw new TypeError('createRedisRevocationBus: `subscriber` must be an ioredis client');
-  if (typeof sharded !== 'boolean')
-    throw new TypeError(`createRedisRevocationBus: \`sharded\` must be a boolean, got ${String(sharded)}`);
-  if (sharded) checkShardedPubSub('createRedisRevocationBus', publisher, subscriber);
-  const event = sharded ? 'smessage' : 'message';
+  const mode = pubSubMode('createRedisRevocationBus', publisher, subscriber, options.sharded);
+  const { event } = mode;
   return {
     async publish(revocations) {
       if (revocations.length === 0) return;
       const message = revocations.map(({ sessionId, userId }) => ({ sessionId, userId }));
-      const text = JSON.stringify(message);
-      await (sharded ? publisher.spublish?.(channel, text) : publisher.publish(channel, text));
+      await mode.publish(channel, JSON.stringify(message));
     },
     async subscribe(handler) {
       const listener = (from: string, raw: string) => {
@@ -75,15 +71,14 @@ export function createRedisRevocationBus(options: RedisRevocationBusOptions): Re
       };
       subscriber.on(event, listener);
       try {
-        await (sharded ? subscriber.ssubscribe?.(channel) : subscriber.subscribe(channel));
+        await mode.subscribe(channel);
       } catch (error) {
         subscriber.off(event, listener);
         throw error;
       }
       return () => {
         subscriber.off(event, listener);
-        const done = sharded ? subscriber.sunsubscribe?.(channel) : subscriber.unsubscribe(channel);
-        void done?.catch(() => undefined);
+        void mode.unsubscribe(channel).catch(() => undefined);
       };
     },
   };

@@ -1,4 +1,4 @@
-import { checkShardedPubSub } from '@switchboard/hot-path';
+import { pubSubMode } from '@switchboard/hot-path';
 import type { BusMessage, CacheBus } from '../types.ts';
 
 /** A `message` (classic) or `smessage` (sharded) listener. */
@@ -55,15 +55,11 @@ export function createRedisBus(options: RedisBusOptions): CacheBus {
     throw new TypeError('createRedisBus: `publisher` must be an ioredis client');
   if (!subscriber || typeof subscriber.subscribe !== 'function')
     throw new TypeError('createRedisBus: `subscriber` must be an ioredis client');
-  const sharded = options.sharded ?? false;
-  if (typeof sharded !== 'boolean')
-    throw new TypeError(`createRedisBus: \`sharded\` must be a boolean, got ${String(sharded)}`);
-  if (sharded) checkShardedPubSub('createRedisBus', publisher, subscriber);
-  const event = sharded ? 'smessage' : 'message';
+  const mode = pubSubMode('createRedisBus', publisher, subscriber, options.sharded);
+  const { event } = mode;
   return {
     async publish(message) {
-      const text = JSON.stringify(message);
-      await (sharded ? publisher.spublish?.(channel, text) : publisher.publish(channel, text));
+      await mode.publish(channel, JSON.stringify(message));
     },
     subscribe(handler) {
       const listener = (from: string, raw: string) => {
@@ -77,14 +73,12 @@ export function createRedisBus(options: RedisBusOptions): CacheBus {
         handler(message);
       };
       subscriber.on(event, listener);
-      const subscribed = sharded ? subscriber.ssubscribe?.(channel) : subscriber.subscribe(channel);
-      void subscribed?.catch(() => {
+      void mode.subscribe(channel).catch(() => {
         // Retried by ioredis on reconnect; staleness stays bounded by l1MaxStalenessMs.
       });
       return () => {
         subscriber.off(event, listener);
-        const done = sharded ? subscriber.sunsubscribe?.(channel) : subscriber.unsubscribe(channel);
-        void done?.catch(() => undefined);
+        void mode.unsubscribe(channel).catch(() => undefined);
       };
     },
   };

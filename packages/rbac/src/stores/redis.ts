@@ -1,4 +1,4 @@
-import { checkShardedPubSub, resolveTelemetry } from '@switchboard/hot-path';
+import { pubSubMode, resolveTelemetry } from '@switchboard/hot-path';
 import { BusTracing, type Telemetry } from '../telemetry.ts';
 import type { RbacBus } from '../types.ts';
 
@@ -66,23 +66,18 @@ export function createRedisRbacBus(options: RedisBusClients): RbacBus {
     throw new TypeError('createRedisRbacBus: `publisher` must be an ioredis client');
   if (typeof subscriber?.subscribe !== 'function')
     throw new TypeError('createRedisRbacBus: `subscriber` must be an ioredis client');
-  const sharded = options.sharded ?? false;
-  if (typeof sharded !== 'boolean')
-    throw new TypeError(`createRedisRbacBus: \`sharded\` must be a boolean, got ${String(sharded)}`);
-  if (sharded) checkShardedPubSub('createRedisRbacBus', publisher, subscriber);
+  const mode = pubSubMode('createRedisRbacBus', publisher, subscriber, options.sharded);
   const policyChannel = options.policyChannel ?? `${channel}:policy`;
   if (policyChannel === channel) throw new TypeError('createRedisRbacBus: `policyChannel` must differ from `channel`');
   const api = resolveTelemetry('createRedisRbacBus', options.telemetry);
-  const tracing = api && new BusTracing(api, channel, sharded);
-  const policyTracing = api && new BusTracing(api, policyChannel, sharded);
-  const send = (to: string, message: string) =>
-    sharded ? publisher.spublish?.(to, message) : publisher.publish(to, message);
-  const event = sharded ? 'smessage' : 'message';
+  const tracing = api && new BusTracing(api, channel, mode.sharded);
+  const policyTracing = api && new BusTracing(api, policyChannel, mode.sharded);
+  const { event } = mode;
   const publish = async (userId: string) => {
-    await send(channel, userId);
+    await mode.publish(channel, userId);
   };
   const publishPolicy = async (version: number) => {
-    await send(policyChannel, String(version));
+    await mode.publish(policyChannel, String(version));
   };
   /** Subscribes `handler` to one channel's messages that `read` accepts. */
   const listen = <T>(
@@ -99,14 +94,12 @@ export function createRedisRbacBus(options: RedisBusClients): RbacBus {
       else handler(value);
     };
     subscriber.on(event, listener);
-    const subscribed = sharded ? subscriber.ssubscribe?.(on) : subscriber.subscribe(on);
-    void subscribed?.catch(() => {
+    void mode.subscribe(on).catch(() => {
       // ioredis resubscribes on reconnect; the cache TTL and the policy poll cover what is missed meanwhile.
     });
     return () => {
       subscriber.off(event, listener);
-      const done = sharded ? subscriber.sunsubscribe?.(on) : subscriber.unsubscribe(on);
-      void done?.catch(() => undefined);
+      void mode.unsubscribe(on).catch(() => undefined);
     };
   };
   return {
